@@ -1,0 +1,38 @@
+import { setPlatform } from '../runtime/platform.js';
+import { nodePlatform } from '../runtime/platform_node.js';
+import { WebRLHFError } from '../errors.js';
+import { infoCommand } from './info.js';
+
+setPlatform(nodePlatform);
+
+const COMMANDS: Record<string, { summary: string; run(argv: string[]): Promise<number> }> = {
+  info: { summary: 'runtime, backends, GPU adapter (limits, features) and what backend "auto" picks', run: infoCommand },
+};
+
+function usage(): string {
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
+  return `Usage: webrlhf <command> [options]\n\nCommands:\n${lines.join('\n')}\n\nRun webrlhf <command> --help for a command's options.`;
+}
+
+/** Runs the CLI; returns the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage());
+    return name ? 0 : 1;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    console.error(`webrlhf: unknown command '${name}'.\n\n${usage()}`);
+    return 2;
+  }
+  try {
+    return await command.run(rest);
+  } catch (e) {
+    if (e instanceof WebRLHFError) {
+      console.error(`webrlhf ${name}: ${e.name}: ${e.message}`);
+      return 1;
+    }
+    throw e;
+  }
+}

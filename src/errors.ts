@@ -1,0 +1,74 @@
+/**
+ * Typed errors. Every error a user can cause says what went wrong and what to change;
+ * `code` is stable so programs can branch on it without parsing messages.
+ */
+export class WebRLHFError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** Operand shapes that do not fit the op. Names both shapes. */
+export class ShapeError extends WebRLHFError {
+  constructor(message: string) {
+    super('SHAPE', message);
+  }
+}
+
+/** WebGPU was required but no usable adapter/device was found. Lists what was tried. */
+export class NoGPUError extends WebRLHFError {
+  readonly attempts: readonly string[];
+  constructor(message: string, attempts: readonly string[]) {
+    super('NO_GPU', message);
+    this.attempts = attempts;
+  }
+}
+
+/** A buffer or binding larger than the device allows, caught before any dispatch. */
+export class DeviceLimitError extends WebRLHFError {
+  constructor(message: string) {
+    super('DEVICE_LIMIT', message);
+  }
+}
+
+/** A WebGPU validation or out-of-memory error, rethrown with the op that caused it. */
+export class GPUOpError extends WebRLHFError {
+  readonly op: string;
+  constructor(op: string, kind: 'validation' | 'out-of-memory' | 'internal', message: string) {
+    super(kind === 'out-of-memory' ? 'GPU_OUT_OF_MEMORY' : 'GPU_VALIDATION', `${op}: WebGPU ${kind} error: ${message}`);
+    this.op = op;
+  }
+}
+
+/** The GPU device was lost (driver reset, tab backgrounded, destroy()). Create a new runtime. */
+export class DeviceLostError extends WebRLHFError {
+  readonly reason: string;
+  constructor(reason: string, message: string) {
+    super('DEVICE_LOST', `WebGPU device lost (${reason}): ${message || 'no message'}. Create a new runtime with createRuntime() to continue.`);
+    this.reason = reason;
+  }
+}
+
+/** A tensor used after dispose(), or with a backend that did not create it. */
+export class TensorStateError extends WebRLHFError {
+  constructor(message: string) {
+    super('TENSOR_STATE', message);
+  }
+}
+
+/** An option value the API does not accept. */
+export class ConfigError extends WebRLHFError {
+  constructor(message: string) {
+    super('CONFIG', message);
+  }
+}
+
+/** The WebAssembly backend could not be loaded or instantiated. */
+export class WasmLoadError extends WebRLHFError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('WASM_LOAD', message, options);
+  }
+}

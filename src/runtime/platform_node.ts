@@ -1,0 +1,54 @@
+import { readFile } from 'node:fs/promises';
+import type { GPUSource } from './gpu_acquire.js';
+import type { Platform } from './platform.js';
+
+type DawnModule = { create(flags: string[]): GPU; globals: Record<string, unknown> };
+
+let dawn: Promise<DawnModule> | undefined;
+
+function loadDawn(): Promise<DawnModule> {
+  // Mesa's EGL needs a platform when there is no display; it is read when Dawn opens GL.
+  process.env.EGL_PLATFORM ??= 'surfaceless';
+  dawn ??= import('webgpu').then((module) => {
+    const m = module as unknown as DawnModule;
+    // Dawn's GPUBufferUsage, GPUMapMode, ... are what WebGPU code expects as globals.
+    for (const [k, v] of Object.entries(m.globals)) if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
+    return m;
+  });
+  return dawn;
+}
+
+function dawnSource(flags: string[], featureLevels: GPUSource['featureLevels']): GPUSource {
+  return {
+    label: `Dawn [${flags.join(' ') || 'default backend'}]`,
+    featureLevels,
+    open: async () => (await loadDawn()).create(flags),
+  };
+}
+
+/**
+ * Dawn backends to try. The default one is Vulkan (or Metal/D3D12); Mesa's lavapipe lacks a
+ * Vulkan feature Dawn wants, so OpenGL ES (compatibility level) on llvmpipe comes next.
+ * WEBRLHF_DAWN replaces the list with the user's own flags.
+ */
+export function dawnSources(userFlags: string | undefined): GPUSource[] {
+  if (userFlags) return [dawnSource(userFlags.split(/[\s;]+/).filter(Boolean), ['core', 'compatibility'])];
+  return [
+    dawnSource([], ['core', 'compatibility']),
+    dawnSource(['backend=opengles'], ['compatibility']),
+    dawnSource(['backend=vulkan'], ['core', 'compatibility']),
+  ];
+}
+
+export const nodePlatform: Platform = {
+  runtime: 'node',
+  runtimeVersion: process.versions.node,
+  gpuSources: () => dawnSources(process.env.WEBRLHF_DAWN),
+  wasmSource: async () => readFile(new URL('./webrlhf.wasm', import.meta.url)),
+  env: (name) => process.env[name],
+  gpuHelp:
+    'Node uses Dawn (npm package webgpu). Install a GPU driver; with no GPU, install software ones: ' +
+    'apt-get install mesa-vulkan-drivers libegl-mesa0 libgl1-mesa-dri libvulkan1 (Dawn then runs on OpenGL ES/llvmpipe). ' +
+    "Choose Dawn's backend with WEBRLHF_DAWN, e.g. WEBRLHF_DAWN=backend=opengles or WEBRLHF_DAWN=backend=vulkan " +
+    "(with VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json for SwiftShader). Or use { backend: 'wasm' }.",
+};

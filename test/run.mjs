@@ -1,0 +1,158 @@
+// `npm test`: builds the suites, then runs them in every runtime × backend leg and prints
+// one summary per leg and a last line `N passed, N failed`.
+//
+// WEBRLHF_TEST_LEGS=node-wasm,deno-webgpu,...  runs only those legs (local work; CI runs all).
+// A leg whose runtime is missing (no Deno, no Chromium, no GPU adapter) fails; it is never skipped.
+import { spawn } from 'node:child_process';
+import { copyFile, mkdir, readFile, stat } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import { extname, join, normalize } from 'node:path';
+import { buildWasm, bundle, root } from '../scripts/build_lib.mjs';
+
+const LEGS = ['node-wasm', 'node-webgpu', 'deno-wasm', 'deno-webgpu', 'chromium-wasm', 'chromium-webgpu'];
+const LEG_TIMEOUT_MS = 15 * 60 * 1000;
+const out = join(root, 'build/test');
+
+const only = process.env.WEBRLHF_TEST_LEGS?.split(',').map((s) => s.trim()).filter(Boolean);
+const unknown = only?.filter((l) => !LEGS.includes(l)) ?? [];
+if (unknown.length) {
+  console.error(`WEBRLHF_TEST_LEGS: unknown legs ${unknown.join(', ')}; known: ${LEGS.join(', ')}`);
+  process.exit(2);
+}
+const legs = only ?? LEGS;
+
+await mkdir(out, { recursive: true });
+await buildWasm(join(out, 'webrlhf.wasm'));
+const entry = join(root, 'test/all.ts');
+await bundle({ entry, outFile: join(out, 'node.mjs'), target: 'node', alias: { webrlhf: join(root, 'src/entry/node.ts') } });
+await bundle({ entry, outFile: join(out, 'web.mjs'), target: 'web', alias: { webrlhf: join(root, 'src/entry/web.ts') } });
+
+const results = [];
+for (const leg of legs) {
+  const [runtime, backend] = leg.split('-');
+  console.log(`\n━━ ${leg} ━━`);
+  const t0 = performance.now();
+  let run;
+  try {
+    run = runtime === 'chromium' ? await runChromium(backend) : await runProcess(runtime, backend);
+  } catch (e) {
+    run = { output: '', ok: false, error: e instanceof Error ? e.message : String(e) };
+  }
+  const counts = parseUvu(run.output);
+  // A leg that crashed, ended without uvu's summary, or failed after all its tests passed
+  // (a crash on exit) counts one failure on top of its tests.
+  const broken = !counts.complete || (!run.ok && counts.passed === counts.total);
+  const failed = counts.total - counts.passed + (broken ? 1 : 0);
+  const seconds = ((performance.now() - t0) / 1000).toFixed(1);
+  if (run.error) console.log(`  leg error: ${run.error}`);
+  if (broken && counts.total === 0) console.log(`  ${leg} ran no tests: its runtime or backend is not usable here (see above)`);
+  results.push({ leg, passed: counts.passed, failed, seconds });
+}
+
+console.log('\n━━ summary ━━');
+for (const r of results) console.log(`  ${r.leg.padEnd(16)} ${String(r.passed).padStart(4)} passed ${String(r.failed).padStart(3)} failed  ${r.seconds.padStart(6)} s`);
+if (only) console.log(`  (WEBRLHF_TEST_LEGS: only ${legs.length} of ${LEGS.length} legs ran)`);
+const passed = results.reduce((s, r) => s + r.passed, 0);
+const failed = results.reduce((s, r) => s + r.failed, 0);
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
+
+/** uvu's closing lines: Total / Passed / Skipped. */
+function parseUvu(text) {
+  const clean = text.replace(/\x1b\[[0-9;]*m/g, '');
+  const total = /Total:\s+(\d+)/.exec(clean);
+  const passed = /Passed:\s+(\d+)/.exec(clean);
+  const skipped = /Skipped:\s+(\d+)/.exec(clean);
+  if (!total || !passed) {
+    // Count the per-suite "(n / m)" lines of a run that stopped early.
+    let t = 0, p = 0;
+    for (const m of clean.matchAll(/\((\d+) \/ (\d+)\)/g)) { p += +m[1]; t += +m[2]; }
+    return { total: t, passed: p, complete: false };
+  }
+  // A skipped test is not a pass: count it as a failure.
+  return { total: +total[1] + +(skipped?.[1] ?? 0), passed: +passed[1], complete: true };
+}
+
+function runProcess(runtime, backend) {
+  const env = { ...process.env, WEBRLHF_TEST_BACKEND: backend, FORCE_COLOR: process.stdout.isTTY ? '1' : '0' };
+  const [cmd, args] = runtime === 'node'
+    ? [process.execPath, ['--enable-source-maps', join(out, 'node.mjs')]]
+    : [join(root, 'node_modules/.bin/deno'), ['run', '-A', '--no-prompt', join(out, 'web.mjs')]];
+  return new Promise((resolve) => {
+    let output = '';
+    const child = spawn(cmd, args, { env, cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const timer = setTimeout(() => child.kill('SIGKILL'), LEG_TIMEOUT_MS);
+    const take = (chunk) => { output += chunk; process.stdout.write(chunk); };
+    child.stdout.on('data', take);
+    child.stderr.on('data', (c) => { if (!isDawnNoise(String(c))) process.stdout.write(c); });
+    child.on('error', (e) => { clearTimeout(timer); resolve({ output, ok: false, error: `${cmd}: ${e.message}` }); });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ output, ok: code === 0, error: code === 0 ? undefined : `exit ${code ?? signal}` });
+    });
+  });
+}
+
+/** Dawn's harmless start-up warnings (no XDG_RUNTIME_DIR, lavapipe lacking a Vulkan feature). */
+function isDawnNoise(text) {
+  return /XDG_RUNTIME_DIR|shaderUniform\*ArrayDynamicIndexing|While initializing adapter|PhysicalDeviceVk\.cpp|artificially reduced/.test(text) || !text.trim();
+}
+
+const MIME = { '.html': 'text/html', '.mjs': 'text/javascript', '.js': 'text/javascript', '.wasm': 'application/wasm', '.map': 'application/json' };
+
+/** Serves the repository on 127.0.0.1 (the test page and build/test/) for Chromium. */
+function serveRoot() {
+  const server = createServer(async (req, res) => {
+    const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname)).replace(/^(\.\.[/\\])+/, '');
+    const file = join(root, path);
+    try {
+      if (!(await stat(file)).isFile()) throw new Error('not a file');
+      res.writeHead(200, { 'content-type': MIME[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store' });
+      res.end(await readFile(file));
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+async function runChromium(backend) {
+  const { chromium } = await import('playwright-core');
+  const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+  try {
+    await stat(executablePath);
+  } catch {
+    return { output: '', ok: false, error: `no Chromium at ${executablePath}: apt-get install chromium (or set CHROMIUM_PATH)` };
+  }
+  const server = await serveRoot();
+  const browser = await chromium.launch({
+    executablePath,
+    headless: true,
+    args: [
+      '--no-sandbox', '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-webgpu-adapter=swiftshader',
+      '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync',
+      '--disable-dev-shm-usage',
+    ],
+  });
+  let output = '';
+  try {
+    const page = await browser.newPage();
+    page.on('console', (m) => {
+      const text = m.text();
+      output += text;
+      process.stdout.write(text);
+    });
+    page.on('pageerror', (e) => {
+      output += `\npage error: ${e.message}\n`;
+      console.log(`\npage error: ${e.stack ?? e.message}`);
+    });
+    const { port } = server.address();
+    await page.goto(`http://127.0.0.1:${port}/test/browser.html?backend=${backend}`);
+    await page.waitForFunction(() => globalThis.__webrlhfTestDone !== undefined, undefined, { timeout: LEG_TIMEOUT_MS, polling: 250 });
+    const done = await page.evaluate(() => globalThis.__webrlhfTestDone);
+    return { output, ok: !done.crashed, error: done.crashed ?? undefined };
+  } finally {
+    await browser.close();
+    server.close();
+  }
+}
