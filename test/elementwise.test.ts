@@ -25,9 +25,15 @@ for (const n of [1, 3, 4, 1000, 65537]) {
 test('add and scale in place (out aliases an input)', async () => {
   const be = await backend();
   const a = be.tensor([1, 2, 3, 4, 5], [5]);
-  be.add(a, a, a);
-  be.scale(a, 0.5, a);
+  const b = be.tensor([10, 20, 30, 40, 50], [5]);
+  be.add(a, a, a); // a = 2a
+  assert.equal([...(await be.read(a))], [2, 4, 6, 8, 10]);
+  be.scale(a, 0.5, a); // a = a / 2
   assert.equal([...(await be.read(a))], [1, 2, 3, 4, 5]);
+  be.add(a, b, a); // out aliases the first input
+  assert.equal([...(await be.read(a))], [11, 22, 33, 44, 55]);
+  be.add(a, b, b); // out aliases the second input
+  assert.equal([...(await be.read(b))], [21, 42, 63, 84, 105]);
 });
 
 test('a chain of ops stays on the device until read', async () => {

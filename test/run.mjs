@@ -12,6 +12,7 @@ import { buildWasm, bundle, root } from '../scripts/build_lib.mjs';
 const LEGS = ['node-wasm', 'node-webgpu', 'deno-wasm', 'deno-webgpu', 'chromium-wasm', 'chromium-webgpu'];
 const LEG_TIMEOUT_MS = 15 * 60 * 1000;
 const out = join(root, 'build/test');
+const MIME = { '.html': 'text/html', '.mjs': 'text/javascript', '.js': 'text/javascript', '.wasm': 'application/wasm', '.map': 'application/json' };
 
 const only = process.env.WEBRLHF_TEST_LEGS?.split(',').map((s) => s.trim()).filter(Boolean);
 const unknown = only?.filter((l) => !LEGS.includes(l)) ?? [];
@@ -98,8 +99,6 @@ function isDawnNoise(text) {
   return /XDG_RUNTIME_DIR|shaderUniform\*ArrayDynamicIndexing|While initializing adapter|PhysicalDeviceVk\.cpp|artificially reduced/.test(text) || !text.trim();
 }
 
-const MIME = { '.html': 'text/html', '.mjs': 'text/javascript', '.js': 'text/javascript', '.wasm': 'application/wasm', '.map': 'application/json' };
-
 /** Serves the repository on 127.0.0.1 (the test page and build/test/) for Chromium. */
 function serveRoot() {
   const server = createServer(async (req, res) => {
@@ -138,7 +137,8 @@ async function runChromium(backend) {
   try {
     const page = await browser.newPage();
     page.on('console', (m) => {
-      const text = m.text();
+      // uvu colours its output in browsers whatever the terminal; keep colour for a TTY only.
+      const text = process.stdout.isTTY ? m.text() : m.text().replace(/\x1b\[[0-9;]*m/g, '');
       output += text;
       process.stdout.write(text);
     });

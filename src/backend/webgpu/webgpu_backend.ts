@@ -92,7 +92,8 @@ export class WebGPUBackend extends Backend {
 
   protected upload(t: Tensor, data: Float32Array): void {
     this.alive();
-    this.device.queue.writeBuffer(buf(t), 0, data.buffer, data.byteOffset, data.byteLength);
+    // Deno's wgpu panics on zero-byte writes.
+    if (data.byteLength > 0) this.device.queue.writeBuffer(buf(t), 0, data.buffer, data.byteOffset, data.byteLength);
   }
 
   protected async download(t: Tensor): Promise<Float32Array> {
@@ -124,11 +125,16 @@ export class WebGPUBackend extends Backend {
   }
 
   protected runAdd(a: Tensor, b: Tensor, out: Tensor): void {
-    this.elementwise('add', a, b, 0, out);
+    // In-place forms keep every buffer bound once (IEEE addition is commutative, x + x = 2x exactly).
+    if (out === a && out === b) this.elementwise('scale_into', null, null, 2, out);
+    else if (out === a) this.elementwise('add_into', null, b, 0, out);
+    else if (out === b) this.elementwise('add_into', null, a, 0, out);
+    else this.elementwise('add', a, b, 0, out);
   }
 
   protected runScale(a: Tensor, s: number, out: Tensor): void {
-    this.elementwise('scale', a, null, s, out);
+    if (out === a) this.elementwise('scale_into', null, null, s, out);
+    else this.elementwise('scale', a, null, s, out);
   }
 
   protected runReduce(op: ReduceOp, a: Tensor, out: Tensor, rows: number, cols: number): void {
@@ -152,7 +158,7 @@ export class WebGPUBackend extends Backend {
     this.gpu = undefined;
   }
 
-  private elementwise(entry: 'add' | 'scale', a: Tensor, b: Tensor | null, s: number, out: Tensor): void {
+  private elementwise(entry: 'add' | 'add_into' | 'scale' | 'scale_into', a: Tensor | null, b: Tensor | null, s: number, out: Tensor): void {
     const groups = Math.ceil(out.size / 256);
     const [x, y] = grid2d(groups);
     this.dispatch(entry, 'elementwise', entry, [a, b, out], packParams([out.size, x * 256, s], [2]), [x, y, 1]);
