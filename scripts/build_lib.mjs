@@ -2,6 +2,7 @@
 // it runs unchanged under Node and Deno (`deno run -A scripts/build.mjs`).
 import * as esbuild from 'esbuild';
 import asc from 'assemblyscript/asc';
+import ts from 'typescript';
 import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,6 +45,16 @@ export async function bundle({ entry, outFile, target, alias = {}, banner }) {
   return result;
 }
 
+/** Type declarations for the package (dist/types), through the compiler API so Deno runs it too. */
+export function buildTypes() {
+  const configPath = join(root, 'tsconfig.build.json');
+  const config = ts.getParsedCommandLineOfConfigFile(configPath, {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: (d) => { throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n')); } });
+  const program = ts.createProgram(config.fileNames, config.options);
+  const { diagnostics } = program.emit();
+  const errors = [...ts.getPreEmitDiagnostics(program), ...diagnostics].filter((d) => d.category === ts.DiagnosticCategory.Error);
+  if (errors.length) throw new Error(ts.formatDiagnostics(errors, { getCanonicalFileName: (f) => f, getCurrentDirectory: () => root, getNewLine: () => '\n' }));
+}
+
 /** The package's dist/: Node and web bundles, each with the WASM module beside it, and the CLI. */
 export async function buildPackage() {
   const dist = join(root, 'dist');
@@ -53,6 +64,7 @@ export async function buildPackage() {
   await bundle({ entry: join(root, 'src/entry/web.ts'), outFile: join(dist, 'web/index.js'), target: 'web' });
   await bundle({ entry: join(root, 'src/cli/main.ts'), outFile: join(dist, 'node/cli.js'), target: 'node' });
   for (const dir of ['node', 'web']) await copyFile(wasm, join(dist, dir, 'webrlhf.wasm'));
+  buildTypes();
   const size = (await readFile(wasm)).byteLength;
   return { wasmBytes: size };
 }

@@ -24,9 +24,8 @@ const legs = only ?? LEGS;
 
 await mkdir(out, { recursive: true });
 await buildWasm(join(out, 'webrlhf.wasm'));
-const entry = join(root, 'test/all.ts');
-await bundle({ entry, outFile: join(out, 'node.mjs'), target: 'node', alias: { webrlhf: join(root, 'src/entry/node.ts') } });
-await bundle({ entry, outFile: join(out, 'web.mjs'), target: 'web', alias: { webrlhf: join(root, 'src/entry/web.ts') } });
+await bundle({ entry: join(root, 'test/entry_node.ts'), outFile: join(out, 'node.mjs'), target: 'node', alias: { webrlhf: join(root, 'src/entry/node.ts') } });
+await bundle({ entry: join(root, 'test/entry_web.ts'), outFile: join(out, 'web.mjs'), target: 'web', alias: { webrlhf: join(root, 'src/entry/web.ts') } });
 
 const results = [];
 for (const leg of legs) {

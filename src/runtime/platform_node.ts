@@ -1,4 +1,7 @@
+import { mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { GPUSource } from './gpu_acquire.js';
 import type { Platform } from './platform.js';
 
@@ -9,6 +12,16 @@ let dawn: Promise<DawnModule> | undefined;
 function loadDawn(): Promise<DawnModule> {
   // Mesa's EGL needs a platform when there is no display; it is read when Dawn opens GL.
   process.env.EGL_PLATFORM ??= 'surfaceless';
+  // Without a runtime directory Mesa prints an error on every start; a private one silences it.
+  if (!process.env.XDG_RUNTIME_DIR) {
+    const dir = join(tmpdir(), `webrlhf-runtime-${process.getuid?.() ?? 'user'}`);
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      process.env.XDG_RUNTIME_DIR = dir;
+    } catch {
+      // Only cosmetic: leave it unset.
+    }
+  }
   dawn ??= import('webgpu').then((module) => {
     const m = module as unknown as DawnModule;
     // Dawn's GPUBufferUsage, GPUMapMode, ... are what WebGPU code expects as globals.

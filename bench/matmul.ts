@@ -1,0 +1,93 @@
+// `npm run bench -- matmul`: GFLOP/s of webrlhf's matmul on both backends, side by side with
+// TensorFlow.js's webgpu backend on the same adapter and its wasm backend, in one Node run.
+import { createRuntime, type Backend } from 'webrlhf';
+import { fixed, measure, printTable } from './harness/timing.js';
+
+const SIZES = (process.env.WEBRLHF_BENCH_SIZES ?? '256,512,1024').split(',').map(Number);
+
+function randomData(n: number, seed: number): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed;
+  for (let i = 0; i < n; i++) {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    out[i] = s / 2 ** 32 - 0.5;
+  }
+  return out;
+}
+
+const gflops = (n: number, seconds: number) => (2 * n ** 3) / seconds / 1e9;
+
+/** webrlhf: n³ matmul into a preallocated output, completion awaited through flush(). */
+async function benchWebrlhf(be: Backend, n: number): Promise<number> {
+  const a = be.tensor(randomData(n * n, 1), [n, n]);
+  const b = be.tensor(randomData(n * n, 2), [n, n]);
+  const out = be.zeros([n, n]);
+  const t = await measure(async () => {
+    be.matmul(a, b, { out });
+    await be.flush();
+  });
+  for (const x of [a, b, out]) x.dispose();
+  return gflops(n, t.seconds);
+}
+
+type TF = typeof import('@tensorflow/tfjs-core');
+
+async function benchTfjs(tf: TF, n: number): Promise<number> {
+  const a = tf.tensor2d(randomData(n * n, 1), [n, n]);
+  const b = tf.tensor2d(randomData(n * n, 2), [n, n]);
+  const t = await measure(async () => {
+    const c = tf.matMul(a, b);
+    await c.data(); // waits for the GPU/WASM work (a readback of n² floats)
+    c.dispose();
+  });
+  a.dispose();
+  b.dispose();
+  return gflops(n, t.seconds);
+}
+
+/** TF.js's webgpu backend on Dawn's adapter. Its adapter request has no feature level, so ask for the one Dawn's GL adapter needs. */
+async function loadTfjsWebGPU(gpu: GPU, featureLevel: string): Promise<TF> {
+  const wrapped = { requestAdapter: (o: GPURequestAdapterOptions = {}) => gpu.requestAdapter({ ...o, featureLevel } as GPURequestAdapterOptions), getPreferredCanvasFormat: () => 'rgba8unorm' };
+  Object.defineProperty(globalThis, 'navigator', { value: { gpu: wrapped, userAgent: 'node' }, configurable: true });
+  const tf = await import('@tensorflow/tfjs-core');
+  await import('@tensorflow/tfjs-backend-webgpu');
+  if (!(await tf.setBackend('webgpu'))) throw new Error('tfjs webgpu backend failed to initialise');
+  return tf;
+}
+
+async function main(): Promise<void> {
+  const gpuRt = await createRuntime({ backend: 'webgpu' });
+  const adapter = gpuRt.adapter!;
+  const rows: Record<number, Record<string, number>> = {};
+  for (const n of SIZES) rows[n] = {};
+
+  for (const n of SIZES) rows[n]!.webgpu = await benchWebrlhf(gpuRt.backend, n);
+  // The same Dawn instance and adapter for TF.js.
+  const gpu = (gpuRt.backend as unknown as { gpu: GPU }).gpu;
+  let tf = await loadTfjsWebGPU(gpu, adapter.featureLevel);
+  for (const n of SIZES) rows[n]!.tfWebgpu = await benchTfjs(tf, n);
+  tf.engine().reset();
+  gpuRt.dispose();
+
+  const wasmRt = await createRuntime({ backend: 'wasm' });
+  for (const n of SIZES) rows[n]!.wasm = await benchWebrlhf(wasmRt.backend, n);
+  wasmRt.dispose();
+  await import('@tensorflow/tfjs-backend-wasm');
+  tf = await import('@tensorflow/tfjs-core');
+  if (!(await tf.setBackend('wasm'))) throw new Error('tfjs wasm backend failed to initialise');
+  const tfThreads = tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT') ? 'threads' : '1 thread';
+  const tfSimd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT') ? 'SIMD' : 'no SIMD';
+  for (const n of SIZES) rows[n]!.tfWasm = await benchTfjs(tf, n);
+
+  console.log(`\nmatmul, f32, n×n·n×n — GFLOP/s (higher is better), Node ${process.versions.node}`);
+  console.log(`WebGPU adapter: ${adapter.description || adapter.device} via ${adapter.source} (${adapter.featureLevel}${adapter.software ? ', software' : ''}); TF.js wasm: ${tfSimd}, ${tfThreads}\n`);
+  printTable(
+    ['n', 'webrlhf webgpu', 'tfjs webgpu', 'ratio', 'webrlhf wasm', 'tfjs wasm', 'ratio'],
+    SIZES.map((n) => {
+      const r = rows[n]!;
+      return [`${n}³`, fixed(r.webgpu), fixed(r.tfWebgpu), `${fixed(r.webgpu! / r.tfWebgpu!)}×`, fixed(r.wasm), fixed(r.tfWasm), `${fixed(r.wasm! / r.tfWasm!)}×`];
+    }),
+  );
+}
+
+await main();

@@ -1,0 +1,58 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { main } from '../src/cli/main.js';
+import { legBackend } from './harness/runtime.js';
+
+const test = suite('cli');
+
+/** Runs the CLI in-process and captures what it prints. */
+async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const log = console.log;
+  const error = console.error;
+  console.log = (...a: unknown[]) => out.push(a.join(' '));
+  console.error = (...a: unknown[]) => err.push(a.join(' '));
+  try {
+    const code = await main(argv);
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  } finally {
+    console.log = log;
+    console.error = error;
+  }
+}
+
+test('info --json reports the runtime, the adapter and the auto choice', async () => {
+  const { code, out } = await cli('info', '--json', '--backend', legBackend());
+  assert.is(code, 0);
+  const report = JSON.parse(out);
+  assert.match(report.runtime, /^node \d+/);
+  assert.is(report.backend.kind, legBackend());
+  assert.ok(['webgpu', 'wasm'].includes(report.auto.backend));
+  assert.type(report.auto.reason, 'string');
+  if (legBackend() === 'webgpu') {
+    assert.is(report.backends.webgpu, 'available');
+    assert.ok(report.adapter.limits.maxStorageBufferBindingSize > 0);
+    assert.ok(Array.isArray(report.adapter.features));
+  }
+});
+
+test('info prints a readable summary', async () => {
+  const { code, out } = await cli('info', '--backend', legBackend());
+  assert.is(code, 0);
+  assert.match(out, /runtime\s+node/);
+  assert.match(out, /auto picks\s+(webgpu|wasm) \(/);
+  assert.match(out, new RegExp(`backend\\s+${legBackend()}:`));
+});
+
+test('unknown commands and bad backends fail with a clear message', async () => {
+  const unknown = await cli('frobnicate');
+  assert.is(unknown.code, 2);
+  assert.match(unknown.err, /unknown command 'frobnicate'/);
+  assert.match(unknown.err, /Usage: webrlhf/);
+  const bad = await cli('info', '--backend', 'cuda');
+  assert.is(bad.code, 1);
+  assert.match(bad.err, /ConfigError: backend 'cuda' is not one of/);
+});
+
+test.run();
