@@ -7,9 +7,9 @@ import { spawn } from 'node:child_process';
 import { copyFile, mkdir, readFile, stat } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { extname, join, normalize } from 'node:path';
-import { buildWasm, bundle, root } from '../scripts/build_lib.mjs';
+import { buildPackage, bundle, root } from '../scripts/build_lib.mjs';
 
-const LEGS = ['node-wasm', 'node-webgpu', 'deno-wasm', 'deno-webgpu', 'chromium-wasm', 'chromium-webgpu'];
+const LEGS = ['node-wasm', 'node-webgpu', 'deno-wasm', 'deno-webgpu', 'chromium-wasm', 'chromium-webgpu', 'examples'];
 const LEG_TIMEOUT_MS = 15 * 60 * 1000;
 const out = join(root, 'build/test');
 const MIME = { '.html': 'text/html', '.mjs': 'text/javascript', '.js': 'text/javascript', '.wasm': 'application/wasm', '.map': 'application/json' };
@@ -23,7 +23,9 @@ if (unknown.length) {
 const legs = only ?? LEGS;
 
 await mkdir(out, { recursive: true });
-await buildWasm(join(out, 'webrlhf.wasm'));
+// The package itself first: the examples import it as users do.
+await buildPackage();
+await copyFile(join(root, 'dist/webrlhf.wasm'), join(out, 'webrlhf.wasm'));
 await bundle({ entry: join(root, 'test/entry_node.ts'), outFile: join(out, 'node.mjs'), target: 'node', alias: { webrlhf: join(root, 'src/entry/node.ts') } });
 await bundle({ entry: join(root, 'test/entry_web.ts'), outFile: join(out, 'web.mjs'), target: 'web', alias: { webrlhf: join(root, 'src/entry/web.ts') } });
 
@@ -34,7 +36,7 @@ for (const leg of legs) {
   const t0 = performance.now();
   let run;
   try {
-    run = runtime === 'chromium' ? await runChromium(backend) : await runProcess(runtime, backend);
+    run = leg === 'examples' ? await runExamples() : runtime === 'chromium' ? await runChromium(backend) : await runProcess(runtime, backend);
   } catch (e) {
     run = { output: '', ok: false, error: e instanceof Error ? e.message : String(e) };
   }
@@ -75,9 +77,33 @@ function parseUvu(text) {
 
 function runProcess(runtime, backend) {
   const env = { ...process.env, WEBRLHF_TEST_BACKEND: backend, FORCE_COLOR: process.stdout.isTTY ? '1' : '0' };
-  const [cmd, args] = runtime === 'node'
-    ? [process.execPath, ['--enable-source-maps', join(out, 'node.mjs')]]
-    : [join(root, 'node_modules/.bin/deno'), ['run', '-A', '--no-prompt', join(out, 'web.mjs')]];
+  return runCommand(runtime, runtime === 'node' ? ['--enable-source-maps', join(out, 'node.mjs')] : ['run', '-A', '--no-prompt', join(out, 'web.mjs')], env);
+}
+
+/**
+ * The examples, run as a user runs them (through the built package), reported in uvu's
+ * format so the summary counts them like any other test.
+ */
+async function runExamples() {
+  const expected = /a·b \+ bias = \[?\s*14, 25, 20, 31/;
+  const cases = [
+    ['node', ['examples/node/quickstart.mjs', 'wasm']],
+    ['node', ['examples/node/quickstart.mjs', 'webgpu']],
+    ['deno', ['run', '-A', '--no-prompt', 'examples/deno/quickstart.ts', 'wasm']],
+    ['deno', ['run', '-A', '--no-prompt', 'examples/deno/quickstart.ts', 'webgpu']],
+  ];
+  let passed = 0;
+  for (const [runtime, args] of cases) {
+    const run = await runCommand(runtime, args, process.env);
+    const ok = run.ok && expected.test(run.output);
+    if (ok) passed++;
+    else console.log(`  FAIL: ${runtime} ${args.join(' ')}: ${run.error ?? 'unexpected output'}`);
+  }
+  return { output: `\n  Total:     ${cases.length}\n  Passed:    ${passed}\n  Skipped:   0\n`, ok: passed === cases.length };
+}
+
+function runCommand(runtime, args, env) {
+  const cmd = runtime === 'node' ? process.execPath : join(root, 'node_modules/.bin/deno');
   return new Promise((resolve) => {
     let output = '';
     const child = spawn(cmd, args, { env, cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
