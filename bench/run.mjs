@@ -12,7 +12,7 @@ if (names.length === 0 || names.some((n) => !available.includes(n))) {
   process.exit(2);
 }
 const out = join(root, 'build/bench');
-await buildWasm(join(out, 'webrlhf.wasm'));
+await buildWasm(out);
 for (const name of names) {
   const file = join(out, `${name}.mjs`);
   await bundle({ entry: join(root, `bench/${name}.ts`), outFile: file, target: 'node', alias: { webrlhf: join(root, 'src/entry/node.ts') } });

@@ -8,13 +8,24 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-export const WASM_FLAGS = ['--runtime', 'stub', '--enable', 'simd', '-O3', '--noAssert', '--converge'];
+// Memory is imported (JavaScript creates it) and may grow to wasm32's 4 GiB.
+export const WASM_FLAGS = ['--runtime', 'stub', '-O3', '--noAssert', '--converge', '--importMemory', '--initialMemory', '16', '--maximumMemory', '65536'];
+export const WASM_FILES = { single: 'webrlhf.wasm', threads: 'webrlhf-mt.wasm' };
 
-/** Compiles wasm/ (AssemblyScript) to one SIMD module. */
-export async function buildWasm(outFile) {
-  await mkdir(dirname(outFile), { recursive: true });
-  const { error, stderr } = await asc.main([join(root, 'wasm/index.ts'), '-o', outFile, ...WASM_FLAGS]);
-  if (error) throw new Error(`AssemblyScript failed: ${error.message}\n${stderr.toString()}`);
+/**
+ * Compiles wasm/ (AssemblyScript) into `dir` twice: a SIMD module on a plain memory, and one
+ * on a shared memory for threads (used where SharedArrayBuffer is available).
+ */
+export async function buildWasm(dir) {
+  await mkdir(dir, { recursive: true });
+  const variants = [
+    [WASM_FILES.single, ['--enable', 'simd']],
+    [WASM_FILES.threads, ['--enable', 'simd,threads', '--sharedMemory']],
+  ];
+  for (const [file, flags] of variants) {
+    const { error, stderr } = await asc.main([join(root, 'wasm/index.ts'), '-o', join(dir, file), ...WASM_FLAGS, ...flags]);
+    if (error) throw new Error(`AssemblyScript failed (${file}): ${error.message}\n${stderr.toString()}`);
+  }
 }
 
 /**
@@ -45,6 +56,12 @@ export async function bundle({ entry, outFile, target, alias = {}, banner }) {
   return result;
 }
 
+/** Puts both WASM modules beside a bundle, which loads them from its own directory. */
+export async function copyWasm(fromDir, toDir) {
+  await mkdir(toDir, { recursive: true });
+  for (const file of Object.values(WASM_FILES)) await copyFile(join(fromDir, file), join(toDir, file));
+}
+
 /** Type declarations for the package (dist/types), through the compiler API so Deno runs it too. */
 export function buildTypes() {
   const configPath = join(root, 'tsconfig.build.json');
@@ -58,13 +75,11 @@ export function buildTypes() {
 /** The package's dist/: Node and web bundles, each with the WASM module beside it, and the CLI. */
 export async function buildPackage() {
   const dist = join(root, 'dist');
-  const wasm = join(dist, 'webrlhf.wasm');
-  await buildWasm(wasm);
+  await buildWasm(dist);
   await bundle({ entry: join(root, 'src/entry/node.ts'), outFile: join(dist, 'node/index.js'), target: 'node' });
   await bundle({ entry: join(root, 'src/entry/web.ts'), outFile: join(dist, 'web/index.js'), target: 'web' });
   await bundle({ entry: join(root, 'src/cli/main.ts'), outFile: join(dist, 'node/cli.js'), target: 'node' });
-  for (const dir of ['node', 'web']) await copyFile(wasm, join(dist, dir, 'webrlhf.wasm'));
+  for (const dir of ['node', 'web']) await copyWasm(dist, join(dist, dir));
   buildTypes();
-  const size = (await readFile(wasm)).byteLength;
-  return { wasmBytes: size };
+  return { wasmBytes: (await readFile(join(dist, WASM_FILES.single))).byteLength };
 }

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { copyFile, mkdir, readFile, stat } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { extname, join, normalize } from 'node:path';
-import { buildPackage, bundle, root } from '../scripts/build_lib.mjs';
+import { buildPackage, bundle, copyWasm, root } from '../scripts/build_lib.mjs';
 
 const LEGS = ['node-wasm', 'node-webgpu', 'deno-wasm', 'deno-webgpu', 'chromium-wasm', 'chromium-webgpu', 'examples'];
 const LEG_TIMEOUT_MS = 15 * 60 * 1000;
@@ -25,7 +25,7 @@ const legs = only ?? LEGS;
 await mkdir(out, { recursive: true });
 // The package itself first: the examples import it as users do.
 await buildPackage();
-await copyFile(join(root, 'dist/webrlhf.wasm'), join(out, 'webrlhf.wasm'));
+await copyWasm(join(root, 'dist'), out);
 await bundle({ entry: join(root, 'test/entry_node.ts'), outFile: join(out, 'node.mjs'), target: 'node', alias: { webrlhf: join(root, 'src/entry/node.ts') } });
 await bundle({ entry: join(root, 'test/entry_web.ts'), outFile: join(out, 'web.mjs'), target: 'web', alias: { webrlhf: join(root, 'src/entry/web.ts') } });
 
@@ -131,7 +131,13 @@ function serveRoot() {
     const file = join(root, path);
     try {
       if (!(await stat(file)).isFile()) throw new Error('not a file');
-      res.writeHead(200, { 'content-type': MIME[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store' });
+      // Cross-origin isolation, so the page may use SharedArrayBuffer (WASM threads).
+      res.writeHead(200, {
+        'content-type': MIME[extname(file)] ?? 'application/octet-stream',
+        'cache-control': 'no-store',
+        'cross-origin-opener-policy': 'same-origin',
+        'cross-origin-embedder-policy': 'require-corp',
+      });
       res.end(await readFile(file));
     } catch {
       res.writeHead(404).end();

@@ -3,3 +3,4 @@ import './runtime.test.js';
 import './matmul.test.js';
 import './elementwise.test.js';
 import './reduce.test.js';
+import './wasm_threads.test.js';

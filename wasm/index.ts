@@ -1,7 +1,9 @@
-// The WebAssembly backend: the same ops as kernels/*.wgsl, over raw pointers into this
-// module's linear memory. JavaScript owns allocation (src/backend/wasm/arena.ts); nothing
-// here allocates, so the AssemblyScript runtime is the stub one.
-export { matmul } from './matmul';
+// The WebAssembly backend: the same ops as kernels/*.wgsl, over raw pointers into the
+// linear memory, which JavaScript creates and owns (src/backend/wasm/arena.ts): nothing here
+// allocates, so the AssemblyScript runtime is the stub one. The module is built twice, with
+// a plain and with a shared (threads) memory; kernels that split across threads take
+// (part, parts) as their last arguments.
+export { matmul, matmul_scratch_bytes } from './matmul';
 export { add, scale } from './elementwise';
 export { reduce_sum, reduce_max } from './reduce';
 

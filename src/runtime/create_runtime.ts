@@ -1,5 +1,6 @@
 import type { Backend, BackendKind } from '../backend/backend.js';
-import { instantiateWasm, type WasmSource } from '../backend/wasm/load_wasm.js';
+import { compileWasm, createMemory, instantiateWasm, type WasmSource } from '../backend/wasm/load_wasm.js';
+import { WasmThreadPool } from '../backend/wasm/thread_pool.js';
 import { WasmBackend } from '../backend/wasm/wasm_backend.js';
 import { WebGPUBackend } from '../backend/webgpu/webgpu_backend.js';
 import { ConfigError, NoGPUError } from '../errors.js';
@@ -12,8 +13,16 @@ export type BackendChoice = 'auto' | BackendKind;
 export interface RuntimeOptions {
   /** 'auto' (default): WebGPU on a hardware GPU, else WASM. Overridden by WEBRLHF_BACKEND. */
   backend?: BackendChoice;
-  /** The compiled kernels, when the default location (beside the bundle) does not fit. */
+  /**
+   * WASM threads (worker threads sharing one memory). Default: the logical CPU count, at
+   * most 8; overridden by WEBRLHF_THREADS. Browsers get threads only on cross-origin-isolated
+   * pages (COOP/COEP headers); elsewhere the WASM backend runs on one thread.
+   */
+  threads?: number;
+  /** The plain WASM kernels (webrlhf.wasm), when the default location (beside the bundle) does not fit. */
   wasm?: WasmSource;
+  /** The threads build (webrlhf-mt.wasm); without it, a custom `wasm` runs on one thread. */
+  wasmThreads?: WasmSource;
 }
 
 export interface Runtime {
@@ -64,7 +73,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
     backend = new WebGPUBackend(acquired!);
   } else {
     acquired?.device.destroy();
-    backend = new WasmBackend(await instantiateWasm(options.wasm ?? (await p.wasmSource())));
+    backend = await createWasmBackend(options);
   }
 
   return {
@@ -76,4 +85,32 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
     gpuAttempts,
     dispose: () => backend.dispose(),
   };
+}
+
+const MAX_DEFAULT_THREADS = 8;
+
+function threadCount(options: RuntimeOptions): number {
+  const p = platform();
+  const fromEnv = p.env('WEBRLHF_THREADS');
+  const threads = options.threads ?? (fromEnv !== undefined ? Number(fromEnv) : Math.min(p.concurrency(), MAX_DEFAULT_THREADS));
+  if (!Number.isInteger(threads) || threads < 1) {
+    throw new ConfigError(`threads must be a positive integer, got ${JSON.stringify(options.threads ?? fromEnv)}`);
+  }
+  return threads;
+}
+
+/** The WASM backend, threaded where the platform can share a WebAssembly memory between workers. */
+async function createWasmBackend(options: RuntimeOptions): Promise<WasmBackend> {
+  const p = platform();
+  const threads = threadCount(options);
+  const threaded = threads > 1 && p.spawnWorker !== undefined && (options.wasm === undefined || options.wasmThreads !== undefined);
+  if (!threaded) {
+    const module = await compileWasm(options.wasm ?? (await p.wasmSource('single')));
+    return new WasmBackend(await instantiateWasm(module, createMemory(false)));
+  }
+  const module = await compileWasm(options.wasmThreads ?? (await p.wasmSource('threads')));
+  const memory = createMemory(true);
+  const kernels = await instantiateWasm(module, memory);
+  const pool = await WasmThreadPool.start(module, memory, threads, ['matmul'], p.spawnWorker!, p.canBlock);
+  return new WasmBackend(kernels, pool);
 }

@@ -1,7 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
+import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
+import type { WorkerHandle } from '../backend/wasm/thread_pool.js';
 import type { GPUSource } from './gpu_acquire.js';
 import type { Platform } from './platform.js';
 
@@ -57,11 +59,25 @@ export const nodePlatform: Platform = {
   runtime: 'node',
   runtimeVersion: process.versions.node,
   gpuSources: () => dawnSources(process.env.WEBRLHF_DAWN),
-  wasmSource: async () => readFile(new URL('./webrlhf.wasm', import.meta.url)),
+  wasmSource: async (build) => readFile(new URL(build === 'threads' ? './webrlhf-mt.wasm' : './webrlhf.wasm', import.meta.url)),
   env: (name) => process.env[name],
   gpuHelp:
     'Node uses Dawn (npm package webgpu). Install a GPU driver; with no GPU, install software ones: ' +
     'apt-get install mesa-vulkan-drivers libegl-mesa0 libgl1-mesa-dri libvulkan1 (Dawn then runs on OpenGL ES/llvmpipe). ' +
     "Choose Dawn's backend with WEBRLHF_DAWN, e.g. WEBRLHF_DAWN=backend=opengles or WEBRLHF_DAWN=backend=vulkan " +
     "(with VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json for SwiftShader). Or use { backend: 'wasm' }.",
+  concurrency: () => availableParallelism(),
+  spawnWorker: spawnNodeWorker,
+  canBlock: true,
 };
+
+function spawnNodeWorker(source: string): WorkerHandle {
+  const worker = new Worker(source, { eval: true });
+  // Workers block in Atomics.wait between jobs; they must not keep the process alive.
+  worker.unref();
+  return {
+    post: (m) => worker.postMessage(m),
+    onMessage: (fn) => worker.on('message', fn),
+    terminate: () => void worker.terminate(),
+  };
+}

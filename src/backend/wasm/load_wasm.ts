@@ -1,27 +1,43 @@
 import { WasmLoadError } from '../../errors.js';
 import type { WasmKernels } from './wasm_backend.js';
 
-/** Where the compiled kernels (webrlhf.wasm) come from. */
+/** Where a compiled kernel module (webrlhf.wasm, webrlhf-mt.wasm) comes from. */
 export type WasmSource = BufferSource | Response | URL | string | WebAssembly.Module;
 
-const EXPORTS = ['memory', 'heap_base', 'matmul', 'add', 'scale', 'reduce_sum', 'reduce_max'] as const;
+const EXPORTS = ['heap_base', 'matmul', 'matmul_scratch_bytes', 'add', 'scale', 'reduce_sum', 'reduce_max'] as const;
 
-export async function instantiateWasm(source: WasmSource): Promise<WasmKernels> {
-  let module: WebAssembly.Module;
+/** Pages the memory starts with, and its cap (wasm32's 4 GiB); the build uses the same. */
+export const INITIAL_PAGES = 16;
+export const MAXIMUM_PAGES = 65536;
+
+export function createMemory(shared: boolean): WebAssembly.Memory {
+  return new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: MAXIMUM_PAGES, shared } as WebAssembly.MemoryDescriptor);
+}
+
+export async function compileWasm(source: WasmSource): Promise<WebAssembly.Module> {
   try {
-    module = source instanceof WebAssembly.Module ? source : await WebAssembly.compile(await bytes(source));
+    return source instanceof WebAssembly.Module ? source : await WebAssembly.compile(await bytes(source));
   } catch (cause) {
     throw new WasmLoadError(
-      `could not load webrlhf.wasm (${cause instanceof Error ? cause.message : String(cause)}); ` +
+      `could not load the WASM kernels (${cause instanceof Error ? cause.message : String(cause)}); ` +
       `pass createRuntime({ wasm }) a URL, Response or bytes of dist/web/webrlhf.wasm, and check the runtime supports WebAssembly SIMD`,
       { cause },
     );
   }
-  const instance = await WebAssembly.instantiate(module, { env: { abort: wasmAbort } });
+}
+
+/** Instantiates the kernels on `memory` (which the module imports). */
+export async function instantiateWasm(module: WebAssembly.Module, memory: WebAssembly.Memory): Promise<WasmKernels> {
+  let instance: WebAssembly.Instance;
+  try {
+    instance = await WebAssembly.instantiate(module, { env: { memory, abort: wasmAbort } });
+  } catch (cause) {
+    throw new WasmLoadError(`could not instantiate the WASM kernels (${String(cause)}): a threads build needs a shared memory and the plain build a plain one`, { cause });
+  }
   const exports = instance.exports as Record<string, unknown>;
   const missing = EXPORTS.filter((name) => !(name in exports));
-  if (missing.length) throw new WasmLoadError(`webrlhf.wasm lacks ${missing.join(', ')}: it is from another version; rebuild with npm run build`);
-  return exports as unknown as WasmKernels;
+  if (missing.length) throw new WasmLoadError(`the WASM kernels lack ${missing.join(', ')}: they are from another version; rebuild with npm run build`);
+  return { ...(exports as unknown as Omit<WasmKernels, 'memory'>), memory };
 }
 
 async function bytes(source: WasmSource): Promise<BufferSource> {

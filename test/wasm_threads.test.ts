@@ -1,0 +1,60 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { ConfigError, createRuntime } from 'webrlhf';
+import { randomF32 } from './harness/reference.js';
+
+const test = suite('wasm threads');
+
+/** Threads share a WebAssembly memory where SharedArrayBuffer is allowed (everywhere the tests run). */
+test('the WASM backend uses the threads it was given', async () => {
+  const rt = await createRuntime({ backend: 'wasm', threads: 3 });
+  try {
+    assert.is(rt.backend.info().details.threads, 3);
+    assert.match(rt.backend.info().device, /3 threads/);
+  } finally {
+    rt.dispose();
+  }
+});
+
+test('results do not depend on the thread count (bitwise)', async () => {
+  const one = await createRuntime({ backend: 'wasm', threads: 1 });
+  const three = await createRuntime({ backend: 'wasm', threads: 3 });
+  try {
+    const cases = [
+      { a: [97, 131], b: [131, 77], o: {} },
+      { a: [200, 64], b: [90, 64], o: { transB: true } },
+      { a: [64, 150], b: [64, 33], o: { transA: true, accumulate: true } },
+      { a: [5, 40, 72], b: [72, 48], o: { alpha: 0.5 } }, // batch 5 ≥ threads: split by batch entry
+    ];
+    for (const c of cases) {
+      const results = [];
+      for (const rt of [one, three]) {
+        const be = rt.backend;
+        const size = (s: number[]) => s.reduce((x, y) => x * y, 1);
+        const a = be.tensor(randomF32(size(c.a), 1), c.a);
+        const b = be.tensor(randomF32(size(c.b), 2), c.b);
+        const outShape = be.matmul(a, b, { transA: (c.o as { transA?: boolean }).transA, transB: (c.o as { transB?: boolean }).transB }).shape;
+        const out = be.tensor(randomF32(size([...outShape]), 3), [...outShape]);
+        be.matmul(a, b, { ...c.o, out });
+        results.push(await be.read(out));
+      }
+      assert.equal(Array.from(results[1]!), Array.from(results[0]!), JSON.stringify(c));
+    }
+  } finally {
+    one.dispose();
+    three.dispose();
+  }
+});
+
+test('a bad thread count is a ConfigError', async () => {
+  for (const threads of [0, 1.5, -2]) {
+    try {
+      await createRuntime({ backend: 'wasm', threads });
+      assert.unreachable();
+    } catch (e) {
+      assert.ok(e instanceof ConfigError, String(e));
+    }
+  }
+});
+
+test.run();
