@@ -139,7 +139,7 @@ export class WebGPUBackend extends Backend {
 
   protected runReduce(op: ReduceOp, a: Tensor, out: Tensor, rows: number, cols: number): void {
     const [x, y] = grid2d(rows);
-    this.dispatch(op, 'reduce', `reduce_${op}`, [a, out], packParams([rows, cols, x]), [x, y, 1]);
+    this.dispatch(op, 'reduce', 'reduce_rows', [a, out], packParams([rows, cols, x]), [x, y, 1], { IS_MAX: op === 'max' ? 1 : 0 });
   }
 
   async flush(): Promise<void> {
@@ -170,13 +170,16 @@ export class WebGPUBackend extends Backend {
    * Bindings are the storage buffers in binding order (null: a binding this entry point
    * does not use, so 'auto' layout leaves it out); the uniform comes last.
    */
-  private dispatch(op: string, file: KernelFile, entry: string, storage: (Tensor | GPUBuffer | null)[], params: ArrayBuffer, grid: [number, number, number]): void {
+  private dispatch(
+    op: string, file: KernelFile, entry: string, storage: (Tensor | GPUBuffer | null)[], params: ArrayBuffer,
+    grid: [number, number, number], constants: Record<string, number> = {},
+  ): void {
     this.alive();
     if (this.uniforms.full) this.submit();
     const device = this.device;
     device.pushErrorScope('out-of-memory');
     device.pushErrorScope('validation');
-    const pipeline = this.pipelines.get(file, entry);
+    const pipeline = this.pipelines.get(file, entry, constants);
     const entries: GPUBindGroupEntry[] = [];
     storage.forEach((s, binding) => {
       if (s) entries.push({ binding, resource: { buffer: s instanceof Tensor ? buf(s) : s } });
