@@ -90,4 +90,8 @@ async function main(): Promise<void> {
   );
 }
 
+// Dawn's pending promises do not keep Node's event loop alive (TF.js awaits them with nothing
+// else pending), so hold the loop open until the benchmark is done.
+const keepAlive = setInterval(() => {}, 1 << 30);
 await main();
+clearInterval(keepAlive);

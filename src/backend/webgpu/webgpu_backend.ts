@@ -105,7 +105,7 @@ export class WebGPUBackend extends Backend {
     this.pending.push(encoder.finish());
     this.submit();
     try {
-      await staging.mapAsync(GPUMapMode.READ);
+      await holdOpen(staging.mapAsync(GPUMapMode.READ));
       const result = new Float32Array(staging.getMappedRange(0, staging.size).slice(0, bytes));
       staging.unmap();
       await this.rethrow();
@@ -145,7 +145,7 @@ export class WebGPUBackend extends Backend {
   async flush(): Promise<void> {
     this.alive();
     this.submit();
-    await this.device.queue.onSubmittedWorkDone();
+    await holdOpen(this.device.queue.onSubmittedWorkDone());
     this.alive();
     await this.rethrow();
   }
@@ -223,6 +223,19 @@ export class WebGPUBackend extends Backend {
 }
 
 const buf = (t: Tensor): GPUBuffer => (t as GPUTensor).buffer;
+
+/**
+ * Awaits a device promise with a timer pending. Dawn's promises do not keep Node's event loop
+ * alive: a program whose only pending work is a GPU readback would otherwise exit silently.
+ */
+async function holdOpen<T>(promise: Promise<T>): Promise<T> {
+  const timer = setInterval(() => {}, 1 << 30);
+  try {
+    return await promise;
+  } finally {
+    clearInterval(timer);
+  }
+}
 
 /** Spreads n workgroups over x (≤ 65535) and y. */
 function grid2d(n: number): [number, number] {
