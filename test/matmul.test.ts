@@ -2,7 +2,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ShapeError, type MatmulOptions } from 'webrlhf';
 import { assertClose, matmulRef, randomF32, type MatmulRef } from './harness/reference.js';
-import { legBackendInstance as backend } from './harness/runtime.js';
+import { legBackend, legBackendInstance as backend } from './harness/runtime.js';
+import { HARDWARE_MATMUL, SOFTWARE_MATMUL, WebGPUBackend, type MatmulTiling } from '../src/backend/webgpu/webgpu_backend.js';
 
 const test = suite('matmul');
 
@@ -80,6 +81,21 @@ for (const [M, K, N] of BLOCK_SHAPES) {
   }
 }
 
+// Each operand is read with vec4 loads only when its stored rows start on vec4s (rows of A
+// are K long, or M when transposed; rows of B are N long, or K when transposed; out's are N):
+// these shapes flip that for one operand at a time.
+const ALIGNMENT_SHAPES: [number, number, number][] = [
+  [20, 12, 18], [18, 13, 24], [12, 20, 8], [9, 12, 21], [300, 37, 260], [260, 64, 300],
+];
+for (const [M, K, N] of ALIGNMENT_SHAPES) {
+  for (const transA of [false, true]) {
+    for (const transB of [false, true]) {
+      const s = seed++;
+      test(`alignment ${M}×${K}×${N}${transA ? ' Aᵀ' : ''}${transB ? ' Bᵀ' : ''}`, () => check({ M, N, K, transA, transB }, s * 10));
+    }
+  }
+}
+
 test('bias, alpha and accumulate across K blocks, transposed', () =>
   check({ M: 37, K: 300, N: 45, transA: true, transB: true, alpha: 0.75, bias: randomF32(45, 13), accumulate: randomF32(37 * 45, 14) }, 86));
 test('bias and alpha on edge tiles, Aᵀ', () => check({ M: 131, K: 19, N: 1030, transA: true, alpha: -1.5, bias: randomF32(1030, 15) }, 87));
@@ -90,6 +106,57 @@ test('batched with a broadcast B, Aᵀ Bᵀ, bias and alpha', () =>
   check({ batch: 3, M: 5, K: 300, N: 17, broadcastB: true, transA: true, transB: true, alpha: 0.5, bias: randomF32(17, 19) }, 91));
 test('K = 0 with accumulate leaves out as it was', () => check({ M: 3, K: 0, N: 5, accumulate: randomF32(15, 20) }, 92));
 test('K = 0 without bias gives zeros', () => check({ M: 3, K: 0, N: 5, staleOut: randomF32(15, 21) }, 93));
+
+test('unaligned rows with bias and accumulate', () => check({ M: 23, K: 19, N: 29, transA: true, alpha: 0.5, bias: randomF32(29, 13), accumulate: randomF32(23 * 29, 14) }, 100));
+test('aligned rows with bias and accumulate', () => check({ M: 24, K: 20, N: 28, transB: true, bias: randomF32(28, 15), accumulate: randomF32(24 * 28, 16) }, 101));
+test('more than 65535 batch entries (the grid is folded)', () => check({ batch: 70001, M: 2, K: 3, N: 2 }, 102));
+test('more than 65535 batch entries with a broadcast B, Bᵀ', () => check({ batch: 66000, M: 3, K: 2, N: 5, transB: true, broadcastB: true }, 103));
+
+test('what lies past K is never multiplied in (Inf in the next batch entry)', async () => {
+  // K = 5: the last 4-deep step reads 3 elements past each row of A and 3 rows past the end
+  // of B[0], which here are the Inf-filled start of A[1] and B[1]. They must be zeroed, not
+  // multiplied by zero (which gives NaN).
+  const be = await backend();
+  const [M, K, N] = [6, 5, 7];
+  for (const [transA, transB] of [[false, false], [true, true]] as const) {
+    const a = randomF32(2 * M * K, 104);
+    const b = randomF32(2 * K * N, 105);
+    a.fill(Infinity, M * K, M * K + 8);
+    b.fill(Infinity, K * N, K * N + 2 * N);
+    const ta = be.tensor(a, transA ? [2, K, M] : [2, M, K]);
+    const tb = be.tensor(b, transB ? [2, N, K] : [2, K, N]);
+    const out = be.matmul(ta, tb, { transA, transB });
+    const got = (await be.read(out)).slice(0, M * N);
+    const ref = matmulRef(a.slice(0, M * K), b.slice(0, K * N), { M, N, K, transA, transB });
+    assertClose(got, ref.value, { scale: ref.scale, rtol: 1e-5, what: `batch 0 ${transA ? 'Aᵀ' : 'A'}${transB ? 'Bᵀ' : 'B'}` });
+    for (const t of [ta, tb, out]) t.dispose();
+  }
+});
+
+if (legBackend() === 'webgpu') {
+  // The kernel's block shape is chosen per adapter; run the others on this one too.
+  const TILINGS: [string, MatmulTiling][] = [
+    ['hardware', HARDWARE_MATMUL],
+    ['software', SOFTWARE_MATMUL],
+    ['odd', { R: 8, C: 2, WX: 8, WY: 4 }],
+  ];
+  for (const [name, tiling] of TILINGS) {
+    test(`${name} tiling ${JSON.stringify(tiling)}`, async () => {
+      const be = await backend();
+      assert.instance(be, WebGPUBackend);
+      const gpu = be as WebGPUBackend;
+      const chosen = gpu.matmulTiling;
+      gpu.matmulTiling = tiling;
+      try {
+        await check({ M: 70, K: 33, N: 90 }, 106);
+        await check({ M: 64, K: 64, N: 64, transA: true, transB: true, bias: randomF32(64, 17) }, 107);
+        await check({ batch: 3, M: 9, K: 10, N: 11, transB: true, accumulate: randomF32(3 * 9 * 11, 18) }, 108);
+      } finally {
+        gpu.matmulTiling = chosen;
+      }
+    });
+  }
+}
 
 test('shape mismatch is a ShapeError naming both shapes', async () => {
   const be = await backend();

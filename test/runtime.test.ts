@@ -92,7 +92,9 @@ if (legBackend() === 'webgpu') {
   test('pipelines are built once and reused', async () => {
     const be = await backend();
     const a = be.tensor(new Float32Array(64), [8, 8]);
+    // Layouts (transposes, alignment, bias, accumulate) are pipeline variants: build both first.
     be.matmul(a, a);
+    be.matmul(a, a, { transA: true });
     await be.flush();
     const before = be.info().details.pipelines;
     for (let i = 0; i < 5; i++) be.matmul(a, a, { transA: true });

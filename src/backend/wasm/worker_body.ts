@@ -18,8 +18,10 @@ receive(({ module, memory, control, index, names }) => {
   }
   const c = new Int32Array(control, 0, 16);
   const args = new Float64Array(control, 64, 32);
-  post({ ready: true });
+  // Read the generation before saying ready: the first job may be posted the moment the
+  // caller hears it, and a worker that read the generation after that would sleep through it.
   let seen = Atomics.load(c, 0);
+  post({ ready: true });
   for (;;) {
     Atomics.wait(c, 0, seen);
     seen = Atomics.load(c, 0);

@@ -22,10 +22,27 @@ const MAX_PENDING = 64;
 /** Workgroups per grid dimension that every adapter supports. */
 const MAX_GRID = 65535;
 
-const MATMUL_TRANS_A = 1;
-const MATMUL_TRANS_B = 2;
-const MATMUL_BIAS = 4;
-const MATMUL_ACCUMULATE = 8;
+/**
+ * The shape of the matmul kernel (override constants of kernels/matmul.wgsl): each invocation
+ * computes R rows × 4·C columns of the product; a workgroup is WX × WY invocations.
+ */
+export interface MatmulTiling {
+  R: number;
+  C: number;
+  WX: number;
+  WY: number;
+}
+
+/**
+ * Software rasterisers (llvmpipe, lavapipe, SwiftShader) run a workgroup on one CPU thread,
+ * 8 invocations to a SIMD vector, and fetch each lane's load separately, so the largest
+ * block wins: on llvmpipe 16×16 outputs per invocation ran ~1.8× faster than 8×16. 32×16
+ * was 5–20% faster still but takes ~2.5× as long to compile (~3 s per variant), so not
+ * chosen. 8 invocations across N fill exactly one SIMD vector.
+ */
+export const SOFTWARE_MATMUL: MatmulTiling = { R: 16, C: 4, WX: 8, WY: 8 };
+/** Hardware GPUs keep accumulators in registers: 4×4 per invocation, 256 invocations. */
+export const HARDWARE_MATMUL: MatmulTiling = { R: 4, C: 1, WX: 16, WY: 16 };
 
 /**
  * The WebGPU backend. Each op records its own command buffer inside an error scope (so a
@@ -36,6 +53,8 @@ export class WebGPUBackend extends Backend {
   readonly kind = 'webgpu' as const;
   readonly device: GPUDevice;
   readonly adapter: AdapterSummary;
+  /** Chosen per adapter; tests switch it to cover both shapes on one device. */
+  matmulTiling: MatmulTiling;
   private readonly pipelines: PipelineCache;
   private readonly uniforms: UniformRing;
   private pending: GPUCommandBuffer[] = [];
@@ -55,6 +74,7 @@ export class WebGPUBackend extends Backend {
     this.device = acquired.device;
     this.adapter = acquired.summary;
     this.gpu = acquired.gpu;
+    this.matmulTiling = this.adapter.software ? SOFTWARE_MATMUL : HARDWARE_MATMUL;
     this.pipelines = new PipelineCache(this.device);
     this.uniforms = new UniformRing(this.device);
     this.placeholder = this.device.createBuffer({ label: 'placeholder', size: 16, usage: GPUBufferUsage.STORAGE });
@@ -119,9 +139,25 @@ export class WebGPUBackend extends Backend {
   }
 
   protected runMatmul(a: Tensor, b: Tensor, out: Tensor, g: MatmulGeometry, o: MatmulOptions): void {
-    const flags = (o.transA ? MATMUL_TRANS_A : 0) | (o.transB ? MATMUL_TRANS_B : 0) | (o.bias ? MATMUL_BIAS : 0) | (o.accumulate ? MATMUL_ACCUMULATE : 0);
-    const params = packParams([g.M, g.N, g.K, g.batch, g.strideA, g.strideB, g.strideOut, flags, o.alpha ?? 1], [8]);
-    this.dispatch('matmul', 'matmul', 'main', [a, b, o.bias ?? this.placeholder, out], params, [Math.ceil(g.N / 16), Math.ceil(g.M / 16), g.batch]);
+    const { R, C, WX, WY } = this.matmulTiling;
+    const tilesX = Math.ceil(g.N / (WX * 4 * C));
+    const tilesY = Math.ceil(g.M / (WY * R));
+    // One workgroup per tile per batch entry, folded into x and y (each ≤ 65535).
+    const [gridX, gridY] = grid2d(tilesX * tilesY * g.batch);
+    const params = packParams([g.M, g.N, g.K, g.batch, g.strideA, g.strideB, g.strideOut, tilesX, tilesY, gridX, o.alpha ?? 1], [10]);
+    const constants = {
+      ...this.matmulTiling,
+      TRANS_A: Number(!!o.transA),
+      TRANS_B: Number(!!o.transB),
+      // vec4 loads need every stored row to start on a vec4: rows of A are M long when
+      // transposed (else K), rows of B are K long when transposed (else N), rows of out N.
+      ALIGNED_A: Number((o.transA ? g.M : g.K) % 4 === 0),
+      ALIGNED_B: Number((o.transB ? g.K : g.N) % 4 === 0),
+      ALIGNED_OUT: Number(g.N % 4 === 0),
+      HAS_BIAS: Number(!!o.bias),
+      ACCUMULATE: Number(!!o.accumulate),
+    };
+    this.dispatch('matmul', 'matmul', 'main', [a, b, o.bias ?? this.placeholder, out], params, [gridX, gridY, 1], constants);
   }
 
   protected runAdd(a: Tensor, b: Tensor, out: Tensor): void {
