@@ -14,8 +14,9 @@
 // two aligned vec4s, and consecutive windows share a vec4, so this costs little more than
 // aligned loads. Rows and columns past M and N are clamped or read as garbage and never
 // stored; the last, partial K step is zeroed with selects (multiplying by 0 would turn ±Inf
-// garbage into NaN). Loops have constant trip counts so that they unroll and acc stays in
-// registers; the loop over K is the only one left.
+// garbage into NaN). Loops that index acc have constant trip counts and index it by their
+// own counter (the loop over K aside), the shape that Mesa's GLSL (Dawn) and SPIR-V (wgpu)
+// paths both unroll fully; a dynamic index would move acc to slow, indexed memory.
 struct Params {
   M: u32, N: u32, K: u32, batch: u32,
   strideA: u32, strideB: u32, strideOut: u32,

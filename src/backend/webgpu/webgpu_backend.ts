@@ -88,7 +88,7 @@ export class WebGPUBackend extends Backend {
       kind: 'webgpu',
       device: adapterName(this.adapter),
       software: this.adapter.software,
-      details: { ...this.adapter, pipelines: this.pipelines.size },
+      details: { ...this.adapter, pipelines: this.pipelines.size, matmulTiling: this.matmulTiling },
     };
   }
 
