@@ -70,8 +70,13 @@ async function main(): Promise<void> {
   gpuRt.dispose();
 
   const wasmRt = await createRuntime({ backend: 'wasm' });
+  const threads = wasmRt.backend.info().details.threads as number;
   for (const n of SIZES) rows[n]!.wasm = await benchWebrlhf(wasmRt.backend, n);
   wasmRt.dispose();
+  // One thread too, the fair match for TF.js's single-threaded wasm backend.
+  const wasm1 = await createRuntime({ backend: 'wasm', threads: 1 });
+  for (const n of SIZES) rows[n]!.wasm1 = await benchWebrlhf(wasm1.backend, n);
+  wasm1.dispose();
   await import('@tensorflow/tfjs-backend-wasm');
   tf = await import('@tensorflow/tfjs-core');
   if (!(await tf.setBackend('wasm'))) throw new Error('tfjs wasm backend failed to initialise');
@@ -82,10 +87,13 @@ async function main(): Promise<void> {
   console.log(`\nmatmul, f32, n×n·n×n — GFLOP/s (higher is better), Node ${process.versions.node}`);
   console.log(`WebGPU adapter: ${adapter.description || adapter.device} via ${adapter.source} (${adapter.featureLevel}${adapter.software ? ', software' : ''}); TF.js wasm: ${tfSimd}, ${tfThreads}\n`);
   printTable(
-    ['n', 'webrlhf webgpu', 'tfjs webgpu', 'ratio', 'webrlhf wasm', 'tfjs wasm', 'ratio'],
+    ['n', 'webrlhf webgpu', 'tfjs webgpu', 'ratio', `webrlhf wasm ${threads}T`, 'webrlhf wasm 1T', 'tfjs wasm', `ratio ${threads}T`, 'ratio 1T'],
     SIZES.map((n) => {
       const r = rows[n]!;
-      return [`${n}³`, fixed(r.webgpu), fixed(r.tfWebgpu), `${fixed(r.webgpu! / r.tfWebgpu!)}×`, fixed(r.wasm), fixed(r.tfWasm), `${fixed(r.wasm! / r.tfWasm!)}×`];
+      return [
+        `${n}³`, fixed(r.webgpu), fixed(r.tfWebgpu), `${fixed(r.webgpu! / r.tfWebgpu!)}×`,
+        fixed(r.wasm), fixed(r.wasm1), fixed(r.tfWasm), `${fixed(r.wasm! / r.tfWasm!)}×`, `${fixed(r.wasm1! / r.tfWasm!)}×`,
+      ];
     }),
   );
 }
