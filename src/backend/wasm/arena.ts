@@ -1,7 +1,9 @@
 import { DeviceLimitError } from '../../errors.js';
+import { MAXIMUM_PAGES } from './load_wasm.js';
 
-/** wasm32 addresses 4 GiB at most. */
-export const MAX_WASM_BYTES = 65536 * 65536;
+const PAGE = 65536;
+/** The memory's cap (wasm32's 4 GiB). */
+export const MAX_WASM_BYTES = MAXIMUM_PAGES * PAGE;
 
 /**
  * A first-fit allocator over a WebAssembly memory, kept on the JavaScript side so the
@@ -9,7 +11,6 @@ export const MAX_WASM_BYTES = 65536 * 65536;
  * Freed blocks coalesce with their neighbours; the memory grows when nothing fits.
  */
 const ALIGN = 64;
-const PAGE = 65536;
 
 export class Arena {
   readonly memory: WebAssembly.Memory;

@@ -1,4 +1,5 @@
 import { WasmLoadError } from '../../errors.js';
+import { ARGS_OFFSET, DONE, FAILED, GEN, MAX_ARGS, NARGS, OP, PARTS } from './control_block.js';
 import { WORKER_BODY } from './worker_body.js';
 
 /** A started worker, whatever the runtime (worker_threads in Node, Web Workers elsewhere). */
@@ -10,16 +11,6 @@ export interface WorkerHandle {
 
 /** Starts a worker running `source` (plain JavaScript, no imports). */
 export type WorkerSpawner = (source: string) => WorkerHandle;
-
-// Control block layout (Int32 slots, then Float64 arguments from byte 64).
-const GEN = 0; // bumped once per job; workers wait on it
-const OP = 1; // index into the export names; -1 = quit
-const NARGS = 2;
-const PARTS = 3;
-const DONE = 4; // workers that finished the current job
-const FAILED = 5; // set by a worker whose kernel threw
-const ARGS_OFFSET = 64;
-const MAX_ARGS = 32;
 
 /**
  * Runs one kernel call split into parts over N threads: the calling thread takes part 0 and

@@ -2,8 +2,10 @@
  * The source of a WASM worker thread, as a string so it needs no file of its own (bundlers,
  * Deno and browsers all start it from a blob or eval). It works in Node's worker_threads
  * (`require` exists there) and in Web Workers. It instantiates the kernels on the shared
- * memory, then waits on the control block for jobs: see thread_pool.ts for the layout.
+ * memory, then waits on the control block (control_block.ts) for jobs.
  */
+import { ARGS_OFFSET, DONE, FAILED, GEN, MAX_ARGS, NARGS, OP, PARTS } from './control_block.js';
+
 export const WORKER_BODY = `
 const nodePort = typeof require === 'function' ? require('node:worker_threads').parentPort : null;
 const post = (m) => (nodePort ? nodePort.postMessage(m) : self.postMessage(m));
@@ -16,26 +18,26 @@ receive(({ module, memory, control, index, names }) => {
     post({ error: String(e) });
     return;
   }
-  const c = new Int32Array(control, 0, 16);
-  const args = new Float64Array(control, 64, 32);
+  const c = new Int32Array(control, 0, ${ARGS_OFFSET / 4});
+  const args = new Float64Array(control, ${ARGS_OFFSET}, ${MAX_ARGS});
   // Read the generation before saying ready: the first job may be posted the moment the
   // caller hears it, and a worker that read the generation after that would sleep through it.
-  let seen = Atomics.load(c, 0);
+  let seen = Atomics.load(c, ${GEN});
   post({ ready: true });
   for (;;) {
-    Atomics.wait(c, 0, seen);
-    seen = Atomics.load(c, 0);
-    if (c[1] < 0) break;
-    const parts = c[3];
+    Atomics.wait(c, ${GEN}, seen);
+    seen = Atomics.load(c, ${GEN});
+    if (c[${OP}] < 0) break;
+    const parts = c[${PARTS}];
     if (index < parts) {
       try {
-        exports[names[c[1]]](...args.subarray(0, c[2]), index, parts);
+        exports[names[c[${OP}]]](...args.subarray(0, c[${NARGS}]), index, parts);
       } catch (e) {
-        Atomics.store(c, 5, 1);
+        Atomics.store(c, ${FAILED}, 1);
       }
     }
-    Atomics.add(c, 4, 1);
-    Atomics.notify(c, 4);
+    Atomics.add(c, ${DONE}, 1);
+    Atomics.notify(c, ${DONE});
   }
   if (!nodePort) self.close();
 });
