@@ -1,8 +1,9 @@
 import { ShapeError, TensorStateError } from '../errors.js';
 import { checkSameShape, checkShape, fmt, lastAxisGeometry, matmulGeometry, sizeOf, type MatmulGeometry, type Shape } from './shapes.js';
+import { VIEW_ALIGN, expect, headsGeometry, type AdamWStep, type HeadsGeometry, type RowIndex } from './layer_ops.js';
 
 export type BackendKind = 'webgpu' | 'wasm';
-export type ReduceOp = 'sum' | 'max';
+export type ReduceOp = 'sum' | 'max' | 'sumsq';
 
 /**
  * A float32 tensor that lives on one backend's device (a GPU buffer or WASM linear memory).
@@ -12,22 +13,25 @@ export abstract class Tensor {
   readonly shape: readonly number[];
   readonly size: number;
   readonly backend: Backend;
+  /** For a view: the tensor whose storage it shares. Disposing a view frees nothing. */
+  readonly base: Tensor | undefined;
   #disposed = false;
 
-  protected constructor(backend: Backend, shape: Shape) {
+  protected constructor(backend: Backend, shape: Shape, base?: Tensor) {
     this.backend = backend;
     this.shape = Object.freeze([...shape]);
     this.size = sizeOf(shape);
+    this.base = base;
   }
 
   get disposed(): boolean {
-    return this.#disposed;
+    return this.#disposed || (this.base?.disposed ?? false);
   }
 
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
-    this.release();
+    if (!this.base) this.release();
   }
 
   /** Gives the tensor's storage back to its backend. */
@@ -113,7 +117,7 @@ export abstract class Backend {
     const g = matmulGeometry(a.shape, b.shape, options, options.bias?.shape);
     if (options.accumulate && !options.out) throw new ShapeError('matmul: accumulate needs an out tensor to add into');
     const out = this.output('matmul', g.outShape, options.out);
-    if (out === a || out === b || out === options.bias) throw new ShapeError('matmul: out must not alias an input');
+    this.noAlias('matmul', [out], options.bias ? [a, b, options.bias] : [a, b]);
     this.runMatmul(a, b, out, g, options);
     return out;
   }
@@ -123,6 +127,8 @@ export abstract class Backend {
     this.own('add', a, b, out);
     checkSameShape('add', a.shape, b.shape);
     const o = this.output('add', a.shape, out);
+    // In place is fine (out is a or b itself); a different view of the same storage is not.
+    this.noAlias('add', [o], [a, b].filter((t) => t !== o));
     this.runAdd(a, b, o);
     return o;
   }
@@ -131,6 +137,7 @@ export abstract class Backend {
   scale(a: Tensor, s: number, out?: Tensor): Tensor {
     this.own('scale', a, out);
     const o = this.output('scale', a.shape, out);
+    if (o !== a) this.noAlias('scale', [o], [a]);
     this.runScale(a, s, o);
     return o;
   }
@@ -141,6 +148,204 @@ export abstract class Backend {
 
   max(a: Tensor, options: ReduceOptions = {}): Tensor {
     return this.reduce('max', a, options);
+  }
+
+  /** Σ a², over everything (default) or the last axis. */
+  sumSquares(a: Tensor, options: ReduceOptions = {}): Tensor {
+    return this.reduce('sumsq', a, options);
+  }
+
+  // ---- Storage -------------------------------------------------------------------------
+
+  /**
+   * A tensor of `shape` over t's elements [offset, offset + size): it shares t's storage
+   * (writes through either are seen by both) and lives as long as t. `offset` must be a
+   * multiple of VIEW_ALIGN (64) elements.
+   */
+  view(t: Tensor, offset: number, shape: Shape): Tensor {
+    this.own('view', t);
+    checkShape(shape);
+    if (!Number.isInteger(offset) || offset < 0 || offset % VIEW_ALIGN !== 0) {
+      throw new ShapeError(`view: offset ${offset} must be a non-negative multiple of ${VIEW_ALIGN} elements`);
+    }
+    if (offset + sizeOf(shape) > t.size) {
+      throw new ShapeError(`view: elements ${offset}..${offset + sizeOf(shape)} of shape ${fmt(shape)} lie outside ${t} (${t.size} elements)`);
+    }
+    const root = t.base ?? t;
+    return this.makeView(root, this.viewOffset(t) + offset, shape);
+  }
+
+  /** Sets every element to 0. */
+  zero(t: Tensor): void {
+    this.own('zero', t);
+    this.runZero(t);
+  }
+
+  /** dst ← src; same size (shapes may differ); they must not share storage. */
+  copy(src: Tensor, dst: Tensor): void {
+    this.own('copy', src, dst);
+    if (src.size !== dst.size) throw new ShapeError(`copy: ${src} has ${src.size} elements, ${dst} has ${dst.size}`);
+    this.noAlias('copy', [dst], [src]);
+    this.runCopy(src, dst);
+  }
+
+  // ---- Transformer layer ops (llm.c style: each forward has an explicit backward) -------
+
+  /** out[n] = wte[ids[n]] + wpe[pos[n]]. ids [N], pos [N], wte [V, C], wpe [P, C], out [N, C]. */
+  embedding(ids: Tensor, pos: Tensor, wte: Tensor, wpe: Tensor, out: Tensor): void {
+    this.own('embedding', ids, pos, wte, wpe, out);
+    const [N, C] = this.rows('embedding', 'out', out);
+    expect('embedding', 'ids', ids, [N]);
+    expect('embedding', 'pos', pos, [N]);
+    if (wte.shape.length !== 2 || wte.shape[1] !== C) throw new ShapeError(`embedding: wte has shape ${fmt(wte.shape)}, expected [V, ${C}]`);
+    if (wpe.shape.length !== 2 || wpe.shape[1] !== C) throw new ShapeError(`embedding: wpe has shape ${fmt(wpe.shape)}, expected [P, ${C}]`);
+    this.noAlias('embedding', [out], [ids, pos, wte, wpe]);
+    this.runEmbedding(ids, pos, wte, wpe, out, N, C, wte.shape[0]!, wpe.shape[0]!);
+  }
+
+  /** out[n] = table[index[n]]. table [V, C], index [N], out [N, C]. */
+  gatherRows(table: Tensor, index: Tensor, out: Tensor): void {
+    this.own('gatherRows', table, index, out);
+    const [N, C] = this.rows('gatherRows', 'out', out);
+    expect('gatherRows', 'index', index, [N]);
+    if (table.shape.length !== 2 || table.shape[1] !== C) throw new ShapeError(`gatherRows: table has shape ${fmt(table.shape)}, expected [V, ${C}]`);
+    this.noAlias('gatherRows', [out], [table, index]);
+    this.runGatherRows(table, index, out, N, C, table.shape[0]!);
+  }
+
+  /**
+   * dst[targets[g]] += Σ src[order[i]] over group g's rows: the backward of embedding and
+   * gatherRows. src [R, C], dst [V, C].
+   */
+  scatterAddRows(src: Tensor, index: RowIndex, dst: Tensor): void {
+    this.own('scatterAddRows', src, index.order, index.starts, index.targets, dst);
+    const [R, C] = this.rows('scatterAddRows', 'src', src);
+    if (dst.shape.length !== 2 || dst.shape[1] !== C) throw new ShapeError(`scatterAddRows: dst has shape ${fmt(dst.shape)}, expected [V, ${C}]`);
+    expect('scatterAddRows', 'index.order', index.order, [R]);
+    expect('scatterAddRows', 'index.starts', index.starts, [index.groups + 1]);
+    expect('scatterAddRows', 'index.targets', index.targets, [index.groups]);
+    this.noAlias('scatterAddRows', [dst], [src, index.order, index.starts, index.targets]);
+    this.runScatterAddRows(src, index, dst, C, dst.shape[0]!);
+  }
+
+  /**
+   * out = (x − mean) · rstd · weight + bias over the last axis, saving mean and rstd
+   * (1/√(var + eps), biased variance) for the backward. x, out [N, C]; mean, rstd [N].
+   */
+  layerNorm(x: Tensor, weight: Tensor, bias: Tensor, out: Tensor, mean: Tensor, rstd: Tensor, eps: number): void {
+    this.own('layerNorm', x, weight, bias, out, mean, rstd);
+    const [N, C] = this.rows('layerNorm', 'x', x);
+    expect('layerNorm', 'out', out, [N, C]);
+    expect('layerNorm', 'weight', weight, [C]);
+    expect('layerNorm', 'bias', bias, [C]);
+    expect('layerNorm', 'mean', mean, [N]);
+    expect('layerNorm', 'rstd', rstd, [N]);
+    if (!(eps > 0)) throw new ShapeError(`layerNorm: eps must be positive, got ${eps}`);
+    this.noAlias('layerNorm', [out, mean, rstd], [x, weight, bias]);
+    this.runLayerNorm(x, weight, bias, out, mean, rstd, N, C, eps);
+  }
+
+  /** Adds the gradients of layerNorm into dx [N, C], dweight [C] and dbias [C]. */
+  layerNormBackward(dout: Tensor, x: Tensor, weight: Tensor, mean: Tensor, rstd: Tensor, dx: Tensor, dweight: Tensor, dbias: Tensor): void {
+    this.own('layerNormBackward', dout, x, weight, mean, rstd, dx, dweight, dbias);
+    const [N, C] = this.rows('layerNormBackward', 'x', x);
+    for (const [name, t, shape] of [['dout', dout, [N, C]], ['dx', dx, [N, C]], ['weight', weight, [C]], ['dweight', dweight, [C]],
+      ['dbias', dbias, [C]], ['mean', mean, [N]], ['rstd', rstd, [N]]] as const) expect('layerNormBackward', name, t, shape);
+    this.noAlias('layerNormBackward', [dx, dweight, dbias], [dout, x, weight, mean, rstd]);
+    this.runLayerNormBackward(dout, x, weight, mean, rstd, dx, dweight, dbias, N, C);
+  }
+
+  /** out = GELU(x), tanh approximation (GPT-2's). Same shapes; out may not alias x. */
+  gelu(x: Tensor, out: Tensor): void {
+    this.own('gelu', x, out);
+    checkSameShape('gelu', x.shape, out.shape);
+    this.noAlias('gelu', [out], [x]);
+    this.runGelu(x, out, x.size);
+  }
+
+  /** dx = dout · GELU′(x) (overwrites dx). */
+  geluBackward(dout: Tensor, x: Tensor, dx: Tensor): void {
+    this.own('geluBackward', dout, x, dx);
+    checkSameShape('geluBackward', dout.shape, x.shape);
+    checkSameShape('geluBackward', dx.shape, x.shape);
+    this.noAlias('geluBackward', [dx], [dout, x]);
+    this.runGeluBackward(dout, x, dx, x.size);
+  }
+
+  /** out[c] += Σₙ x[n, c]: the gradient of a bias. x [N, C] (or [..., C]), out [C]. */
+  columnSum(x: Tensor, out: Tensor): void {
+    this.own('columnSum', x, out);
+    const { rows, cols } = lastAxisGeometry(x.shape);
+    expect('columnSum', 'out', out, [cols]);
+    this.noAlias('columnSum', [out], [x]);
+    this.runColumnSum(x, out, rows, cols);
+  }
+
+  /** dst[b, h, t, d] = src[b, t, col + h·D + d]: one [B, T, H·D] block of src split into heads. */
+  gatherHeads(src: Tensor, col: number, dst: Tensor): void {
+    this.own('gatherHeads', src, dst);
+    const g = headsGeometry('gatherHeads', src, dst, col);
+    this.noAlias('gatherHeads', [dst], [src]);
+    this.runGatherHeads(src, dst, g);
+  }
+
+  /** dst[b, t, col + h·D + d] = src[b, h, t, d]; dst's other columns are left as they are. */
+  scatterHeads(src: Tensor, dst: Tensor, col: number): void {
+    this.own('scatterHeads', src, dst);
+    const g = headsGeometry('scatterHeads', dst, src, col);
+    this.noAlias('scatterHeads', [dst], [src]);
+    this.runScatterHeads(src, dst, g);
+  }
+
+  /**
+   * Row softmax of attention scores [B, H, T, T] (query × key) where query i sees key j only
+   * if j ≤ i and keyMask[b, j] = 1 (keyMask [B, T]: 1 real token, 0 padding). Hidden keys get
+   * probability 0; a query that sees no key gets a row of zeros.
+   */
+  causalSoftmax(scores: Tensor, keyMask: Tensor, probs: Tensor): void {
+    this.own('causalSoftmax', scores, keyMask, probs);
+    const [B, H, T] = this.attentionShape('causalSoftmax', scores);
+    expect('causalSoftmax', 'keyMask', keyMask, [B, T]);
+    expect('causalSoftmax', 'probs', probs, scores.shape);
+    this.noAlias('causalSoftmax', [probs], [scores, keyMask]);
+    this.runCausalSoftmax(scores, keyMask, probs, B, H, T);
+  }
+
+  /** dscores = probs ⊙ (dprobs − Σⱼ probs·dprobs) per row (overwrites dscores). */
+  causalSoftmaxBackward(dprobs: Tensor, probs: Tensor, dscores: Tensor): void {
+    this.own('causalSoftmaxBackward', dprobs, probs, dscores);
+    const [B, H, T] = this.attentionShape('causalSoftmaxBackward', probs);
+    expect('causalSoftmaxBackward', 'dprobs', dprobs, probs.shape);
+    expect('causalSoftmaxBackward', 'dscores', dscores, probs.shape);
+    this.noAlias('causalSoftmaxBackward', [dscores], [dprobs, probs]);
+    this.runCausalSoftmaxBackward(dprobs, probs, dscores, B, H, T);
+  }
+
+  /**
+   * Fused softmax + cross-entropy over logits [N, V]: losses[n] = weights[n]·(logsumexp(logits[n])
+   * − logits[n, targets[n]]), and, when given, dlogits[n] = weights[n]·(softmax(logits[n]) −
+   * onehot(targets[n])), the gradient of Σ losses. A row whose weight is 0 (padding, prompt,
+   * target −1) gives loss 0 and a zero gradient; its target is not read.
+   */
+  softmaxCrossEntropy(logits: Tensor, targets: Tensor, weights: Tensor, losses: Tensor, dlogits?: Tensor): void {
+    this.own('softmaxCrossEntropy', logits, targets, weights, losses, dlogits);
+    const [N, V] = this.rows('softmaxCrossEntropy', 'logits', logits);
+    expect('softmaxCrossEntropy', 'targets', targets, [N]);
+    expect('softmaxCrossEntropy', 'weights', weights, [N]);
+    expect('softmaxCrossEntropy', 'losses', losses, [N]);
+    if (dlogits) expect('softmaxCrossEntropy', 'dlogits', dlogits, [N, V]);
+    this.noAlias('softmaxCrossEntropy', dlogits ? [losses, dlogits] : [losses], [logits, targets, weights]);
+    this.runSoftmaxCrossEntropy(logits, targets, weights, losses, dlogits, N, V);
+  }
+
+  /** One AdamW step on param in place, with its gradient and moments m, v (same shapes). */
+  adamw(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, step: AdamWStep): void {
+    this.own('adamw', param, grad, m, v, step.gradSumSquares);
+    for (const [name, t] of [['grad', grad], ['m', m], ['v', v]] as const) expect('adamw', name, t, param.shape);
+    if (step.gradSumSquares) expect('adamw', 'gradSumSquares', step.gradSumSquares, [1]);
+    if (!Number.isInteger(step.step) || step.step < 1) throw new ShapeError(`adamw: step must be an integer ≥ 1, got ${step.step}`);
+    this.noAlias('adamw', [param, m, v], [grad, ...(step.gradSumSquares ? [step.gradSumSquares] : [])]);
+    this.runAdamW(param, grad, m, v, step);
   }
 
   /** Waits until all queued work has run; rethrows any deferred device error with its op. */
@@ -156,9 +361,32 @@ export abstract class Backend {
     const { rows, cols, outShape } = axis === 'all' ? { rows: 1, cols: a.size, outShape: [1] } : lastAxisGeometry(a.shape);
     if (cols === 0) throw new ShapeError(`${op}: cannot reduce an empty last axis of shape ${fmt(a.shape)}`);
     const out = this.output(op, outShape, options.out);
-    if (out === a) throw new ShapeError(`${op}: out must not alias the input`);
+    this.noAlias(op, [out], [a]);
     this.runReduce(op, a, out, rows, cols);
     return out;
+  }
+
+  /** [N, C] of a 2-D operand. */
+  private rows(op: string, name: string, t: Tensor): [number, number] {
+    if (t.shape.length !== 2) throw new ShapeError(`${op}: ${name} has shape ${fmt(t.shape)}, expected [N, C]`);
+    return [t.shape[0]!, t.shape[1]!];
+  }
+
+  private attentionShape(op: string, t: Tensor): [number, number, number] {
+    if (t.shape.length !== 4 || t.shape[2] !== t.shape[3]) throw new ShapeError(`${op}: scores have shape ${fmt(t.shape)}, expected [B, H, T, T]`);
+    return [t.shape[0]!, t.shape[1]!, t.shape[2]!];
+  }
+
+  /**
+   * Outputs must not share storage with inputs: kernels read inputs while writing outputs,
+   * and WebGPU forbids binding one buffer as read-only and writable in a dispatch.
+   */
+  private noAlias(op: string, outs: Tensor[], ins: Tensor[]): void {
+    for (const o of outs) {
+      for (const i of ins) {
+        if ((o.base ?? o) === (i.base ?? i)) throw new ShapeError(`${op}: output ${o} shares storage with input ${i}; give it a separate tensor`);
+      }
+    }
   }
 
   private output(op: string, shape: Shape, out?: Tensor): Tensor {
@@ -175,6 +403,25 @@ export abstract class Backend {
     }
   }
 
+  /** Element offset of t within its root's storage (0 for a root). */
+  protected abstract viewOffset(t: Tensor): number;
+  protected abstract makeView(root: Tensor, offset: number, shape: Shape): Tensor;
+  protected abstract runZero(t: Tensor): void;
+  protected abstract runCopy(src: Tensor, dst: Tensor): void;
+  protected abstract runEmbedding(ids: Tensor, pos: Tensor, wte: Tensor, wpe: Tensor, out: Tensor, N: number, C: number, V: number, P: number): void;
+  protected abstract runGatherRows(table: Tensor, index: Tensor, out: Tensor, N: number, C: number, V: number): void;
+  protected abstract runScatterAddRows(src: Tensor, index: RowIndex, dst: Tensor, C: number, V: number): void;
+  protected abstract runLayerNorm(x: Tensor, weight: Tensor, bias: Tensor, out: Tensor, mean: Tensor, rstd: Tensor, N: number, C: number, eps: number): void;
+  protected abstract runLayerNormBackward(dout: Tensor, x: Tensor, weight: Tensor, mean: Tensor, rstd: Tensor, dx: Tensor, dweight: Tensor, dbias: Tensor, N: number, C: number): void;
+  protected abstract runGelu(x: Tensor, out: Tensor, n: number): void;
+  protected abstract runGeluBackward(dout: Tensor, x: Tensor, dx: Tensor, n: number): void;
+  protected abstract runColumnSum(x: Tensor, out: Tensor, rows: number, cols: number): void;
+  protected abstract runGatherHeads(src: Tensor, dst: Tensor, g: HeadsGeometry): void;
+  protected abstract runScatterHeads(src: Tensor, dst: Tensor, g: HeadsGeometry): void;
+  protected abstract runCausalSoftmax(scores: Tensor, keyMask: Tensor, probs: Tensor, B: number, H: number, T: number): void;
+  protected abstract runCausalSoftmaxBackward(dprobs: Tensor, probs: Tensor, dscores: Tensor, B: number, H: number, T: number): void;
+  protected abstract runSoftmaxCrossEntropy(logits: Tensor, targets: Tensor, weights: Tensor, losses: Tensor, dlogits: Tensor | undefined, N: number, V: number): void;
+  protected abstract runAdamW(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, step: AdamWStep): void;
   protected abstract allocate(shape: Shape): Tensor;
   protected abstract upload(t: Tensor, data: Float32Array): void;
   protected abstract download(t: Tensor): Promise<Float32Array>;
