@@ -1,0 +1,117 @@
+// Float64 references of the layer ops (the functions, not their gradients: gradients are
+// checked against central finite differences of these) and the finite-difference helper.
+
+export type Vec = ArrayLike<number>;
+
+/** ∂f/∂x by central differences in float64; f must not keep x. */
+export function numericGrad(f: (x: Float64Array) => number, x: Vec, h = 1e-5): Float64Array {
+  const xs = Float64Array.from(x);
+  const g = new Float64Array(xs.length);
+  for (let i = 0; i < xs.length; i++) {
+    const v = xs[i]!;
+    xs[i] = v + h;
+    const up = f(xs);
+    xs[i] = v - h;
+    const down = f(xs);
+    xs[i] = v;
+    g[i] = (up - down) / (2 * h);
+  }
+  return g;
+}
+
+/** Σ w·y: turns a vector-valued op into the scalar whose gradient is the op's backward with dout = w. */
+export function dot(w: Vec, y: Vec): number {
+  let s = 0;
+  for (let i = 0; i < y.length; i++) s += w[i]! * y[i]!;
+  return s;
+}
+
+export function embeddingRef(ids: Vec, pos: Vec, wte: Vec, wpe: Vec, C: number): Float64Array {
+  const out = new Float64Array(ids.length * C);
+  for (let n = 0; n < ids.length; n++) {
+    for (let c = 0; c < C; c++) out[n * C + c] = wte[ids[n]! * C + c]! + wpe[pos[n]! * C + c]!;
+  }
+  return out;
+}
+
+export function layerNormRef(x: Vec, w: Vec, b: Vec, C: number, eps: number): { out: Float64Array; mean: Float64Array; rstd: Float64Array } {
+  const N = x.length / C;
+  const out = new Float64Array(x.length);
+  const mean = new Float64Array(N);
+  const rstd = new Float64Array(N);
+  for (let n = 0; n < N; n++) {
+    let m = 0;
+    for (let c = 0; c < C; c++) m += x[n * C + c]!;
+    m /= C;
+    let v = 0;
+    for (let c = 0; c < C; c++) v += (x[n * C + c]! - m) ** 2;
+    const r = 1 / Math.sqrt(v / C + eps);
+    for (let c = 0; c < C; c++) out[n * C + c] = (x[n * C + c]! - m) * r * w[c]! + b[c]!;
+    mean[n] = m;
+    rstd[n] = r;
+  }
+  return { out, mean, rstd };
+}
+
+export function geluRef(x: Vec): Float64Array {
+  const k = Math.sqrt(2 / Math.PI);
+  return Float64Array.from(x, (v) => 0.5 * v * (1 + Math.tanh(k * (v + 0.044715 * v ** 3))));
+}
+
+/** Scores [B, H, T, T] → probabilities, with the causal and key-padding masks. */
+export function causalSoftmaxRef(s: Vec, mask: Vec, B: number, H: number, T: number): Float64Array {
+  const p = new Float64Array(B * H * T * T);
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < H; h++) {
+      for (let i = 0; i < T; i++) {
+        const row = ((b * H + h) * T + i) * T;
+        const seen = (j: number) => j <= i && mask[b * T + j]! >= 0.5;
+        let m = -Infinity;
+        for (let j = 0; j < T; j++) if (seen(j)) m = Math.max(m, s[row + j]!);
+        if (m === -Infinity) continue;
+        let z = 0;
+        for (let j = 0; j < T; j++) if (seen(j)) z += Math.exp(s[row + j]! - m);
+        for (let j = 0; j < T; j++) p[row + j] = seen(j) ? Math.exp(s[row + j]! - m) / z : 0;
+      }
+    }
+  }
+  return p;
+}
+
+/** Per-row weighted cross-entropy; rows of weight 0 give 0 and never read their target. */
+export function crossEntropyRef(logits: Vec, targets: Vec, weights: Vec, V: number): Float64Array {
+  const N = targets.length;
+  const losses = new Float64Array(N);
+  for (let n = 0; n < N; n++) {
+    if (weights[n] === 0) continue;
+    let m = -Infinity;
+    for (let v = 0; v < V; v++) m = Math.max(m, logits[n * V + v]!);
+    let z = 0;
+    for (let v = 0; v < V; v++) z += Math.exp(logits[n * V + v]! - m);
+    losses[n] = weights[n]! * (Math.log(z) + m - logits[n * V + targets[n]!]!);
+  }
+  return losses;
+}
+
+export interface AdamWRefStep {
+  lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; step: number; maxGradNorm?: number;
+}
+
+/** PyTorch's AdamW (with clip_grad_norm_ first when maxGradNorm is set), in place, float64. */
+export function adamwRef(p: Float64Array, g: Vec, m: Float64Array, v: Float64Array, s: AdamWRefStep): void {
+  let clip = 1;
+  if (s.maxGradNorm && s.maxGradNorm > 0) {
+    let ss = 0;
+    for (let i = 0; i < g.length; i++) ss += g[i]! ** 2;
+    clip = Math.min(1, s.maxGradNorm / (Math.sqrt(ss) + 1e-6));
+  }
+  const bc1 = 1 - s.beta1 ** s.step;
+  const bc2 = 1 - s.beta2 ** s.step;
+  for (let i = 0; i < p.length; i++) {
+    const gi = g[i]! * clip;
+    p[i] = p[i]! - s.lr * s.weightDecay * p[i]!;
+    m[i] = s.beta1 * m[i]! + (1 - s.beta1) * gi;
+    v[i] = s.beta2 * v[i]! + (1 - s.beta2) * gi * gi;
+    p[i] = p[i]! - (s.lr * (m[i]! / bc1)) / (Math.sqrt(v[i]! / bc2) + s.eps);
+  }
+}

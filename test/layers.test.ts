@@ -1,0 +1,393 @@
+// Layer ops: forward against float64 references, backward against central finite
+// differences of those references, on the leg's backend.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { ShapeError, type Backend, type Tensor } from 'webrlhf';
+import { rowIndex, disposeRowIndex } from '../src/nn/row_index.js';
+import { assertClose, randomF32, rng } from './harness/reference.js';
+import {
+  adamwRef, causalSoftmaxRef, crossEntropyRef, dot, embeddingRef, geluRef, layerNormRef, numericGrad,
+} from './harness/layer_reference.js';
+import { legBackendInstance as backend } from './harness/runtime.js';
+
+const test = suite('layers');
+
+/** Tolerance for an f32 result against a float64 value of typical magnitude ~1. */
+const F32 = { rtol: 2e-5, atol: 2e-6 };
+/** Gradients: f32 backward vs float64 finite differences. */
+const GRAD = { rtol: 1e-4, atol: 1e-5 };
+
+function ints(n: number, below: number, seed: number): Float32Array {
+  const r = rng(seed);
+  return Float32Array.from({ length: n }, () => Math.floor(r() * below));
+}
+
+async function read(be: Backend, t: Tensor): Promise<Float32Array> {
+  return be.read(t);
+}
+
+test('embedding: forward, and scatterAddRows is its backward (repeated ids and positions)', async () => {
+  const be = await backend();
+  const [V, P, C, N] = [7, 5, 12, 9];
+  const ids = Float32Array.from([3, 1, 3, 0, 6, 3, 1, 2, 5]);
+  const pos = Float32Array.from([0, 1, 2, 3, 4, 0, 1, 2, 3]);
+  const wte = randomF32(V * C, 1);
+  const wpe = randomF32(P * C, 2);
+  const out = be.zeros([N, C]);
+  be.embedding(be.tensor(ids), be.tensor(pos), be.tensor(wte, [V, C]), be.tensor(wpe, [P, C]), out);
+  assertClose(await read(be, out), embeddingRef(ids, pos, wte, wpe, C), { ...F32, what: 'embedding' });
+
+  const dout = randomF32(N * C, 3);
+  const start = randomF32(V * C, 4); // scatterAddRows adds into what is there
+  const dwte = be.tensor(start, [V, C]);
+  const dwpe = be.zeros([P, C]);
+  const idIndex = rowIndex(be, ids);
+  const posIndex = rowIndex(be, pos);
+  const tdout = be.tensor(dout, [N, C]);
+  be.scatterAddRows(tdout, idIndex, dwte);
+  be.scatterAddRows(tdout, posIndex, dwpe);
+  const gWte = numericGrad((w) => dot(dout, embeddingRef(ids, pos, w, wpe, C)), wte);
+  const gWpe = numericGrad((w) => dot(dout, embeddingRef(ids, pos, wte, w, C)), wpe);
+  assertClose(await read(be, dwte), gWte.map((g, i) => g + start[i]!), { ...GRAD, what: 'dwte' });
+  assertClose(await read(be, dwpe), gWpe, { ...GRAD, what: 'dwpe' });
+  disposeRowIndex(idIndex);
+  disposeRowIndex(posIndex);
+});
+
+test('scatterAddRows skips rows with a negative destination', async () => {
+  const be = await backend();
+  const src = be.tensor([1, 1, 2, 2, 3, 3, 4, 4], [4, 2]);
+  const dst = be.zeros([3, 2]);
+  const index = rowIndex(be, [2, -1, 0, 2]);
+  be.scatterAddRows(src, index, dst);
+  assert.equal([...(await read(be, dst))], [3, 3, 0, 0, 5, 5]);
+  disposeRowIndex(index);
+});
+
+test('gatherRows', async () => {
+  const be = await backend();
+  const table = randomF32(6 * 5, 5);
+  const index = [5, 0, 0, 3];
+  const out = be.zeros([4, 5]);
+  be.gatherRows(be.tensor(table, [6, 5]), be.tensor(index), out);
+  const want = index.flatMap((r) => [...table.slice(r * 5, r * 5 + 5)]);
+  assertClose(await read(be, out), want, { rtol: 0, atol: 0, what: 'gatherRows' });
+});
+
+for (const [N, C] of [[5, 16], [3, 7], [2, 768]] as const) {
+  test(`layerNorm forward and backward, ${N}×${C}`, async () => {
+    const be = await backend();
+    const eps = 1e-5;
+    // An offset and spread like real activations, so the mean subtraction matters.
+    const x = randomF32(N * C, 10 + C).map((v, i) => 3 * v + (i % C === 0 ? 2 : 0.5));
+    const w = randomF32(C, 11 + C).map((v) => 1 + 0.5 * v);
+    const b = randomF32(C, 12 + C);
+    const tx = be.tensor(x, [N, C]);
+    const tw = be.tensor(w);
+    const tb = be.tensor(b);
+    const out = be.zeros([N, C]);
+    const mean = be.zeros([N]);
+    const rstd = be.zeros([N]);
+    be.layerNorm(tx, tw, tb, out, mean, rstd, eps);
+    const ref = layerNormRef(x, w, b, C, eps);
+    assertClose(await read(be, out), ref.out, { ...F32, rtol: 1e-4, what: 'layerNorm out' });
+    assertClose(await read(be, mean), ref.mean, { ...F32, what: 'mean' });
+    assertClose(await read(be, rstd), ref.rstd, { ...F32, what: 'rstd' });
+
+    const dout = randomF32(N * C, 13 + C);
+    const dx0 = randomF32(N * C, 14 + C); // backward accumulates into all three
+    const dw0 = randomF32(C, 15 + C);
+    const db0 = randomF32(C, 16 + C);
+    const dx = be.tensor(dx0, [N, C]);
+    const dw = be.tensor(dw0);
+    const db = be.tensor(db0);
+    be.layerNormBackward(be.tensor(dout, [N, C]), tx, tw, mean, rstd, dx, dw, db);
+    if (C <= 16) {
+      const gx = numericGrad((v) => dot(dout, layerNormRef(v, w, b, C, eps).out), x);
+      const gw = numericGrad((v) => dot(dout, layerNormRef(x, v, b, C, eps).out), w);
+      const gb = numericGrad((v) => dot(dout, layerNormRef(x, w, v, C, eps).out), b);
+      assertClose(await read(be, dx), gx.map((g, i) => g + dx0[i]!), { ...GRAD, what: 'dx' });
+      assertClose(await read(be, dw), gw.map((g, i) => g + dw0[i]!), { ...GRAD, what: 'dweight' });
+      assertClose(await read(be, db), gb.map((g, i) => g + db0[i]!), { ...GRAD, what: 'dbias' });
+    } else {
+      // Wide rows: the analytic float64 gradient (finite differences over 1536 inputs would be slow).
+      const { dx: gx, dw: gw, db: gb } = layerNormBackwardRef(dout, x, w, ref.mean, ref.rstd, C);
+      assertClose(await read(be, dx), gx.map((g, i) => g + dx0[i]!), { ...GRAD, what: 'dx (wide)' });
+      assertClose(await read(be, dw), gw.map((g, i) => g + dw0[i]!), { ...GRAD, what: 'dweight (wide)' });
+      assertClose(await read(be, db), gb.map((g, i) => g + db0[i]!), { ...GRAD, what: 'dbias (wide)' });
+    }
+  });
+}
+
+/** The analytic LayerNorm gradient in float64 (itself checked against finite differences below). */
+function layerNormBackwardRef(dout: ArrayLike<number>, x: ArrayLike<number>, w: ArrayLike<number>, mean: Float64Array, rstd: Float64Array, C: number) {
+  const N = mean.length;
+  const dx = new Float64Array(N * C);
+  const dw = new Float64Array(C);
+  const db = new Float64Array(C);
+  for (let n = 0; n < N; n++) {
+    let a = 0;
+    let bsum = 0;
+    for (let c = 0; c < C; c++) {
+      const xh = (x[n * C + c]! - mean[n]!) * rstd[n]!;
+      const g = w[c]! * dout[n * C + c]!;
+      a += g;
+      bsum += g * xh;
+      dw[c] += dout[n * C + c]! * xh;
+      db[c] += dout[n * C + c]!;
+    }
+    a /= C;
+    bsum /= C;
+    for (let c = 0; c < C; c++) {
+      const xh = (x[n * C + c]! - mean[n]!) * rstd[n]!;
+      dx[n * C + c] = rstd[n]! * (w[c]! * dout[n * C + c]! - a - xh * bsum);
+    }
+  }
+  return { dx, dw, db };
+}
+
+test('the analytic LayerNorm reference gradient matches finite differences', () => {
+  const C = 6;
+  const x = randomF32(2 * C, 20);
+  const w = randomF32(C, 21);
+  const dout = randomF32(2 * C, 22);
+  const ref = layerNormRef(x, w, new Float64Array(C), C, 1e-5);
+  const got = layerNormBackwardRef(dout, x, w, ref.mean, ref.rstd, C);
+  assertClose(got.dx, numericGrad((v) => dot(dout, layerNormRef(v, w, new Float64Array(C), C, 1e-5).out), x), { rtol: 1e-6, atol: 1e-8 });
+});
+
+test('gelu forward and backward, including large |x| (no NaN)', async () => {
+  const be = await backend();
+  const x = Float32Array.from([...randomF32(40, 30).map((v) => 4 * v), -50, -20, -9, 0, 9, 20, 50, 1e-3]);
+  const n = x.length;
+  const out = be.zeros([n]);
+  const tx = be.tensor(x);
+  be.gelu(tx, out);
+  assertClose(await read(be, out), geluRef(x), { ...F32, what: 'gelu' });
+  const dout = randomF32(n, 31);
+  const dx = be.tensor(randomF32(n, 32)); // overwritten, not accumulated
+  be.geluBackward(be.tensor(dout), tx, dx);
+  const want = numericGrad((v) => dot(dout, geluRef(v)), x);
+  assertClose(await read(be, dx), want, { ...GRAD, what: 'gelu backward' });
+});
+
+test('columnSum adds the sums of the columns (a bias gradient)', async () => {
+  const be = await backend();
+  const [N, C] = [37, 11];
+  const x = randomF32(N * C, 40);
+  const start = randomF32(C, 41);
+  const out = be.tensor(start);
+  be.columnSum(be.tensor(x, [N, C]), out);
+  const want = Array.from({ length: C }, (_, c) => {
+    let s = start[c]!;
+    for (let n = 0; n < N; n++) s += x[n * C + c]!;
+    return s;
+  });
+  assertClose(await read(be, out), want, { ...F32, what: 'columnSum' });
+});
+
+test('gatherHeads and scatterHeads: qkv columns to heads and back', async () => {
+  const be = await backend();
+  const [B, T, H, D] = [2, 3, 2, 4];
+  const C = H * D;
+  const qkv = randomF32(B * T * 3 * C, 50);
+  const tqkv = be.tensor(qkv, [B, T, 3 * C]);
+  const back = be.tensor(randomF32(B * T * 3 * C, 51), [B, T, 3 * C]);
+  for (const part of [0, 1, 2]) {
+    const heads = be.zeros([B, H, T, D]);
+    be.gatherHeads(tqkv, part * C, heads);
+    const got = await read(be, heads);
+    for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) for (let t = 0; t < T; t++) for (let d = 0; d < D; d++) {
+      assert.is(got[((b * H + h) * T + t) * D + d], qkv[(b * T + t) * 3 * C + part * C + h * D + d], `part ${part} b${b} h${h} t${t} d${d}`);
+    }
+    be.scatterHeads(heads, back, part * C);
+  }
+  assert.equal([...(await read(be, back))], [...qkv]);
+  // Columns outside the block are left alone.
+  const wide = be.tensor(new Float32Array(B * T * 10).fill(7), [B, T, 10]);
+  be.scatterHeads(be.zeros([B, H, T, D]), wide, 1);
+  const w = await read(be, wide);
+  for (let r = 0; r < B * T; r++) assert.equal([...w.slice(r * 10, r * 10 + 10)], [7, 0, 0, 0, 0, 0, 0, 0, 0, 7]);
+});
+
+const MASKS: [string, number[]][] = [
+  ['no padding', [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]],
+  ['right padding', [1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 0]],
+  ['left padding (rows that see no key)', [0, 0, 1, 1, 1, 1, 0, 1, 1, 1, 1, 1]],
+];
+for (const [name, mask] of MASKS) {
+  test(`causalSoftmax forward and backward, ${name}`, async () => {
+    const be = await backend();
+    const [B, H, T] = [2, 2, 6];
+    const s = randomF32(B * H * T * T, 60).map((v) => 3 * v);
+    const ts = be.tensor(s, [B, H, T, T]);
+    const tmask = be.tensor(mask, [B, T]);
+    const probs = be.zeros([B, H, T, T]);
+    be.causalSoftmax(ts, tmask, probs);
+    const p = await read(be, probs);
+    assertClose(p, causalSoftmaxRef(s, mask, B, H, T), { ...F32, what: 'probs' });
+    for (let i = 0; i < p.length; i++) assert.ok(Number.isFinite(p[i]), `probability ${i} is ${p[i]}`);
+    const dp = randomF32(B * H * T * T, 61);
+    const dscores = be.tensor(randomF32(B * H * T * T, 62), [B, H, T, T]);
+    be.causalSoftmaxBackward(be.tensor(dp, [B, H, T, T]), probs, dscores);
+    const want = numericGrad((v) => dot(dp, causalSoftmaxRef(v, mask, B, H, T)), s);
+    assertClose(await read(be, dscores), want, { ...GRAD, what: 'dscores' });
+  });
+}
+
+test('causalSoftmax on long rows (T = 300)', async () => {
+  const be = await backend();
+  const T = 300;
+  const s = randomF32(T * T, 63).map((v) => 8 * v);
+  const mask = Array.from({ length: T }, (_, j) => (j < 20 ? 0 : 1));
+  const probs = be.zeros([1, 1, T, T]);
+  be.causalSoftmax(be.tensor(s, [1, 1, T, T]), be.tensor(mask, [1, T]), probs);
+  assertClose(await read(be, probs), causalSoftmaxRef(s, mask, 1, 1, T), { ...F32, what: 'probs' });
+});
+
+for (const V of [10, 1000]) {
+  test(`softmaxCrossEntropy: losses and dlogits, V = ${V}, ignored rows`, async () => {
+    const be = await backend();
+    const N = 5;
+    const logits = randomF32(N * V, 70 + V).map((v) => 5 * v);
+    const targets = Float32Array.from([3, -1, 0, V - 1, 7]);
+    const weights = Float32Array.from([0.25, 0, 0.5, 1, 0.125]);
+    const tl = be.tensor(logits, [N, V]);
+    const losses = be.zeros([N]);
+    const dlogits = be.tensor(randomF32(N * V, 71), [N, V]);
+    be.softmaxCrossEntropy(tl, be.tensor(targets), be.tensor(weights), losses, dlogits);
+    const ref = crossEntropyRef(logits, targets, weights, V);
+    assertClose(await read(be, losses), ref, { ...F32, what: 'losses' });
+    const sum = (l: Float64Array) => l.reduce((a, b) => a + b, 0);
+    const want = V <= 10
+      ? numericGrad((v) => sum(crossEntropyRef(v, targets, weights, V)), logits)
+      : crossEntropyGradRef(logits, targets, weights, V);
+    assertClose(await read(be, dlogits), want, { ...GRAD, what: 'dlogits' });
+    // Without dlogits only the losses are written.
+    const losses2 = be.zeros([N]);
+    be.softmaxCrossEntropy(tl, be.tensor(targets), be.tensor(weights), losses2);
+    assertClose(await read(be, losses2), ref, { ...F32, what: 'losses without dlogits' });
+  });
+}
+
+/** Analytic float64 dlogits = w·(softmax − onehot), used where finite differences would be slow. */
+function crossEntropyGradRef(logits: ArrayLike<number>, targets: ArrayLike<number>, weights: ArrayLike<number>, V: number): Float64Array {
+  const g = new Float64Array(logits.length);
+  for (let n = 0; n < targets.length; n++) {
+    if (weights[n] === 0) continue;
+    let m = -Infinity;
+    for (let v = 0; v < V; v++) m = Math.max(m, logits[n * V + v]!);
+    let z = 0;
+    for (let v = 0; v < V; v++) z += Math.exp(logits[n * V + v]! - m);
+    for (let v = 0; v < V; v++) g[n * V + v] = weights[n]! * (Math.exp(logits[n * V + v]! - m) / z - (v === targets[n] ? 1 : 0));
+  }
+  return g;
+}
+
+test('softmaxCrossEntropy with very large logits stays finite', async () => {
+  const be = await backend();
+  const logits = Float32Array.from([1000, -1000, 0, 999]);
+  const losses = be.zeros([1]);
+  be.softmaxCrossEntropy(be.tensor(logits, [1, 4]), be.tensor([3]), be.tensor([1]), losses);
+  assertClose(await read(be, losses), crossEntropyRef(logits, [3], [1], 4), { ...F32, what: 'loss' });
+});
+
+for (const clip of [0, 0.5]) {
+  test(`adamw, three steps${clip ? `, gradients clipped to norm ${clip}` : ''}`, async () => {
+    const be = await backend();
+    const n = 300;
+    const p = Float64Array.from(randomF32(n, 80));
+    const m = new Float64Array(n);
+    const v = new Float64Array(n);
+    const tp = be.tensor(p);
+    const tm = be.zeros([n]);
+    const tv = be.zeros([n]);
+    for (let step = 1; step <= 3; step++) {
+      const g = randomF32(n, 80 + step);
+      const hyper = { lr: 1e-2, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, step, maxGradNorm: clip };
+      const tg = be.tensor(g);
+      const ss = be.sumSquares(tg);
+      be.adamw(tp, tg, tm, tv, { ...hyper, gradSumSquares: ss });
+      adamwRef(p, g, m, v, hyper);
+    }
+    assertClose(await read(be, tp), p, { rtol: 1e-5, atol: 1e-6, what: 'params' });
+    assertClose(await read(be, tm), m, { rtol: 1e-5, atol: 1e-7, what: 'm' });
+    assertClose(await read(be, tv), v, { rtol: 1e-5, atol: 1e-8, what: 'v' });
+  });
+}
+
+test('sumSquares over all and per row', async () => {
+  const be = await backend();
+  const x = randomF32(3 * 1001, 90);
+  const t = be.tensor(x, [3, 1001]);
+  const all = await read(be, be.sumSquares(t));
+  const rows = await read(be, be.sumSquares(t, { axis: -1 }));
+  const sq = (a: ArrayLike<number>) => Array.prototype.reduce.call(a, (s: number, v: number) => s + v * v, 0) as number;
+  assertClose(all, [sq(x)], { rtol: 1e-5, what: 'all' });
+  assertClose(rows, [0, 1, 2].map((r) => sq(x.slice(r * 1001, (r + 1) * 1001))), { rtol: 1e-5, what: 'rows' });
+});
+
+test('views share storage: write, read, zero, copy and ops through views', async () => {
+  const be = await backend();
+  const whole = be.tensor(Float32Array.from({ length: 256 }, (_, i) => i), [256]);
+  const mid = be.view(whole, 64, [2, 32]);
+  assert.equal([...(await read(be, mid)).slice(0, 3)], [64, 65, 66]);
+  be.zero(be.view(whole, 128, [64]));
+  const after = await read(be, whole);
+  assert.is(after[127], 127);
+  assert.is(after[128], 0);
+  assert.is(after[191], 0);
+  assert.is(after[192], 192);
+  const other = be.zeros([64]);
+  be.copy(be.view(whole, 192, [64]), other);
+  assert.is((await read(be, other))[0], 192);
+  // An op reading one view and writing another tensor, and writing into a view.
+  be.scale(be.view(whole, 0, [64]), 2, other);
+  assert.is((await read(be, other))[10], 20);
+  be.add(other, other, be.view(whole, 64, [64]));
+  assert.is((await read(be, whole))[64 + 10], 40);
+  be.write(be.view(whole, 0, [4]), [9, 9, 9, 9]);
+  assert.equal([...(await read(be, whole)).slice(0, 5)], [9, 9, 9, 9, 4]);
+  // Views of views keep absolute offsets; disposing a view frees nothing.
+  const inner = be.view(be.view(whole, 64, [192]), 128, [64]);
+  assert.is((await read(be, inner))[0], 192);
+  inner.dispose();
+  assert.is((await read(be, whole))[255], 255);
+  whole.dispose();
+  assert.ok(mid.disposed, 'a view dies with its root');
+});
+
+test('two outputs that are views of one buffer (dweight and dbias of layerNormBackward)', async () => {
+  const be = await backend();
+  const C = 8;
+  const grads = be.zeros([192]);
+  const dw = be.view(grads, 0, [C]);
+  const db = be.view(grads, 64, [C]);
+  const x = randomF32(2 * C, 95);
+  const tx = be.tensor(x, [2, C]);
+  const w = be.tensor(new Float32Array(C).fill(1));
+  const mean = be.zeros([2]);
+  const rstd = be.zeros([2]);
+  be.layerNorm(tx, w, be.zeros([C]), be.zeros([2, C]), mean, rstd, 1e-5);
+  const dout = new Float32Array(2 * C).fill(1);
+  be.layerNormBackward(be.tensor(dout, [2, C]), tx, w, mean, rstd, be.zeros([2, C]), dw, db);
+  assert.equal([...(await read(be, db))], new Array(C).fill(2));
+});
+
+test('bad shapes and aliasing are ShapeErrors', async () => {
+  const be = await backend();
+  const x = be.zeros([4, 8]);
+  const isShape = (re: RegExp) => (e: unknown) => e instanceof ShapeError && re.test(e.message);
+  assert.throws(() => be.view(x, 3, [4]), isShape(/multiple of 64/));
+  assert.throws(() => be.view(x, 0, [40]), isShape(/outside/));
+  assert.throws(() => be.layerNorm(x, be.zeros([7]), be.zeros([8]), be.zeros([4, 8]), be.zeros([4]), be.zeros([4]), 1e-5), isShape(/weight/));
+  assert.throws(() => be.gelu(x, x), isShape(/shares storage/));
+  assert.throws(() => be.causalSoftmax(be.zeros([1, 1, 3, 4]), be.zeros([1, 3]), be.zeros([1, 1, 3, 4])), isShape(/\[B, H, T, T\]/));
+  assert.throws(() => be.gatherHeads(be.zeros([1, 2, 8]), 4, be.zeros([1, 2, 2, 4])), isShape(/do not fit/));
+  assert.throws(() => be.softmaxCrossEntropy(x, be.zeros([3]), be.zeros([4]), be.zeros([4])), isShape(/targets/));
+  assert.throws(() => be.adamw(x, be.zeros([4, 8]), be.zeros([4, 8]), be.zeros([4, 8]), { lr: 1, beta1: 0.9, beta2: 0.9, eps: 1e-8, weightDecay: 0, step: 0 }), isShape(/step/));
+  const big = be.zeros([128]);
+  assert.throws(() => be.add(be.view(big, 0, [64]), be.view(big, 64, [64]), be.view(big, 0, [64])), isShape(/shares storage/));
+});
+
+test.run();
