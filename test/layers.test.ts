@@ -133,8 +133,8 @@ function layerNormBackwardRef(dout: ArrayLike<number>, x: ArrayLike<number>, w: 
       const g = w[c]! * dout[n * C + c]!;
       a += g;
       bsum += g * xh;
-      dw[c] += dout[n * C + c]! * xh;
-      db[c] += dout[n * C + c]!;
+      dw[c] = dw[c]! + dout[n * C + c]! * xh;
+      db[c] = db[c]! + dout[n * C + c]!;
     }
     a /= C;
     bsum /= C;
@@ -322,7 +322,7 @@ test('sumSquares over all and per row', async () => {
   const t = be.tensor(x, [3, 1001]);
   const all = await read(be, be.sumSquares(t));
   const rows = await read(be, be.sumSquares(t, { axis: -1 }));
-  const sq = (a: ArrayLike<number>) => Array.prototype.reduce.call(a, (s: number, v: number) => s + v * v, 0) as number;
+  const sq = (a: Float32Array) => a.reduce((s, v) => s + v * v, 0);
   assertClose(all, [sq(x)], { rtol: 1e-5, what: 'all' });
   assertClose(rows, [0, 1, 2].map((r) => sq(x.slice(r * 1001, (r + 1) * 1001))), { rtol: 1e-5, what: 'rows' });
 });
