@@ -72,3 +72,25 @@ export class WasmLoadError extends WebRLHFError {
     super('WASM_LOAD', message, options);
   }
 }
+
+/** A batch of token sequences that the model cannot take (ragged rows, ids out of range, too long). */
+export class BatchError extends WebRLHFError {
+  constructor(message: string) {
+    super('BATCH', message);
+  }
+}
+
+/** The loss became NaN or ±Inf at `step`; the parameters were left as they were before it. */
+export class NonFiniteLossError extends WebRLHFError {
+  readonly step: number;
+  readonly loss: number;
+  constructor(step: number, loss: number) {
+    super(
+      'NON_FINITE_LOSS',
+      `the loss at step ${step} is ${loss}; the update was skipped and the parameters are as they were before step ${step}. ` +
+      'Lower the learning rate, enable gradient clipping (max_grad_norm), or check the batch for empty or extreme rows.',
+    );
+    this.step = step;
+    this.loss = loss;
+  }
+}

@@ -8,3 +8,10 @@ export { Backend, Tensor, type BackendKind, type BackendInfo, type MatmulOptions
 export { VIEW_ALIGN, type RowIndex, type AdamWStep } from './backend/layer_ops.js';
 export type { WasmSource } from './backend/wasm/load_wasm.js';
 export * from './errors.js';
+export { gptConfig, configJson, GPT2_SMALL, type GPTConfig } from './nn/config.js';
+export { GPT, type GPTOptions, type ForwardOptions, type BackwardInput } from './nn/gpt.js';
+export { parameterLayout, parameterCount, type ParamLayout, type ParamSpec, type HeadOptions } from './nn/layout.js';
+export { prepareBatch, type TokenBatch, type PreparedBatch, type LossReduction } from './nn/batch.js';
+export { AdamW, ADAMW_DEFAULTS, type AdamWConfig } from './nn/adamw.js';
+export { lmTrainStep, type StepResult } from './nn/train_step.js';
+export { rowIndex, disposeRowIndex, groupRows } from './nn/row_index.js';

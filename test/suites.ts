@@ -4,3 +4,5 @@ import './matmul.test.js';
 import './elementwise.test.js';
 import './reduce.test.js';
 import './wasm_threads.test.js';
+import './layers.test.js';
+import './gpt.test.js';

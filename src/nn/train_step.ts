@@ -1,0 +1,30 @@
+import { NonFiniteLossError } from '../errors.js';
+import type { AdamW } from './adamw.js';
+import type { TokenBatch, PreparedBatch } from './batch.js';
+import type { GPT } from './gpt.js';
+
+export interface StepResult {
+  loss: number;
+  /** Global gradient norm before clipping. */
+  gradNorm: number;
+}
+
+/**
+ * One language-modelling training step: forward, loss, backward, then the AdamW update —
+ * only if the loss is finite. A NaN/Inf loss throws NonFiniteLossError naming the step, with
+ * the parameters and optimizer state untouched. The loss and gradient norm are the only
+ * values read back.
+ */
+export async function lmTrainStep(model: GPT, optimizer: AdamW, batch: TokenBatch | PreparedBatch, lr?: number): Promise<StepResult> {
+  const be = model.backend;
+  model.zeroGrad();
+  model.forward(batch);
+  const loss = model.lmLoss();
+  model.backward({ lm: true });
+  const norm = optimizer.gradNormSquared();
+  const [lossValue, normSquared] = await Promise.all([be.read(loss), be.read(norm)]);
+  const value = lossValue[0]!;
+  if (!Number.isFinite(value)) throw new NonFiniteLossError(optimizer.step + 1, value);
+  optimizer.update(lr);
+  return { loss: value, gradNorm: Math.sqrt(normSquared[0]!) };
+}

@@ -1,0 +1,184 @@
+// The whole model: loss, logits, head outputs and every gradient against the float64
+// reference (gradients by central finite differences of it), padding invariance, and the
+// model's own bookkeeping (clone, freeze, non-finite losses).
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { AdamW, GPT, NonFiniteLossError, TensorStateError, gptConfig, lmTrainStep, prepareBatch, type Backend, type GPTConfig, type TokenBatch } from 'webrlhf';
+import { gptReference, type Weights } from './harness/gpt_reference.js';
+import { numericGrad } from './harness/layer_reference.js';
+import { assertClose, randomF32, rng } from './harness/reference.js';
+import { legBackendInstance as backend } from './harness/runtime.js';
+
+const test = suite('gpt');
+
+const TINY: GPTConfig = gptConfig({ vocab_size: 11, n_positions: 8, n_embd: 8, n_layer: 2, n_head: 2 });
+
+/** Random weights of every parameter, far from the init (LayerNorm gains around 1, heads non-zero). */
+function randomWeights(model: GPT, seed: number): Map<string, Float32Array> {
+  const r = rng(seed);
+  const out = new Map<string, Float32Array>();
+  for (const spec of model.layout.specs) {
+    const isGain = /ln_\d\.weight|ln_f\.weight/.test(spec.name);
+    out.set(spec.name, Float32Array.from({ length: spec.size }, () => (isGain ? 1 + 0.3 * (r() - 0.5) : 0.6 * (r() - 0.5))));
+  }
+  return out;
+}
+
+function toF64(w: Map<string, Float32Array>): Weights {
+  return new Map([...w].map(([k, v]) => [k, Float64Array.from(v)]));
+}
+
+function tinyModel(be: Backend, seed: number, config = TINY): { model: GPT; weights: Map<string, Float32Array> } {
+  const shape = GPT.create(be, config, { heads: { score: true, value: true } });
+  const weights = randomWeights(shape, seed);
+  shape.dispose();
+  const model = GPT.fromWeights(be, config, (s) => weights.get(s.name), { heads: { score: true, value: true } });
+  return { model, weights };
+}
+
+const BATCH: TokenBatch = {
+  inputIds: [[3, 1, 4, 1, 5, 9], [0, 0, 2, 6, 5, 3], [7, 10, 8, 0, 0, 0]],
+  attentionMask: [[1, 1, 1, 1, 1, 1], [0, 0, 1, 1, 1, 1], [1, 1, 1, 0, 0, 0]],
+  labels: [[3, 1, 4, -100, 5, 9], [-100, -100, 2, 6, 5, 3], [7, 10, 8, -100, -100, -100]],
+  lossWeights: [[1, 1, 0.5, 1, 2, 1], [1, 1, 1, 1, 1, 0.25], [1, 1, 3, 1, 1, 1]],
+};
+
+test('loss, logits, heads and every gradient match the float64 reference (finite differences)', async () => {
+  const be = await backend();
+  const { model, weights } = tinyModel(be, 1);
+  const p = model.forward(BATCH);
+  const loss = model.lmLoss();
+  const scores = model.scores();
+  const values = model.values();
+  const dScores = randomF32(p.B, 2);
+  const dValues = randomF32(p.B * p.T, 3);
+  model.zeroGrad();
+  model.backward({ lm: true, dScores: be.tensor(dScores, [p.B, 1]), dValues: be.tensor(dValues, [p.B * p.T, 1]) });
+
+  const w64 = toF64(weights);
+  const ref = gptReference(TINY, w64, p);
+  assertClose(await be.read(loss), [ref.loss], { rtol: 1e-5, what: 'loss' });
+  assertClose(await be.read(model.logits), ref.logits, { rtol: 1e-4, atol: 1e-5, what: 'logits' });
+  assertClose(await be.read(scores), ref.scores!, { rtol: 1e-4, atol: 1e-5, what: 'scores' });
+  assertClose(await be.read(values), ref.values!, { rtol: 1e-4, atol: 1e-5, what: 'values' });
+
+  // The scalar objective whose gradient backward() computed.
+  const objective = (w: Weights) => {
+    const o = gptReference(TINY, w, p);
+    let s = o.loss;
+    o.scores!.forEach((v, i) => (s += dScores[i]! * v));
+    o.values!.forEach((v, i) => (s += dValues[i]! * v));
+    return s;
+  };
+  const grads = await model.readGradients();
+  for (const spec of model.layout.specs) {
+    const want = numericGrad((x) => objective(new Map(w64).set(spec.name, x)), w64.get(spec.name)!);
+    const typical = Math.max(...want.map(Math.abs), 1e-3);
+    assertClose(grads.get(spec.name)!, want, { rtol: 1e-4, atol: 1e-4 * typical, what: `∂/∂${spec.name}` });
+  }
+  model.dispose();
+});
+
+test('a mean loss divides by the number of target tokens', async () => {
+  const be = await backend();
+  const { model, weights } = tinyModel(be, 4);
+  const p = model.forward({ inputIds: BATCH.inputIds, attentionMask: BATCH.attentionMask }, { reduction: 'mean' });
+  assert.is(p.counted, 5 + 3 + 2);
+  const ref = gptReference(TINY, toF64(weights), p);
+  assertClose(await be.read(model.lmLoss()), [ref.loss], { rtol: 1e-5, what: 'mean loss' });
+  model.dispose();
+});
+
+/** Loss per sequence (summed), scores, values and all gradients for one batch. */
+async function run(model: GPT, batch: TokenBatch) {
+  const be = model.backend;
+  const p = model.forward(batch, { reduction: 'sum' });
+  model.lmLoss();
+  const scores = model.scores();
+  const values = model.values();
+  model.zeroGrad();
+  model.backward({ lm: true, dScores: be.tensor(new Array(p.B).fill(1), [p.B, 1]), dValues: be.tensor(Float32Array.from(p.keyMask), [p.B * p.T, 1]) });
+  return { p, tokenLosses: await be.read(model.tokenLosses), scores: await be.read(scores), values: await be.read(values), grads: await model.readGradients() };
+}
+
+for (const side of ['left', 'right'] as const) {
+  test(`padding invariance (${side} padding): a sequence gives the same losses, head outputs and gradients alone and in a batch`, async () => {
+    const be = await backend();
+    const { model } = tinyModel(be, 5);
+    const a = [3, 1, 4, 1, 5, 9, 2];
+    const b = [6, 5, 3];
+    const pad = (s: number[]) => (side === 'left' ? [...new Array(a.length - s.length).fill(0), ...s] : [...s, ...new Array(a.length - s.length).fill(0)]);
+    const mask = (s: number[]) => pad(s.map(() => 1));
+    const alone = [await run(model, { inputIds: [a] }), await run(model, { inputIds: [b] })];
+    const both = await run(model, { inputIds: [pad(b), a], attentionMask: [mask(b), mask(a)] });
+    const tol = { rtol: 1e-5, atol: 1e-6 };
+    const offset = side === 'left' ? a.length - b.length : 0;
+    assertClose(both.tokenLosses.slice(a.length), alone[0]!.tokenLosses, { ...tol, what: 'token losses of the unpadded row' });
+    assertClose(both.tokenLosses.slice(offset, offset + b.length), alone[1]!.tokenLosses, { ...tol, what: 'token losses of the padded row' });
+    assertClose([both.scores[0]!, both.scores[1]!], [alone[1]!.scores[0]!, alone[0]!.scores[0]!], { ...tol, what: 'scores' });
+    assertClose(both.values.slice(offset, offset + b.length), alone[1]!.values, { ...tol, what: 'values of the padded row' });
+    // Gradients add: the batch's (sum-reduced) gradient is the sum of the two alone.
+    for (const [name, g] of both.grads) {
+      const want = g.map((_, i) => alone[0]!.grads.get(name)![i]! + alone[1]!.grads.get(name)![i]!);
+      const typical = Math.max(...want.map(Math.abs), 1e-3);
+      assertClose(g, want, { rtol: 1e-4, atol: 1e-5 * typical, what: `∂/∂${name}` });
+    }
+    model.dispose();
+  });
+}
+
+test('clone copies parameters; freeze drops gradients', async () => {
+  const be = await backend();
+  const { model } = tinyModel(be, 6);
+  const copy = model.clone();
+  const ref = copy.clone().freeze();
+  const opt = new AdamW(copy, { lr: 0.1 });
+  await lmTrainStep(copy, opt, BATCH);
+  const [before, after, frozen] = [await model.readParameters(), await copy.readParameters(), await ref.readParameters()];
+  assert.equal([...frozen.get('h.1.mlp.c_fc.weight')!], [...before.get('h.1.mlp.c_fc.weight')!], 'the frozen copy kept the original values');
+  assert.not.equal([...after.get('h.1.mlp.c_fc.weight')!], [...before.get('h.1.mlp.c_fc.weight')!], 'training the clone changed it');
+  ref.forward(BATCH);
+  ref.lmLoss();
+  assert.throws(() => ref.backward(), (e: unknown) => e instanceof TensorStateError && /frozen/.test(e.message));
+  for (const m of [model, copy, ref]) m.dispose();
+  opt.dispose();
+});
+
+test('a non-finite loss throws NonFiniteLossError naming the step and leaves the parameters as they were', async () => {
+  const be = await backend();
+  const { model } = tinyModel(be, 7);
+  const opt = new AdamW(model, { lr: 1e-2 });
+  await lmTrainStep(model, opt, BATCH);
+  // Huge embeddings overflow the logits (±Inf) and the loss becomes NaN.
+  be.write(model.param('ln_f.weight'), new Float32Array(TINY.n_embd).fill(3e38));
+  const before = await be.read(model.params);
+  const state = await be.read(opt.state);
+  try {
+    await lmTrainStep(model, opt, BATCH);
+    assert.unreachable('the step should have thrown');
+  } catch (e) {
+    assert.instance(e, NonFiniteLossError);
+    assert.is((e as NonFiniteLossError).step, 2);
+    assert.match((e as Error).message, /step 2/);
+  }
+  assert.equal([...(await be.read(model.params))], [...before], 'parameters unchanged');
+  assert.equal([...(await be.read(opt.state))], [...state], 'optimizer state unchanged');
+  assert.is(opt.step, 1);
+  model.dispose();
+  opt.dispose();
+});
+
+test('prepareBatch: positions start at each row\'s first real token; bad batches are BatchErrors', () => {
+  const p = prepareBatch(BATCH, TINY);
+  assert.equal([...p.pos.slice(6, 12)], [0, 0, 0, 1, 2, 3]);
+  assert.equal([...p.lastRows], [5, 11, 14]);
+  const bad = (batch: TokenBatch, re: RegExp) =>
+    assert.throws(() => prepareBatch(batch, TINY), (e: unknown) => (e as Error).name === 'BatchError' && re.test((e as Error).message));
+  bad({ inputIds: [[1, 2], [1]] }, /pad every row/);
+  bad({ inputIds: [[1, 11]] }, /outside the vocabulary/);
+  bad({ inputIds: [new Array(9).fill(1)] }, /n_positions = 8/);
+  bad({ inputIds: [[1, 2]], attentionMask: [[0, 0]] }, /no real token/);
+  bad({ inputIds: [[1, 2]], labels: [[1, 12]] }, /label 12/);
+});
+
+test.run();
