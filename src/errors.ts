@@ -94,3 +94,18 @@ export class NonFiniteLossError extends WebRLHFError {
     this.loss = loss;
   }
 }
+
+/**
+ * A checkpoint file (safetensors, config.json, a model folder) that cannot be read or does
+ * not fit the model. `tensor` and `file` name what was wrong where they are known; the
+ * message says the problem and what to do.
+ */
+export class CheckpointError extends WebRLHFError {
+  readonly tensor?: string;
+  readonly file?: string;
+  constructor(message: string, where: { tensor?: string; file?: string } = {}, options?: { cause?: unknown }) {
+    super('CHECKPOINT', message, options);
+    if (where.tensor !== undefined) this.tensor = where.tensor;
+    if (where.file !== undefined) this.file = where.file;
+  }
+}

@@ -7,6 +7,18 @@ export type { RuntimeName } from './runtime/platform.js';
 export { Backend, Tensor, type BackendKind, type BackendInfo, type MatmulOptions, type ReduceOptions } from './backend/backend.js';
 export { VIEW_ALIGN, type RowIndex, type AdamWStep } from './backend/layer_ops.js';
 export type { WasmSource } from './backend/wasm/load_wasm.js';
+export {
+  parseSafetensors, serializeSafetensors, f16BitsToF32, bf16BitsToF32, SAFETENSORS_READ_DTYPES,
+  type SafetensorsTensor, type SafetensorsTensors, type NamedTensor, type ParseSafetensorsOptions,
+} from './io/safetensors.js';
+export {
+  loadModelFolder, saveModelFolder, modelFolderFiles, directoryFolder, urlFolder, filesFolder, memoryFolder,
+  resolveFolderSource, parseGPT2Config, gpt2TensorName, gpt2TensorShapes, expectTensor, expectGPT2Tensors,
+  CONFIG_FILE, WEIGHTS_FILE, WEIGHTS_INDEX_FILE,
+  type GPT2Config, type GPT2TensorSpec, type ModelFolder, type ModelFolderSource, type ModelFolderTarget, type FileLike,
+  type ModelFolderLocation, type ModelFolderDestination, type SaveModelFolderOptions,
+} from './io/model_folder.js';
+export type { PlatformFS } from './runtime/platform.js';
 export * from './errors.js';
 export { gptConfig, configJson, GPT2_SMALL, type GPTConfig } from './nn/config.js';
 export { GPT, type GPTOptions, type ForwardOptions, type BackwardInput } from './nn/gpt.js';

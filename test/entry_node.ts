@@ -1,7 +1,8 @@
-// Test entry for Node: the shared suites plus what exists only in Node (the CLI).
+// Test entry for Node: the shared suites plus what exists only in Node (the CLI, node:fs model folders).
 import './harness/uvu_defer.js';
 import './suites.js';
 import './cli.test.js';
+import './model_folder_node.test.js';
 import { finish } from './harness/finish.js';
 
 await finish();

@@ -4,5 +4,8 @@ import './matmul.test.js';
 import './elementwise.test.js';
 import './reduce.test.js';
 import './wasm_threads.test.js';
+import './safetensors.test.js';
+import './model_folder.test.js';
 import './layers.test.js';
 import './gpt.test.js';
+import './learning.test.js';

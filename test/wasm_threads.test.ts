@@ -46,6 +46,33 @@ test('results do not depend on the thread count (bitwise)', async () => {
   }
 });
 
+test('row-split layer kernels do not depend on the thread count (bitwise)', async () => {
+  const one = await createRuntime({ backend: 'wasm', threads: 1 });
+  const three = await createRuntime({ backend: 'wasm', threads: 3 });
+  try {
+    const results: Float32Array[][] = [];
+    for (const rt of [one, three]) {
+      const be = rt.backend;
+      // Big enough to be split: [2, 4, 130, 130] scores and [40, 2003] logits.
+      const [B, H, T, N, V] = [2, 4, 130, 40, 2003];
+      const probs = be.zeros([B, H, T, T]);
+      const dscores = be.zeros([B, H, T, T]);
+      be.causalSoftmax(be.tensor(randomF32(B * H * T * T, 1), [B, H, T, T]), be.tensor(Array.from({ length: B * T }, (_, i) => (i % 7 ? 1 : 0)), [B, T]), probs);
+      be.causalSoftmaxBackward(be.tensor(randomF32(B * H * T * T, 2), [B, H, T, T]), probs, dscores);
+      const losses = be.zeros([N]);
+      const dlogits = be.zeros([N, V]);
+      const targets = be.tensor(Array.from({ length: N }, (_, i) => (i * 37) % V));
+      const weights = be.tensor(Array.from({ length: N }, (_, i) => (i % 5 ? 1 : 0)));
+      be.softmaxCrossEntropy(be.tensor(randomF32(N * V, 3), [N, V]), targets, weights, losses, dlogits);
+      results.push(await Promise.all([probs, dscores, losses, dlogits].map((t) => be.read(t))));
+    }
+    for (let k = 0; k < 4; k++) assert.equal(Array.from(results[1]![k]!), Array.from(results[0]![k]!), `output ${k}`);
+  } finally {
+    one.dispose();
+    three.dispose();
+  }
+});
+
 test('a bad thread count is a ConfigError', async () => {
   for (const threads of [0, 1.5, -2]) {
     try {

@@ -5,7 +5,13 @@
 // (part, parts) as their last arguments.
 export { matmul, matmul_scratch_bytes } from './matmul';
 export { add, scale } from './elementwise';
-export { reduce_sum, reduce_max } from './reduce';
+export { reduce_sum, reduce_max, reduce_sumsq, column_sum } from './reduce';
+export { embedding, gather_rows, scatter_add_rows } from './embedding';
+export { layernorm, layernorm_backward } from './layernorm';
+export { gelu, gelu_backward } from './gelu';
+export { gather_heads, scatter_heads, causal_softmax, causal_softmax_backward } from './attention';
+export { softmax_crossentropy } from './crossentropy';
+export { adamw } from './adamw';
 
 /** First byte JavaScript may allocate from. */
 export function heap_base(): usize {

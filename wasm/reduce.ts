@@ -1,5 +1,6 @@
 // Row reductions of a [rows, cols] f32 matrix into out[rows].
 // Sums run in f64 with four f32 lanes folded pairwise, so long rows keep their precision.
+import { hsum2, highHalf } from './simd_math';
 
 export function reduce_sum(a: usize, out: usize, rows: i32, cols: i32): void {
   for (let r = 0; r < rows; r++) {
@@ -24,5 +25,59 @@ export function reduce_max(a: usize, out: usize, rows: i32, cols: i32): void {
     let m = max(max(f32x4.extract_lane(best, 0), f32x4.extract_lane(best, 1)), max(f32x4.extract_lane(best, 2), f32x4.extract_lane(best, 3)));
     for (; c < cols; c++) m = max(m, load<f32>(row + <usize>c * 4));
     store<f32>(out + <usize>r * 4, m);
+  }
+}
+
+/** out[r] = Σ a[r, c]², squared and summed in f64. */
+export function reduce_sumsq(a: usize, out: usize, rows: i32, cols: i32): void {
+  for (let r = 0; r < rows; r++) {
+    const row = a + <usize>r * <usize>cols * 4;
+    let acc0 = f64x2.splat(0), acc1 = f64x2.splat(0);
+    let c = 0;
+    for (; c + 4 <= cols; c += 4) {
+      const v = v128.load(row + <usize>c * 4);
+      const lo = f64x2.promote_low_f32x4(v), hi = f64x2.promote_low_f32x4(highHalf(v));
+      acc0 = f64x2.add(acc0, f64x2.mul(lo, lo));
+      acc1 = f64x2.add(acc1, f64x2.mul(hi, hi));
+    }
+    let acc = hsum2(acc0) + hsum2(acc1);
+    for (; c < cols; c++) {
+      const x = <f64>load<f32>(row + <usize>c * 4);
+      acc += x * x;
+    }
+    store<f32>(out + <usize>r * 4, <f32>acc);
+  }
+}
+
+/**
+ * out[c] += Σᵣ a[r, c] (the gradient of a bias). The column sums run in f64 in `scratch`
+ * (cols f64, given by JavaScript), row after row, then are added to out once.
+ */
+export function column_sum(a: usize, out: usize, rows: i32, cols: i32, scratch: usize): void {
+  memory.fill(scratch, 0, <usize>cols * 8);
+  for (let r = 0; r < rows; r++) accumulateRow(a + <usize>r * <usize>cols * 4, scratch, cols);
+  addColumns(scratch, out, cols);
+}
+
+/** acc[c] += <f64>row[c] for c < cols (acc is f64). */
+export function accumulateRow(row: usize, acc: usize, cols: i32): void {
+  let c = 0;
+  for (; c + 4 <= cols; c += 4) {
+    const v = v128.load(row + <usize>c * 4);
+    const p = acc + <usize>c * 8;
+    v128.store(p, f64x2.add(v128.load(p), f64x2.promote_low_f32x4(v)));
+    v128.store(p + 16, f64x2.add(v128.load(p + 16), f64x2.promote_low_f32x4(highHalf(v))));
+  }
+  for (; c < cols; c++) {
+    const p = acc + <usize>c * 8;
+    store<f64>(p, load<f64>(p) + <f64>load<f32>(row + <usize>c * 4));
+  }
+}
+
+/** out[c] += <f32>acc[c] (acc is f64). */
+export function addColumns(acc: usize, out: usize, cols: i32): void {
+  for (let c = 0; c < cols; c++) {
+    const o = out + <usize>c * 4;
+    store<f32>(o, load<f32>(o) + <f32>load<f64>(acc + <usize>c * 8));
   }
 }

@@ -248,6 +248,7 @@ export class GPT {
   /** Adds the gradients of the given head outputs into `grads` (call zeroGrad() first for a fresh step). */
   backward(input: BackwardInput = { lm: true }): void {
     const be = this.backend;
+    if (this.#frozen) throw new TensorStateError('GPT: this model is frozen (a reference model); backward() needs a trainable model (clone() one)');
     const acts = this.#needForward();
     const bt = this.#batch!;
     const g = (name: string) => this.grad(name);

@@ -1,7 +1,7 @@
 import type { Backend, BackendKind } from '../backend/backend.js';
 import { compileWasm, createMemory, instantiateWasm, type WasmSource } from '../backend/wasm/load_wasm.js';
 import { WasmThreadPool } from '../backend/wasm/thread_pool.js';
-import { WasmBackend } from '../backend/wasm/wasm_backend.js';
+import { THREADED_KERNELS, WasmBackend } from '../backend/wasm/wasm_backend.js';
 import { WebGPUBackend } from '../backend/webgpu/webgpu_backend.js';
 import { ConfigError, NoGPUError } from '../errors.js';
 import { chooseAuto } from './auto_choice.js';
@@ -111,6 +111,6 @@ async function createWasmBackend(options: RuntimeOptions): Promise<WasmBackend> 
   const module = await compileWasm(options.wasmThreads ?? (await p.wasmSource('threads')));
   const memory = createMemory(true);
   const kernels = await instantiateWasm(module, memory);
-  const pool = await WasmThreadPool.start(module, memory, threads, ['matmul'], p.spawnWorker!, p.canBlock);
+  const pool = await WasmThreadPool.start(module, memory, threads, THREADED_KERNELS, p.spawnWorker!, p.canBlock);
   return new WasmBackend(kernels, pool);
 }

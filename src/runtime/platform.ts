@@ -26,6 +26,26 @@ export interface Platform {
   spawnWorker: WorkerSpawner | undefined;
   /** Whether this thread may block in Atomics.wait (not a browser's main thread). */
   canBlock: boolean;
+  /** The local filesystem (Node, Deno); undefined in browsers and Web Workers. */
+  fs: PlatformFS | undefined;
+}
+
+/** Local files, for model folders. Paths are OS paths or file: URLs. */
+export interface PlatformFS {
+  /** The file's bytes, or undefined when it does not exist. */
+  readFile(path: string | URL): Promise<Uint8Array | undefined>;
+  /**
+   * Writes `<path>.tmp`, flushes it to disk, then renames it over `path`: readers (and a
+   * crash) see the old file or the new one, never a partial one. The .tmp is removed on failure.
+   */
+  writeFileAtomic(path: string | URL, bytes: Uint8Array): Promise<void>;
+  /** Creates a directory and its parents; nothing when it exists. */
+  mkdirp(path: string | URL): Promise<void>;
+}
+
+/** `<path>.tmp`, the file writeFileAtomic writes first. */
+export function tmpPath(path: string | URL): string | URL {
+  return typeof path === 'string' ? `${path}.tmp` : new URL(`${path.href}.tmp`);
 }
 
 let installed: Platform | undefined;

@@ -1,11 +1,11 @@
 import { mkdirSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
 import type { WorkerHandle } from '../backend/wasm/thread_pool.js';
 import type { GPUSource } from './gpu_acquire.js';
-import type { Platform } from './platform.js';
+import { tmpPath, type Platform, type PlatformFS } from './platform.js';
 
 type DawnModule = { create(flags: string[]): GPU; globals: Record<string, unknown> };
 
@@ -69,7 +69,41 @@ export const nodePlatform: Platform = {
   concurrency: () => availableParallelism(),
   spawnWorker: spawnNodeWorker,
   canBlock: true,
+  fs: nodeFS(),
 };
+
+function nodeFS(): PlatformFS {
+  return {
+    async readFile(path) {
+      try {
+        const b = await readFile(path);
+        return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+      } catch (e) {
+        if ((e as { code?: string }).code === 'ENOENT') return undefined;
+        throw e;
+      }
+    },
+    async writeFileAtomic(path, bytes) {
+      const tmp = tmpPath(path);
+      const file = await open(tmp, 'w');
+      try {
+        try {
+          await file.writeFile(bytes);
+          await file.sync();
+        } finally {
+          await file.close();
+        }
+        await rename(tmp, path);
+      } catch (e) {
+        await rm(tmp, { force: true }).catch(() => {}); // ours: open() created it
+        throw e;
+      }
+    },
+    async mkdirp(path) {
+      await mkdir(path, { recursive: true });
+    },
+  };
+}
 
 function spawnNodeWorker(source: string): WorkerHandle {
   const worker = new Worker(source, { eval: true });

@@ -1,7 +1,17 @@
 import type { WorkerHandle } from '../backend/wasm/thread_pool.js';
-import type { Platform, RuntimeName } from './platform.js';
+import { tmpPath, type Platform, type PlatformFS, type RuntimeName } from './platform.js';
 
-type DenoGlobal = { version: { deno: string }; env: { get(name: string): string | undefined } };
+type DenoFile = { write(bytes: Uint8Array): Promise<number>; sync(): Promise<void>; close(): void };
+type DenoGlobal = {
+  version: { deno: string };
+  env: { get(name: string): string | undefined };
+  readFile(path: string | URL): Promise<Uint8Array>;
+  open(path: string | URL, options: { write: boolean; create: boolean; truncate: boolean }): Promise<DenoFile>;
+  rename(from: string | URL, to: string | URL): Promise<void>;
+  remove(path: string | URL): Promise<void>;
+  mkdir(path: string | URL, options: { recursive: boolean }): Promise<void>;
+  errors: { NotFound: new (...args: never[]) => Error };
+};
 const deno = (globalThis as { Deno?: DenoGlobal }).Deno;
 const isWindow = typeof (globalThis as { document?: unknown }).document !== 'undefined';
 
@@ -24,6 +34,39 @@ function spawnWebWorker(source: string): WorkerHandle {
     post: (m) => worker.postMessage(m),
     onMessage: (fn) => worker.addEventListener('message', (e) => fn((e as MessageEvent).data)),
     terminate: () => worker.terminate(),
+  };
+}
+
+/** Deno's filesystem (needs --allow-read / --allow-write). */
+function denoFS(d: DenoGlobal): PlatformFS {
+  return {
+    async readFile(path) {
+      try {
+        return await d.readFile(path);
+      } catch (e) {
+        if (e instanceof d.errors.NotFound) return undefined;
+        throw e;
+      }
+    },
+    async writeFileAtomic(path, bytes) {
+      const tmp = tmpPath(path);
+      const file = await d.open(tmp, { write: true, create: true, truncate: true });
+      try {
+        try {
+          for (let done = 0; done < bytes.byteLength; ) done += await file.write(bytes.subarray(done));
+          await file.sync();
+        } finally {
+          file.close();
+        }
+        await d.rename(tmp, path);
+      } catch (e) {
+        await d.remove(tmp).catch(() => {}); // ours: open() created it
+        throw e;
+      }
+    },
+    async mkdirp(path) {
+      await d.mkdir(path, { recursive: true });
+    },
   };
 }
 
@@ -55,4 +98,5 @@ export const webPlatform: Platform = {
   concurrency: () => globalThis.navigator?.hardwareConcurrency ?? 1,
   spawnWorker: canShareMemory() ? spawnWebWorker : undefined,
   canBlock: !isWindow,
+  fs: deno ? denoFS(deno) : undefined,
 };

@@ -4,7 +4,11 @@ import type { WasmKernels } from './wasm_backend.js';
 /** Where a compiled kernel module (webrlhf.wasm, webrlhf-mt.wasm) comes from. */
 export type WasmSource = BufferSource | Response | URL | string | WebAssembly.Module;
 
-const EXPORTS = ['heap_base', 'matmul', 'matmul_scratch_bytes', 'add', 'scale', 'reduce_sum', 'reduce_max'] as const;
+const EXPORTS = [
+  'heap_base', 'matmul', 'matmul_scratch_bytes', 'add', 'scale', 'reduce_sum', 'reduce_max', 'reduce_sumsq', 'column_sum',
+  'embedding', 'gather_rows', 'scatter_add_rows', 'layernorm', 'layernorm_backward', 'gelu', 'gelu_backward',
+  'gather_heads', 'scatter_heads', 'causal_softmax', 'causal_softmax_backward', 'softmax_crossentropy', 'adamw',
+] as const;
 
 /** Pages the memory starts with, and its cap (wasm32's 4 GiB); the build uses the same. */
 export const INITIAL_PAGES = 16;

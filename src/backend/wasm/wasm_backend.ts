@@ -1,4 +1,5 @@
 import { Backend, Tensor, type BackendInfo, type MatmulOptions, type ReduceOp } from '../backend.js';
+import type { AdamWStep, HeadsGeometry, RowIndex } from '../layer_ops.js';
 import { sizeOf, type MatmulGeometry, type Shape } from '../shapes.js';
 import { Arena } from './arena.js';
 import type { WasmThreadPool } from './thread_pool.js';
@@ -17,12 +18,38 @@ export interface WasmKernels {
   scale(a: number, s: number, out: number, n: number): void;
   reduce_sum(a: number, out: number, rows: number, cols: number): void;
   reduce_max(a: number, out: number, rows: number, cols: number): void;
+  reduce_sumsq(a: number, out: number, rows: number, cols: number): void;
+  /** scratch: cols f64. */
+  column_sum(a: number, out: number, rows: number, cols: number, scratch: number): void;
+  embedding(ids: number, pos: number, wte: number, wpe: number, out: number, N: number, C: number, V: number, P: number): void;
+  gather_rows(table: number, index: number, out: number, N: number, C: number, V: number): void;
+  scatter_add_rows(src: number, order: number, starts: number, targets: number, dst: number, groups: number, C: number, R: number, V: number): void;
+  layernorm(x: number, weight: number, bias: number, out: number, mean: number, rstd: number, N: number, C: number, eps: number): void;
+  /** scratch: 2·C f64. */
+  layernorm_backward(dout: number, x: number, weight: number, mean: number, rstd: number, dx: number, dweight: number, dbias: number, N: number, C: number, scratch: number): void;
+  gelu(x: number, out: number, n: number): void;
+  gelu_backward(dout: number, x: number, dx: number, n: number): void;
+  gather_heads(src: number, dst: number, B: number, T: number, H: number, D: number, W: number, col: number): void;
+  scatter_heads(src: number, dst: number, B: number, T: number, H: number, D: number, W: number, col: number): void;
+  /** (scores, keyMask, probs, B, H, T, part, parts) */
+  causal_softmax: (...args: number[]) => void;
+  /** (dprobs, probs, dscores, B, H, T, part, parts) */
+  causal_softmax_backward: (...args: number[]) => void;
+  /** (logits, targets, weights, losses, dlogits or 0, N, V, part, parts) */
+  softmax_crossentropy: (...args: number[]) => void;
+  adamw(param: number, grad: number, m: number, v: number, n: number, beta1: number, beta2: number, eps: number,
+    decay: number, stepSize: number, invSqrtBc2: number, gradSumSquares: number, maxGradNorm: number): void;
 }
 
+/** The kernels that take (part, parts) and may be split across the thread pool. */
+export const THREADED_KERNELS = ['matmul', 'causal_softmax', 'causal_softmax_backward', 'softmax_crossentropy'] as const;
+export type ThreadedKernel = (typeof THREADED_KERNELS)[number];
+
 class WasmTensor extends Tensor {
+  /** Byte offset in linear memory; a view's is its root's plus its offset. */
   readonly ptr: number;
-  constructor(backend: WasmBackend, shape: Shape, ptr: number) {
-    super(backend, shape);
+  constructor(backend: WasmBackend, shape: Shape, ptr: number, base?: Tensor) {
+    super(backend, shape, base);
     this.ptr = ptr;
   }
   protected release(): void {
@@ -32,6 +59,8 @@ class WasmTensor extends Tensor {
 
 /** Below this many multiply-adds a matmul runs on one thread: waking workers costs more. */
 const PARALLEL_MIN_MACS = 1 << 18;
+/** Below this many elements a row-wise kernel (softmax, cross-entropy) runs on one thread. */
+const PARALLEL_MIN_ELEMENTS = 1 << 16;
 
 /**
  * The CPU backend: AssemblyScript SIMD kernels over one WebAssembly memory, optionally split
@@ -47,6 +76,8 @@ export class WasmBackend extends Backend {
   /** Packing space for matmul, one slice per thread. */
   private readonly scratch: number;
   private readonly scratchBytes: number;
+  private workspacePtr = 0;
+  private workspaceBytes = 0;
 
   constructor(kernels: WasmKernels, pool?: WasmThreadPool) {
     super();
@@ -99,7 +130,116 @@ export class WasmBackend extends Backend {
   }
 
   protected runReduce(op: ReduceOp, a: Tensor, out: Tensor, rows: number, cols: number): void {
-    (op === 'sum' ? this.k.reduce_sum : this.k.reduce_max)(ptr(a), ptr(out), rows, cols);
+    const kernel = { sum: this.k.reduce_sum, max: this.k.reduce_max, sumsq: this.k.reduce_sumsq }[op];
+    kernel(ptr(a), ptr(out), rows, cols);
+  }
+
+  // ---- Storage ---------------------------------------------------------------------------
+
+  protected viewOffset(t: Tensor): number {
+    return (ptr(t) - ptr(t.base ?? t)) / 4;
+  }
+
+  protected makeView(root: Tensor, offset: number, shape: Shape): Tensor {
+    return new WasmTensor(this, shape, ptr(root) + offset * 4, root);
+  }
+
+  protected runZero(t: Tensor): void {
+    this.f32(t).fill(0);
+  }
+
+  protected runCopy(src: Tensor, dst: Tensor): void {
+    new Uint8Array(this.k.memory.buffer).copyWithin(ptr(dst), ptr(src), ptr(src) + src.size * 4);
+  }
+
+  // ---- Transformer layer ops (wasm/embedding.ts, layernorm.ts, gelu.ts, attention.ts, ...) --
+
+  protected runEmbedding(ids: Tensor, pos: Tensor, wte: Tensor, wpe: Tensor, out: Tensor, N: number, C: number, V: number, P: number): void {
+    this.k.embedding(ptr(ids), ptr(pos), ptr(wte), ptr(wpe), ptr(out), N, C, V, P);
+  }
+
+  protected runGatherRows(table: Tensor, index: Tensor, out: Tensor, N: number, C: number, V: number): void {
+    this.k.gather_rows(ptr(table), ptr(index), ptr(out), N, C, V);
+  }
+
+  protected runScatterAddRows(src: Tensor, index: RowIndex, dst: Tensor, C: number, V: number): void {
+    this.k.scatter_add_rows(ptr(src), ptr(index.order), ptr(index.starts), ptr(index.targets), ptr(dst), index.groups, C, src.shape[0]!, V);
+  }
+
+  protected runLayerNorm(x: Tensor, weight: Tensor, bias: Tensor, out: Tensor, mean: Tensor, rstd: Tensor, N: number, C: number, eps: number): void {
+    this.k.layernorm(ptr(x), ptr(weight), ptr(bias), ptr(out), ptr(mean), ptr(rstd), N, C, eps);
+  }
+
+  protected runLayerNormBackward(dout: Tensor, x: Tensor, weight: Tensor, mean: Tensor, rstd: Tensor, dx: Tensor, dweight: Tensor, dbias: Tensor, N: number, C: number): void {
+    const scratch = this.workspace(C * 16);
+    this.k.layernorm_backward(ptr(dout), ptr(x), ptr(weight), ptr(mean), ptr(rstd), ptr(dx), ptr(dweight), ptr(dbias), N, C, scratch);
+  }
+
+  protected runGelu(x: Tensor, out: Tensor, n: number): void {
+    this.k.gelu(ptr(x), ptr(out), n);
+  }
+
+  protected runGeluBackward(dout: Tensor, x: Tensor, dx: Tensor, n: number): void {
+    this.k.gelu_backward(ptr(dout), ptr(x), ptr(dx), n);
+  }
+
+  protected runColumnSum(x: Tensor, out: Tensor, rows: number, cols: number): void {
+    const scratch = this.workspace(cols * 8);
+    this.k.column_sum(ptr(x), ptr(out), rows, cols, scratch);
+  }
+
+  protected runGatherHeads(src: Tensor, dst: Tensor, g: HeadsGeometry): void {
+    this.k.gather_heads(ptr(src), ptr(dst), g.B, g.T, g.H, g.D, g.W, g.col);
+  }
+
+  protected runScatterHeads(src: Tensor, dst: Tensor, g: HeadsGeometry): void {
+    this.k.scatter_heads(ptr(src), ptr(dst), g.B, g.T, g.H, g.D, g.W, g.col);
+  }
+
+  protected runCausalSoftmax(scores: Tensor, keyMask: Tensor, probs: Tensor, B: number, H: number, T: number): void {
+    this.rowwise('causal_softmax', this.k.causal_softmax, [ptr(scores), ptr(keyMask), ptr(probs), B, H, T], B * H * T, scores.size);
+  }
+
+  protected runCausalSoftmaxBackward(dprobs: Tensor, probs: Tensor, dscores: Tensor, B: number, H: number, T: number): void {
+    this.rowwise('causal_softmax_backward', this.k.causal_softmax_backward, [ptr(dprobs), ptr(probs), ptr(dscores), B, H, T], B * H * T, probs.size);
+  }
+
+  protected runSoftmaxCrossEntropy(logits: Tensor, targets: Tensor, weights: Tensor, losses: Tensor, dlogits: Tensor | undefined, N: number, V: number): void {
+    const args = [ptr(logits), ptr(targets), ptr(weights), ptr(losses), dlogits ? ptr(dlogits) : 0, N, V];
+    this.rowwise('softmax_crossentropy', this.k.softmax_crossentropy, args, N, logits.size);
+  }
+
+  protected runAdamW(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, s: AdamWStep): void {
+    // Bias corrections in f64 here; the kernel gets them as f32 constants.
+    const bc1 = 1 - Math.pow(s.beta1, s.step);
+    const bc2 = 1 - Math.pow(s.beta2, s.step);
+    const clipped = s.gradSumSquares !== undefined && (s.maxGradNorm ?? 0) > 0;
+    this.k.adamw(ptr(param), ptr(grad), ptr(m), ptr(v), param.size, s.beta1, s.beta2, s.eps,
+      1 - s.lr * s.weightDecay, s.lr / bc1, 1 / Math.sqrt(bc2), clipped ? ptr(s.gradSumSquares!) : 0, clipped ? s.maxGradNorm! : 0);
+  }
+
+  /**
+   * Runs a kernel that takes (part, parts) and splits its rows: across the thread pool when
+   * there is one and the work is big enough, else in one call. Every row is computed by the
+   * same code either way, so results do not depend on the thread count.
+   */
+  private rowwise(name: ThreadedKernel, kernel: (...a: number[]) => void, args: number[], rows: number, elements: number): void {
+    const parts = Math.min(this.threads, rows);
+    if (this.pool && parts > 1 && elements >= PARALLEL_MIN_ELEMENTS) this.pool.run(name, kernel, args, parts);
+    else kernel(...args, 0, 1);
+  }
+
+  /**
+   * Scratch space for one single-threaded kernel call (column sums in f64); kept between
+   * calls and grown on demand. Calls are synchronous, so one region serves them all.
+   */
+  private workspace(bytes: number): number {
+    if (bytes > this.workspaceBytes) {
+      if (this.workspacePtr) this.arena.release(this.workspacePtr);
+      this.workspaceBytes = Math.max(bytes, 2 * this.workspaceBytes, 4096);
+      this.workspacePtr = this.arena.alloc(this.workspaceBytes);
+    }
+    return this.workspacePtr;
   }
 
   flush(): Promise<void> {

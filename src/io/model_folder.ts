@@ -1,0 +1,513 @@
+// A Hugging Face-style GPT-2 model folder: config.json + model.safetensors (or shards listed
+// in model.safetensors.index.json). Folders are reached through a small interface, so the
+// same code loads from a directory (Node, Deno), a base URL (fetch) or File objects
+// (browsers: <input type=file webkitdirectory>, drag and drop).
+import { CheckpointError, ConfigError } from '../errors.js';
+import { platform } from '../runtime/platform.js';
+import { parseSafetensors, serializeSafetensors, type NamedTensor, type SafetensorsTensor } from './safetensors.js';
+
+export const CONFIG_FILE = 'config.json';
+export const WEIGHTS_FILE = 'model.safetensors';
+export const WEIGHTS_INDEX_FILE = 'model.safetensors.index.json';
+
+/** Where a folder's files are read from. */
+export interface ModelFolderSource {
+  /** Names the folder in messages, e.g. "directory ./gpt2" or "https://host/gpt2/". */
+  readonly location: string;
+  /** A file's bytes, or undefined when the folder has no file of that name. */
+  read(name: string): Promise<Uint8Array | undefined>;
+}
+
+/** Where a folder's files are written. */
+export interface ModelFolderTarget {
+  readonly location: string;
+  /** Creates the folder when needed (called once before the first write). */
+  prepare?(): Promise<void>;
+  /** Replaces the file `name` atomically: readers (and a crash) see the old file or the new one. */
+  write(name: string, bytes: Uint8Array): Promise<void>;
+}
+
+/** What File and Blob-with-a-name objects provide (a File, or one entry of a FileList). */
+export interface FileLike {
+  name: string;
+  /** Set by <input type=file webkitdirectory>: "gpt2/config.json". */
+  webkitRelativePath?: string;
+  arrayBuffer(): Promise<ArrayBuffer>;
+}
+
+/**
+ * Where a folder is: a directory path (Node, Deno; in a browser a string is a URL relative to
+ * the page), a URL (http(s), blob; file: in Node and Deno), File objects or a FileList, or any
+ * ModelFolderSource.
+ */
+export type ModelFolderLocation = string | URL | ModelFolderSource | Iterable<FileLike> | ArrayLike<FileLike>;
+
+/** Where to save a folder: a directory path or file: URL (Node, Deno), or any ModelFolderTarget. */
+export type ModelFolderDestination = string | URL | ModelFolderTarget;
+
+/**
+ * GPT-2's config.json keys (Hugging Face GPT2Config). Other keys are kept as they are, on
+ * load and on save.
+ */
+export interface GPT2Config {
+  model_type?: string;
+  architectures?: string[];
+  /** Width C. */
+  n_embd: number;
+  n_layer: number;
+  n_head: number;
+  /** Context length P (rows of wpe). Old configs call it n_ctx; loading fills n_positions from it. */
+  n_positions: number;
+  vocab_size: number;
+  /** Defaults to 1e-5 (Hugging Face's default) when config.json lacks it. */
+  layer_norm_epsilon: number;
+  /** MLP width; null or absent means 4·n_embd. */
+  n_inner?: number | null;
+  [key: string]: unknown;
+}
+
+/** A loaded folder. */
+export interface ModelFolder {
+  config: GPT2Config;
+  /** Tensors by GPT-2 name ("wte.weight", "h.0.attn.c_attn.weight", ...), in file order. */
+  tensors: Map<string, SafetensorsTensor>;
+  /** The safetensors `__metadata__` (of the first shard when sharded). */
+  metadata: Record<string, string>;
+  /** Tensors present in the files but left out: lm_head.weight (tied to wte), attn.bias/masked_bias buffers. */
+  ignored: string[];
+  /** The folder, for messages. */
+  location: string;
+}
+
+export interface SaveModelFolderOptions {
+  /** Extra `__metadata__` for model.safetensors; `format: 'pt'` is always added (transformers requires it). */
+  metadata?: Record<string, string>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Folder access
+
+function joinPath(dir: string | URL, name: string): string | URL {
+  if (typeof dir !== 'string') return new URL(name, dir.href.endsWith('/') ? dir : new URL(`${dir.href}/`));
+  return dir === '' ? name : /[\\/]$/.test(dir) ? dir + name : `${dir}/${name}`;
+}
+
+function localFS() {
+  const fs = platform().fs;
+  if (!fs) {
+    throw new ConfigError(
+      'this runtime has no filesystem (a browser or Web Worker): load a model folder from a URL (urlFolder) or from File objects ' +
+        '(filesFolder, e.g. the FileList of <input type=file webkitdirectory>), and save it with modelFolderFiles() or a ModelFolderTarget of your own',
+    );
+  }
+  return fs;
+}
+
+/** A directory on the local filesystem (Node, Deno): a path or a file: URL. Reads and writes. */
+export function directoryFolder(path: string | URL): ModelFolderSource & ModelFolderTarget {
+  const fs = localFS();
+  const location = `directory ${typeof path === 'string' ? path : path.href}`;
+  return {
+    location,
+    read: (name) => fs.readFile(joinPath(path, name)),
+    prepare: () => fs.mkdirp(path),
+    write: (name, bytes) => fs.writeFileAtomic(joinPath(path, name), bytes),
+  };
+}
+
+/**
+ * A folder served over HTTP(S) (or any URL fetch can read): files are fetched from
+ * `new URL(name, base)`; a 404 means the file is absent. Read-only.
+ */
+export function urlFolder(base: string | URL, options: { fetch?: typeof fetch; init?: RequestInit } = {}): ModelFolderSource {
+  const href = typeof base === 'string' ? base : base.href;
+  const pageBase = (globalThis as { location?: { href: string } }).location?.href;
+  let root: URL;
+  try {
+    root = new URL(href.endsWith('/') ? href : `${href}/`, pageBase);
+  } catch {
+    throw new ConfigError(`model folder URL ${JSON.stringify(href)} is not a valid URL`);
+  }
+  const get = options.fetch ?? globalThis.fetch.bind(globalThis);
+  return {
+    location: root.href,
+    async read(name) {
+      const url = new URL(name, root);
+      const response = await get(url, options.init);
+      if (response.status === 404 || response.status === 410) return undefined;
+      if (!response.ok) {
+        throw new CheckpointError(`${name}: fetching ${url.href} failed with HTTP ${response.status} ${response.statusText}`, { file: name });
+      }
+      return new Uint8Array(await response.arrayBuffer());
+    },
+  };
+}
+
+/**
+ * A folder given as File objects (a FileList from <input type=file webkitdirectory> or
+ * multiple, a drop, or File objects made in code). Files are matched by name; when a
+ * directory pick holds several files of one name, the least nested one wins. Read-only.
+ */
+export function filesFolder(files: Iterable<FileLike> | ArrayLike<FileLike>): ModelFolderSource {
+  const list: FileLike[] = Symbol.iterator in Object(files) ? [...(files as Iterable<FileLike>)] : Array.from(files as ArrayLike<FileLike>);
+  const depth = (f: FileLike) => (f.webkitRelativePath || f.name).split('/').length;
+  const byName = new Map<string, FileLike>();
+  for (const f of list) {
+    if (!f || typeof f.name !== 'string' || typeof f.arrayBuffer !== 'function') {
+      throw new ConfigError(`filesFolder: expected File objects, got ${Object.prototype.toString.call(f)}`);
+    }
+    const have = byName.get(f.name);
+    if (!have || depth(f) < depth(have)) byName.set(f.name, f);
+  }
+  const names = [...byName.keys()];
+  return {
+    location: `files [${names.slice(0, 6).join(', ')}${names.length > 6 ? ', ...' : ''}]`,
+    async read(name) {
+      const f = byName.get(name);
+      return f ? new Uint8Array(await f.arrayBuffer()) : undefined;
+    },
+  };
+}
+
+/** A folder in memory: `files` maps names to bytes. Reads and writes; useful in browsers and tests. */
+export function memoryFolder(files: Map<string, Uint8Array> = new Map()): ModelFolderSource & ModelFolderTarget & { files: Map<string, Uint8Array> } {
+  return {
+    location: 'memory',
+    files,
+    read: async (name) => files.get(name),
+    write: async (name, bytes) => void files.set(name, bytes),
+  };
+}
+
+const HAS_SCHEME = /^[a-zA-Z][a-zA-Z\d+.-]+:/; // two letters at least: not a Windows drive
+
+function isSource(v: unknown): v is ModelFolderSource {
+  return typeof v === 'object' && v !== null && typeof (v as ModelFolderSource).read === 'function';
+}
+
+function isTarget(v: unknown): v is ModelFolderTarget {
+  return typeof v === 'object' && v !== null && typeof (v as ModelFolderTarget).write === 'function';
+}
+
+/** The ModelFolderSource for a location (see ModelFolderLocation). */
+export function resolveFolderSource(where: ModelFolderLocation): ModelFolderSource {
+  if (isSource(where)) return where;
+  if (typeof where === 'string' || where instanceof URL) {
+    const href = typeof where === 'string' ? where : where.href;
+    if (href.startsWith('file:')) return directoryFolder(typeof where === 'string' ? new URL(where) : where);
+    if (HAS_SCHEME.test(href) || !platform().fs) return urlFolder(href);
+    return directoryFolder(href);
+  }
+  if (typeof where === 'object' && where !== null) return filesFolder(where as Iterable<FileLike> | ArrayLike<FileLike>);
+  throw new ConfigError(`a model folder is a directory path, a URL, File objects or a ModelFolderSource; got ${Object.prototype.toString.call(where)}`);
+}
+
+function resolveTarget(where: ModelFolderDestination): ModelFolderTarget {
+  if (isTarget(where)) return where;
+  if (typeof where === 'string' || where instanceof URL) {
+    const href = typeof where === 'string' ? where : where.href;
+    if (href.startsWith('file:')) return directoryFolder(typeof where === 'string' ? new URL(where) : where);
+    if (HAS_SCHEME.test(href)) throw new ConfigError(`cannot save a model folder to ${href}: save to a directory path, or pass a ModelFolderTarget`);
+    return directoryFolder(href);
+  }
+  throw new ConfigError(`a model folder destination is a directory path or a ModelFolderTarget; got ${Object.prototype.toString.call(where)}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// config.json
+
+function isPositiveInt(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
+}
+
+/**
+ * Checks a GPT-2 config and returns it with n_positions (from n_ctx) and layer_norm_epsilon
+ * (1e-5) filled in when absent; every other key is kept. `complain` builds the error.
+ */
+function checkConfig(raw: unknown, complain: (problem: string) => Error): GPT2Config {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw complain(`it is ${Array.isArray(raw) ? 'an array' : String(raw)}, not a JSON object`);
+  const c = { ...(raw as Record<string, unknown>) };
+  if (c.model_type !== undefined && c.model_type !== 'gpt2') {
+    throw complain(`model_type is ${JSON.stringify(c.model_type)}; webrlhf loads GPT-2 models (model_type "gpt2")`);
+  }
+  if (c.n_positions === undefined && c.n_ctx !== undefined) c.n_positions = c.n_ctx;
+  if (c.layer_norm_epsilon === undefined) c.layer_norm_epsilon = 1e-5;
+  for (const key of ['n_embd', 'n_layer', 'n_head', 'n_positions', 'vocab_size']) {
+    if (!isPositiveInt(c[key])) throw complain(`${key} is ${c[key] === undefined ? 'missing' : JSON.stringify(c[key])}; it must be a positive integer`);
+  }
+  const eps = c.layer_norm_epsilon;
+  if (typeof eps !== 'number' || !(eps > 0) || !Number.isFinite(eps)) throw complain(`layer_norm_epsilon is ${JSON.stringify(eps)}; it must be a positive number`);
+  if (c.n_inner !== undefined && c.n_inner !== null && !isPositiveInt(c.n_inner)) throw complain(`n_inner is ${JSON.stringify(c.n_inner)}; it must be null or a positive integer`);
+  const n_embd = c.n_embd as number;
+  const n_head = c.n_head as number;
+  if (n_embd % n_head !== 0) throw complain(`n_embd ${n_embd} is not divisible by n_head ${n_head}`);
+  if (c.architectures !== undefined && (!Array.isArray(c.architectures) || !c.architectures.every((a) => typeof a === 'string'))) {
+    throw complain(`architectures is ${JSON.stringify(c.architectures)}; it must be a list of strings`);
+  }
+  return c as GPT2Config;
+}
+
+/** Parses and checks config.json (text, bytes or an already parsed object). Throws CheckpointError. */
+export function parseGPT2Config(json: string | Uint8Array | object, file = CONFIG_FILE): GPT2Config {
+  let raw: unknown = json;
+  if (typeof json === 'string' || json instanceof Uint8Array) {
+    try {
+      raw = JSON.parse(typeof json === 'string' ? json : new TextDecoder('utf-8', { fatal: true }).decode(json));
+    } catch (e) {
+      throw new CheckpointError(`${file} is not valid JSON (${e instanceof Error ? e.message : String(e)}); fix or replace it`, { file });
+    }
+  }
+  return checkConfig(raw, (problem) => new CheckpointError(`${file}: ${problem}. Fix ${file} or use the one saved with the weights.`, { file }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tensor names
+
+/**
+ * A checkpoint name as webrlhf names it: without GPT2LMHeadModel's "transformer." prefix.
+ * `ignore` is set for lm_head.weight (tied to wte.weight) and the attention-mask buffers
+ * (attn.bias, attn.masked_bias) that old checkpoints carry.
+ */
+export function gpt2TensorName(name: string): { name: string; ignore: boolean } {
+  const bare = name.startsWith('transformer.') ? name.slice('transformer.'.length) : name;
+  const ignore = bare === 'lm_head.weight' || /(^|\.)attn\.(bias|masked_bias)$/.test(bare);
+  return { name: bare, ignore };
+}
+
+/** One tensor GPT-2 needs: its name, its shape, and the config keys the shape comes from. */
+export interface GPT2TensorSpec {
+  name: string;
+  shape: number[];
+  because: string;
+}
+
+/**
+ * Every tensor of a GPT-2 model in Hugging Face's order and layout (Conv1D weights are
+ * input-major: c_attn.weight is [C, 3C]); see docs/FORMATS.md.
+ */
+export function gpt2TensorShapes(config: GPT2Config): GPT2TensorSpec[] {
+  const C = config.n_embd;
+  const V = config.vocab_size;
+  const P = config.n_positions;
+  const F = config.n_inner ?? 4 * C;
+  const c = `n_embd ${C}`;
+  const f = config.n_inner == null ? c : `n_embd ${C}, n_inner ${F}`;
+  const specs: GPT2TensorSpec[] = [
+    { name: 'wte.weight', shape: [V, C], because: `vocab_size ${V}, n_embd ${C}` },
+    { name: 'wpe.weight', shape: [P, C], because: `n_positions ${P}, n_embd ${C}` },
+  ];
+  for (let i = 0; i < config.n_layer; i++) {
+    const h = `h.${i}`;
+    specs.push(
+      { name: `${h}.ln_1.weight`, shape: [C], because: c },
+      { name: `${h}.ln_1.bias`, shape: [C], because: c },
+      { name: `${h}.attn.c_attn.weight`, shape: [C, 3 * C], because: c },
+      { name: `${h}.attn.c_attn.bias`, shape: [3 * C], because: c },
+      { name: `${h}.attn.c_proj.weight`, shape: [C, C], because: c },
+      { name: `${h}.attn.c_proj.bias`, shape: [C], because: c },
+      { name: `${h}.ln_2.weight`, shape: [C], because: c },
+      { name: `${h}.ln_2.bias`, shape: [C], because: c },
+      { name: `${h}.mlp.c_fc.weight`, shape: [C, F], because: f },
+      { name: `${h}.mlp.c_fc.bias`, shape: [F], because: f },
+      { name: `${h}.mlp.c_proj.weight`, shape: [F, C], because: f },
+      { name: `${h}.mlp.c_proj.bias`, shape: [C], because: c },
+    );
+  }
+  specs.push({ name: 'ln_f.weight', shape: [C], because: c }, { name: 'ln_f.bias', shape: [C], because: c });
+  return specs;
+}
+
+const shapeText = (s: readonly number[]) => `[${s.join(', ')}]`;
+
+/**
+ * The data of tensor `name`, after checking it exists with exactly `shape`. Throws
+ * CheckpointError naming the tensor, both shapes, the file and (`because`) the config keys
+ * the expected shape comes from.
+ */
+export function expectTensor(
+  tensors: ReadonlyMap<string, { shape: readonly number[]; data: Float32Array }>,
+  name: string,
+  shape: readonly number[],
+  file = WEIGHTS_FILE,
+  because?: string,
+): Float32Array {
+  const why = because ? ` (${because})` : '';
+  const t = tensors.get(name);
+  if (!t) {
+    const near = [...tensors.keys()].filter((k) => k.endsWith(name) || name.endsWith(k)).slice(0, 3);
+    const hint = near.length ? ` It has ${near.join(', ')}: are the names prefixed differently?` : ` It has ${tensors.size} tensors${tensors.size ? `, e.g. ${[...tensors.keys()].slice(0, 3).join(', ')}` : ''}.`;
+    throw new CheckpointError(
+      `${name} is missing from ${file}; config.json${why} needs it with shape ${shapeText(shape)}.${hint} Use the weights saved with this config.json.`,
+      { tensor: name, file },
+    );
+  }
+  if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+    throw new CheckpointError(
+      `${name} has shape ${shapeText(t.shape)} in ${file}, but config.json${why} needs ${shapeText(shape)}: ` +
+        'the weights and config.json do not belong together. Use the config.json saved with these weights, or fix it.',
+      { tensor: name, file },
+    );
+  }
+  return t.data;
+}
+
+/**
+ * Checks every tensor GPT-2 needs (gpt2TensorShapes) with expectTensor. Returns the names
+ * of tensors the model does not use (extra heads, h.N beyond n_layer), for the caller to judge.
+ */
+export function expectGPT2Tensors(
+  config: GPT2Config,
+  tensors: ReadonlyMap<string, { shape: readonly number[]; data: Float32Array }>,
+  file = WEIGHTS_FILE,
+): string[] {
+  const specs = gpt2TensorShapes(config);
+  for (const s of specs) expectTensor(tensors, s.name, s.shape, file, s.because);
+  const known = new Set(specs.map((s) => s.name));
+  return [...tensors.keys()].filter((k) => !known.has(k));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Save and load
+
+function encodeConfig(config: GPT2Config): Uint8Array {
+  const checked = checkConfig(config, (problem) => new ConfigError(`GPT-2 config: ${problem}`));
+  const { architectures, model_type, ...rest } = checked;
+  const full = { architectures: architectures ?? ['GPT2LMHeadModel'], model_type: model_type ?? 'gpt2', ...rest };
+  return new TextEncoder().encode(`${JSON.stringify(full, null, 2)}\n`);
+}
+
+/**
+ * The bytes of a model folder's two files, without writing anything (browsers: offer them
+ * as downloads, or write them to OPFS). Tensors are written as F32 in the given order.
+ */
+export function modelFolderFiles(
+  config: GPT2Config,
+  tensors: readonly NamedTensor[] | ReadonlyMap<string, { shape: readonly number[]; data: Float32Array }>,
+  options: SaveModelFolderOptions = {},
+): { [CONFIG_FILE]: Uint8Array; [WEIGHTS_FILE]: Uint8Array } {
+  const configBytes = encodeConfig(config);
+  const weights = serializeSafetensors(tensors, { ...options.metadata, format: 'pt' });
+  return { [CONFIG_FILE]: configBytes, [WEIGHTS_FILE]: weights };
+}
+
+/**
+ * Saves a model folder: model.safetensors, then config.json, each written atomically (a .tmp
+ * renamed into place), so a crash leaves every file whole (old or new). Everything is
+ * checked and serialized before the first byte is written. `where` is a directory (created
+ * when missing) in Node and Deno, or any ModelFolderTarget.
+ */
+export async function saveModelFolder(
+  where: ModelFolderDestination,
+  config: GPT2Config,
+  tensors: readonly NamedTensor[] | ReadonlyMap<string, { shape: readonly number[]; data: Float32Array }>,
+  options: SaveModelFolderOptions = {},
+): Promise<void> {
+  const files = modelFolderFiles(config, tensors, options);
+  const target = resolveTarget(where);
+  const fail = (name: string, e: unknown): CheckpointError =>
+    new CheckpointError(`could not write ${name} to ${target.location}: ${e instanceof Error ? e.message : String(e)}`, { file: name }, { cause: e });
+  try {
+    await target.prepare?.();
+  } catch (e) {
+    throw fail(WEIGHTS_FILE, e);
+  }
+  for (const name of [WEIGHTS_FILE, CONFIG_FILE] as const) {
+    try {
+      await target.write(name, files[name]);
+    } catch (e) {
+      throw fail(name, e);
+    }
+  }
+}
+
+/** Runs `fn`; a CheckpointError it throws gets the folder's location appended to its message. */
+function inFolder<T>(source: ModelFolderSource, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (!(e instanceof CheckpointError)) throw e;
+    const where: { tensor?: string; file?: string } = {};
+    if (e.tensor !== undefined) where.tensor = e.tensor;
+    if (e.file !== undefined) where.file = e.file;
+    throw new CheckpointError(`${e.message} (model folder: ${source.location})`, where, { cause: e });
+  }
+}
+
+async function readFile(source: ModelFolderSource, name: string): Promise<Uint8Array | undefined> {
+  try {
+    return await source.read(name);
+  } catch (e) {
+    if (e instanceof CheckpointError) throw e;
+    throw new CheckpointError(`could not read ${name} from ${source.location}: ${e instanceof Error ? e.message : String(e)}`, { file: name }, { cause: e });
+  }
+}
+
+/**
+ * Loads a model folder: config.json (checked) and model.safetensors, or the shards listed in
+ * model.safetensors.index.json. Names lose GPT2LMHeadModel's "transformer." prefix;
+ * lm_head.weight and attn.bias/attn.masked_bias are left out (listed in `ignored`). Shapes are
+ * not checked against the config here: see expectGPT2Tensors / expectTensor.
+ */
+export async function loadModelFolder(where: ModelFolderLocation): Promise<ModelFolder> {
+  const source = resolveFolderSource(where);
+  const configBytes = await readFile(source, CONFIG_FILE);
+  if (!configBytes) {
+    throw new CheckpointError(`config.json not found in ${source.location}: a model folder holds config.json and model.safetensors`, { file: CONFIG_FILE });
+  }
+  const config = inFolder(source, () => parseGPT2Config(configBytes));
+
+  let shards: string[] = [WEIGHTS_FILE];
+  let indexNames: string[] | undefined;
+  let first = await readFile(source, WEIGHTS_FILE);
+  if (!first) {
+    const index = await readFile(source, WEIGHTS_INDEX_FILE);
+    if (!index) {
+      throw new CheckpointError(
+        `model.safetensors not found in ${source.location} (nor ${WEIGHTS_INDEX_FILE}). webrlhf reads safetensors only: ` +
+          'convert a pytorch_model.bin with transformers (model.save_pretrained(dir, safe_serialization=True)).',
+        { file: WEIGHTS_FILE },
+      );
+    }
+    let map: unknown;
+    try {
+      map = (JSON.parse(new TextDecoder().decode(index)) as { weight_map?: unknown }).weight_map;
+    } catch (e) {
+      throw new CheckpointError(`${WEIGHTS_INDEX_FILE} is not valid JSON (${e instanceof Error ? e.message : String(e)})`, { file: WEIGHTS_INDEX_FILE });
+    }
+    if (typeof map !== 'object' || map === null || !Object.values(map).every((v) => typeof v === 'string' && v !== '' && !/[\\/]|^\.\.?$/.test(v))) {
+      throw new CheckpointError(`${WEIGHTS_INDEX_FILE}: weight_map must map tensor names to shard file names in the folder`, { file: WEIGHTS_INDEX_FILE });
+    }
+    indexNames = Object.keys(map);
+    shards = [...new Set(Object.values(map as Record<string, string>))];
+    first = undefined;
+  }
+
+  const tensors = new Map<string, SafetensorsTensor>();
+  const origin = new Map<string, string>();
+  const ignored: string[] = [];
+  let metadata: Record<string, string> | undefined;
+  for (const shard of shards) {
+    const bytes = first ?? (await readFile(source, shard));
+    first = undefined;
+    if (!bytes) throw new CheckpointError(`${shard} not found in ${source.location}, but ${WEIGHTS_INDEX_FILE} lists it`, { file: shard });
+    const parsed = inFolder(source, () => parseSafetensors(bytes, shard, { skip: (n) => gpt2TensorName(n).ignore }));
+    metadata ??= parsed.metadata;
+    ignored.push(...parsed.skipped);
+    for (const [raw, t] of parsed) {
+      const { name } = gpt2TensorName(raw);
+      const before = origin.get(name);
+      if (before !== undefined) {
+        throw new CheckpointError(`${raw} in ${shard} and ${before} both name the tensor ${name}: keep one of them`, { tensor: name, file: shard });
+      }
+      origin.set(name, shard === WEIGHTS_FILE ? raw : `${raw} in ${shard}`);
+      tensors.set(name, t);
+    }
+  }
+  if (indexNames) {
+    const missing = indexNames.filter((n) => !tensors.has(gpt2TensorName(n).name) && !gpt2TensorName(n).ignore);
+    if (missing.length) {
+      throw new CheckpointError(`${WEIGHTS_INDEX_FILE} lists ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', ...' : ''} but its shard lacks them`, { tensor: missing[0]!, file: WEIGHTS_INDEX_FILE });
+    }
+  }
+  return { config, tensors, metadata: metadata ?? {}, ignored, location: source.location };
+}
