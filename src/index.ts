@@ -27,3 +27,4 @@ export { prepareBatch, type TokenBatch, type PreparedBatch, type LossReduction }
 export { AdamW, ADAMW_DEFAULTS, type AdamWConfig } from './nn/adamw.js';
 export { lmTrainStep, type StepResult } from './nn/train_step.js';
 export { rowIndex, disposeRowIndex, groupRows } from './nn/row_index.js';
+export { loadGPT, saveGPT, type LoadGPTOptions } from './io/gpt_folder.js';

@@ -8,4 +8,5 @@ import './safetensors.test.js';
 import './model_folder.test.js';
 import './layers.test.js';
 import './gpt.test.js';
+import './gpt_folder.test.js';
 import './learning.test.js';

@@ -1,12 +1,14 @@
 import { setPlatform } from '../runtime/platform.js';
 import { nodePlatform } from '../runtime/platform_node.js';
 import { WebRLHFError } from '../errors.js';
+import { gradCommand } from './grad.js';
 import { infoCommand } from './info.js';
 
 setPlatform(nodePlatform);
 
 const COMMANDS: Record<string, { summary: string; run(argv: string[]): Promise<number> }> = {
   info: { summary: 'runtime, backends, GPU adapter (limits, features) and what backend "auto" picks', run: infoCommand },
+  grad: { summary: 'one forward/backward of a model folder on a batch; writes loss, logits and every gradient (safetensors)', run: gradCommand },
 };
 
 function usage(): string {
