@@ -80,6 +80,6 @@ export async function buildPackage() {
   await bundle({ entry: join(root, 'src/entry/web.ts'), outFile: join(dist, 'web/index.js'), target: 'web' });
   await bundle({ entry: join(root, 'src/cli/main.ts'), outFile: join(dist, 'node/cli.js'), target: 'node' });
   for (const dir of ['node', 'web']) await copyWasm(dist, join(dist, dir));
-  if (!process.env.WEBRLHF_SKIP_TYPES) buildTypes();
+  buildTypes();
   return { wasmBytes: (await readFile(join(dist, WASM_FILES.single))).byteLength };
 }

@@ -7,6 +7,7 @@ import './wasm_threads.test.js';
 import './safetensors.test.js';
 import './model_folder.test.js';
 import './layers.test.js';
+import './webgpu_layers.test.js';
 import './gpt.test.js';
 import './gpt_folder.test.js';
 import './learning.test.js';

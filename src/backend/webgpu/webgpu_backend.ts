@@ -1,19 +1,37 @@
 import { DeviceLimitError, DeviceLostError, GPUOpError } from '../../errors.js';
 import { adapterName, type AcquiredGPU, type AdapterSummary } from '../../runtime/gpu_acquire.js';
 import { Backend, Tensor, type BackendInfo, type MatmulOptions, type ReduceOp } from '../backend.js';
+import type { AdamWStep, HeadsGeometry, RowIndex } from '../layer_ops.js';
 import { fmt, sizeOf, type MatmulGeometry, type Shape } from '../shapes.js';
 import type { KernelFile } from './kernels.js';
 import { PipelineCache } from './pipelines.js';
 import { packParams, UniformRing } from './uniform_ring.js';
 
+/**
+ * A tensor's storage: a whole GPUBuffer (a root), or for a view the root's buffer from
+ * `byteOffset` on (a multiple of 256 bytes, WebGPU's minStorageBufferOffsetAlignment).
+ */
 class GPUTensor extends Tensor {
   readonly buffer: GPUBuffer;
-  constructor(backend: WebGPUBackend, shape: Shape, buffer: GPUBuffer) {
-    super(backend, shape);
+  readonly byteOffset: number;
+  constructor(backend: WebGPUBackend, shape: Shape, buffer: GPUBuffer, byteOffset = 0, base?: Tensor) {
+    super(backend, shape, base);
     this.buffer = buffer;
+    this.byteOffset = byteOffset;
+  }
+  /** Bytes the tensor's values occupy (copies and clears touch exactly these). */
+  get bytes(): number {
+    return this.size * 4;
+  }
+  /**
+   * Bytes a binding of the tensor covers: its values rounded up to 16 (kernels may view
+   * buffers as vec4s), clamped to what the buffer holds past the offset.
+   */
+  get bindBytes(): number {
+    return Math.min(Math.max(16, Math.ceil(this.bytes / 16) * 16), this.buffer.size - this.byteOffset);
   }
   protected release(): void {
-    this.buffer.destroy();
+    (this.backend as WebGPUBackend).releaseBuffer(this.buffer);
   }
 }
 
@@ -21,6 +39,28 @@ class GPUTensor extends Tensor {
 const MAX_PENDING = 64;
 /** Workgroups per grid dimension that every adapter supports. */
 const MAX_GRID = 65535;
+/** Invocations per workgroup of the column kernels (column_sum, layernorm backward_params). */
+const COLUMN_WG = 64;
+/** Invocations per workgroup, and values per invocation (one vec4), of gelu.wgsl and adamw.wgsl. */
+const FLAT_WG = 64;
+const FLAT_PER = 4;
+/** Rows per workgroup of the one-invocation-per-row kernels. */
+const ROW_WG = 64;
+/**
+ * The widest row one invocation takes (3 passes of 4096 stay far below the 65535 loop
+ * iterations of Mesa's gallivm, see LOOP_CHUNK); wider rows use a workgroup per row.
+ */
+const ROW_LOOP_MAX = 4096;
+const REDUCE_OPS: Record<ReduceOp, number> = { sum: 0, max: 1, sumsq: 2 };
+/**
+ * Mesa's gallivm (llvmpipe, lavapipe: Dawn's GL path in Node and wgpu in Deno) ends every loop
+ * of an invocation once the invocation has run 65535 loop iterations in total, silently. So
+ * kernels whose loops could run that long take their work in chunks: rows per dispatch
+ * (column sums, scatter-add), values per workgroup (reductions).
+ */
+const LOOP_CHUNK = 16384;
+/** Values of a row one reduce_rows workgroup (256 invocations) takes: 2048 iterations each. */
+const REDUCE_SEGMENT = 256 * 2048;
 
 /**
  * The shape of the matmul kernel (override constants of kernels/matmul.wgsl): each invocation
@@ -55,9 +95,19 @@ export class WebGPUBackend extends Backend {
   readonly adapter: AdapterSummary;
   /** Chosen per adapter; tests switch it to cover both shapes on one device. */
   matmulTiling: MatmulTiling;
+  /**
+   * How layerNorm and causalSoftmax (forward and backward) spread a row: over a workgroup
+   * (a tree in workgroup memory combines the row's statistics), or onto one invocation. On
+   * software rasterisers barriers are coroutine switches and dominate short rows: one
+   * invocation per row measured 3–7× faster on llvmpipe (T = 128 to 1024). Hardware GPUs want
+   * coalesced loads: a workgroup per row. Chosen per adapter; tests switch it to cover both.
+   */
+  rowKernels: 'workgroup' | 'invocation';
   private readonly pipelines: PipelineCache;
   private readonly uniforms: UniformRing;
   private pending: GPUCommandBuffer[] = [];
+  /** Buffers of released tensors, destroyed once the pending batch is submitted. */
+  private scratch: GPUBuffer[] = [];
   private errors: Promise<GPUOpError | undefined>[] = [];
   private lost: DeviceLostError | undefined;
   private disposed = false;
@@ -75,6 +125,7 @@ export class WebGPUBackend extends Backend {
     this.adapter = acquired.summary;
     this.gpu = acquired.gpu;
     this.matmulTiling = this.adapter.software ? SOFTWARE_MATMUL : HARDWARE_MATMUL;
+    this.rowKernels = this.adapter.software ? 'invocation' : 'workgroup';
     this.pipelines = new PipelineCache(this.device);
     this.uniforms = new UniformRing(this.device);
     this.placeholder = this.device.createBuffer({ label: 'placeholder', size: 16, usage: GPUBufferUsage.STORAGE });
@@ -88,7 +139,7 @@ export class WebGPUBackend extends Backend {
       kind: 'webgpu',
       device: adapterName(this.adapter),
       software: this.adapter.software,
-      details: { ...this.adapter, pipelines: this.pipelines.size, matmulTiling: this.matmulTiling },
+      details: { ...this.adapter, pipelines: this.pipelines.size, matmulTiling: this.matmulTiling, rowKernels: this.rowKernels },
     };
   }
 
@@ -113,15 +164,19 @@ export class WebGPUBackend extends Backend {
   protected upload(t: Tensor, data: Float32Array): void {
     this.alive();
     // Deno's wgpu panics on zero-byte writes.
-    if (data.byteLength > 0) this.device.queue.writeBuffer(buf(t), 0, data.buffer, data.byteOffset, data.byteLength);
+    const g = t as GPUTensor;
+    if (data.byteLength > 0) this.device.queue.writeBuffer(g.buffer, g.byteOffset, data.buffer, data.byteOffset, data.byteLength);
   }
 
   protected async download(t: Tensor): Promise<Float32Array> {
     this.alive();
-    const bytes = t.size * 4;
+    const g = t as GPUTensor;
+    const bytes = g.bytes;
     const staging = this.device.createBuffer({ size: Math.max(16, Math.ceil(bytes / 16) * 16), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
     const encoder = this.device.createCommandEncoder({ label: 'read' });
-    encoder.copyBufferToBuffer(buf(t), 0, staging, 0, staging.size);
+    // A view near the end of its buffer may have fewer than the rounded-up bytes after it.
+    const copy = Math.min(staging.size, g.buffer.size - g.byteOffset);
+    if (copy > 0) encoder.copyBufferToBuffer(g.buffer, g.byteOffset, staging, 0, copy);
     this.pending.push(encoder.finish());
     this.submit();
     try {
@@ -174,8 +229,167 @@ export class WebGPUBackend extends Backend {
   }
 
   protected runReduce(op: ReduceOp, a: Tensor, out: Tensor, rows: number, cols: number): void {
-    const [x, y] = grid2d(rows);
-    this.dispatch(op, 'reduce', 'reduce_rows', [a, out], packParams([rows, cols, x]), [x, y, 1], { IS_MAX: op === 'max' ? 1 : 0 });
+    if (cols <= REDUCE_SEGMENT) {
+      this.reduceRows(op, op, a, out, rows, cols, 1, cols);
+      return;
+    }
+    // Long rows: each row's segments reduce into partials [rows, segs] first (no invocation
+    // may loop 65535 times on llvmpipe), then the partials reduce like any row.
+    const segs = Math.ceil(cols / REDUCE_SEGMENT);
+    const seg = Math.ceil(cols / segs);
+    const partials = this.allocate([rows, segs]);
+    this.reduceRows(op, op, a, partials, rows, cols, segs, seg);
+    this.runReduce(op === 'sumsq' ? 'sum' : op, partials, out, rows, segs);
+    this.retire(partials);
+  }
+
+  /** One reduce_rows dispatch: `kernelOp` over segments of `seg` values, segs per row. */
+  private reduceRows(op: string, kernelOp: ReduceOp, a: Tensor, out: Tensor, rows: number, cols: number, segs: number, seg: number): void {
+    const [x, y] = grid2d(rows * segs);
+    this.dispatch(op, 'reduce', 'reduce_rows', [a, out], packParams([rows, cols, x, segs, seg]), [x, y, 1], { OP: REDUCE_OPS[kernelOp] });
+  }
+
+  // ---- Storage ---------------------------------------------------------------------------
+
+  protected viewOffset(t: Tensor): number {
+    return (t as GPUTensor).byteOffset / 4;
+  }
+
+  protected makeView(root: Tensor, offset: number, shape: Shape): Tensor {
+    return new GPUTensor(this, shape, buf(root), offset * 4, root);
+  }
+
+  protected runZero(t: Tensor): void {
+    const g = t as GPUTensor;
+    // Exactly the view's bytes (a multiple of 4): rounding up would clear a neighbour's values.
+    if (g.bytes > 0) this.encode('zero', (e) => e.clearBuffer(g.buffer, g.byteOffset, g.bytes));
+  }
+
+  protected runCopy(src: Tensor, dst: Tensor): void {
+    const s = src as GPUTensor;
+    const d = dst as GPUTensor;
+    if (s.bytes > 0) this.encode('copy', (e) => e.copyBufferToBuffer(s.buffer, s.byteOffset, d.buffer, d.byteOffset, s.bytes));
+  }
+
+  // ---- Layer ops -------------------------------------------------------------------------
+
+  protected runEmbedding(ids: Tensor, pos: Tensor, wte: Tensor, wpe: Tensor, out: Tensor, N: number, C: number, V: number, P: number): void {
+    const [x, y] = grid2d(N);
+    this.dispatch('embedding', 'embedding', 'embedding', [ids, pos, wte, wpe, null, null, null, out], packParams([N, C, V, P, x]), [x, y, 1]);
+  }
+
+  protected runGatherRows(table: Tensor, index: Tensor, out: Tensor, N: number, C: number, V: number): void {
+    const [x, y] = grid2d(N);
+    this.dispatch('gatherRows', 'embedding', 'gather_rows', [index, null, table, null, null, null, null, out], packParams([N, C, V, 0, x]), [x, y, 1]);
+  }
+
+  protected runScatterAddRows(src: Tensor, index: RowIndex, dst: Tensor, C: number, V: number): void {
+    // One workgroup per (group, 64 columns). No group has more rows than order holds, so
+    // windows of LOOP_CHUNK rows per group, one dispatch each, cover every group (one window
+    // unless there are more rows than that: the loop limit of llvmpipe).
+    const colBlocks = Math.ceil(C / COLUMN_WG);
+    const [x, y] = grid2d(index.groups * colBlocks);
+    for (const [start] of chunks(Math.max(1, index.order.size), LOOP_CHUNK)) {
+      this.dispatch(
+        'scatterAddRows', 'embedding', 'scatter_add_rows', [null, null, src, null, index.order, index.starts, index.targets, dst],
+        packParams([index.groups, C, V, 0, x, colBlocks, start, LOOP_CHUNK]), [x, y, 1],
+      );
+    }
+  }
+
+  protected runLayerNorm(x: Tensor, weight: Tensor, bias: Tensor, out: Tensor, mean: Tensor, rstd: Tensor, N: number, C: number, eps: number): void {
+    const rows = this.rowPerInvocation(C);
+    const [gx, gy] = grid2d(rows ? Math.ceil(N / ROW_WG) : N);
+    this.dispatch(
+      'layerNorm', 'layernorm', rows ? 'forward_rows' : 'forward', [x, weight, bias, out, mean, rstd, null, null, null, null, null, null],
+      packParams([N, C, gx, eps, 0, 0], [3]), [gx, gy, 1],
+    );
+  }
+
+  protected runLayerNormBackward(
+    dout: Tensor, x: Tensor, weight: Tensor, mean: Tensor, rstd: Tensor, dx: Tensor, dweight: Tensor, dbias: Tensor, N: number, C: number,
+  ): void {
+    const rows = this.rowPerInvocation(C);
+    const [gx, gy] = grid2d(rows ? Math.ceil(N / ROW_WG) : N);
+    this.dispatch(
+      'layerNormBackward', 'layernorm', rows ? 'backward_dx_rows' : 'backward_dx', [x, weight, null, null, null, null, dout, mean, rstd, dx, null, null],
+      packParams([N, C, gx, 0, 0, 0], [3]), [gx, gy, 1],
+    );
+    // dweight and dbias may be views of one buffer: both are read_write bindings, which WebGPU
+    // allows. One dispatch per chunk of rows, each adding in turn (the loop limit of llvmpipe).
+    const [cx, cy] = grid2d(Math.ceil(C / COLUMN_WG));
+    for (const [start, count] of chunks(N, LOOP_CHUNK)) {
+      this.dispatch(
+        'layerNormBackward', 'layernorm', 'backward_params', [x, null, null, null, null, null, dout, mean, rstd, null, dweight, dbias],
+        packParams([N, C, cx, 0, start, count], [3]), [cx, cy, 1],
+      );
+    }
+  }
+
+  protected runGelu(x: Tensor, out: Tensor, n: number): void {
+    this.flat('gelu', 'gelu', 'forward', [x, null, out], n);
+  }
+
+  protected runGeluBackward(dout: Tensor, x: Tensor, dx: Tensor, n: number): void {
+    this.flat('geluBackward', 'gelu', 'backward', [x, dout, dx], n);
+  }
+
+  protected runColumnSum(x: Tensor, out: Tensor, rows: number, cols: number): void {
+    const [gx, gy] = grid2d(Math.ceil(cols / COLUMN_WG));
+    // One dispatch per chunk of rows, each adding into out in turn (the loop limit of llvmpipe).
+    for (const [start, count] of chunks(rows, LOOP_CHUNK)) {
+      this.dispatch('columnSum', 'reduce', 'column_sum', [x, out], packParams([rows, cols, gx, 1, 0, start, count]), [gx, gy, 1]);
+    }
+  }
+
+  protected runGatherHeads(src: Tensor, dst: Tensor, g: HeadsGeometry): void {
+    this.heads('gatherHeads', 'gather_heads', src, dst, g);
+  }
+
+  protected runScatterHeads(src: Tensor, dst: Tensor, g: HeadsGeometry): void {
+    this.heads('scatterHeads', 'scatter_heads', src, dst, g);
+  }
+
+  protected runCausalSoftmax(scores: Tensor, keyMask: Tensor, probs: Tensor, B: number, H: number, T: number): void {
+    const rows = this.rowPerInvocation(T);
+    const [x, y] = grid2d(rows ? Math.ceil((B * H * T) / ROW_WG) : B * H * T);
+    this.dispatch(
+      'causalSoftmax', 'attention', rows ? 'causal_softmax_rows' : 'causal_softmax', [null, null, scores, keyMask, probs, null, null, null],
+      packParams([B, T, H, 0, 0, 0, x]), [x, y, 1],
+    );
+  }
+
+  protected runCausalSoftmaxBackward(dprobs: Tensor, probs: Tensor, dscores: Tensor, B: number, H: number, T: number): void {
+    const rows = this.rowPerInvocation(T);
+    const [x, y] = grid2d(rows ? Math.ceil((B * H * T) / ROW_WG) : B * H * T);
+    this.dispatch(
+      'causalSoftmaxBackward', 'attention', rows ? 'causal_softmax_backward_rows' : 'causal_softmax_backward', [null, null, null, null, null, dprobs, probs, dscores],
+      packParams([B, T, H, 0, 0, 0, x]), [x, y, 1],
+    );
+  }
+
+  protected runSoftmaxCrossEntropy(logits: Tensor, targets: Tensor, weights: Tensor, losses: Tensor, dlogits: Tensor | undefined, N: number, V: number): void {
+    const [x, y] = grid2d(N);
+    // Without dlogits the kernel never touches binding 4; the placeholder fills it.
+    this.dispatch(
+      'softmaxCrossEntropy', 'crossentropy', 'main', [logits, targets, weights, losses, dlogits ?? this.placeholder],
+      packParams([N, V, x]), [x, y, 1], { HAS_DLOGITS: Number(!!dlogits) },
+    );
+  }
+
+  protected runAdamW(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, step: AdamWStep): void {
+    const clip = !!step.gradSumSquares && (step.maxGradNorm ?? 0) > 0;
+    const n = param.size;
+    const per = FLAT_WG * FLAT_PER;
+    const [x, y] = grid2d(Math.ceil(n / per));
+    // Bias corrections and 1 − β in float64 on the host, rounded once to f32.
+    const params = packParams(
+      [n, x * FLAT_WG, Number(clip), 0, step.lr, step.beta1, step.beta2, step.eps,
+        step.weightDecay, 1 - step.beta1 ** step.step, 1 - step.beta2 ** step.step, step.maxGradNorm ?? 0,
+        1 - step.beta1, 1 - step.beta2],
+      [4, 5, 6, 7, 8, 9, 10, 11, 12, 13],
+    );
+    this.dispatch('adamw', 'adamw', 'main', [param, grad, m, v, clip ? step.gradSumSquares! : this.placeholder], params, [x, y, 1]);
   }
 
   async flush(): Promise<void> {
@@ -190,8 +404,78 @@ export class WebGPUBackend extends Backend {
     if (this.disposed) return;
     this.disposed = true;
     this.pending = [];
+    this.scratch = [];
     this.device.destroy();
     this.gpu = undefined;
+  }
+
+  /** Whether a row op over rows of `width` values runs one invocation per row (see rowKernels). */
+  private rowPerInvocation(width: number): boolean {
+    return this.rowKernels === 'invocation' && width <= ROW_LOOP_MAX;
+  }
+
+  /**
+   * Frees a scratch tensor once every command recorded so far has been submitted (the next
+   * submit): call it after the op's last dispatch that uses it.
+   */
+  private retire(t: Tensor): void {
+    this.releaseBuffer(buf(t));
+  }
+
+  /**
+   * Destroys a tensor's buffer, or, while recorded commands that may use it wait for their
+   * submit, right after that submit: a buffer destroyed before then fails the whole submit
+   * ("used in submit while destroyed"). Destroying after a submit is safe: the buffer lives
+   * until the submitted work has run. Internal: GPUTensor.release() calls it.
+   */
+  releaseBuffer(buffer: GPUBuffer): void {
+    if (this.disposed) return;
+    if (this.pending.length === 0) buffer.destroy();
+    else this.scratch.push(buffer);
+  }
+
+  /** An elementwise kernel that handles FLAT_PER values (a vec4) per invocation of FLAT_WG. */
+  private flat(op: string, file: KernelFile, entry: string, storage: (Tensor | null)[], n: number): void {
+    const per = FLAT_WG * FLAT_PER;
+    const [x, y] = grid2d(Math.ceil(n / per));
+    this.dispatch(op, file, entry, storage, packParams([n, x * FLAT_WG]), [x, y, 1]);
+  }
+
+  private heads(op: string, entry: string, src: Tensor, dst: Tensor, g: HeadsGeometry): void {
+    const [x, y] = grid2d(g.B * g.T);
+    this.dispatch(op, 'attention', entry, [src, dst, null, null, null, null, null, null], packParams([g.B, g.T, g.H, g.D, g.W, g.col, x]), [x, y, 1]);
+  }
+
+  /** Records a command buffer of copies or clears, error-scoped like a dispatch. */
+  private encode(op: string, record: (encoder: GPUCommandEncoder) => void): void {
+    this.alive();
+    this.scoped(op, () => {
+      const encoder = this.device.createCommandEncoder({ label: op });
+      record(encoder);
+      this.pending.push(encoder.finish());
+    });
+  }
+
+  /** Runs `body` inside validation and out-of-memory error scopes, checked at the next flush/read. */
+  private scoped(op: string, body: () => void): void {
+    const device = this.device;
+    device.pushErrorScope('out-of-memory');
+    device.pushErrorScope('validation');
+    let validation: Promise<GPUError | null>;
+    let oom: Promise<GPUError | null>;
+    try {
+      body();
+    } finally {
+      // Popped even when body throws, so the scopes never outlive the op.
+      validation = device.popErrorScope();
+      oom = device.popErrorScope();
+    }
+    this.errors.push(
+      Promise.all([validation, oom]).then(([v, m]) =>
+        v ? new GPUOpError(op, 'validation', v.message) : m ? new GPUOpError(op, 'out-of-memory', m.message) : undefined,
+      ),
+    );
+    if (this.pending.length >= MAX_PENDING) this.submit();
   }
 
   private elementwise(entry: 'add' | 'add_into' | 'scale' | 'scale_into', a: Tensor | null, b: Tensor | null, s: number, out: Tensor): void {
@@ -212,37 +496,44 @@ export class WebGPUBackend extends Backend {
   ): void {
     this.alive();
     if (this.uniforms.full) this.submit();
-    const device = this.device;
-    device.pushErrorScope('out-of-memory');
-    device.pushErrorScope('validation');
-    const pipeline = this.pipelines.get(file, entry, constants);
-    const entries: GPUBindGroupEntry[] = [];
-    storage.forEach((s, binding) => {
-      if (s) entries.push({ binding, resource: { buffer: s instanceof Tensor ? buf(s) : s } });
+    this.scoped(op, () => {
+      const device = this.device;
+      const pipeline = this.pipelines.get(file, entry, constants);
+      const entries: GPUBindGroupEntry[] = [];
+      storage.forEach((s, binding) => {
+        if (s) entries.push({ binding, resource: s instanceof Tensor ? this.binding(s) : { buffer: s } });
+      });
+      entries.push({ binding: storage.length, resource: this.uniforms.push(params) });
+      const bindGroup = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+      const encoder = device.createCommandEncoder({ label: op });
+      const pass = encoder.beginComputePass({ label: op });
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(0, bindGroup);
+      if (grid[0] > 0 && grid[1] > 0 && grid[2] > 0) pass.dispatchWorkgroups(...grid);
+      pass.end();
+      this.pending.push(encoder.finish());
     });
-    entries.push({ binding: storage.length, resource: this.uniforms.push(params) });
-    const bindGroup = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
-    const encoder = device.createCommandEncoder({ label: op });
-    const pass = encoder.beginComputePass({ label: op });
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(0, bindGroup);
-    if (grid[0] > 0 && grid[1] > 0 && grid[2] > 0) pass.dispatchWorkgroups(...grid);
-    pass.end();
-    this.pending.push(encoder.finish());
-    const validation = device.popErrorScope();
-    const oom = device.popErrorScope();
-    this.errors.push(
-      Promise.all([validation, oom]).then(([v, m]) =>
-        v ? new GPUOpError(op, 'validation', v.message) : m ? new GPUOpError(op, 'out-of-memory', m.message) : undefined,
-      ),
-    );
-    if (this.pending.length >= MAX_PENDING) this.submit();
+  }
+
+  /**
+   * A tensor's range of its buffer. Views bind { offset, size } of the root's buffer; an
+   * empty view at the very end of its buffer has no bytes to bind, so the placeholder
+   * (never read: the op has no elements) stands in.
+   */
+  private binding(t: Tensor): GPUBufferBinding {
+    const g = t as GPUTensor;
+    const size = g.bindBytes;
+    if (size <= 0) return { buffer: this.placeholder };
+    return { buffer: g.buffer, offset: g.byteOffset, size };
   }
 
   private submit(): void {
     if (this.pending.length === 0) return;
     this.device.queue.submit(this.pending);
     this.pending = [];
+    // Destroying after submit is safe: the buffers live until the submitted work has run.
+    for (const b of this.scratch) b.destroy();
+    this.scratch = [];
     this.uniforms.recycle();
   }
 
@@ -271,6 +562,13 @@ async function holdOpen<T>(promise: Promise<T>): Promise<T> {
   } finally {
     clearInterval(timer);
   }
+}
+
+/** [start, count] of consecutive chunks of at most `size` covering 0..n (one empty chunk when n is 0). */
+function chunks(n: number, size: number): [number, number][] {
+  const out: [number, number][] = [];
+  for (let start = 0; start < n || out.length === 0; start += size) out.push([start, Math.min(size, n - start)]);
+  return out;
 }
 
 /** Spreads n workgroups over x (≤ 65535) and y. */

@@ -1,0 +1,76 @@
+// Fused softmax + cross-entropy over logits [N, V] (V up to GPT-2's 50257), one workgroup
+// per row (rows beyond 65535 wrap into the grid's y dimension):
+//   lse = max + log Σ exp(logits − max)         (max-subtracted: no overflow)
+//   losses[n] = w[n] · (lse − logits[n, t[n]])
+//   dlogits[n, :] = w[n] · (softmax − onehot(t[n]))   when HAS_DLOGITS
+// Three strided passes over the row (max, sum, gradient), each combined by a tree in
+// workgroup memory. A row whose weight is 0 gives loss 0 and a zero gradient without reading
+// its target (which may be −1 for padding).
+struct Params { N: u32, V: u32, gridX: u32, _p: u32 }
+
+@group(0) @binding(0) var<storage, read> logits: array<f32>;        // [N, V]
+@group(0) @binding(1) var<storage, read> targets: array<f32>;       // [N], integers as f32
+@group(0) @binding(2) var<storage, read> weights: array<f32>;       // [N]
+@group(0) @binding(3) var<storage, read_write> losses: array<f32>;  // [N]
+@group(0) @binding(4) var<storage, read_write> dlogits: array<f32>; // [N, V]; a placeholder without HAS_DLOGITS
+@group(0) @binding(5) var<uniform> p: Params;
+
+override HAS_DLOGITS: bool = true;
+const WG = 256u;
+// The max and the sum each get their own slot of WG values. A slot is never reused within a
+// dispatch: Mesa's GL path (Dawn on llvmpipe) was seen to move the read of one reduction's
+// total past the barrier that follows it, so reusing a slot raced.
+var<workgroup> partial: array<f32, 2 * WG>;
+
+// The workgroup's max (slot 0) or sum (slot 1) of v. Call from uniform control flow.
+fn combineAll(slot: u32, li: u32, v: f32) -> f32 {
+  let o = slot * WG;
+  partial[o + li] = v;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s >>= 1u) {
+    if (li < s) {
+      let a = partial[o + li];
+      let b = partial[o + li + s];
+      partial[o + li] = select(a + b, max(a, b), slot == 0u);
+    }
+    workgroupBarrier();
+  }
+  return partial[o];
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let n = wg.x + wg.y * p.gridX;
+  if (n >= p.N) { return; }
+  let base = n * p.V;
+  // The whole workgroup stores the weight and loads it back through workgroupUniformLoad, so
+  // the branch on it is uniform and the barriers after it stay legal.
+  if (li == 0u) { rowWeight = weights[n]; }
+  let w = workgroupUniformLoad(&rowWeight);
+  if (w == 0.0) {
+    if (HAS_DLOGITS) {
+      for (var c = li; c < p.V; c += WG) { dlogits[base + c] = 0.0; }
+    }
+    if (li == 0u) { losses[n] = 0.0; }
+    return;
+  }
+  // Max over the row; starting from a real element needs no -inf identity.
+  var m = logits[base + min(li, p.V - 1u)];
+  for (var c = li; c < p.V; c += WG) { m = max(m, logits[base + c]); }
+  let rowMax = combineAll(0u, li, m);
+  var s = 0.0;
+  for (var c = li; c < p.V; c += WG) { s += exp(logits[base + c] - rowMax); }
+  let sum = combineAll(1u, li, s);
+  let t = min(u32(targets[n]), p.V - 1u);
+  // (max − logit) first: both are large for large logits, their difference is exact-ish.
+  if (li == 0u) { losses[n] = w * ((rowMax - logits[base + t]) + log(sum)); }
+  if (HAS_DLOGITS) {
+    let inv = 1.0 / sum;
+    for (var c = li; c < p.V; c += WG) {
+      let onehot = select(0.0, 1.0, c == t);
+      dlogits[base + c] = w * (exp(logits[base + c] - rowMax) * inv - onehot);
+    }
+  }
+}
+
+var<workgroup> rowWeight: f32;

@@ -1,0 +1,78 @@
+// Row gathers and their backward, a grouped scatter-add. Integer inputs (token ids,
+// positions, row indices) arrive as f32 holding exact integers (< 2^24) and are converted
+// with u32(); an index past its table is clamped so a bad id cannot read out of bounds.
+//
+// One workgroup per output row (rows beyond 65535 wrap into the grid's y dimension); its
+// invocations stride over the row's C columns, so every load and store is contiguous.
+//
+// Each entry point uses a subset of the bindings below; 'auto' layout leaves the rest out.
+struct Params {
+  rows: u32,  // N output rows (embedding, gather_rows) or U groups (scatter_add_rows)
+  C: u32,     // row width
+  V: u32,     // rows of wte / table / dst
+  P: u32,     // rows of wpe
+  gridX: u32, // workgroups in the grid's x dimension
+  // scatter_add_rows: workgroups per group (64 columns each), and the window of each group's
+  // rows this dispatch adds: rows starts[g] + first .. + first + count. Mesa's gallivm
+  // (llvmpipe, lavapipe) ends an invocation's loops after 65535 iterations, so the host
+  // splits groups longer than that into windows, one dispatch each.
+  colBlocks: u32, first: u32, count: u32,
+}
+
+@group(0) @binding(0) var<storage, read> ids: array<f32>;      // embedding: token ids [N]; gather_rows: index [N]
+@group(0) @binding(1) var<storage, read> pos: array<f32>;      // embedding: positions [N]
+@group(0) @binding(2) var<storage, read> table: array<f32>;    // wte [V, C] / gather table [V, C] / scatter src [R, C]
+@group(0) @binding(3) var<storage, read> wpe: array<f32>;      // [P, C]
+@group(0) @binding(4) var<storage, read> order: array<f32>;    // scatter: source rows grouped by destination [R]
+@group(0) @binding(5) var<storage, read> starts: array<f32>;   // scatter: group g is order[starts[g] .. starts[g+1]) [U + 1]
+@group(0) @binding(6) var<storage, read> targets: array<f32>;  // scatter: destination row of each group [U]
+@group(0) @binding(7) var<storage, read_write> out: array<f32>; // [N, C] or scatter dst [V, C]
+@group(0) @binding(8) var<uniform> p: Params;
+
+const WG = 64u;
+
+fn rowOf(wg: vec3<u32>) -> u32 {
+  return wg.x + wg.y * p.gridX;
+}
+
+// out[n] = wte[ids[n]] + wpe[pos[n]]
+@compute @workgroup_size(WG)
+fn embedding(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let n = rowOf(wg);
+  if (n >= p.rows) { return; }
+  let t = min(u32(ids[n]), p.V - 1u) * p.C;
+  let q = min(u32(pos[n]), p.P - 1u) * p.C;
+  let o = n * p.C;
+  for (var c = li; c < p.C; c += WG) { out[o + c] = table[t + c] + wpe[q + c]; }
+}
+
+// out[n] = table[index[n]]
+@compute @workgroup_size(WG)
+fn gather_rows(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let n = rowOf(wg);
+  if (n >= p.rows) { return; }
+  let t = min(u32(ids[n]), p.V - 1u) * p.C;
+  let o = n * p.C;
+  for (var c = li; c < p.C; c += WG) { out[o + c] = table[t + c]; }
+}
+
+// dst[targets[g]] += Σ src[order[i]], i over group g in ascending order. Groups have distinct
+// targets, so each destination element is written by exactly one invocation: no atomics, and
+// the sum's order is fixed (deterministic, and the same as the WASM backend's). One
+// workgroup per (group, 64 columns), one column per invocation, which loops over the group.
+@compute @workgroup_size(WG)
+fn scatter_add_rows(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let w = rowOf(wg);
+  let g = w / p.colBlocks;
+  let c = (w - g * p.colBlocks) * WG + li;
+  if (g >= p.rows || c >= p.C) { return; }
+  let start = u32(starts[g]);
+  let end = u32(starts[g + 1u]);
+  let first = start + min(p.first, end - start);
+  let last = start + min(p.first + p.count, end - start);
+  if (first >= last) { return; }
+  var acc = 0.0;
+  for (var i = first; i < last; i++) { acc += table[u32(order[i]) * p.C + c]; }
+  let d = min(u32(targets[g]), p.V - 1u) * p.C;
+  out[d + c] += acc;
+}
