@@ -31,7 +31,9 @@ export abstract class Tensor {
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
-    if (!this.base) this.release();
+    if (this.base) return;
+    this.release();
+    this.backend.memoryTracker.free(this.size * 4);
   }
 
   /** Gives the tensor's storage back to its backend. */
@@ -39,6 +41,23 @@ export abstract class Tensor {
 
   toString(): string {
     return `Tensor(${fmt(this.shape)}, ${this.backend.kind})`;
+  }
+}
+
+/** Counts tensor bytes as they are allocated and disposed. */
+export class MemoryTracker {
+  bytes = 0;
+  peak = 0;
+  allocate(n: number): void {
+    this.bytes += n;
+    this.peak = Math.max(this.peak, this.bytes);
+  }
+  free(n: number): void {
+    this.bytes -= n;
+  }
+  /** Starts a new high-water mark from what is held now. */
+  resetPeak(): void {
+    this.peak = this.bytes;
   }
 }
 
@@ -81,11 +100,18 @@ export interface BackendInfo {
 export abstract class Backend {
   abstract readonly kind: BackendKind;
   abstract info(): BackendInfo;
+  /** Bytes of live tensors (views not counted twice) and their high-water mark. */
+  readonly memoryTracker = new MemoryTracker();
+
+  /** Tensor bytes held now and the most held at once since the last resetPeak(). */
+  memory(): { bytes: number; peakBytes: number } {
+    return { bytes: this.memoryTracker.bytes, peakBytes: this.memoryTracker.peak };
+  }
 
   /** Allocates a zero-filled tensor. */
   zeros(shape: Shape): Tensor {
     checkShape(shape);
-    return this.allocate(shape);
+    return this.tracked(shape);
   }
 
   /** Uploads host data. `data.length` must equal the shape's size. */
@@ -94,7 +120,7 @@ export abstract class Backend {
     if (data.length !== sizeOf(shape)) {
       throw new ShapeError(`tensor: ${data.length} values do not fill shape ${fmt(shape)} (${sizeOf(shape)} values)`);
     }
-    const t = this.allocate(shape);
+    const t = this.tracked(shape);
     this.upload(t, data instanceof Float32Array ? data : Float32Array.from(data));
     return t;
   }
@@ -389,8 +415,14 @@ export abstract class Backend {
     }
   }
 
+  private tracked(shape: Shape): Tensor {
+    const t = this.allocate(shape);
+    this.memoryTracker.allocate(t.size * 4);
+    return t;
+  }
+
   private output(op: string, shape: Shape, out?: Tensor): Tensor {
-    if (!out) return this.allocate(shape);
+    if (!out) return this.tracked(shape);
     if (fmt(out.shape) !== fmt(shape)) throw new ShapeError(`${op}: out has shape ${fmt(out.shape)}, the result has shape ${fmt(shape)}`);
     return out;
   }
