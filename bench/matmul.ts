@@ -2,6 +2,7 @@
 // TensorFlow.js's webgpu backend on the same adapter and its wasm backend, in one Node run.
 import { createRuntime, type Backend } from 'webrlhf';
 import { fixed, measure, printTable } from './harness/timing.js';
+import { loadTfjsWebGPU } from './peers/tfjs_gpt2.js';
 
 const SIZES = (process.env.WEBRLHF_BENCH_SIZES ?? '256,512,1024').split(',').map(Number);
 
@@ -43,16 +44,6 @@ async function benchTfjs(tf: TF, n: number): Promise<number> {
   a.dispose();
   b.dispose();
   return gflops(n, t.seconds);
-}
-
-/** TF.js's webgpu backend on Dawn's adapter. Its adapter request has no feature level, so ask for the one Dawn's GL adapter needs. */
-async function loadTfjsWebGPU(gpu: GPU, featureLevel: string): Promise<TF> {
-  const wrapped = { requestAdapter: (o: GPURequestAdapterOptions = {}) => gpu.requestAdapter({ ...o, featureLevel } as GPURequestAdapterOptions), getPreferredCanvasFormat: () => 'rgba8unorm' };
-  Object.defineProperty(globalThis, 'navigator', { value: { gpu: wrapped, userAgent: 'node' }, configurable: true });
-  const tf = await import('@tensorflow/tfjs-core');
-  await import('@tensorflow/tfjs-backend-webgpu');
-  if (!(await tf.setBackend('webgpu'))) throw new Error('tfjs webgpu backend failed to initialise');
-  return tf;
 }
 
 async function main(): Promise<void> {

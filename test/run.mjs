@@ -85,17 +85,24 @@ function runProcess(runtime, backend) {
  * format so the summary counts them like any other test.
  */
 async function runExamples() {
-  const expected = /a·b \+ bias = \[?\s*14, 25, 20, 31/;
+  const quickstart = /a·b \+ bias = \[?\s*14, 25, 20, 31/;
+  // The training example must learn (the last loss well below the first) and reload to the same loss.
+  const trained = (out) => {
+    const m = /trained: loss ([\d.]+) → ([\d.]+); reloaded from .*: loss ([\d.]+)/.exec(out);
+    return !!m && Number(m[2]) < 0.5 * Number(m[1]) && m[3] === m[2];
+  };
   const cases = [
-    ['node', ['examples/node/quickstart.mjs', 'wasm']],
-    ['node', ['examples/node/quickstart.mjs', 'webgpu']],
-    ['deno', ['run', '-A', '--no-prompt', 'examples/deno/quickstart.ts', 'wasm']],
-    ['deno', ['run', '-A', '--no-prompt', 'examples/deno/quickstart.ts', 'webgpu']],
+    ['node', ['examples/node/quickstart.mjs', 'wasm'], (o) => quickstart.test(o)],
+    ['node', ['examples/node/quickstart.mjs', 'webgpu'], (o) => quickstart.test(o)],
+    ['deno', ['run', '-A', '--no-prompt', 'examples/deno/quickstart.ts', 'wasm'], (o) => quickstart.test(o)],
+    ['deno', ['run', '-A', '--no-prompt', 'examples/deno/quickstart.ts', 'webgpu'], (o) => quickstart.test(o)],
+    ['node', ['examples/node/train_gpt.mjs', 'wasm'], trained],
+    ['deno', ['run', '-A', '--no-prompt', 'examples/deno/train_gpt.ts', 'wasm'], trained],
   ];
   let passed = 0;
-  for (const [runtime, args] of cases) {
+  for (const [runtime, args, expected] of cases) {
     const run = await runCommand(runtime, args, process.env);
-    const ok = run.ok && expected.test(run.output);
+    const ok = run.ok && expected(run.output);
     if (ok) passed++;
     else console.log(`  FAIL: ${runtime} ${args.join(' ')}: ${run.error ?? 'unexpected output'}`);
   }
