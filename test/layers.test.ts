@@ -6,7 +6,7 @@ import { ShapeError, type Backend, type Tensor } from 'webrlhf';
 import { rowIndex, disposeRowIndex } from '../src/nn/row_index.js';
 import { assertClose, randomF32, rng } from './harness/reference.js';
 import {
-  adamwRef, causalSoftmaxRef, crossEntropyRef, dot, embeddingRef, geluRef, layerNormRef, numericGrad,
+  adamwRef, causalSoftmaxRef, crossEntropyRef, dot, embeddingRef, geluRef, layerNormBackwardRef, layerNormRef, numericGrad,
 } from './harness/layer_reference.js';
 import { legBackendInstance as backend } from './harness/runtime.js';
 
@@ -117,33 +117,6 @@ for (const [N, C] of [[5, 16], [3, 7], [2, 768]] as const) {
       assertClose(await read(be, db), gb.map((g, i) => g + db0[i]!), { ...GRAD, what: 'dbias (wide)' });
     }
   });
-}
-
-/** The analytic LayerNorm gradient in float64 (itself checked against finite differences below). */
-function layerNormBackwardRef(dout: ArrayLike<number>, x: ArrayLike<number>, w: ArrayLike<number>, mean: Float64Array, rstd: Float64Array, C: number) {
-  const N = mean.length;
-  const dx = new Float64Array(N * C);
-  const dw = new Float64Array(C);
-  const db = new Float64Array(C);
-  for (let n = 0; n < N; n++) {
-    let a = 0;
-    let bsum = 0;
-    for (let c = 0; c < C; c++) {
-      const xh = (x[n * C + c]! - mean[n]!) * rstd[n]!;
-      const g = w[c]! * dout[n * C + c]!;
-      a += g;
-      bsum += g * xh;
-      dw[c] = dw[c]! + dout[n * C + c]! * xh;
-      db[c] = db[c]! + dout[n * C + c]!;
-    }
-    a /= C;
-    bsum /= C;
-    for (let c = 0; c < C; c++) {
-      const xh = (x[n * C + c]! - mean[n]!) * rstd[n]!;
-      dx[n * C + c] = rstd[n]! * (w[c]! * dout[n * C + c]! - a - xh * bsum);
-    }
-  }
-  return { dx, dw, db };
 }
 
 test('the analytic LayerNorm reference gradient matches finite differences', () => {

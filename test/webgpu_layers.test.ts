@@ -5,7 +5,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { WebGPUBackend } from '../src/backend/webgpu/webgpu_backend.js';
 import { assertClose, randomF32 } from './harness/reference.js';
-import { causalSoftmaxRef, crossEntropyRef, layerNormRef } from './harness/layer_reference.js';
+import { causalSoftmaxRef, crossEntropyRef, layerNormBackwardRef, layerNormRef } from './harness/layer_reference.js';
 import { legBackend, legBackendInstance as backend } from './harness/runtime.js';
 
 const test = suite('webgpu layers');
@@ -31,27 +31,7 @@ async function withRows(mode: WebGPUBackend['rowKernels'], body: (be: WebGPUBack
 /** LayerNorm's gradients in float64 (the shared suite checks this formula against finite differences). */
 function layerNormGrads(dout: Float32Array, x: Float32Array, w: Float32Array, C: number, eps: number) {
   const { mean, rstd } = layerNormRef(x, w, new Float64Array(C), C, eps);
-  const N = mean.length;
-  const dx = new Float64Array(N * C);
-  const dw = new Float64Array(C);
-  const db = new Float64Array(C);
-  for (let n = 0; n < N; n++) {
-    let a = 0;
-    let b = 0;
-    for (let c = 0; c < C; c++) {
-      const xh = (x[n * C + c]! - mean[n]!) * rstd[n]!;
-      const g = w[c]! * dout[n * C + c]!;
-      a += g / C;
-      b += (g * xh) / C;
-      dw[c] = dw[c]! + dout[n * C + c]! * xh;
-      db[c] = db[c]! + dout[n * C + c]!;
-    }
-    for (let c = 0; c < C; c++) {
-      const xh = (x[n * C + c]! - mean[n]!) * rstd[n]!;
-      dx[n * C + c] = rstd[n]! * (w[c]! * dout[n * C + c]! - a - xh * b);
-    }
-  }
-  return { dx, dw, db };
+  return layerNormBackwardRef(dout, x, w, mean, rstd, C);
 }
 
 function softmaxBackwardRef(p: ArrayLike<number>, dp: ArrayLike<number>, rows: number, T: number): Float64Array {

@@ -25,6 +25,7 @@
  * The token embedding is tf.gather where the backend can differentiate it (its gradient is
  * UnsortedSegmentSum, which the wasm backend lacks); there it is oneHot(ids)·wte instead.
  */
+import { normalSampler, uniformSampler } from '../../src/nn/init.js';
 import type * as TFCore from '@tensorflow/tfjs-core';
 
 /** The `@tensorflow/tfjs-core` module, with a backend set. */
@@ -127,21 +128,9 @@ export function gpt2ParamSpecs({ C, L, V, T }: GPT2Config): ParamSpec[] {
   return specs;
 }
 
-/** A small seeded generator (mulberry32) with Box–Muller normals; the same in any JS runtime. */
+/** Seeded uniforms and normals: webrlhf's own generators (src/nn/init.ts), so both sides can share draws. */
 export function seededRandom(seed: number): { uniform(): number; normal(): number } {
-  let s = seed >>> 0;
-  const uniform = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const normal = () => {
-    const u = 1 - uniform(); // (0, 1]
-    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * uniform());
-  };
-  return { uniform, normal };
+  return { uniform: uniformSampler(seed), normal: normalSampler(seed) };
 }
 
 /** The initial weights for `config.seed` (default 1), by name, in {@link gpt2ParamSpecs} order. */

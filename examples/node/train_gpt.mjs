@@ -20,11 +20,15 @@ for (let step = 1; step <= 40; step++) {
   if (step % 10 === 0) console.log(`step ${step}: loss ${loss.toFixed(4)}`);
 }
 
+// lmTrainStep reports the loss before its update; this is the loss of the trained weights.
+model.forward(batch);
+const [final] = await rt.backend.read(model.lmLoss());
+
 const dir = await mkdtemp(join(tmpdir(), 'webrlhf-example-'));
 await saveGPT(model, dir); // config.json + model.safetensors, loadable by transformers
 const reloaded = await loadGPT(rt.backend, dir);
 reloaded.forward(batch);
 const [again] = await rt.backend.read(reloaded.lmLoss());
-console.log(`${rt.runtime} · ${rt.choice.chosen}: trained: loss ${losses[0].toFixed(3)} → ${losses.at(-1).toFixed(3)}; reloaded from ${dir}: loss ${again.toFixed(3)}`);
+console.log(`${rt.runtime} · ${rt.choice.chosen}: trained: loss ${losses[0].toFixed(3)} → ${final.toFixed(3)}; reloaded from ${dir}: loss ${again.toFixed(3)}`);
 await rm(dir, { recursive: true });
 rt.dispose();

@@ -1,18 +1,23 @@
 import type { Init } from './layout.js';
 
-/**
- * Seeded standard normals: mulberry32 uniforms through Box–Muller. Pure integer and fdlibm
- * math, so every JavaScript engine draws the same weights for the same seed.
- */
-export function normalSampler(seed: number): () => number {
+/** Seeded uniforms in [0, 1) (mulberry32): integer math, the same in every JavaScript engine. */
+export function uniformSampler(seed: number): () => number {
   let s = seed >>> 0;
-  const uniform = () => {
+  return () => {
     s = (s + 0x6d2b79f5) >>> 0;
     let t = s;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/**
+ * Seeded standard normals: uniformSampler through Box–Muller (fdlibm math, so every engine
+ * draws the same weights for the same seed).
+ */
+export function normalSampler(seed: number): () => number {
+  const uniform = uniformSampler(seed);
   let spare: number | undefined;
   return () => {
     if (spare !== undefined) {

@@ -1,8 +1,9 @@
-// A float64 GPT-2 forward pass written as plainly as possible (loops, no shared code with
-// src/), the reference the device model's loss, logits, head outputs and — through finite
+// A float64 GPT-2 forward pass written as plainly as possible (loops, nothing shared with
+// src/; LayerNorm and GELU are the layer references), the reference the device model's loss, logits, head outputs and — through finite
 // differences — every gradient are checked against.
 import type { PreparedBatch } from '../../src/nn/batch.js';
 import type { GPTConfig } from '../../src/nn/config.js';
+import { geluRef, layerNormRef } from './layer_reference.js';
 
 export type Weights = Map<string, Float64Array>;
 
@@ -16,18 +17,8 @@ export interface RefOutputs {
   values?: Float64Array;
 }
 
-function layerNorm(x: Float64Array, w: Float64Array, b: Float64Array, N: number, C: number, eps: number): Float64Array {
-  const out = new Float64Array(N * C);
-  for (let n = 0; n < N; n++) {
-    let m = 0;
-    for (let c = 0; c < C; c++) m += x[n * C + c]!;
-    m /= C;
-    let v = 0;
-    for (let c = 0; c < C; c++) v += (x[n * C + c]! - m) ** 2;
-    const r = 1 / Math.sqrt(v / C + eps);
-    for (let c = 0; c < C; c++) out[n * C + c] = (x[n * C + c]! - m) * r * w[c]! + b[c]!;
-  }
-  return out;
+function layerNorm(x: Float64Array, w: Float64Array, b: Float64Array, C: number, eps: number): Float64Array {
+  return layerNormRef(x, w, b, C, eps).out;
 }
 
 /** x [N, K] · W [K, M] + b (Conv1D layout). */
@@ -64,7 +55,7 @@ export function gptReference(cfg: GPTConfig, w: Weights, batch: PreparedBatch): 
   }
   for (let l = 0; l < cfg.n_layer; l++) {
     const p = (s: string) => get(`h.${l}.${s}`);
-    const ln1 = layerNorm(x, p('ln_1.weight'), p('ln_1.bias'), N, C, eps);
+    const ln1 = layerNorm(x, p('ln_1.weight'), p('ln_1.bias'), C, eps);
     const qkv = linear(ln1, p('attn.c_attn.weight'), p('attn.c_attn.bias'), N, C, 3 * C);
     const y = new Float64Array(N * C);
     for (let b = 0; b < B; b++) {
@@ -90,13 +81,12 @@ export function gptReference(cfg: GPTConfig, w: Weights, batch: PreparedBatch): 
     }
     const attn = linear(y, p('attn.c_proj.weight'), p('attn.c_proj.bias'), N, C, C);
     const mid = x.map((v, i) => v + attn[i]!);
-    const ln2 = layerNorm(mid, p('ln_2.weight'), p('ln_2.bias'), N, C, eps);
-    const k = Math.sqrt(2 / Math.PI);
-    const fc = linear(ln2, p('mlp.c_fc.weight'), p('mlp.c_fc.bias'), N, C, 4 * C).map((v) => 0.5 * v * (1 + Math.tanh(k * (v + 0.044715 * v ** 3))));
+    const ln2 = layerNorm(mid, p('ln_2.weight'), p('ln_2.bias'), C, eps);
+    const fc = geluRef(linear(ln2, p('mlp.c_fc.weight'), p('mlp.c_fc.bias'), N, C, 4 * C));
     const proj = linear(fc, p('mlp.c_proj.weight'), p('mlp.c_proj.bias'), N, 4 * C, C);
     x = mid.map((v, i) => v + proj[i]!);
   }
-  const hidden = layerNorm(x, get('ln_f.weight'), get('ln_f.bias'), N, C, eps);
+  const hidden = layerNorm(x, get('ln_f.weight'), get('ln_f.bias'), C, eps);
   const logits = new Float64Array(N * V);
   let loss = 0;
   for (let n = 0; n < N; n++) {

@@ -53,6 +53,33 @@ export function layerNormRef(x: Vec, w: Vec, b: Vec, C: number, eps: number): { 
   return { out, mean, rstd };
 }
 
+/** The analytic LayerNorm gradient in float64 (itself checked against finite differences below). */
+export function layerNormBackwardRef(dout: ArrayLike<number>, x: ArrayLike<number>, w: ArrayLike<number>, mean: Float64Array, rstd: Float64Array, C: number) {
+  const N = mean.length;
+  const dx = new Float64Array(N * C);
+  const dw = new Float64Array(C);
+  const db = new Float64Array(C);
+  for (let n = 0; n < N; n++) {
+    let a = 0;
+    let bsum = 0;
+    for (let c = 0; c < C; c++) {
+      const xh = (x[n * C + c]! - mean[n]!) * rstd[n]!;
+      const g = w[c]! * dout[n * C + c]!;
+      a += g;
+      bsum += g * xh;
+      dw[c] = dw[c]! + dout[n * C + c]! * xh;
+      db[c] = db[c]! + dout[n * C + c]!;
+    }
+    a /= C;
+    bsum /= C;
+    for (let c = 0; c < C; c++) {
+      const xh = (x[n * C + c]! - mean[n]!) * rstd[n]!;
+      dx[n * C + c] = rstd[n]! * (w[c]! * dout[n * C + c]! - a - xh * bsum);
+    }
+  }
+  return { dx, dw, db };
+}
+
 export function geluRef(x: Vec): Float64Array {
   const k = Math.sqrt(2 / Math.PI);
   return Float64Array.from(x, (v) => 0.5 * v * (1 + Math.tanh(k * (v + 0.044715 * v ** 3))));
