@@ -1,16 +1,8 @@
 // Float64 references and comparison helpers shared by the suites.
+import { uniformSampler } from '../../src/nn/init.js';
 
-/** mulberry32: a tiny seeded generator, so every runtime draws the same test data. */
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded uniforms in [0, 1) (mulberry32, the model's own generator), so every runtime draws the same test data. */
+export const rng = uniformSampler;
 
 /** n values uniform in [-1, 1), rounded to f32 so the reference sees what the device sees. */
 export function randomF32(n: number, seed: number): Float32Array {
