@@ -3,8 +3,11 @@
 // same code loads from a directory (Node, Deno), a base URL (fetch) or File objects
 // (browsers: <input type=file webkitdirectory>, drag and drop).
 import { CheckpointError, ConfigError } from '../errors.js';
+import { checkGPTConfig, gpt2TensorShapes, type GPT2TensorSpec } from '../nn/config.js';
 import { platform } from '../runtime/platform.js';
 import { parseSafetensors, serializeSafetensors, type NamedTensor, type SafetensorsTensor } from './safetensors.js';
+
+export { gpt2TensorShapes, type GPT2TensorSpec };
 
 export const CONFIG_FILE = 'config.json';
 export const WEIGHTS_FILE = 'model.safetensors';
@@ -216,35 +219,20 @@ function resolveTarget(where: ModelFolderDestination): ModelFolderTarget {
 // ---------------------------------------------------------------------------------------------
 // config.json
 
-function isPositiveInt(v: unknown): v is number {
-  return typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
-}
-
 /**
  * Checks a GPT-2 config and returns it with n_positions (from n_ctx) and layer_norm_epsilon
  * (1e-5) filled in when absent; every other key is kept. `complain` builds the error.
  */
 function checkConfig(raw: unknown, complain: (problem: string) => Error): GPT2Config {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw complain(`it is ${Array.isArray(raw) ? 'an array' : String(raw)}, not a JSON object`);
-  const c = { ...(raw as Record<string, unknown>) };
+  const c = raw as Record<string, unknown>;
   if (c.model_type !== undefined && c.model_type !== 'gpt2') {
     throw complain(`model_type is ${JSON.stringify(c.model_type)}; webrlhf loads GPT-2 models (model_type "gpt2")`);
   }
-  if (c.n_positions === undefined && c.n_ctx !== undefined) c.n_positions = c.n_ctx;
-  if (c.layer_norm_epsilon === undefined) c.layer_norm_epsilon = 1e-5;
-  for (const key of ['n_embd', 'n_layer', 'n_head', 'n_positions', 'vocab_size']) {
-    if (!isPositiveInt(c[key])) throw complain(`${key} is ${c[key] === undefined ? 'missing' : JSON.stringify(c[key])}; it must be a positive integer`);
-  }
-  const eps = c.layer_norm_epsilon;
-  if (typeof eps !== 'number' || !(eps > 0) || !Number.isFinite(eps)) throw complain(`layer_norm_epsilon is ${JSON.stringify(eps)}; it must be a positive number`);
-  if (c.n_inner !== undefined && c.n_inner !== null && !isPositiveInt(c.n_inner)) throw complain(`n_inner is ${JSON.stringify(c.n_inner)}; it must be null or a positive integer`);
-  const n_embd = c.n_embd as number;
-  const n_head = c.n_head as number;
-  if (n_embd % n_head !== 0) throw complain(`n_embd ${n_embd} is not divisible by n_head ${n_head}`);
   if (c.architectures !== undefined && (!Array.isArray(c.architectures) || !c.architectures.every((a) => typeof a === 'string'))) {
     throw complain(`architectures is ${JSON.stringify(c.architectures)}; it must be a list of strings`);
   }
-  return c as GPT2Config;
+  return checkGPTConfig(c, complain) as GPT2Config;
 }
 
 /** Parses and checks config.json (text, bytes or an already parsed object). Throws CheckpointError. */
@@ -274,48 +262,7 @@ export function gpt2TensorName(name: string): { name: string; ignore: boolean } 
   return { name: bare, ignore };
 }
 
-/** One tensor GPT-2 needs: its name, its shape, and the config keys the shape comes from. */
-export interface GPT2TensorSpec {
-  name: string;
-  shape: number[];
-  because: string;
-}
 
-/**
- * Every tensor of a GPT-2 model in Hugging Face's order and layout (Conv1D weights are
- * input-major: c_attn.weight is [C, 3C]); see docs/FORMATS.md.
- */
-export function gpt2TensorShapes(config: GPT2Config): GPT2TensorSpec[] {
-  const C = config.n_embd;
-  const V = config.vocab_size;
-  const P = config.n_positions;
-  const F = config.n_inner ?? 4 * C;
-  const c = `n_embd ${C}`;
-  const f = config.n_inner == null ? c : `n_embd ${C}, n_inner ${F}`;
-  const specs: GPT2TensorSpec[] = [
-    { name: 'wte.weight', shape: [V, C], because: `vocab_size ${V}, n_embd ${C}` },
-    { name: 'wpe.weight', shape: [P, C], because: `n_positions ${P}, n_embd ${C}` },
-  ];
-  for (let i = 0; i < config.n_layer; i++) {
-    const h = `h.${i}`;
-    specs.push(
-      { name: `${h}.ln_1.weight`, shape: [C], because: c },
-      { name: `${h}.ln_1.bias`, shape: [C], because: c },
-      { name: `${h}.attn.c_attn.weight`, shape: [C, 3 * C], because: c },
-      { name: `${h}.attn.c_attn.bias`, shape: [3 * C], because: c },
-      { name: `${h}.attn.c_proj.weight`, shape: [C, C], because: c },
-      { name: `${h}.attn.c_proj.bias`, shape: [C], because: c },
-      { name: `${h}.ln_2.weight`, shape: [C], because: c },
-      { name: `${h}.ln_2.bias`, shape: [C], because: c },
-      { name: `${h}.mlp.c_fc.weight`, shape: [C, F], because: f },
-      { name: `${h}.mlp.c_fc.bias`, shape: [F], because: f },
-      { name: `${h}.mlp.c_proj.weight`, shape: [F, C], because: f },
-      { name: `${h}.mlp.c_proj.bias`, shape: [C], because: c },
-    );
-  }
-  specs.push({ name: 'ln_f.weight', shape: [C], because: c }, { name: 'ln_f.bias', shape: [C], because: c });
-  return specs;
-}
 
 const shapeText = (s: readonly number[]) => `[${s.join(', ')}]`;
 

@@ -52,22 +52,29 @@ export class AdamW {
     if (P > decayEnd) this.#ranges.push(range(decayEnd, P, false));
   }
 
-  /** ‖g‖² of the current gradients, on the device ([1]); valid after update() or gradNormSquared(). */
-  gradNormSquared(): Tensor {
+  /**
+   * Measures ‖g‖² of the model's current gradients on the device ([1]), for the clipping of
+   * the next apply(). Read it to report the gradient norm.
+   */
+  measureGradients(): Tensor {
     return this.model.backend.sumSquares(this.model.grads, { out: this.#gradSumSquares });
   }
 
-  /** Applies one update from the model's current gradients; `lr` overrides the configured rate (schedules). */
+  /** One update from the current gradients; `lr` overrides the configured rate (schedules). */
   update(lr = this.config.lr): void {
+    if (this.config.max_grad_norm > 0) this.measureGradients();
+    this.apply(lr);
+  }
+
+  /** One update, clipped by the norm of the last measureGradients() (call it after backward). */
+  apply(lr = this.config.lr): void {
     const be = this.model.backend;
     const c = this.config;
     this.step++;
-    const clip = c.max_grad_norm > 0;
-    if (clip) this.gradNormSquared();
+    const clip = c.max_grad_norm > 0 ? { gradSumSquares: this.#gradSumSquares, maxGradNorm: c.max_grad_norm } : {};
     for (const r of this.#ranges) {
       be.adamw(r.param, r.grad, r.m, r.v, {
-        lr, beta1: c.beta1, beta2: c.beta2, eps: c.eps, weightDecay: r.decay ? c.weight_decay : 0, step: this.step,
-        ...(clip ? { gradSumSquares: this.#gradSumSquares, maxGradNorm: c.max_grad_norm } : {}),
+        lr, beta1: c.beta1, beta2: c.beta2, eps: c.eps, weightDecay: r.decay ? c.weight_decay : 0, step: this.step, ...clip,
       });
     }
   }

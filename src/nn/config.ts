@@ -17,43 +17,84 @@ export interface GPTConfig {
 /** GPT-2 small (124M parameters). */
 export const GPT2_SMALL: GPTConfig = { vocab_size: 50257, n_positions: 1024, n_embd: 768, n_layer: 12, n_head: 12, layer_norm_epsilon: 1e-5 };
 
+const isPositiveInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
+
 /**
- * Validates a config (a parsed config.json may carry more keys; they are ignored here)
- * and fills `layer_norm_epsilon` (1e-5) when absent.
+ * Checks the keys that shape a GPT-2, in place on a copy of a parsed config.json (other keys
+ * are kept): fills n_positions from the older n_ctx and layer_norm_epsilon (1e-5) when absent.
+ * `complain` turns a problem into the caller's error (ConfigError here, CheckpointError for
+ * a file).
  */
-export function gptConfig(raw: Partial<GPTConfig> & Record<string, unknown>): GPTConfig {
-  const config = {
-    vocab_size: raw.vocab_size,
-    n_positions: raw.n_positions ?? (raw as { n_ctx?: number }).n_ctx,
-    n_embd: raw.n_embd,
-    n_layer: raw.n_layer,
-    n_head: raw.n_head,
-    layer_norm_epsilon: raw.layer_norm_epsilon ?? 1e-5,
-  };
-  for (const key of ['vocab_size', 'n_positions', 'n_embd', 'n_layer', 'n_head'] as const) {
-    const v = config[key];
-    if (!Number.isInteger(v) || (v as number) < 1) {
-      throw new ConfigError(`GPT config: ${key} must be a positive integer, got ${JSON.stringify(v)}`);
-    }
+export function checkGPTConfig<T extends Record<string, unknown>>(raw: T, complain: (problem: string) => Error): T & GPTConfig {
+  const c: Record<string, unknown> = { ...raw };
+  if (c.n_positions === undefined && c.n_ctx !== undefined) c.n_positions = c.n_ctx;
+  if (c.layer_norm_epsilon === undefined) c.layer_norm_epsilon = 1e-5;
+  for (const key of ['n_embd', 'n_layer', 'n_head', 'n_positions', 'vocab_size']) {
+    if (!isPositiveInt(c[key])) throw complain(`${key} is ${c[key] === undefined ? 'missing' : JSON.stringify(c[key])}; it must be a positive integer`);
   }
-  const c = config as GPTConfig;
-  if (c.n_embd % c.n_head !== 0) {
-    throw new ConfigError(`GPT config: n_embd (${c.n_embd}) must be divisible by n_head (${c.n_head}); change one of them`);
-  }
-  if (!(typeof c.layer_norm_epsilon === 'number' && c.layer_norm_epsilon > 0)) {
-    throw new ConfigError(`GPT config: layer_norm_epsilon must be a positive number, got ${JSON.stringify(c.layer_norm_epsilon)}`);
-  }
-  return c;
+  const eps = c.layer_norm_epsilon;
+  if (typeof eps !== 'number' || !(eps > 0) || !Number.isFinite(eps)) throw complain(`layer_norm_epsilon is ${JSON.stringify(eps)}; it must be a positive number`);
+  if (c.n_inner !== undefined && c.n_inner !== null && !isPositiveInt(c.n_inner)) throw complain(`n_inner is ${JSON.stringify(c.n_inner)}; it must be null or a positive integer`);
+  if ((c.n_embd as number) % (c.n_head as number) !== 0) throw complain(`n_embd ${c.n_embd} is not divisible by n_head ${c.n_head}`);
+  return c as T & GPTConfig;
 }
 
-/** The config.json body of a model folder: HF GPT-2 keys, loadable by transformers. */
-export function configJson(config: GPTConfig): Record<string, unknown> {
-  return {
-    model_type: 'gpt2',
-    architectures: ['GPT2LMHeadModel'],
-    ...config,
-    n_ctx: config.n_positions,
-    activation_function: 'gelu_new',
-    tie_word_embeddings: true,
-  };
+/** Validates a config (a parsed config.json may carry more keys; they are dropped here). */
+export function gptConfig(raw: Partial<GPTConfig> & Record<string, unknown>): GPTConfig {
+  const c = checkGPTConfig(raw, (problem) => new ConfigError(`GPT config: ${problem}`));
+  if (c.n_inner != null && c.n_inner !== 4 * c.n_embd) {
+    throw new ConfigError(`GPT config: n_inner is ${c.n_inner}; webrlhf's GPT-2 has an MLP of width 4·n_embd (${4 * c.n_embd})`);
+  }
+  return { vocab_size: c.vocab_size, n_positions: c.n_positions, n_embd: c.n_embd, n_layer: c.n_layer, n_head: c.n_head, layer_norm_epsilon: c.layer_norm_epsilon };
+}
+
+/** The GPT-2 keys of config.json beyond the shape (saveModelFolder adds model_type and architectures). */
+export function configJson(config: GPTConfig): Record<string, unknown> & GPTConfig {
+  return { ...config, n_ctx: config.n_positions, activation_function: 'gelu_new', tie_word_embeddings: true };
+}
+
+/** The shape fields of a config that fix the tensor shapes (n_inner: null or absent means 4·n_embd). */
+export type TensorShapeConfig = Pick<GPTConfig, 'n_embd' | 'n_layer' | 'n_positions' | 'vocab_size'> & { n_inner?: number | null };
+
+export interface GPT2TensorSpec {
+  name: string;
+  shape: number[];
+  /** The config keys the shape comes from, for messages. */
+  because: string;
+}
+
+/**
+ * Every tensor of a GPT-2 in Hugging Face's names, order and layouts (Conv1D weights are
+ * input-major: c_attn.weight is [C, 3C]). The one list the model layout and the file checks share.
+ */
+export function gpt2TensorShapes(config: TensorShapeConfig): GPT2TensorSpec[] {
+  const C = config.n_embd;
+  const V = config.vocab_size;
+  const P = config.n_positions;
+  const F = config.n_inner ?? 4 * C;
+  const c = `n_embd ${C}`;
+  const f = config.n_inner == null ? c : `n_embd ${C}, n_inner ${F}`;
+  const specs: GPT2TensorSpec[] = [
+    { name: 'wte.weight', shape: [V, C], because: `vocab_size ${V}, n_embd ${C}` },
+    { name: 'wpe.weight', shape: [P, C], because: `n_positions ${P}, n_embd ${C}` },
+  ];
+  for (let i = 0; i < config.n_layer; i++) {
+    const h = `h.${i}`;
+    specs.push(
+      { name: `${h}.ln_1.weight`, shape: [C], because: c },
+      { name: `${h}.ln_1.bias`, shape: [C], because: c },
+      { name: `${h}.attn.c_attn.weight`, shape: [C, 3 * C], because: c },
+      { name: `${h}.attn.c_attn.bias`, shape: [3 * C], because: c },
+      { name: `${h}.attn.c_proj.weight`, shape: [C, C], because: c },
+      { name: `${h}.attn.c_proj.bias`, shape: [C], because: c },
+      { name: `${h}.ln_2.weight`, shape: [C], because: c },
+      { name: `${h}.ln_2.bias`, shape: [C], because: c },
+      { name: `${h}.mlp.c_fc.weight`, shape: [C, F], because: f },
+      { name: `${h}.mlp.c_fc.bias`, shape: [F], because: f },
+      { name: `${h}.mlp.c_proj.weight`, shape: [F, C], because: f },
+      { name: `${h}.mlp.c_proj.bias`, shape: [C], because: c },
+    );
+  }
+  specs.push({ name: 'ln_f.weight', shape: [C], because: c }, { name: 'ln_f.bias', shape: [C], because: c });
+  return specs;
 }

@@ -1,5 +1,5 @@
 import { VIEW_ALIGN } from '../backend/layer_ops.js';
-import type { GPTConfig } from './config.js';
+import { gpt2TensorShapes, type GPTConfig } from './config.js';
 
 /** Which optional heads a model carries besides the tied LM head. */
 export interface HeadOptions {
@@ -33,58 +33,37 @@ export interface ParamLayout {
   decayEnd: number;
 }
 
+/** GPT-2's init: N(0, 0.02); the projections into the residual stream scaled by 1/√(2L); ones and zeros for LayerNorm and biases. */
+function initOf(name: string, shape: number[], L: number): Init {
+  if (shape.length === 1) return /ln_(\d|f)\.weight$/.test(name) ? { kind: 'ones' } : { kind: 'zeros' };
+  if (name === 'wpe.weight') return { kind: 'normal', std: 0.01 };
+  return { kind: 'normal', std: /c_proj\.weight$/.test(name) ? 0.02 / Math.sqrt(2 * L) : 0.02 };
+}
+
 /**
- * The parameters of a GPT-2 in the Hugging Face layout (Conv1D weights are input-major:
- * c_attn.weight is [C, 3C]), placed in one buffer. Decayed tensors come first so that
- * AdamW runs as two dispatches over two ranges instead of one per tensor.
+ * The parameters of a GPT-2 (gpt2TensorShapes: Hugging Face names and layouts) plus its
+ * heads, placed in one buffer. Matrices come first: AdamW decays them and not the vectors
+ * (biases, LayerNorm), so an update is two dispatches over two ranges, not one per tensor.
  */
 export function parameterLayout(config: GPTConfig, heads: HeadOptions = {}): ParamLayout {
-  const { n_embd: C, n_layer: L, vocab_size: V, n_positions: P } = config;
-  const std = 0.02;
-  // GPT-2 scales the init of the projections into the residual stream by 1/√(2L).
-  const residualStd = std / Math.sqrt(2 * L);
-  const normal = (s: number): Init => ({ kind: 'normal', std: s });
-  const zeros: Init = { kind: 'zeros' };
-  const ones: Init = { kind: 'ones' };
-  const decayed: [string, number[], Init][] = [['wte.weight', [V, C], normal(std)], ['wpe.weight', [P, C], normal(0.01)]];
-  const plain: [string, number[], Init][] = [];
-  for (let i = 0; i < L; i++) {
-    const h = `h.${i}`;
-    decayed.push(
-      [`${h}.attn.c_attn.weight`, [C, 3 * C], normal(std)],
-      [`${h}.attn.c_proj.weight`, [C, C], normal(residualStd)],
-      [`${h}.mlp.c_fc.weight`, [C, 4 * C], normal(std)],
-      [`${h}.mlp.c_proj.weight`, [4 * C, C], normal(residualStd)],
-    );
-    plain.push(
-      [`${h}.ln_1.weight`, [C], ones], [`${h}.ln_1.bias`, [C], zeros],
-      [`${h}.attn.c_attn.bias`, [3 * C], zeros], [`${h}.attn.c_proj.bias`, [C], zeros],
-      [`${h}.ln_2.weight`, [C], ones], [`${h}.ln_2.bias`, [C], zeros],
-      [`${h}.mlp.c_fc.bias`, [4 * C], zeros], [`${h}.mlp.c_proj.bias`, [C], zeros],
-    );
-  }
-  plain.push(['ln_f.weight', [C], ones], ['ln_f.bias', [C], zeros]);
+  const C = config.n_embd;
+  const tensors = gpt2TensorShapes(config).map(({ name, shape }) => ({ name, shape, init: initOf(name, shape, config.n_layer) }));
   // Heads start at zero (the spec: reward and value heads are zero-initialised).
-  if (heads.score) {
-    decayed.push(['score.weight', [1, C], zeros]);
-    plain.push(['score.bias', [1], zeros]);
-  }
-  if (heads.value) {
-    decayed.push(['v_head.summary.weight', [1, C], zeros]);
-    plain.push(['v_head.summary.bias', [1], zeros]);
-  }
+  const zeros: Init = { kind: 'zeros' };
+  if (heads.score) tensors.push({ name: 'score.weight', shape: [1, C], init: zeros }, { name: 'score.bias', shape: [1], init: zeros });
+  if (heads.value) tensors.push({ name: 'v_head.summary.weight', shape: [1, C], init: zeros }, { name: 'v_head.summary.bias', shape: [1], init: zeros });
   const specs: ParamSpec[] = [];
   let offset = 0;
-  const place = (list: [string, number[], Init][], decay: boolean) => {
-    for (const [name, shape, init] of list) {
+  const place = (decay: boolean) => {
+    for (const { name, shape, init } of tensors.filter((t) => (t.shape.length > 1) === decay)) {
       const size = shape.reduce((a, b) => a * b, 1);
       specs.push({ name, shape, offset, size, decay, init });
       offset += Math.ceil(size / VIEW_ALIGN) * VIEW_ALIGN;
     }
   };
-  place(decayed, true);
+  place(true);
   const decayEnd = offset;
-  place(plain, false);
+  place(false);
   return { specs, byName: new Map(specs.map((s) => [s.name, s])), total: offset, decayEnd };
 }
 

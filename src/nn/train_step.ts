@@ -13,7 +13,7 @@ export interface StepResult {
  * One language-modelling training step: forward, loss, backward, then the AdamW update —
  * only if the loss is finite. A NaN/Inf loss throws NonFiniteLossError naming the step, with
  * the parameters and optimizer state untouched. The loss and gradient norm are the only
- * values read back.
+ * values read back (both in one wait), and they must be: the NaN check has to come before the update.
  */
 export async function lmTrainStep(model: GPT, optimizer: AdamW, batch: TokenBatch | PreparedBatch, lr?: number): Promise<StepResult> {
   const be = model.backend;
@@ -21,10 +21,11 @@ export async function lmTrainStep(model: GPT, optimizer: AdamW, batch: TokenBatc
   model.forward(batch);
   const loss = model.lmLoss();
   model.backward({ lm: true });
-  const norm = optimizer.gradNormSquared();
+  const norm = optimizer.measureGradients();
   const [lossValue, normSquared] = await Promise.all([be.read(loss), be.read(norm)]);
   const value = lossValue[0]!;
   if (!Number.isFinite(value)) throw new NonFiniteLossError(optimizer.step + 1, value);
-  optimizer.update(lr);
+  // The norm just read is the one the update clips with: measured once per step.
+  optimizer.apply(lr);
   return { loss: value, gradNorm: Math.sqrt(normSquared[0]!) };
 }

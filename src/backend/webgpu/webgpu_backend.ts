@@ -351,21 +351,18 @@ export class WebGPUBackend extends Backend {
   }
 
   protected runCausalSoftmax(scores: Tensor, keyMask: Tensor, probs: Tensor, B: number, H: number, T: number): void {
-    const rows = this.rowPerInvocation(T);
-    const [x, y] = grid2d(rows ? Math.ceil((B * H * T) / ROW_WG) : B * H * T);
-    this.dispatch(
-      'causalSoftmax', 'attention', rows ? 'causal_softmax_rows' : 'causal_softmax', [null, null, scores, keyMask, probs, null, null, null],
-      packParams([B, T, H, 0, 0, 0, x]), [x, y, 1],
-    );
+    this.softmaxRows('causalSoftmax', 'causal_softmax', [null, null, scores, keyMask, probs, null, null, null], B, H, T);
   }
 
   protected runCausalSoftmaxBackward(dprobs: Tensor, probs: Tensor, dscores: Tensor, B: number, H: number, T: number): void {
+    this.softmaxRows('causalSoftmaxBackward', 'causal_softmax_backward', [null, null, null, null, null, dprobs, probs, dscores], B, H, T);
+  }
+
+  /** A causal-softmax kernel over B·H·T rows, in the row strategy rowKernels picks for T. */
+  private softmaxRows(op: string, entry: string, storage: (Tensor | null)[], B: number, H: number, T: number): void {
     const rows = this.rowPerInvocation(T);
     const [x, y] = grid2d(rows ? Math.ceil((B * H * T) / ROW_WG) : B * H * T);
-    this.dispatch(
-      'causalSoftmaxBackward', 'attention', rows ? 'causal_softmax_backward_rows' : 'causal_softmax_backward', [null, null, null, null, null, dprobs, probs, dscores],
-      packParams([B, T, H, 0, 0, 0, x]), [x, y, 1],
-    );
+    this.dispatch(op, 'attention', rows ? `${entry}_rows` : entry, storage, packParams([B, T, H, 0, 0, 0, x]), [x, y, 1]);
   }
 
   protected runSoftmaxCrossEntropy(logits: Tensor, targets: Tensor, weights: Tensor, losses: Tensor, dlogits: Tensor | undefined, N: number, V: number): void {
