@@ -1,7 +1,7 @@
 /**
  * Benchmark peer: one GPT-2 training step written with TensorFlow.js, the same model and the
- * same step webrlhf runs, for side-by-side figures (bench/train_step_peer.ts and, later,
- * bench/train_step.ts).
+ * same step webrlhf runs, for side-by-side figures (bench/train_step.ts), and greedy
+ * generation with that model (bench/peers/tfjs_generate.ts).
  *
  * Model (GPT-2, pre-LayerNorm):
  *   x  = wte[ids] + wpe[0..T)                      wte [V,C], wpe [T,C]
@@ -24,6 +24,8 @@
  * tf.losses.softmaxCrossEntropy on one-hot float targets; gradients come from tf.variableGrads.
  * The token embedding is tf.gather where the backend can differentiate it (its gradient is
  * UnsortedSegmentSum, which the wasm backend lacks); there it is oneHot(ids)·wte instead.
+ * Generation (nextTokens) runs the same blocks on a [B, t ≤ T] prefix (the mask and wpe sliced),
+ * gathers embeddings on every backend (no gradient) and applies the LM head to the last position only.
  */
 import { normalSampler, uniformSampler } from '../../src/nn/init.js';
 import type * as TFCore from '@tensorflow/tfjs-core';
@@ -40,7 +42,7 @@ export interface GPT2Config {
   H: number;
   /** Vocabulary size. */
   V: number;
-  /** Sequence length (also the number of learned positions). */
+  /** Sequence length of a training step; also the number of learned positions, so the longest prefix generation takes. */
   T: number;
   /** Batch size (sequences per step). */
   B: number;
@@ -80,6 +82,13 @@ export interface TfjsGPT2 {
   step(inputIds: Int32Array, targets: Int32Array): Promise<number>;
   /** Loss only (no gradients, no update). */
   loss(inputIds: Int32Array, targets: Int32Array): Promise<number>;
+  /**
+   * Greedy next tokens: a full forward pass over the ids (row-major [B,T], any B, T ≤ config.T;
+   * no cache), then the argmax of each row's logits at its last position. Resolves with B ids.
+   */
+  nextTokens(inputIds: Int32Array, B: number, T: number): Promise<Int32Array>;
+  /** The logits [B·T, V] (row-major) of the training forward pass over [B,T] ids, T ≤ config.T. */
+  logits(inputIds: Int32Array, B: number, T: number): Promise<Float32Array>;
   /** Frees the weights, the optimiser's state and the mask. */
   dispose(): void;
 }
@@ -207,37 +216,54 @@ export function createTfjsGPT2(tf: TF, config: GPT2Config, train: TrainOptions =
     const inner = tf.mul(tf.add(x, tf.mul(tf.mul(tf.mul(x, x), x), 0.044715)), geluK);
     return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1));
   };
-  /** [B·T, C] → [B·H, T, D] */
-  const toHeads = (x: TFCore.Tensor): TFCore.Tensor3D => tf.reshape(tf.transpose(tf.reshape(x, [B, T, H, D]), [0, 2, 1, 3]), [B * H, T, D]);
+  // The forward pass takes its batch shape [b, t] per call (t ≤ T): training runs [B, T],
+  // generation shorter and shorter prefixes of it.
+  /** The first `rows`×`cols` of a 2-D tensor; the tensor itself when that is all of it (the training graph stays as it was). */
+  const topLeft = (x: TFCore.Tensor, rows: number, cols: number): TFCore.Tensor2D =>
+    (x.shape[0] === rows && x.shape[1] === cols ? x : tf.slice(x, [0, 0], [rows, cols])) as TFCore.Tensor2D;
+  /** [b·t, C] → [b·H, t, D] */
+  const toHeads = (x: TFCore.Tensor, b: number, t: number): TFCore.Tensor3D => tf.reshape(tf.transpose(tf.reshape(x, [b, t, H, D]), [0, 2, 1, 3]), [b * H, t, D]);
 
-  const attention = (x: TFCore.Tensor2D, p: string): TFCore.Tensor2D => {
-    const qkv = linear(x, `${p}attn.c_attn.weight`, `${p}attn.c_attn.bias`); // [B·T, 3C]
+  const attention = (x: TFCore.Tensor2D, p: string, b: number, t: number): TFCore.Tensor2D => {
+    const qkv = linear(x, `${p}attn.c_attn.weight`, `${p}attn.c_attn.bias`); // [b·t, 3C]
     const [q, k, v] = tf.split(qkv, 3, 1) as [TFCore.Tensor2D, TFCore.Tensor2D, TFCore.Tensor2D];
-    const scores = tf.add(tf.matMul(toHeads(tf.mul(q, attnScale)), toHeads(k), false, true), mask); // [B·H, T, T]
-    const y = tf.matMul(tf.softmax(scores), toHeads(v)); // [B·H, T, D]
-    const merged = tf.reshape(tf.transpose(tf.reshape(y, [B, H, T, D]), [0, 2, 1, 3]), [B * T, C]) as TFCore.Tensor2D;
+    const scores = tf.add(tf.matMul(toHeads(tf.mul(q, attnScale), b, t), toHeads(k, b, t), false, true), topLeft(mask, t, t)); // [b·H, t, t]
+    const y = tf.matMul(tf.softmax(scores), toHeads(v, b, t)); // [b·H, t, D]
+    const merged = tf.reshape(tf.transpose(tf.reshape(y, [b, H, t, D]), [0, 2, 1, 3]), [b * t, C]) as TFCore.Tensor2D;
     return linear(merged, `${p}attn.c_proj.weight`, `${p}attn.c_proj.bias`);
   };
 
   // int32 then cast: the wasm backend's OneHot kernel ignores the dtype and writes int32.
   const oneHot = (ids: TFCore.Tensor1D) => tf.cast(tf.oneHot(ids, V), 'float32');
 
-  const lossOf = (ids: TFCore.Tensor1D, targets: TFCore.Tensor1D): TFCore.Scalar => {
-    const tok = embedding === 'gather' ? tf.gather(P('wte'), ids) : tf.matMul(oneHot(ids), P('wte'));
-    let x = tf.reshape(tf.add(tf.reshape(tok, [B, T, C]), P('wpe')), [B * T, C]) as TFCore.Tensor2D;
+  /** The residual stream [b·t, C] after the last block. */
+  const blocks = (ids: TFCore.Tensor1D, b: number, t: number, embed: 'gather' | 'onehot'): TFCore.Tensor2D => {
+    const tok = embed === 'gather' ? tf.gather(P('wte'), ids) : tf.matMul(oneHot(ids), P('wte'));
+    let x = tf.reshape(tf.add(tf.reshape(tok, [b, t, C]), topLeft(P('wpe'), t, C)), [b * t, C]) as TFCore.Tensor2D;
     for (let l = 0; l < L; l++) {
       const p = `h.${l}.`;
-      x = tf.add(x, attention(layerNorm(x, P(`${p}ln_1.weight`), P(`${p}ln_1.bias`)), p));
+      x = tf.add(x, attention(layerNorm(x, P(`${p}ln_1.weight`), P(`${p}ln_1.bias`)), p, b, t));
       const h = gelu(linear(layerNorm(x, P(`${p}ln_2.weight`), P(`${p}ln_2.bias`)), `${p}mlp.c_fc.weight`, `${p}mlp.c_fc.bias`));
       x = tf.add(x, linear(h, `${p}mlp.c_proj.weight`, `${p}mlp.c_proj.bias`));
     }
-    const logits = tf.matMul(layerNorm(x, P('ln_f.weight'), P('ln_f.bias')), P('wte'), false, true); // [B·T, V]
+    return x;
+  };
+  /** ln_f, then the tied LM head: [n, C] → logits [n, V]. */
+  const head = (x: TFCore.Tensor2D): TFCore.Tensor2D => tf.matMul(layerNorm(x, P('ln_f.weight'), P('ln_f.bias')), P('wte'), false, true);
+  const logitsOf = (ids: TFCore.Tensor1D, b: number, t: number): TFCore.Tensor2D => head(blocks(ids, b, t, embedding));
+
+  const lossOf = (ids: TFCore.Tensor1D, targets: TFCore.Tensor1D): TFCore.Scalar => {
+    const logits = logitsOf(ids, B, T); // [B·T, V]
     // Mean over the B·T tokens (SUM_BY_NONZERO_WEIGHTS with no weights divides by the count).
     return tf.losses.softmaxCrossEntropy(oneHot(targets), logits) as TFCore.Scalar;
   };
 
   const checkBatch = (inputIds: Int32Array, targets: Int32Array) => {
     if (inputIds.length !== B * T || targets.length !== B * T) throw new Error(`expected ${B * T} input ids and targets, got ${inputIds.length} and ${targets.length}`);
+  };
+  const checkPrefix = (inputIds: Int32Array, b: number, t: number) => {
+    if (!(Number.isInteger(b) && Number.isInteger(t) && b >= 1 && t >= 1 && t <= T)) throw new Error(`batch [${b}, ${t}]: need B ≥ 1 and 1 ≤ T ≤ ${T}`);
+    if (inputIds.length !== b * t) throw new Error(`expected ${b * t} input ids for [${b}, ${t}], got ${inputIds.length}`);
   };
 
   return {
@@ -281,6 +307,26 @@ export function createTfjsGPT2(tf: TF, config: GPT2Config, train: TrainOptions =
       const loss = (await value.data())[0]!;
       value.dispose();
       return loss;
+    },
+    async nextTokens(inputIds, b, t) {
+      checkPrefix(inputIds, b, t);
+      const next = tf.tidy(() => {
+        // No gradient here, so embeddings are gathered on every backend.
+        const x = blocks(tf.tensor1d(inputIds, 'int32'), b, t, 'gather');
+        // Only the last position's logits are needed: slice before the LM head ([b, V], not [b·t, V]).
+        const last = tf.reshape(tf.slice(tf.reshape(x, [b, t, C]), [0, t - 1, 0], [b, 1, C]), [b, C]) as TFCore.Tensor2D;
+        return tf.argMax(head(last), 1);
+      });
+      const ids = Int32Array.from(await next.data());
+      next.dispose();
+      return ids;
+    },
+    async logits(inputIds, b, t) {
+      checkPrefix(inputIds, b, t);
+      const logits = tf.tidy(() => logitsOf(tf.tensor1d(inputIds, 'int32'), b, t));
+      const data = (await logits.data()) as Float32Array;
+      logits.dispose();
+      return data;
     },
     dispose() {
       optimizer.dispose();
@@ -496,4 +542,56 @@ export async function loadTfjsWasm(): Promise<{ tf: TF; info: TfjsWasmInfo }> {
   const simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) as boolean;
   const threads = (await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT')) as boolean;
   return { tf, info: { simd, threads, description: `${simd ? 'SIMD' : 'no SIMD'}, ${threads ? 'threads' : '1 thread'}` } };
+}
+
+export type TfjsBackendName = 'webgpu' | 'wasm';
+
+export interface TfjsBackendOptions {
+  /** For webgpu: the `GPU` object (Dawn's in Node) and the feature level its adapter needs. */
+  gpu?: GPU;
+  featureLevel?: string;
+  /** Shown as the webgpu backend's detail. */
+  adapterName?: string;
+}
+
+/** Starts one of TF.js's backends; `detail` names what it runs on (the adapter, or SIMD/threads for wasm). */
+export async function loadTfjsBackend(backend: TfjsBackendName, options: TfjsBackendOptions = {}): Promise<{ tf: TF; detail: string }> {
+  if (backend === 'wasm') {
+    const { tf, info } = await loadTfjsWasm();
+    return { tf, detail: info.description };
+  }
+  if (!options.gpu) throw new Error('no GPU object given');
+  return { tf: await loadTfjsWebGPU(options.gpu, options.featureLevel ?? 'core'), detail: options.adapterName ?? 'webgpu' };
+}
+
+/**
+ * Runs `run` for each item on a freshly started `backend`. TF.js is one engine per process: it is
+ * reset (all its backends and tensors dropped) between items, so that each item's backend memory
+ * (webgpu buffer pool, wasm heap; neither shrinks) and any failure stay its own, and at the end,
+ * so run this before or after other TF.js work, not interleaved. A failure to start or in `run`
+ * becomes `failed(item, detail, first line of the error)`.
+ */
+export async function forEachOnFreshTfjs<I, R>(
+  backend: TfjsBackendName,
+  items: readonly I[],
+  options: TfjsBackendOptions,
+  run: (tf: TF, item: I, detail: string) => Promise<R>,
+  failed: (item: I, detail: string, error: string) => R,
+): Promise<R[]> {
+  const out: R[] = [];
+  const reset = async () => (await import('@tensorflow/tfjs-core')).engine().reset();
+  for (const [i, item] of items.entries()) {
+    let detail = '';
+    try {
+      if (i > 0) await reset();
+      const loaded = await loadTfjsBackend(backend, options);
+      detail = loaded.detail;
+      out.push(await run(loaded.tf, item, detail));
+    } catch (e) {
+      out.push(failed(item, detail, e instanceof Error ? e.message.split('\n')[0]! : String(e)));
+    }
+  }
+  // Leave TF.js clean for whatever runs next in the process.
+  await reset();
+  return out;
 }
