@@ -193,7 +193,12 @@ export function createTfjsGPT2(tf: TF, config: GPT2Config, train: TrainOptions =
   const specs = gpt2ParamSpecs(config);
   const init = initGPT2Params(config);
   const vars = new Map<string, TFCore.Variable>();
-  for (const spec of specs) vars.set(spec.name, tf.variable(tf.tensor(init.get(spec.name)!, spec.shape, 'float32'), true, prefix + spec.name));
+  for (const spec of specs) {
+    // The variable shares the initial tensor's data; the tensor itself is dropped, or it would keep that data past dispose().
+    const initial = tf.tensor(init.get(spec.name)!, spec.shape, 'float32');
+    vars.set(spec.name, tf.variable(initial, true, prefix + spec.name));
+    initial.dispose();
+  }
   const varList = [...vars.values()];
   const numParams = varList.reduce((n, v) => n + v.size, 0);
   const P = (name: string) => vars.get(name)!;
