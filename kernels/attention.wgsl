@@ -10,7 +10,8 @@ struct Params {
   W: u32,     // row width of the [B, T, W] side of a head split
   col: u32,   // first column of the [B, T, H·D] block inside it
   gridX: u32, // workgroups in the grid's x dimension
-  _p: u32,
+  t0: u32,    // heads: the first time row the [B, T, W] side maps to
+  S: u32,     // heads: time rows of the heads side (T, or a KV cache's length)
 }
 
 @group(0) @binding(0) var<storage, read> src: array<f32>;           // heads: the side read
@@ -31,11 +32,11 @@ fn rowOf(wg: vec3<u32>) -> u32 {
   return wg.x + wg.y * p.gridX;
 }
 
-// Heads [B, H, T, D] index of element i of the H·D block of row (b, t).
+// Heads [B, H, S, D] index of element i of the H·D block of row (b, t).
 fn headIndex(b: u32, t: u32, i: u32) -> u32 {
   let h = i / p.D;
   let d = i - h * p.D;
-  return ((b * p.H + h) * p.T + t) * p.D + d;
+  return ((b * p.H + h) * p.S + p.t0 + t) * p.D + d;
 }
 
 // dst[b, h, t, d] = src[b, t, col + h·D + d]; one workgroup per (b, t) row of src.

@@ -1,25 +1,15 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { main } from '../src/cli/main.js';
+import { quiet } from './harness/console.js';
 import { legBackend } from './harness/runtime.js';
 
 const test = suite('cli');
 
 /** Runs the CLI in-process and captures what it prints. */
 async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = console.log;
-  const error = console.error;
-  console.log = (...a: unknown[]) => out.push(a.join(' '));
-  console.error = (...a: unknown[]) => err.push(a.join(' '));
-  try {
-    const code = await main(argv);
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
+  const { result, out, err } = await quiet(() => main(argv));
+  return { code: result, out, err };
 }
 
 test('info --json reports the runtime, the adapter and the auto choice', async () => {

@@ -6,6 +6,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { GPT, gptConfig, parseSafetensors, saveGPT } from 'webrlhf';
 import { main } from '../src/cli/main.js';
+import { quiet } from './harness/console.js';
 import { gptReference } from './harness/gpt_reference.js';
 import { assertClose } from './harness/reference.js';
 import { legBackend, legBackendInstance as backend } from './harness/runtime.js';
@@ -13,20 +14,6 @@ import { legBackend, legBackendInstance as backend } from './harness/runtime.js'
 const test = suite('cli grad');
 
 const CONFIG = gptConfig({ vocab_size: 17, n_positions: 8, n_embd: 8, n_layer: 2, n_head: 2 });
-
-async function quiet<T>(f: () => Promise<T>): Promise<{ result: T; out: string; err: string }> {
-  const [log, error] = [console.log, console.error];
-  const out: string[] = [];
-  const err: string[] = [];
-  console.log = (...a: unknown[]) => out.push(a.join(' '));
-  console.error = (...a: unknown[]) => err.push(a.join(' '));
-  try {
-    return { result: await f(), out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
-}
 
 test('writes loss, logits and every gradient under its parameter name, matching the float64 reference', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'webrlhf-grad-'));

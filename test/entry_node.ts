@@ -4,6 +4,7 @@ import './suites.js';
 import './cli.test.js';
 import './model_folder_node.test.js';
 import './cli_grad.test.js';
+import './cli_generate.test.js';
 import { finish } from './harness/finish.js';
 
 await finish();

@@ -5,6 +5,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { AdamW, GPT, NonFiniteLossError, TensorStateError, gptConfig, lmTrainStep, prepareBatch, type Backend, type GPTConfig, type TokenBatch } from 'webrlhf';
 import { gptReference, type Weights } from './harness/gpt_reference.js';
+import { tinyModel, toF64 } from './harness/models.js';
 import { numericGrad } from './harness/layer_reference.js';
 import { assertClose, randomF32, rng } from './harness/reference.js';
 import { legBackendInstance as backend } from './harness/runtime.js';
@@ -12,29 +13,6 @@ import { legBackendInstance as backend } from './harness/runtime.js';
 const test = suite('gpt');
 
 const TINY: GPTConfig = gptConfig({ vocab_size: 11, n_positions: 8, n_embd: 8, n_layer: 2, n_head: 2 });
-
-/** Random weights of every parameter, far from the init (LayerNorm gains around 1, heads non-zero). */
-function randomWeights(model: GPT, seed: number): Map<string, Float32Array> {
-  const r = rng(seed);
-  const out = new Map<string, Float32Array>();
-  for (const spec of model.layout.specs) {
-    const isGain = /ln_\d\.weight|ln_f\.weight/.test(spec.name);
-    out.set(spec.name, Float32Array.from({ length: spec.size }, () => (isGain ? 1 + 0.3 * (r() - 0.5) : 0.6 * (r() - 0.5))));
-  }
-  return out;
-}
-
-function toF64(w: Map<string, Float32Array>): Weights {
-  return new Map([...w].map(([k, v]) => [k, Float64Array.from(v)]));
-}
-
-function tinyModel(be: Backend, seed: number, config = TINY): { model: GPT; weights: Map<string, Float32Array> } {
-  const shape = GPT.create(be, config, { heads: { score: true, value: true } });
-  const weights = randomWeights(shape, seed);
-  shape.dispose();
-  const model = GPT.fromWeights(be, config, (s) => weights.get(s.name), { heads: { score: true, value: true } });
-  return { model, weights };
-}
 
 const BATCH: TokenBatch = {
   inputIds: [[3, 1, 4, 1, 5, 9], [0, 0, 2, 6, 5, 3], [7, 10, 8, 0, 0, 0]],
@@ -45,7 +23,7 @@ const BATCH: TokenBatch = {
 
 test('loss, logits, heads and every gradient match the float64 reference (finite differences)', async () => {
   const be = await backend();
-  const { model, weights } = tinyModel(be, 1);
+  const { model, weights } = tinyModel(be, 1, TINY);
   const p = model.forward(BATCH);
   const loss = model.lmLoss();
   const scores = model.scores();
@@ -81,7 +59,7 @@ test('loss, logits, heads and every gradient match the float64 reference (finite
 
 test('a mean loss divides by the number of target tokens', async () => {
   const be = await backend();
-  const { model, weights } = tinyModel(be, 4);
+  const { model, weights } = tinyModel(be, 4, TINY);
   const p = model.forward({ inputIds: BATCH.inputIds, attentionMask: BATCH.attentionMask }, { reduction: 'mean' });
   assert.is(p.counted, 5 + 3 + 2);
   const ref = gptReference(TINY, toF64(weights), p);
@@ -104,7 +82,7 @@ async function run(model: GPT, batch: TokenBatch) {
 for (const side of ['left', 'right'] as const) {
   test(`padding invariance (${side} padding): a sequence gives the same losses, head outputs and gradients alone and in a batch`, async () => {
     const be = await backend();
-    const { model } = tinyModel(be, 5);
+    const { model } = tinyModel(be, 5, TINY);
     const a = [3, 1, 4, 1, 5, 9, 2];
     const b = [6, 5, 3];
     const pad = (s: number[]) => (side === 'left' ? [...new Array(a.length - s.length).fill(0), ...s] : [...s, ...new Array(a.length - s.length).fill(0)]);
@@ -129,7 +107,7 @@ for (const side of ['left', 'right'] as const) {
 
 test('clone copies parameters; freeze drops gradients', async () => {
   const be = await backend();
-  const { model } = tinyModel(be, 6);
+  const { model } = tinyModel(be, 6, TINY);
   const copy = model.clone();
   const ref = copy.clone().freeze();
   const opt = new AdamW(copy, { lr: 0.1 });
@@ -146,7 +124,7 @@ test('clone copies parameters; freeze drops gradients', async () => {
 
 test('a non-finite loss throws NonFiniteLossError naming the step and leaves the parameters as they were', async () => {
   const be = await backend();
-  const { model } = tinyModel(be, 7);
+  const { model } = tinyModel(be, 7, TINY);
   const opt = new AdamW(model, { lr: 1e-2 });
   await lmTrainStep(model, opt, BATCH);
   // Huge embeddings overflow the logits (±Inf) and the loss becomes NaN.

@@ -2,9 +2,10 @@
 // one summary per leg and a last line `N passed, N failed`.
 //
 // WEBRLHF_TEST_LEGS=node-wasm,deno-webgpu,...  runs only those legs (local work; CI runs all).
+// WEBRLHF_TEST_FILES=kv_cache,gpt                runs only those suites (test/<name>.test.ts).
 // A leg whose runtime is missing (no Deno, no Chromium, no GPU adapter) fails; it is never skipped.
 import { spawn } from 'node:child_process';
-import { copyFile, mkdir, readFile, stat } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { extname, join, normalize } from 'node:path';
 import { buildPackage, bundle, copyWasm, root } from '../scripts/build_lib.mjs';
@@ -26,8 +27,18 @@ await mkdir(out, { recursive: true });
 // The package itself first: the examples import it as users do.
 await buildPackage();
 await copyWasm(join(root, 'dist'), out);
-await bundle({ entry: join(root, 'test/entry_node.ts'), outFile: join(out, 'node.mjs'), target: 'node', alias: { webrlhf: join(root, 'src/entry/node.ts') } });
-await bundle({ entry: join(root, 'test/entry_web.ts'), outFile: join(out, 'web.mjs'), target: 'web', alias: { webrlhf: join(root, 'src/entry/web.ts') } });
+const files = process.env.WEBRLHF_TEST_FILES?.split(',').map((s) => s.trim()).filter(Boolean);
+const entry = (name) => (files ? onlyEntry(name) : join(root, `test/${name}.ts`));
+await bundle({ entry: await entry('entry_node'), outFile: join(out, 'node.mjs'), target: 'node', alias: { webrlhf: join(root, 'src/entry/node.ts') } });
+await bundle({ entry: await entry('entry_web'), outFile: join(out, 'web.mjs'), target: 'web', alias: { webrlhf: join(root, 'src/entry/web.ts') } });
+
+/** An entry that runs only the WEBRLHF_TEST_FILES suites, in the harness the full entries use. */
+async function onlyEntry(name) {
+  const path = join(out, `${name}_only.ts`);
+  const imports = ['harness/uvu_defer.js', ...files.map((f) => `${f}.test.js`)].map((f) => `import '${join(root, 'test', f)}';`);
+  await writeFile(path, `${imports.join('\n')}\nimport { finish } from '${join(root, 'test/harness/finish.js')}';\nawait finish();\n`);
+  return path;
+}
 
 const results = [];
 for (const leg of legs) {
@@ -54,6 +65,7 @@ for (const leg of legs) {
 console.log('\n━━ summary ━━');
 for (const r of results) console.log(`  ${r.leg.padEnd(16)} ${String(r.passed).padStart(4)} passed ${String(r.failed).padStart(3)} failed  ${r.seconds.padStart(6)} s`);
 if (only) console.log(`  (WEBRLHF_TEST_LEGS: only ${legs.length} of ${LEGS.length} legs ran)`);
+if (files) console.log(`  (WEBRLHF_TEST_FILES: only ${files.join(', ')})`);
 const passed = results.reduce((s, r) => s + r.passed, 0);
 const failed = results.reduce((s, r) => s + r.failed, 0);
 console.log(`${passed} passed, ${failed} failed`);

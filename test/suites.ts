@@ -8,6 +8,8 @@ import './safetensors.test.js';
 import './model_folder.test.js';
 import './layers.test.js';
 import './webgpu_layers.test.js';
+import './kv_cache.test.js';
 import './gpt.test.js';
+import './generate.test.js';
 import './gpt_folder.test.js';
 import './learning.test.js';

@@ -2,16 +2,17 @@
 // `col`) and [B, H, T, D], and the causal, key-masked row softmax of scores [B, H, T, T] with
 // its backward. Rows are independent: the softmax kernels take (part, parts) and do the rows
 // of share `part`, so they can be split across threads with the same result.
+import { rowShare } from './row_share';
 import { expf1, expf4, hsum4 } from './simd_math';
 
-/** dst[b, h, t, :] = src[b, t, col + h·D : col + (h+1)·D]. */
-export function gather_heads(src: usize, dst: usize, B: i32, T: i32, H: i32, D: i32, W: i32, col: i32): void {
+/** dst[b, h, t0 + t, :] = src[b, t, col + h·D : col + (h+1)·D]; dst is [B, H, S, D]. */
+export function gather_heads(src: usize, dst: usize, B: i32, T: i32, H: i32, D: i32, W: i32, col: i32, S: i32, t0: i32): void {
   const bytes = <usize>D * 4;
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < H; h++) {
       for (let t = 0; t < T; t++) {
         const s = src + ((<usize>b * <usize>T + <usize>t) * <usize>W + <usize>col + <usize>h * <usize>D) * 4;
-        const d = dst + (((<usize>b * <usize>H + <usize>h) * <usize>T + <usize>t) * <usize>D) * 4;
+        const d = dst + (((<usize>b * <usize>H + <usize>h) * <usize>S + <usize>t0 + <usize>t) * <usize>D) * 4;
         memory.copy(d, s, bytes);
       }
     }
@@ -32,11 +33,6 @@ export function scatter_heads(src: usize, dst: usize, B: i32, T: i32, H: i32, D:
   }
 }
 
-/** First row of share `part` of `rows` (whole rows; every split computes each row alike). */
-// @ts-ignore: decorator
-@inline function rowShare(rows: i32, part: i32, parts: i32): i32 {
-  return <i32>(<i64>rows * part / parts);
-}
 
 /**
  * probs[b, h, i, j] = softmax over the keys query i sees (j ≤ i and keyMask[b, j] ≥ 0.5);

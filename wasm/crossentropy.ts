@@ -3,12 +3,13 @@
 // dlogits[n] = w·(softmax − onehot(t)). Rows of weight 0 give loss 0 and zero gradient without
 // reading their target. A target outside [0, V) with a nonzero weight gives a NaN loss.
 // Takes (part, parts): share `part` of the rows.
+import { rowShare } from './row_share';
 import { expf1, expf4, highHalf, hsum2 } from './simd_math';
 
 export function softmax_crossentropy(logits: usize, targets: usize, weights: usize, losses: usize, dlogits: usize, N: i32, V: i32, part: i32, parts: i32): void {
   const rowBytes = <usize>V * 4;
-  const n1 = <i32>(<i64>N * (part + 1) / parts);
-  for (let n = <i32>(<i64>N * part / parts); n < n1; n++) {
+  const n1 = rowShare(N, part + 1, parts);
+  for (let n = rowShare(N, part, parts); n < n1; n++) {
     const x = logits + <usize>n * rowBytes;
     const d = dlogits + <usize>n * rowBytes;
     const w = load<f32>(weights + <usize>n * 4);

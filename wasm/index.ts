@@ -10,6 +10,7 @@ export { embedding, gather_rows, scatter_add_rows } from './embedding';
 export { layernorm, layernorm_backward } from './layernorm';
 export { gelu, gelu_backward } from './gelu';
 export { gather_heads, scatter_heads, causal_softmax, causal_softmax_backward } from './attention';
+export { cached_attention } from './cached_attention';
 export { softmax_crossentropy } from './crossentropy';
 export { adamw } from './adamw';
 

@@ -1,6 +1,6 @@
 import { ShapeError, TensorStateError } from '../errors.js';
 import { checkSameShape, checkShape, fmt, lastAxisGeometry, matmulGeometry, sizeOf, type MatmulGeometry, type Shape } from './shapes.js';
-import { VIEW_ALIGN, expect, headsGeometry, type AdamWStep, type HeadsGeometry, type RowIndex } from './layer_ops.js';
+import { MAX_CACHED_HEAD_DIM, VIEW_ALIGN, expect, headsGeometry, type AdamWStep, type CachedAttentionGeometry, type HeadsGeometry, type RowIndex } from './layer_ops.js';
 
 export type BackendKind = 'webgpu' | 'wasm';
 export type ReduceOp = 'sum' | 'max' | 'sumsq';
@@ -307,10 +307,14 @@ export abstract class Backend {
     this.runColumnSum(x, out, rows, cols);
   }
 
-  /** dst[b, h, t, d] = src[b, t, col + h·D + d]: one [B, T, H·D] block of src split into heads. */
-  gatherHeads(src: Tensor, col: number, dst: Tensor): void {
+  /**
+   * dst[b, h, t, d] = src[b, t, col + h·D + d]: one [B, T, H·D] block of src split into heads.
+   * With `time`, dst is [B, H, S, D] and src's T rows land at time..time+T (appending to a
+   * KV cache); dst's other rows are kept.
+   */
+  gatherHeads(src: Tensor, col: number, dst: Tensor, time?: number): void {
     this.own('gatherHeads', src, dst);
-    const g = headsGeometry('gatherHeads', src, dst, col);
+    const g = headsGeometry('gatherHeads', src, dst, col, time);
     this.noAlias('gatherHeads', [dst], [src]);
     this.runGatherHeads(src, dst, g);
   }
@@ -335,6 +339,35 @@ export abstract class Backend {
     expect('causalSoftmax', 'probs', probs, scores.shape);
     this.noAlias('causalSoftmax', [probs], [scores, keyMask]);
     this.runCausalSoftmax(scores, keyMask, probs, B, H, T);
+  }
+
+  /**
+   * Attention of T new queries against a key/value cache (incremental decoding):
+   * out[b, i, h·D + d] = Σⱼ pⱼ·v[b, h, j, d], p = softmax over the keys j ≤ start + i with
+   * keyMask[b, j] = 1 of q·k[b, h, j]/√D, q = qkv[b, i, h·D : (h+1)·D]. qkv is [B, T, W ≥ C]
+   * (c_attn's output; only its q columns are read), kCache and vCache [B, H, S, D] hold keys
+   * 0..start+T−1 (write them with gatherHeads(…, time) first), keyMask [B, S], out [B, T, C].
+   * A query that sees no key gets zeros.
+   */
+  cachedAttention(qkv: Tensor, kCache: Tensor, vCache: Tensor, keyMask: Tensor, start: number, out: Tensor): void {
+    this.own('cachedAttention', qkv, kCache, vCache, keyMask, out);
+    if (kCache.shape.length !== 4) throw new ShapeError(`cachedAttention: kCache has shape ${fmt(kCache.shape)}, expected [B, H, S, D]`);
+    const [B, H, S, D] = kCache.shape as [number, number, number, number];
+    if (qkv.shape.length !== 3 || qkv.shape[0] !== B || qkv.shape[2]! < H * D) {
+      throw new ShapeError(`cachedAttention: qkv has shape ${fmt(qkv.shape)}, expected [${B}, T, W ≥ ${H * D}]`);
+    }
+    const T = qkv.shape[1]!;
+    expect('cachedAttention', 'vCache', vCache, kCache.shape);
+    expect('cachedAttention', 'keyMask', keyMask, [B, S]);
+    expect('cachedAttention', 'out', out, [B, T, H * D]);
+    if (D > MAX_CACHED_HEAD_DIM) {
+      throw new ShapeError(`cachedAttention: heads of ${D} dimensions exceed the kernels' ${MAX_CACHED_HEAD_DIM}; use more heads (n_head ≥ n_embd / ${MAX_CACHED_HEAD_DIM})`);
+    }
+    if (!Number.isInteger(start) || start < 0 || start + T > S) {
+      throw new ShapeError(`cachedAttention: queries at ${start}..${start + T} do not fit a cache of ${S} positions`);
+    }
+    this.noAlias('cachedAttention', [out], [qkv, kCache, vCache, keyMask]);
+    this.runCachedAttention(qkv, kCache, vCache, keyMask, out, { B, T, H, D, S, W: qkv.shape[2]!, start });
   }
 
   /** dscores = probs ⊙ (dprobs − Σⱼ probs·dprobs) per row (overwrites dscores). */
@@ -450,6 +483,7 @@ export abstract class Backend {
   protected abstract runColumnSum(x: Tensor, out: Tensor, rows: number, cols: number): void;
   protected abstract runGatherHeads(src: Tensor, dst: Tensor, g: HeadsGeometry): void;
   protected abstract runScatterHeads(src: Tensor, dst: Tensor, g: HeadsGeometry): void;
+  protected abstract runCachedAttention(qkv: Tensor, kCache: Tensor, vCache: Tensor, keyMask: Tensor, out: Tensor, g: CachedAttentionGeometry): void;
   protected abstract runCausalSoftmax(scores: Tensor, keyMask: Tensor, probs: Tensor, B: number, H: number, T: number): void;
   protected abstract runCausalSoftmaxBackward(dprobs: Tensor, probs: Tensor, dscores: Tensor, B: number, H: number, T: number): void;
   protected abstract runSoftmaxCrossEntropy(logits: Tensor, targets: Tensor, weights: Tensor, losses: Tensor, dlogits: Tensor | undefined, N: number, V: number): void;

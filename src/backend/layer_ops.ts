@@ -55,22 +55,48 @@ export interface HeadsGeometry {
   /** Row width of the [B, T, W] side. */
   W: number;
   col: number;
+  /** Time rows of the heads side ([B, H, S, D], S ≥ t0 + T) and the first one T maps to. */
+  S: number;
+  t0: number;
 }
+
+/** Shapes of cachedAttention: T queries at positions start.. against a cache of S positions. */
+export interface CachedAttentionGeometry {
+  B: number;
+  T: number;
+  H: number;
+  D: number;
+  S: number;
+  /** Row width of qkv. */
+  W: number;
+  start: number;
+}
+
+/** Widest attention head cachedAttention takes (each WGSL invocation keeps D/64 accumulators). */
+export const MAX_CACHED_HEAD_DIM = 256;
 
 /** Fails unless `t` has exactly `shape`. */
 export function expect(op: string, name: string, t: Tensor, shape: Shape): void {
   if (fmt(t.shape) !== fmt(shape)) throw new ShapeError(`${op}: ${name} has shape ${fmt(t.shape)}, expected ${fmt(shape)}`);
 }
 
-/** [B, T, W] with a column block at `col` against heads [B, H, T, D]. */
-export function headsGeometry(op: string, wide: Tensor, heads: Tensor, col: number): HeadsGeometry {
+/**
+ * [B, T, W] with a column block at `col` against heads [B, H, T, D], or, given `time`,
+ * against time rows time..time+T of heads [B, H, S, D] (a KV cache).
+ */
+export function headsGeometry(op: string, wide: Tensor, heads: Tensor, col: number, time?: number): HeadsGeometry {
   if (wide.shape.length !== 3) throw new ShapeError(`${op}: the [B, T, W] operand has shape ${fmt(wide.shape)}`);
   if (heads.shape.length !== 4) throw new ShapeError(`${op}: the heads operand has shape ${fmt(heads.shape)}, expected [B, H, T, D]`);
   const [B, T, W] = wide.shape as [number, number, number];
   const [hb, H, ht, D] = heads.shape as [number, number, number, number];
-  if (hb !== B || ht !== T) throw new ShapeError(`${op}: ${fmt(wide.shape)} and heads ${fmt(heads.shape)} differ in B or T`);
+  if (hb !== B) throw new ShapeError(`${op}: ${fmt(wide.shape)} and heads ${fmt(heads.shape)} differ in B`);
+  const t0 = time ?? 0;
+  if (time === undefined ? ht !== T : !Number.isInteger(t0) || t0 < 0 || t0 + T > ht) {
+    const want = time === undefined ? `${T} time rows` : `time rows ${t0}..${t0 + T}`;
+    throw new ShapeError(`${op}: heads ${fmt(heads.shape)} cannot hold ${want} of ${fmt(wide.shape)}`);
+  }
   if (!Number.isInteger(col) || col < 0 || col + H * D > W) {
     throw new ShapeError(`${op}: columns ${col}..${col + H * D} do not fit in a row of ${W}`);
   }
-  return { B, T, H, D, W, col };
+  return { B, T, H, D, W, col, S: ht, t0 };
 }

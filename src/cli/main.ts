@@ -1,6 +1,7 @@
 import { setPlatform } from '../runtime/platform.js';
 import { nodePlatform } from '../runtime/platform_node.js';
 import { WebRLHFError } from '../errors.js';
+import { generateCommand } from './generate.js';
 import { gradCommand } from './grad.js';
 import { infoCommand } from './info.js';
 
@@ -8,6 +9,7 @@ setPlatform(nodePlatform);
 
 const COMMANDS: Record<string, { summary: string; run(argv: string[]): Promise<number> }> = {
   info: { summary: 'runtime, backends, GPU adapter (limits, features) and what backend "auto" picks', run: infoCommand },
+  generate: { summary: 'continue prompts with a model folder (batched, KV cache, temperature/top-k/top-p, seeded)', run: generateCommand },
   grad: { summary: 'one forward/backward of a model folder on a batch; writes loss, logits and every gradient (safetensors)', run: gradCommand },
 };
 

@@ -7,7 +7,7 @@ export type WasmSource = BufferSource | Response | URL | string | WebAssembly.Mo
 const EXPORTS = [
   'heap_base', 'matmul', 'matmul_scratch_bytes', 'add', 'scale', 'reduce_sum', 'reduce_max', 'reduce_sumsq', 'column_sum',
   'embedding', 'gather_rows', 'scatter_add_rows', 'layernorm', 'layernorm_backward', 'gelu', 'gelu_backward',
-  'gather_heads', 'scatter_heads', 'causal_softmax', 'causal_softmax_backward', 'softmax_crossentropy', 'adamw',
+  'gather_heads', 'scatter_heads', 'causal_softmax', 'causal_softmax_backward', 'cached_attention', 'softmax_crossentropy', 'adamw',
 ] as const;
 
 /** Pages the memory starts with, and its cap (wasm32's 4 GiB); the build uses the same. */

@@ -1,5 +1,5 @@
 import { Backend, Tensor, type BackendInfo, type MatmulOptions, type ReduceOp } from '../backend.js';
-import type { AdamWStep, HeadsGeometry, RowIndex } from '../layer_ops.js';
+import type { AdamWStep, CachedAttentionGeometry, HeadsGeometry, RowIndex } from '../layer_ops.js';
 import { sizeOf, type MatmulGeometry, type Shape } from '../shapes.js';
 import { Arena } from './arena.js';
 import type { WasmThreadPool } from './thread_pool.js';
@@ -29,12 +29,14 @@ export interface WasmKernels {
   layernorm_backward(dout: number, x: number, weight: number, mean: number, rstd: number, dx: number, dweight: number, dbias: number, N: number, C: number, scratch: number): void;
   gelu(x: number, out: number, n: number): void;
   gelu_backward(dout: number, x: number, dx: number, n: number): void;
-  gather_heads(src: number, dst: number, B: number, T: number, H: number, D: number, W: number, col: number): void;
+  gather_heads(src: number, dst: number, B: number, T: number, H: number, D: number, W: number, col: number, S: number, t0: number): void;
   scatter_heads(src: number, dst: number, B: number, T: number, H: number, D: number, W: number, col: number): void;
   /** (scores, keyMask, probs, B, H, T, part, parts) */
   causal_softmax: (...args: number[]) => void;
   /** (dprobs, probs, dscores, B, H, T, part, parts) */
   causal_softmax_backward: (...args: number[]) => void;
+  /** (qkv, kCache, vCache, keyMask, out, B, T, H, D, S, W, start, part, parts) */
+  cached_attention: (...args: number[]) => void;
   /** (logits, targets, weights, losses, dlogits or 0, N, V, part, parts) */
   softmax_crossentropy: (...args: number[]) => void;
   adamw(param: number, grad: number, m: number, v: number, n: number, beta1: number, beta2: number, eps: number,
@@ -42,7 +44,7 @@ export interface WasmKernels {
 }
 
 /** The kernels that take (part, parts) and may be split across the thread pool. */
-export const THREADED_KERNELS = ['matmul', 'causal_softmax', 'causal_softmax_backward', 'softmax_crossentropy'] as const;
+export const THREADED_KERNELS = ['matmul', 'causal_softmax', 'causal_softmax_backward', 'softmax_crossentropy', 'cached_attention'] as const;
 export type ThreadedKernel = (typeof THREADED_KERNELS)[number];
 
 class WasmTensor extends Tensor {
@@ -189,11 +191,16 @@ export class WasmBackend extends Backend {
   }
 
   protected runGatherHeads(src: Tensor, dst: Tensor, g: HeadsGeometry): void {
-    this.k.gather_heads(ptr(src), ptr(dst), g.B, g.T, g.H, g.D, g.W, g.col);
+    this.k.gather_heads(ptr(src), ptr(dst), g.B, g.T, g.H, g.D, g.W, g.col, g.S, g.t0);
   }
 
   protected runScatterHeads(src: Tensor, dst: Tensor, g: HeadsGeometry): void {
     this.k.scatter_heads(ptr(src), ptr(dst), g.B, g.T, g.H, g.D, g.W, g.col);
+  }
+
+  protected runCachedAttention(qkv: Tensor, kCache: Tensor, vCache: Tensor, keyMask: Tensor, out: Tensor, g: CachedAttentionGeometry): void {
+    const args = [ptr(qkv), ptr(kCache), ptr(vCache), ptr(keyMask), ptr(out), g.B, g.T, g.H, g.D, g.S, g.W, g.start];
+    this.rowwise('cached_attention', this.k.cached_attention, args, g.B * g.T * g.H, g.B * g.H * (g.start + g.T) * g.D * g.T);
   }
 
   protected runCausalSoftmax(scores: Tensor, keyMask: Tensor, probs: Tensor, B: number, H: number, T: number): void {

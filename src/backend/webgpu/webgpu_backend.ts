@@ -1,7 +1,7 @@
 import { DeviceLimitError, DeviceLostError, GPUOpError } from '../../errors.js';
 import { adapterName, type AcquiredGPU, type AdapterSummary } from '../../runtime/gpu_acquire.js';
 import { Backend, Tensor, type BackendInfo, type MatmulOptions, type ReduceOp } from '../backend.js';
-import type { AdamWStep, HeadsGeometry, RowIndex } from '../layer_ops.js';
+import type { AdamWStep, CachedAttentionGeometry, HeadsGeometry, RowIndex } from '../layer_ops.js';
 import { fmt, sizeOf, type MatmulGeometry, type Shape } from '../shapes.js';
 import type { KernelFile } from './kernels.js';
 import { PipelineCache } from './pipelines.js';
@@ -350,6 +350,12 @@ export class WebGPUBackend extends Backend {
     this.heads('scatterHeads', 'scatter_heads', src, dst, g);
   }
 
+  protected runCachedAttention(qkv: Tensor, kCache: Tensor, vCache: Tensor, keyMask: Tensor, out: Tensor, g: CachedAttentionGeometry): void {
+    const [x, y] = grid2d(g.B * g.T * g.H);
+    const params = packParams([g.B, g.T, g.H, g.D, g.S, g.W, g.start, x, 1 / Math.sqrt(g.D)], [8]);
+    this.dispatch('cachedAttention', 'cached_attention', 'main', [qkv, kCache, vCache, keyMask, out], params, [x, y, 1]);
+  }
+
   protected runCausalSoftmax(scores: Tensor, keyMask: Tensor, probs: Tensor, B: number, H: number, T: number): void {
     this.softmaxRows('causalSoftmax', 'causal_softmax', [null, null, scores, keyMask, probs, null, null, null], B, H, T);
   }
@@ -362,7 +368,7 @@ export class WebGPUBackend extends Backend {
   private softmaxRows(op: string, entry: string, storage: (Tensor | null)[], B: number, H: number, T: number): void {
     const rows = this.rowPerInvocation(T);
     const [x, y] = grid2d(rows ? Math.ceil((B * H * T) / ROW_WG) : B * H * T);
-    this.dispatch(op, 'attention', rows ? `${entry}_rows` : entry, storage, packParams([B, T, H, 0, 0, 0, x]), [x, y, 1]);
+    this.dispatch(op, 'attention', rows ? `${entry}_rows` : entry, storage, packParams([B, T, H, 0, 0, 0, x, 0, 0]), [x, y, 1]);
   }
 
   protected runSoftmaxCrossEntropy(logits: Tensor, targets: Tensor, weights: Tensor, losses: Tensor, dlogits: Tensor | undefined, N: number, V: number): void {
@@ -440,7 +446,7 @@ export class WebGPUBackend extends Backend {
 
   private heads(op: string, entry: string, src: Tensor, dst: Tensor, g: HeadsGeometry): void {
     const [x, y] = grid2d(g.B * g.T);
-    this.dispatch(op, 'attention', entry, [src, dst, null, null, null, null, null, null], packParams([g.B, g.T, g.H, g.D, g.W, g.col, x]), [x, y, 1]);
+    this.dispatch(op, 'attention', entry, [src, dst, null, null, null, null, null, null], packParams([g.B, g.T, g.H, g.D, g.W, g.col, x, g.t0, g.S]), [x, y, 1]);
   }
 
   /** Records a command buffer of copies or clears, error-scoped like a dispatch. */
