@@ -11,3 +11,4 @@ import './webgpu_layers.test.js';
 import './gpt.test.js';
 import './gpt_folder.test.js';
 import './learning.test.js';
+import './tokenizer.test.js';
