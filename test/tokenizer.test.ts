@@ -33,7 +33,8 @@ const reference = (s: string) =>
 /**
  * Where gpt-tokenizer differs from Hugging Face `tokenizers` and tiktoken: it runs GPT-2's
  * regex with JavaScript's `\s`, which matches U+FEFF and not U+0085; theirs (oniguruma, Rust
- * regex) is Unicode White_Space, the other way round. Strings with either character are left
+ * regex) is Unicode White_Space, the other way round, and so is Python `regex`'s (GPT-2's
+ * encoder.py; its split of this corpus equals ours). Strings with either character are left
  * out of the comparison; the next test pins our (Hugging Face's) split for them.
  */
 const jsWhitespaceDiffers = (s: string) => /[\u0085\ufeff]/.test(s);
