@@ -109,3 +109,18 @@ export class CheckpointError extends WebRLHFError {
     if (where.file !== undefined) this.file = where.file;
   }
 }
+
+/**
+ * A tokenizer file that cannot be read or honoured (tokenizer.json, vocab.json + merges.txt,
+ * tokenizer_config.json), or token ids a tokenizer cannot decode. `file` and `field` name
+ * what was wrong where they are known; the message says the problem and what to change.
+ */
+export class TokenizerError extends WebRLHFError {
+  readonly file?: string;
+  readonly field?: string;
+  constructor(message: string, where: { file?: string; field?: string } = {}, options?: { cause?: unknown }) {
+    super('TOKENIZER', message, options);
+    if (where.file !== undefined) this.file = where.file;
+    if (where.field !== undefined) this.field = where.field;
+  }
+}

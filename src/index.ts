@@ -13,7 +13,7 @@ export {
 } from './io/safetensors.js';
 export {
   loadModelFolder, saveModelFolder, modelFolderFiles, directoryFolder, urlFolder, filesFolder, memoryFolder,
-  resolveFolderSource, parseGPT2Config, gpt2TensorName, gpt2TensorShapes, expectTensor, expectGPT2Tensors,
+  resolveFolderSource, resolveFolderTarget, parseGPT2Config, gpt2TensorName, gpt2TensorShapes, expectTensor, expectGPT2Tensors,
   CONFIG_FILE, WEIGHTS_FILE, WEIGHTS_INDEX_FILE,
   type GPT2Config, type GPT2TensorSpec, type ModelFolder, type ModelFolderSource, type ModelFolderTarget, type FileLike,
   type ModelFolderLocation, type ModelFolderDestination, type SaveModelFolderOptions,
@@ -28,6 +28,15 @@ export { AdamW, ADAMW_DEFAULTS, type AdamWConfig } from './nn/adamw.js';
 export { lmTrainStep, type StepResult } from './nn/train_step.js';
 export { rowIndex, disposeRowIndex, groupRows } from './nn/row_index.js';
 export { loadGPT, saveGPT, type LoadGPTOptions } from './io/gpt_folder.js';
+export type { Tokenizer } from './text/tokenizer.js';
+export { BPETokenizer, type BPETokenizerSpec, type AddedTokenSpec, type SpecOrigin, type FieldRef } from './text/bpe_tokenizer.js';
+export type { AddedToken } from './text/added_tokens.js';
+export { byteTokenizer, BYTE_BOS_TOKEN, BYTE_EOS_TOKEN, BYTE_PAD_TOKEN } from './text/byte_tokenizer.js';
+export { BYTE_TO_CHAR, GPT2_SPLIT_PATTERN } from './text/byte_level.js';
+export {
+  parseTokenizer, loadTokenizer, saveTokenizer, tokenizerFiles,
+  TOKENIZER_FILE, TOKENIZER_CONFIG_FILE, SPECIAL_TOKENS_MAP_FILE, VOCAB_FILE, MERGES_FILE, type TokenizerFileContents,
+} from './text/tokenizer_files.js';
 export { CachedDecoder } from './nn/cached_decoder.js';
 export { generate, type GenerateOptions, type GeneratedSequence } from './text/generate.js';
 export type { GenerationConfig } from './text/generation_config.js';

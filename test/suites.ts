@@ -13,3 +13,4 @@ import './gpt.test.js';
 import './generate.test.js';
 import './gpt_folder.test.js';
 import './learning.test.js';
+import './tokenizer.test.js';

@@ -205,7 +205,8 @@ export function resolveFolderSource(where: ModelFolderLocation): ModelFolderSour
   throw new ConfigError(`a model folder is a directory path, a URL, File objects or a ModelFolderSource; got ${Object.prototype.toString.call(where)}`);
 }
 
-function resolveTarget(where: ModelFolderDestination): ModelFolderTarget {
+/** The ModelFolderTarget for a destination (see ModelFolderDestination). */
+export function resolveFolderTarget(where: ModelFolderDestination): ModelFolderTarget {
   if (isTarget(where)) return where;
   if (typeof where === 'string' || where instanceof URL) {
     const href = typeof where === 'string' ? where : where.href;
@@ -350,7 +351,7 @@ export async function saveModelFolder(
   options: SaveModelFolderOptions = {},
 ): Promise<void> {
   const files = modelFolderFiles(config, tensors, options);
-  const target = resolveTarget(where);
+  const target = resolveFolderTarget(where);
   const fail = (name: string, e: unknown): CheckpointError =>
     new CheckpointError(`could not write ${name} to ${target.location}: ${e instanceof Error ? e.message : String(e)}`, { file: name }, { cause: e });
   try {
