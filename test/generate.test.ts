@@ -8,6 +8,7 @@ import {
 } from 'webrlhf';
 import { gptReference } from './harness/gpt_reference.js';
 import { tinyModel, toF64 } from './harness/models.js';
+import { errorOf, rejectsWith } from './harness/rejects.js';
 import { legBackendInstance as backend } from './harness/runtime.js';
 
 const test = suite('generate');
@@ -153,19 +154,18 @@ test('scoring: per-token log-probs, entropies, values and rewards match the floa
 
 test('bad input: long prompts, unknown ids and bad options are typed errors that say what to change', async () => {
   const { model } = await setup();
-  const is = (type: new (...a: never[]) => Error, re: RegExp) => (e: unknown) => e instanceof type && re.test(e.message);
   const long = 'x'.repeat(CONFIG.n_positions + 1);
-  await assert.rejects(() => generate(model, [long], { tokenizer }), is(BatchError, /n_positions = 48; shorten the prompt to fewer than 48 tokens/));
-  await assert.rejects(() => generate(model, ['x'.repeat(40)], { tokenizer, max_new_tokens: 16 }), is(BatchError, /lower max_new_tokens to 8/));
-  await assert.rejects(() => generate(model, [[1, 2, 999]], {}), is(BatchError, /token id 999 at position 2, outside the model's vocabulary 0\.\.258/));
-  await assert.rejects(() => generate(model, [[]], {}), is(BatchError, /prompt 0 has no tokens/));
-  await assert.rejects(() => generate(model, ['hi'], {}), is(ConfigError, /need a tokenizer/));
-  await assert.rejects(() => generate(model, ['hi'], { tokenizer, top_p: 0 }), is(ConfigError, /top_p must be in \(0, 1\]/));
-  await assert.rejects(() => generate(model, ['hi'], { tokenizer, temperature: -1 }), is(ConfigError, /temperature/));
-  await assert.rejects(() => generate(model, ['hi'], { tokenizer, top_k: 1.5 }), is(ConfigError, /top_k must be an integer/));
-  await assert.rejects(() => generate(model, ['hi'], { tokenizer, eos_token_id: 5000 }), is(ConfigError, /eos_token_id 5000 is not a token id/));
-  await assert.rejects(() => generate(model, ['hi'], { tokenizer, maxNewTokens: 3 } as never), is(ConfigError, /unknown option "maxNewTokens"/));
-  await assert.rejects(() => scoreSequences(model, [{ prompt: [], response: [1] }]), is(BatchError, /empty prompt/));
+  await rejectsWith(generate(model, [long], { tokenizer }), errorOf(BatchError, /n_positions = 48; shorten the prompt to fewer than 48 tokens/), 'n_positions = 48; shorten the prompt to fewer than 48 tokens');
+  await rejectsWith(generate(model, ['x'.repeat(40)], { tokenizer, max_new_tokens: 16 }), errorOf(BatchError, /lower max_new_tokens to 8/), 'lower max_new_tokens to 8');
+  await rejectsWith(generate(model, [[1, 2, 999]], {}), errorOf(BatchError, /token id 999 at position 2, outside the model's vocabulary 0\.\.258/), "/token id 999 at position 2, outside the model's vocabulary 0\\.\\.258/");
+  await rejectsWith(generate(model, [[]], {}), errorOf(BatchError, /prompt 0 has no tokens/), 'prompt 0 has no tokens');
+  await rejectsWith(generate(model, ['hi'], {}), errorOf(ConfigError, /need a tokenizer/), 'need a tokenizer');
+  await rejectsWith(generate(model, ['hi'], { tokenizer, top_p: 0 }), errorOf(ConfigError, /top_p must be in \(0, 1\]/), 'top_p must be in \\(0, 1\\]');
+  await rejectsWith(generate(model, ['hi'], { tokenizer, temperature: -1 }), errorOf(ConfigError, /temperature/), 'temperature');
+  await rejectsWith(generate(model, ['hi'], { tokenizer, top_k: 1.5 }), errorOf(ConfigError, /top_k must be an integer/), 'top_k must be an integer');
+  await rejectsWith(generate(model, ['hi'], { tokenizer, eos_token_id: 5000 }), errorOf(ConfigError, /eos_token_id 5000 is not a token id/), 'eos_token_id 5000 is not a token id');
+  await rejectsWith(generate(model, ['hi'], { tokenizer, maxNewTokens: 3 } as never), errorOf(ConfigError, /unknown option "maxNewTokens"/), 'unknown option "maxNewTokens"');
+  await rejectsWith(scoreSequences(model, [{ prompt: [], response: [1] }]), errorOf(BatchError, /empty prompt/), 'empty prompt');
 });
 
 test.run();

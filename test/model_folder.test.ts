@@ -6,6 +6,7 @@ import {
 } from 'webrlhf';
 import { platform } from '../src/runtime/platform.js';
 import { gpt2Tensors } from './harness/checkpoint.js';
+import { rejectsWith } from './harness/rejects.js';
 
 const test = suite('model folder');
 
@@ -14,15 +15,6 @@ const tiny: GPT2Config = { n_embd: 8, n_layer: 2, n_head: 2, n_positions: 16, vo
 const encode = (v: unknown) => new TextEncoder().encode(typeof v === 'string' ? v : JSON.stringify(v));
 const file = (name: string, bytes: Uint8Array, webkitRelativePath?: string): FileLike => ({ name, webkitRelativePath, arrayBuffer: async () => bytes.slice().buffer });
 
-async function rejectsWith(p: Promise<unknown>, check: (e: unknown) => boolean, what: string): Promise<void> {
-  try {
-    await p;
-  } catch (e) {
-    if (!check(e)) throw new Error(`${what}: unexpected error ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
-    return;
-  }
-  assert.unreachable(`${what}: did not throw`);
-}
 
 const checkpointError = (file: string | undefined, tensor: string | undefined, re: RegExp) => (e: unknown) =>
   e instanceof CheckpointError && e.code === 'CHECKPOINT' && e.file === file && e.tensor === tensor && re.test(e.message);

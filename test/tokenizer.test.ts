@@ -8,6 +8,7 @@ import {
 import { splitWords as words } from '../src/text/byte_level.js';
 import { GPT2_EOS_ID, gpt2TokenizerJson, gpt2VocabMerges } from './harness/gpt2_tokenizer.js';
 import { textCorpus } from './harness/text_corpus.js';
+import { errorOf, rejectsWith } from './harness/rejects.js';
 
 const test = suite('tokenizer');
 
@@ -54,16 +55,8 @@ function throwsTokenizerError(fn: () => unknown, where: { file?: string; field?:
   if (!ok) assert.unreachable(`unexpected TokenizerError (file ${e.file}, field ${e.field}): ${e.message}`);
 }
 
-async function rejectsTokenizerError(p: Promise<unknown>, ...patterns: RegExp[]): Promise<void> {
-  try {
-    await p;
-  } catch (e) {
-    if (!(e instanceof TokenizerError) || !patterns.every((re) => re.test(e.message))) {
-      assert.unreachable(`unexpected error ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
-    }
-    return;
-  }
-  assert.unreachable('did not throw');
+function rejectsTokenizerError(p: Promise<unknown>, ...patterns: RegExp[]): Promise<void> {
+  return rejectsWith(p, errorOf(TokenizerError, ...patterns), 'TokenizerError');
 }
 
 /** A byte-level vocabulary where a byte's id is its value, with more tokens after 255. */
