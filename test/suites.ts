@@ -8,6 +8,7 @@ import './safetensors.test.js';
 import './model_folder.test.js';
 import './layers.test.js';
 import './webgpu_layers.test.js';
+import './sampling.test.js';
 import './gpt.test.js';
 import './gpt_folder.test.js';
 import './learning.test.js';
