@@ -6,6 +6,8 @@ export type { AdapterSummary } from './runtime/gpu_acquire.js';
 export type { RuntimeName } from './runtime/platform.js';
 export { Backend, Tensor, type BackendKind, type BackendInfo, type MatmulOptions, type ReduceOptions } from './backend/backend.js';
 export { VIEW_ALIGN, type RowIndex, type AdamWStep } from './backend/layer_ops.js';
+export type { SampleOptions, LogprobOptions } from './backend/sampling_ops.js';
+export { philox4x32, philoxUniforms, uniformFromBits, type PhiloxCounter, type PhiloxKey, type RandomOptions } from './random/philox.js';
 export type { WasmSource } from './backend/wasm/load_wasm.js';
 export {
   parseSafetensors, serializeSafetensors, f16BitsToF32, bf16BitsToF32, SAFETENSORS_READ_DTYPES,

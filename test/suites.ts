@@ -9,6 +9,7 @@ import './model_folder.test.js';
 import './layers.test.js';
 import './webgpu_layers.test.js';
 import './kv_cache.test.js';
+import './sampling.test.js';
 import './gpt.test.js';
 import './generate.test.js';
 import './gpt_folder.test.js';

@@ -4,7 +4,7 @@
 // reading their target. A target outside [0, V) with a nonzero weight gives a NaN loss.
 // Takes (part, parts): share `part` of the rows.
 import { rowShare } from './row_share';
-import { expf1, expf4, highHalf, hsum2 } from './simd_math';
+import { expf1, expf4, highHalf, hsum2, rowMax } from './simd_math';
 
 export function softmax_crossentropy(logits: usize, targets: usize, weights: usize, losses: usize, dlogits: usize, N: i32, V: i32, part: i32, parts: i32): void {
   const rowBytes = <usize>V * 4;
@@ -18,14 +18,10 @@ export function softmax_crossentropy(logits: usize, targets: usize, weights: usi
       if (dlogits) memory.fill(d, 0, rowBytes);
       continue;
     }
-    let mx4 = f32x4.splat(-Infinity);
-    let j: usize = 0;
-    for (; j + 16 <= rowBytes; j += 16) mx4 = f32x4.pmax(mx4, v128.load(x + j));
-    let mx = max(max(f32x4.extract_lane(mx4, 0), f32x4.extract_lane(mx4, 1)), max(f32x4.extract_lane(mx4, 2), f32x4.extract_lane(mx4, 3)));
-    for (; j < rowBytes; j += 4) mx = max(mx, load<f32>(x + j));
+    const mx = rowMax(x, rowBytes);
     const m4 = f32x4.splat(mx);
     let s0 = f64x2.splat(0), s1 = f64x2.splat(0);
-    j = 0;
+    let j: usize = 0;
     for (; j + 16 <= rowBytes; j += 16) {
       const e = expf4(f32x4.sub(v128.load(x + j), m4));
       if (dlogits) v128.store(d + j, e);

@@ -6,6 +6,9 @@
 export { matmul, matmul_scratch_bytes } from './matmul';
 export { add, scale } from './elementwise';
 export { reduce_sum, reduce_max, reduce_sumsq, column_sum } from './reduce';
+export { random_uniform } from './philox';
+export { sample_tokens, sample_scratch_bytes } from './sampling';
+export { token_logprobs } from './logprobs';
 export { embedding, gather_rows, scatter_add_rows } from './embedding';
 export { layernorm, layernorm_backward } from './layernorm';
 export { gelu, gelu_backward } from './gelu';

@@ -71,3 +71,19 @@ export const K_GELU_K = 16, K_GELU_A = 17, K_GELU_3A = 18, K_GELU_LO = 19, K_GEL
 @inline export function highHalf(v: v128): v128 {
   return i32x4.shuffle(v, v, 2, 3, 2, 3);
 }
+
+/** e^z in each lane (expf4), and exactly 0 below −80, where expf4 clamps (the true value is < 2⁻¹¹⁵). */
+// @ts-ignore: decorator
+@inline export function expOrZero4(z: v128): v128 {
+  return v128.andnot(expf4(z), f32x4.lt(z, kv(K_EXP_MIN)));
+}
+
+/** The largest of the `bytes / 4` f32 values at x (at least one). */
+export function rowMax(x: usize, bytes: usize): f32 {
+  let m4 = f32x4.splat(-Infinity);
+  let j: usize = 0;
+  for (; j + 16 <= bytes; j += 16) m4 = f32x4.pmax(m4, v128.load(x + j));
+  let m = max(max(f32x4.extract_lane(m4, 0), f32x4.extract_lane(m4, 1)), max(f32x4.extract_lane(m4, 2), f32x4.extract_lane(m4, 3)));
+  for (; j < bytes; j += 4) m = max(m, load<f32>(x + j));
+  return m;
+}

@@ -1,6 +1,7 @@
 import { ShapeError, TensorStateError } from '../errors.js';
 import { checkSameShape, checkShape, fmt, lastAxisGeometry, matmulGeometry, sizeOf, type MatmulGeometry, type Shape } from './shapes.js';
 import { MAX_CACHED_HEAD_DIM, VIEW_ALIGN, expect, headsGeometry, type AdamWStep, type CachedAttentionGeometry, type HeadsGeometry, type RowIndex } from './layer_ops.js';
+import { checkVocab, logprobScale, philoxPlan, samplePlan, type LogprobOptions, type PhiloxPlan, type RandomOptions, type SampleOptions, type SamplePlan } from './sampling_ops.js';
 
 export type BackendKind = 'webgpu' | 'wasm';
 export type ReduceOp = 'sum' | 'max' | 'sumsq';
@@ -180,6 +181,65 @@ export abstract class Backend {
   sumSquares(a: Tensor, options: ReduceOptions = {}): Tensor {
     return this.reduce('sumsq', a, options);
   }
+
+  // ---- Sampling: counter-based random numbers (Philox4x32-10, src/random/philox.ts) ------
+
+  /**
+   * out[i] = a uniform in [0, 1) from Philox4x32-10 block (stream + i, offset, 0, 0) under
+   * key (seed mod 2³², ⌊seed / 2³²⌋): word 0's top 24 bits · 2⁻²⁴ (exact in f32). The same
+   * bits on every backend and on the host (`philoxUniforms`). Elements in row-major order.
+   */
+  randomUniform(out: Tensor, o: RandomOptions): void {
+    this.own('randomUniform', out);
+    this.runRandomUniform(out, philoxPlan('randomUniform', o, out.size));
+  }
+
+  /**
+   * One token id per row of logits [N, V] into out [N] (as f32). Row r draws one uniform u,
+   * exactly randomUniform's element r (counter (stream + r, offset, 0, 0)), so a sequence
+   * keeps its draws whatever batch it is in. In exact arithmetic:
+   * - temperature 0: argmax, lowest index on ties; no random number is used.
+   * - else w_i = exp((x_i − max x) / temperature).
+   * - topK (0 < k < V): keep the tokens whose logit is ≥ the k-th largest logit (all tied
+   *   with it are kept, so more than k may be).
+   * - topP (< 1), after topK: keep the kept tokens whose w is ≥ τ, τ the largest value with
+   *   Σ_{kept, w ≥ τ} w ≥ topP · Σ_kept w: the fewest most probable tokens whose probability
+   *   reaches topP, the one crossing it (and its ties) included; at least one token is kept.
+   * - return the first kept index i (in index order) whose running Σ w exceeds u · Σ_kept w;
+   *   the last kept index if rounding runs off the end.
+   * Thresholds are found exactly (bisection over the logits' order-preserving bit patterns);
+   * sums are f32 on WebGPU and f64 on WASM. Logits must be finite.
+   */
+  sampleTokens(logits: Tensor, out: Tensor, o: SampleOptions): void {
+    this.own('sampleTokens', logits, out);
+    const [N, V] = this.rows('sampleTokens', 'logits', logits);
+    expect('sampleTokens', 'out', out, [N]);
+    const plan = samplePlan(o, N, V);
+    this.noAlias('sampleTokens', [out], [logits]);
+    this.runSampleTokens(logits, out, N, V, plan);
+  }
+
+  /**
+   * Per row n of logits [N, V], for the distribution p = softmax(scale · logits[n]):
+   * logprobs[n] = log p[targets[n]] and entropies[n] = −Σ p log p (max-subtracted,
+   * log-sum-exp; stable for any finite logits). targets [N] are ids as f32; a target that is
+   * not an integer in 0..V-1 gives a NaN logprob (callers check ids on the host). scale
+   * (1/temperature) defaults to 1.
+   */
+  tokenLogprobs(logits: Tensor, targets: Tensor, logprobs: Tensor, entropies: Tensor, o: LogprobOptions = {}): void {
+    this.own('tokenLogprobs', logits, targets, logprobs, entropies);
+    const [N, V] = this.rows('tokenLogprobs', 'logits', logits);
+    checkVocab('tokenLogprobs', V);
+    for (const [name, t] of [['targets', targets], ['logprobs', logprobs], ['entropies', entropies]] as const) expect('tokenLogprobs', name, t, [N]);
+    const scale = logprobScale(o);
+    this.noAlias('tokenLogprobs', [logprobs, entropies], [logits, targets]);
+    if (logprobs === entropies) throw new ShapeError('tokenLogprobs: logprobs and entropies are the same tensor; give each its own');
+    this.runTokenLogprobs(logits, targets, logprobs, entropies, N, V, scale);
+  }
+
+  protected abstract runRandomUniform(out: Tensor, c: PhiloxPlan): void;
+  protected abstract runSampleTokens(logits: Tensor, out: Tensor, N: number, V: number, plan: SamplePlan): void;
+  protected abstract runTokenLogprobs(logits: Tensor, targets: Tensor, logprobs: Tensor, entropies: Tensor, N: number, V: number, scale: number): void;
 
   // ---- Storage -------------------------------------------------------------------------
 

@@ -1,5 +1,6 @@
 import { Backend, Tensor, type BackendInfo, type MatmulOptions, type ReduceOp } from '../backend.js';
 import type { AdamWStep, CachedAttentionGeometry, HeadsGeometry, RowIndex } from '../layer_ops.js';
+import type { PhiloxPlan, SamplePlan } from '../sampling_ops.js';
 import { sizeOf, type MatmulGeometry, type Shape } from '../shapes.js';
 import { Arena } from './arena.js';
 import type { WasmThreadPool } from './thread_pool.js';
@@ -21,6 +22,12 @@ export interface WasmKernels {
   reduce_sumsq(a: number, out: number, rows: number, cols: number): void;
   /** scratch: cols f64. */
   column_sum(a: number, out: number, rows: number, cols: number, scratch: number): void;
+  random_uniform(out: number, n: number, k0: number, k1: number, stream: number, offset: number): void;
+  /** (logits, out, N, V, k0, k1, stream, offset, invT, topK, topP, greedy, scratch, part, parts); scratch: sample_scratch_bytes(V) per part. */
+  sample_tokens: (...args: number[]) => void;
+  sample_scratch_bytes(V: number): number;
+  /** (logits, targets, logprobs, entropies, N, V, scale, part, parts) */
+  token_logprobs: (...args: number[]) => void;
   embedding(ids: number, pos: number, wte: number, wpe: number, out: number, N: number, C: number, V: number, P: number): void;
   gather_rows(table: number, index: number, out: number, N: number, C: number, V: number): void;
   scatter_add_rows(src: number, order: number, starts: number, targets: number, dst: number, groups: number, C: number, R: number, V: number): void;
@@ -44,7 +51,7 @@ export interface WasmKernels {
 }
 
 /** The kernels that take (part, parts) and may be split across the thread pool. */
-export const THREADED_KERNELS = ['matmul', 'causal_softmax', 'causal_softmax_backward', 'softmax_crossentropy', 'cached_attention'] as const;
+export const THREADED_KERNELS = ['matmul', 'causal_softmax', 'causal_softmax_backward', 'softmax_crossentropy', 'cached_attention', 'sample_tokens', 'token_logprobs'] as const;
 export type ThreadedKernel = (typeof THREADED_KERNELS)[number];
 
 class WasmTensor extends Tensor {
@@ -134,6 +141,23 @@ export class WasmBackend extends Backend {
   protected runReduce(op: ReduceOp, a: Tensor, out: Tensor, rows: number, cols: number): void {
     const kernel = { sum: this.k.reduce_sum, max: this.k.reduce_max, sumsq: this.k.reduce_sumsq }[op];
     kernel(ptr(a), ptr(out), rows, cols);
+  }
+
+  // ---- Sampling (wasm/philox.ts, sampling.ts, logprobs.ts) -----------------------------
+
+  protected runRandomUniform(out: Tensor, c: PhiloxPlan): void {
+    this.k.random_uniform(ptr(out), out.size, c.key[0], c.key[1], c.stream, c.offset);
+  }
+
+  protected runSampleTokens(logits: Tensor, out: Tensor, N: number, V: number, s: SamplePlan): void {
+    // A row's keys and weights, one slice per thread (greedy needs none).
+    const scratch = s.greedy ? 0 : this.workspace(this.k.sample_scratch_bytes(V) * this.threads);
+    const args = [ptr(logits), ptr(out), N, V, s.key[0], s.key[1], s.stream, s.offset, s.invTemperature, s.topK, s.topP, Number(s.greedy), scratch];
+    this.rowwise('sample_tokens', this.k.sample_tokens, args, N, logits.size);
+  }
+
+  protected runTokenLogprobs(logits: Tensor, targets: Tensor, logprobs: Tensor, entropies: Tensor, N: number, V: number, scale: number): void {
+    this.rowwise('token_logprobs', this.k.token_logprobs, [ptr(logits), ptr(targets), ptr(logprobs), ptr(entropies), N, V, scale], N, logits.size);
   }
 
   // ---- Storage ---------------------------------------------------------------------------
@@ -237,8 +261,8 @@ export class WasmBackend extends Backend {
   }
 
   /**
-   * Scratch space for one single-threaded kernel call (column sums in f64); kept between
-   * calls and grown on demand. Calls are synchronous, so one region serves them all.
+   * Scratch space for one kernel call (column sums in f64; a slice per thread for sampling);
+   * kept between calls and grown on demand. Calls are synchronous, so one region serves them all.
    */
   private workspace(bytes: number): number {
     if (bytes > this.workspaceBytes) {

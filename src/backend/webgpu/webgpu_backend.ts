@@ -2,6 +2,7 @@ import { DeviceLimitError, DeviceLostError, GPUOpError } from '../../errors.js';
 import { adapterName, type AcquiredGPU, type AdapterSummary } from '../../runtime/gpu_acquire.js';
 import { Backend, Tensor, type BackendInfo, type MatmulOptions, type ReduceOp } from '../backend.js';
 import type { AdamWStep, CachedAttentionGeometry, HeadsGeometry, RowIndex } from '../layer_ops.js';
+import type { PhiloxPlan, SamplePlan } from '../sampling_ops.js';
 import { fmt, sizeOf, type MatmulGeometry, type Shape } from '../shapes.js';
 import type { KernelFile } from './kernels.js';
 import { PipelineCache } from './pipelines.js';
@@ -247,6 +248,31 @@ export class WebGPUBackend extends Backend {
   private reduceRows(op: string, kernelOp: ReduceOp, a: Tensor, out: Tensor, rows: number, cols: number, segs: number, seg: number): void {
     const [x, y] = grid2d(rows * segs);
     this.dispatch(op, 'reduce', 'reduce_rows', [a, out], packParams([rows, cols, x, segs, seg]), [x, y, 1], { OP: REDUCE_OPS[kernelOp] });
+  }
+
+  // ---- Sampling (kernels/philox.wgsl in front of random.wgsl and sampling.wgsl; logprobs.wgsl) --
+
+  protected runRandomUniform(out: Tensor, c: PhiloxPlan): void {
+    const [x, y] = grid2d(Math.ceil(out.size / RANDOM_WG));
+    this.dispatch('randomUniform', 'random', 'random_uniform', [out], packParams([out.size, x * RANDOM_WG, ...c.key, c.stream, c.offset]), [x, y, 1]);
+  }
+
+  /**
+   * One workgroup per row on every adapter (one invocation per row would run the bisection
+   * passes over a vocabulary past Mesa's 65535 loop iterations), sized by V: see vocabRowWorkgroup.
+   */
+  protected runSampleTokens(logits: Tensor, out: Tensor, N: number, V: number, s: SamplePlan): void {
+    const [x, y] = grid2d(N);
+    const params = packParams([N, V, x, s.topK, ...s.key, s.stream, s.offset, s.invTemperature, s.topP, Number(s.greedy)], [8, 9]);
+    this.dispatch('sampleTokens', 'sampling', 'sample_tokens', [logits, out], params, [x, y, 1], { WG: vocabRowWorkgroup(V) });
+  }
+
+  protected runTokenLogprobs(logits: Tensor, targets: Tensor, logprobs: Tensor, entropies: Tensor, N: number, V: number, scale: number): void {
+    const [x, y] = grid2d(N);
+    this.dispatch(
+      'tokenLogprobs', 'logprobs', 'token_logprobs', [logits, targets, logprobs, entropies],
+      packParams([N, V, x, scale, 0x7fc00000], [3]), [x, y, 1], { WG: vocabRowWorkgroup(V) },
+    );
   }
 
   // ---- Storage ---------------------------------------------------------------------------
@@ -572,6 +598,18 @@ function chunks(n: number, size: number): [number, number][] {
   const out: [number, number][] = [];
   for (let start = 0; start < n || out.length === 0; start += size) out.push([start, Math.min(size, n - start)]);
   return out;
+}
+
+/** Invocations per workgroup of random.wgsl (one value each). */
+const RANDOM_WG = 64;
+
+/**
+ * Invocations per row of sampling.wgsl and logprobs.wgsl: about 16 values each per pass, 32 to
+ * 256. On llvmpipe, 20000 rows of 16 logits sampled ~7× faster with 32 than with 256 (each
+ * barrier switches through every invocation), while 50257-wide rows want 256.
+ */
+function vocabRowWorkgroup(V: number): number {
+  return Math.min(256, Math.max(32, 2 ** Math.ceil(Math.log2(Math.ceil(V / 16)))));
 }
 
 /** Spreads n workgroups over x (≤ 65535) and y. */
