@@ -156,6 +156,23 @@ class BatchProgress {
     this.seqs = Array.from({ length: B }, () => new SequenceProgress());
   }
 
+  /**
+   * Runs `step(s)` for s = 0, 1, ... and checks for ended sequences every syncEvery steps
+   * (and after the last); returns the number of steps run.
+   */
+  async run(out: StepOutputs, g: ResolvedGeneration, progress: (step: number) => void, step: (s: number) => void | Promise<void>): Promise<number> {
+    for (let s = 0; s < g.maxNewTokens; s++) {
+      await step(s);
+      const steps = s + 1;
+      if (steps % g.syncEvery === 0 || steps === g.maxNewTokens) {
+        const done = await this.check(out, steps);
+        progress(steps);
+        if (done) return steps;
+      }
+    }
+    return g.maxNewTokens;
+  }
+
   /** Reads the tokens of the steps not read yet; true when every sequence has ended. */
   async check(out: StepOutputs, steps: number): Promise<boolean> {
     for (const row of await out.read(out.tokens, this.#read, steps)) this.seqs.forEach((s, b) => s.extend([row[b]!], this.criteria));
@@ -196,20 +213,13 @@ async function generateCached(model: GPT, rows: Row[], stream: number, g: Resolv
   const state = new BatchProgress(B, criteria);
   try {
     be.write(decoder.keyMask, prompt.mask);
-    let steps = 0;
-    for (let s = 0; s < g.maxNewTokens; s++) {
+    const steps = await state.run(out, g, progress, (s) => {
       const logits = s === 0
         ? decoder.step(ids, pos, 0, prompt.T)
         : decoder.step(out.row(out.tokens, s - 1), out.row(positions, s), prompt.T + s - 1, 1);
       if (s === 0) decoder.releasePromptBuffers();
       out.sample(logits, s, stream, g);
-      steps = s + 1;
-      if (steps % g.syncEvery === 0 || steps === g.maxNewTokens) {
-        const done = await state.check(out, steps);
-        progress(steps);
-        if (done) break;
-      }
-    }
+    });
     return await state.results(out, rows, steps, g);
   } finally {
     for (const t of [ids, pos, positions]) t.dispose();
@@ -229,8 +239,7 @@ async function generateUncached(model: GPT, rows: Row[], stream: number, g: Reso
   const state = new BatchProgress(B, criteria);
   const seqs = rows.map((r) => [...r.ids]);
   try {
-    let steps = 0;
-    for (let s = 0; s < g.maxNewTokens; s++) {
+    const steps = await state.run(out, g, progress, async (s) => {
       const T = T0 + s;
       const inputIds = seqs.map((ids) => [...new Array<number>(T - ids.length).fill(g.pad), ...ids]);
       const attentionMask = seqs.map((ids) => [...new Array<number>(T - ids.length).fill(0), ...new Array<number>(ids.length).fill(1)]);
@@ -238,15 +247,10 @@ async function generateUncached(model: GPT, rows: Row[], stream: number, g: Reso
       be.write(lastRows, Float32Array.from({ length: B }, (_, b) => b * T + T - 1));
       be.gatherRows(model.logits, lastRows, last);
       out.sample(last, s, stream, g);
-      steps = s + 1;
+      // The next step's input needs this step's tokens on the host.
       const [tokens] = await out.read(out.tokens, s, s + 1);
       seqs.forEach((ids, b) => ids.push(tokens![b]!));
-      if (steps % g.syncEvery === 0 || steps === g.maxNewTokens) {
-        const done = await state.check(out, steps);
-        progress(steps);
-        if (done) break;
-      }
-    }
+    });
     return await state.results(out, rows, steps, g);
   } finally {
     last.dispose();
