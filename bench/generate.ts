@@ -4,11 +4,12 @@
 // the same job its usual way (full forward per token; bench/peers/tfjs_generate.ts) on the
 // same adapter, measured in the same run.
 //
-// A token's cost is measured at a length: (time for 1 + k new tokens − time for 1) / k after
-// a prompt of length − k − 1, so the prompt's own forward pass is left out.
+// A token's cost is measured at a length: the time of k decode steps that end at that length,
+// between two host checks, so the prompt's own forward pass is left out.
 //
 // WEBRLHF_BENCH_BACKENDS=webgpu,wasm  WEBRLHF_BENCH_BATCHES=1,8,32  WEBRLHF_BENCH_LENGTHS=64,256,512
-// WEBRLHF_BENCH_MODEL=C,L,H,V (default 256,4,4,512)  WEBRLHF_BENCH_PEER=0 skips TF.js.
+// WEBRLHF_BENCH_MODEL=C,L,H,V (default 256,4,4,512)  WEBRLHF_BENCH_MODES=cache,no-cache
+// WEBRLHF_BENCH_PEER=0 skips TF.js.
 import { createRuntime, generate, gptConfig, GPT, type Backend, type Runtime } from 'webrlhf';
 import { fixed, printTable } from './harness/timing.js';
 import { runTfjsGenerate, type TfjsGenerateRow } from './peers/tfjs_generate.js';
@@ -21,9 +22,10 @@ const LENGTHS = list(env.WEBRLHF_BENCH_LENGTHS, '64,256,512').map(Number);
 const [C, L, H, V] = list(env.WEBRLHF_BENCH_MODEL, '256,4,4,512').map(Number) as [number, number, number, number];
 const P = Math.max(...LENGTHS);
 const PEER = env.WEBRLHF_BENCH_PEER !== '0';
-/** New tokens timed per case: with the cache, and without (each of those is a whole forward pass). */
-const CACHED_TOKENS = 16;
-const UNCACHED_TOKENS = 4;
+const MODES = list(env.WEBRLHF_BENCH_MODES, 'cache,no-cache').map((m) => m === 'cache');
+/** Decode steps timed per case: with the cache, and without (each of those is a whole forward pass). */
+const CACHED_TOKENS = 8;
+const UNCACHED_TOKENS = 2;
 
 interface Row {
   backend: string;
@@ -39,29 +41,32 @@ function prompts(B: number, n: number): number[][] {
   return Array.from({ length: B }, (_, b) => Array.from({ length: n }, (_, t) => (b * 31 + t * 7) % V));
 }
 
-/** Fastest of several runs of generating `k` tokens after prompts of `n` (the least disturbed). */
-async function seconds(model: GPT, B: number, n: number, k: number, cached: boolean): Promise<number> {
-  const ids = prompts(B, n);
-  const options = { do_sample: false, max_new_tokens: k, eos_token_id: null, use_cache: cached, sync_every: k };
-  const times: number[] = [];
-  // A run without the cache is k whole forward passes: fewer repeats.
-  for (let i = 0; i < (cached ? 5 : 3); i++) {
-    const t0 = performance.now();
-    await generate(model, ids, options);
-    times.push((performance.now() - t0) / 1000);
+/**
+ * ms per decode step at `length`: generate 2k tokens after a prompt of length − 2k with a
+ * host check every k steps, and time the k steps between the two checks (so the prompt's
+ * forward pass and start-up stay out). The fastest of `runs` (the least disturbed).
+ */
+async function msPerStep(model: GPT, B: number, length: number, k: number, cached: boolean, runs: number): Promise<number> {
+  const ids = prompts(B, length - 2 * k);
+  const best: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const at = new Map<number, number>();
+    await generate(model, ids, {
+      do_sample: false, max_new_tokens: 2 * k, eos_token_id: null, use_cache: cached, sync_every: k,
+      onProgress: ({ step }) => at.set(step, performance.now()),
+    });
+    best.push((at.get(2 * k)! - at.get(k)!) / k);
   }
-  return Math.min(...times);
+  return Math.min(...best);
 }
 
 async function benchCase(be: Backend, model: GPT, B: number, length: number, cached: boolean): Promise<Row> {
-  const k = cached ? CACHED_TOKENS : UNCACHED_TOKENS;
   const row: Row = { backend: `webrlhf ${be.kind}`, B, length, cached };
   try {
-    const n = length - k - 1;
-    await generate(model, prompts(B, n), { do_sample: false, max_new_tokens: 2, eos_token_id: null, use_cache: cached }); // warm-up
-    const one = await seconds(model, B, n, 1, cached);
-    const more = await seconds(model, B, n, k + 1, cached);
-    row.msPerToken = (Math.max(0, more - one) / k) * 1000;
+    // A step without the cache is a whole forward pass: fewer of them.
+    const k = cached ? CACHED_TOKENS : UNCACHED_TOKENS;
+    await generate(model, prompts(B, length - 2 * k), { do_sample: false, max_new_tokens: 2, eos_token_id: null, use_cache: cached }); // warm-up
+    row.msPerToken = await msPerStep(model, B, length, k, cached, cached ? 3 : 1);
   } catch (e) {
     row.error = e instanceof Error ? `${e.name}: ${e.message.split('\n')[0]}` : String(e);
   }
@@ -77,7 +82,7 @@ async function main(): Promise<void> {
     const rt = await createRuntime({ backend: kind });
     details.push(`webrlhf ${kind}: ${rt.backend.info().device}`);
     const model = GPT.create(rt.backend, config, { seed: 1 });
-    for (const cached of [true, false]) {
+    for (const cached of MODES) {
       for (const B of BATCHES) {
         for (const length of LENGTHS) {
           console.error(`webrlhf ${kind} ${cached ? 'cache' : 'no cache'} B=${B} length ${length}`);
@@ -93,7 +98,8 @@ async function main(): Promise<void> {
   if (PEER) {
     const gpu = gpuRt ? (gpuRt.backend as unknown as { gpu: GPU }).gpu : undefined;
     peers = await runTfjsGenerate({
-      model: { C, L, H, V, P }, cases: BATCHES.flatMap((B) => LENGTHS.map((length) => ({ B, length }))), backends: BACKENDS, newTokens: UNCACHED_TOKENS,
+      maxSecondsPerCase: 30,
+      model: { C, L, H, V, P }, cases: BATCHES.flatMap((B) => LENGTHS.map((length) => ({ B, length }))), backends: BACKENDS, newTokens: 3,
       ...(gpu ? { gpu } : {}), featureLevel: gpuRt?.adapter?.featureLevel ?? 'core', adapterName: gpuRt?.adapter?.description ?? 'webgpu',
       log: (line) => console.error(line),
     });

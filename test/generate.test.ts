@@ -93,6 +93,69 @@ test('the same seed gives the same samples; another seed and other samples diffe
   assert.equal(a.map((s) => [s.prompt, s.sample]), PROMPTS.flatMap((_, p) => [[p, 0], [p, 1], [p, 2]]));
 });
 
+/** The model's next-token distribution after `ids`, in float64, at `temperature`. */
+async function nextTokenProbs(be: Backend, model: GPT, ids: number[], temperature: number): Promise<number[]> {
+  model.forward({ inputIds: [ids] }, { logits: true });
+  const V = CONFIG.vocab_size;
+  const row = Array.from((await be.read(model.logits)).subarray((ids.length - 1) * V, ids.length * V), (x) => x / temperature);
+  const m = Math.max(...row);
+  const e = row.map((x) => Math.exp(x - m));
+  const z = e.reduce((a, x) => a + x, 0);
+  return e.map((x) => x / z);
+}
+
+/** χ² 0.999 quantile (Wilson–Hilferty; within 1% of the exact value for df ≥ 5). */
+function chiSquare999(df: number): number {
+  const z = 3.0902;
+  return df * (1 - 2 / (9 * df) + z * Math.sqrt(2 / (9 * df))) ** 3;
+}
+
+test('sampled first tokens across 4,000 sequences follow softmax(logits/T) (χ², fixed seed); top-k/top-p stay in their sets', async () => {
+  const { be, model } = await setup();
+  const prompt = tokenizer.encode('Hi');
+  const n = 4000;
+  const temperature = 1.5;
+  const p = await nextTokenProbs(be, model, prompt, temperature);
+  const draws = await generate(model, [prompt], { num_return_sequences: n, max_new_tokens: 1, temperature, seed: 17, eos_token_id: null });
+  const counts = new Array<number>(p.length).fill(0);
+  for (const s of draws) counts[s.ids[0]!]! += 1;
+  // Bins with an expected count ≥ 5; the rest pooled into one.
+  let stat = 0;
+  let bins = 0;
+  let pooledP = 0;
+  let pooledCount = 0;
+  p.forEach((q, v) => {
+    if (q * n >= 5) {
+      stat += (counts[v]! - q * n) ** 2 / (q * n);
+      bins++;
+    } else {
+      pooledP += q;
+      pooledCount += counts[v]!;
+    }
+  });
+  if (pooledP * n >= 5) {
+    stat += (pooledCount - pooledP * n) ** 2 / (pooledP * n);
+    bins++;
+  }
+  assert.ok(bins >= 6, `enough bins (${bins})`);
+  assert.ok(stat < chiSquare999(bins - 1), `χ² ${stat.toFixed(1)} over ${bins} bins is below the 0.999 quantile ${chiSquare999(bins - 1).toFixed(1)}`);
+
+  const order = p.map((q, v) => [q, v] as const).sort((a, b) => b[0] - a[0]);
+  const topK = new Set(order.slice(0, 5).map(([, v]) => v));
+  const k = await generate(model, [prompt], { num_return_sequences: 500, max_new_tokens: 1, temperature, top_k: 5, seed: 2, eos_token_id: null });
+  assert.ok(k.every((s) => topK.has(s.ids[0]!)), 'top_k 5: every token among the 5 most likely');
+  let mass = 0;
+  const nucleus = new Set<number>();
+  for (const [q, v] of order) {
+    if (mass >= 0.6) break;
+    nucleus.add(v);
+    mass += q;
+  }
+  const tp = await generate(model, [prompt], { num_return_sequences: 500, max_new_tokens: 1, temperature, top_p: 0.6, seed: 3, eos_token_id: null });
+  assert.ok(tp.every((s) => nucleus.has(s.ids[0]!)), `top_p 0.6: every token in the nucleus of ${nucleus.size}`);
+  assert.ok(new Set(tp.map((s) => s.ids[0])).size > 1, 'top_p still samples');
+});
+
 test('EOS and stop strings end a sequence; max_new_tokens ends the rest', async () => {
   const { model } = await setup();
   const free = await generate(model, PROMPTS, { tokenizer, do_sample: false, max_new_tokens: 10, eos_token_id: null });
