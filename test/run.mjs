@@ -104,7 +104,7 @@ async function runExamples() {
   // The training example must learn (the last loss well below the first) and reload to the same loss.
   const trained = (out) => {
     const m = /trained: loss ([\d.]+) → ([\d.]+); reloaded from .*: loss ([\d.]+)/.exec(out);
-    const continued = /greedy continuation of "webrlhf trains": ".+"/.test(out);
+    const continued = /greedy continuation of "webrlhf trains": " GPT-2 where/.test(out);
     return !!m && Number(m[2]) < 0.5 * Number(m[1]) && m[3] === m[2] && continued;
   };
   const cases = [

@@ -13,10 +13,10 @@ const config = gptConfig({ vocab_size: tokenizer.vocabSize, n_positions: 96, n_e
 const model = GPT.create(rt.backend, config, { seed: 0 });
 const optimizer = new AdamW(model, { lr: 1e-2, weight_decay: 0 });
 const losses: number[] = [];
-for (let step = 1; step <= 40; step++) {
+for (let step = 1; step <= 100; step++) {
   const { loss } = await lmTrainStep(model, optimizer, batch);
   losses.push(loss);
-  if (step % 10 === 0) console.log(`step ${step}: loss ${loss.toFixed(4)}`);
+  if (step % 25 === 0) console.log(`step ${step}: loss ${loss.toFixed(4)}`);
 }
 
 // lmTrainStep reports the loss before its update; this is the loss of the trained weights.
