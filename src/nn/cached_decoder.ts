@@ -8,6 +8,8 @@ interface StepBuffers {
   x: Tensor; ln: Tensor; mean: Tensor; rstd: Tensor;
   qkv: Tensor; attn: Tensor; mid: Tensor;
   fc: Tensor; fcGelu: Tensor;
+  /** qkv and attn seen as [B, T, ·] (views, made once). */
+  qkv3: Tensor; attn3: Tensor;
   /** Row index of each row's last new token in [B·T] (for T > 1). */
   lastRows: Tensor | undefined;
 }
@@ -73,8 +75,7 @@ export class CachedDecoder {
     const s = this.#buffers(T);
     const w = (l: number, name: string) => model.param(`h.${l}.${name}`);
     be.embedding(ids, pos, model.param('wte.weight'), model.param('wpe.weight'), s.x);
-    const qkv3 = be.view(s.qkv, 0, [this.B, T, 3 * C]);
-    const attn3 = be.view(s.attn, 0, [this.B, T, C]);
+    const { qkv3, attn3 } = s;
     for (let l = 0; l < L; l++) {
       be.layerNorm(s.x, w(l, 'ln_1.weight'), w(l, 'ln_1.bias'), s.ln, s.mean, s.rstd, eps);
       be.matmul(s.ln, w(l, 'attn.c_attn.weight'), { bias: w(l, 'attn.c_attn.bias'), out: s.qkv });
@@ -127,11 +128,14 @@ export class CachedDecoder {
     const be: Backend = this.model.backend;
     const C = this.model.config.n_embd;
     const N = this.B * T;
+    const qkv = be.zeros([N, 3 * C]);
+    const attn = be.zeros([N, C]);
     s = {
       T,
       x: be.zeros([N, C]), ln: be.zeros([N, C]), mean: be.zeros([N]), rstd: be.zeros([N]),
-      qkv: be.zeros([N, 3 * C]), attn: be.zeros([N, C]), mid: be.zeros([N, C]),
+      qkv, attn, mid: be.zeros([N, C]),
       fc: be.zeros([N, 4 * C]), fcGelu: be.zeros([N, 4 * C]),
+      qkv3: be.view(qkv, 0, [this.B, T, 3 * C]), attn3: be.view(attn, 0, [this.B, T, C]),
       lastRows: T > 1 ? be.tensor(Float32Array.from({ length: this.B }, (_, b) => b * T + T - 1)) : undefined,
     };
     this.#steps.set(T, s);

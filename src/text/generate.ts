@@ -113,6 +113,7 @@ class StepOutputs {
   readonly logprobs: Tensor;
   readonly entropies: Tensor;
   readonly Bp: number;
+  readonly #rows = new Map<Tensor, Tensor[]>();
   constructor(private readonly model: GPT, readonly B: number, steps: number) {
     this.Bp = aligned(B);
     const be = model.backend;
@@ -121,8 +122,11 @@ class StepOutputs {
     this.entropies = be.zeros([steps * this.Bp]);
   }
 
+  /** Step `step`'s [B] slice of t (views are made once and reused by every step). */
   row(t: Tensor, step: number): Tensor {
-    return this.model.backend.view(t, step * this.Bp, [this.B]);
+    let rows = this.#rows.get(t);
+    if (!rows) this.#rows.set(t, (rows = []));
+    return (rows[step] ??= this.model.backend.view(t, step * this.Bp, [this.B]));
   }
 
   /** Samples step `step`'s tokens from logits [B, V] and scores them. */
