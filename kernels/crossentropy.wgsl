@@ -1,12 +1,12 @@
 // Fused softmax + cross-entropy over logits [N, V] (V up to GPT-2's 50257), one workgroup
-// per row (rows beyond 65535 wrap into the grid's y dimension):
-//   lse = max + log Σ exp(logits − max)         (max-subtracted: no overflow)
-//   losses[n] = w[n] · (lse − logits[n, t[n]])
-//   dlogits[n, :] = w[n] · (softmax − onehot(t[n]))   when HAS_DLOGITS
+// per row (rows beyond 65535 wrap into the grid's y dimension), with z = scale·logits:
+//   lse = s·max + log Σ exp(s·(logits − max))     (max-subtracted: no overflow)
+//   losses[n] = w[n] · (lse − z[n, t[n]])
+//   dlogits[n, :] = w[n] · s · (softmax(z) − onehot(t[n]))   when HAS_DLOGITS
 // Three strided passes over the row (max, sum, gradient), each combined by a tree in
 // workgroup memory. A row whose weight is 0 gives loss 0 and a zero gradient without reading
 // its target (which may be −1 for padding).
-struct Params { N: u32, V: u32, gridX: u32, _p: u32 }
+struct Params { N: u32, V: u32, gridX: u32, scale: f32 }
 
 @group(0) @binding(0) var<storage, read> logits: array<f32>;        // [N, V]
 @group(0) @binding(1) var<storage, read> targets: array<f32>;       // [N], integers as f32
@@ -59,16 +59,17 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   for (var c = li; c < p.V; c += WG) { m = max(m, logits[base + c]); }
   let rowMax = combineAll(0u, li, m);
   var s = 0.0;
-  for (var c = li; c < p.V; c += WG) { s += exp(logits[base + c] - rowMax); }
+  for (var c = li; c < p.V; c += WG) { s += exp((logits[base + c] - rowMax) * p.scale); }
   let sum = combineAll(1u, li, s);
   let t = min(u32(targets[n]), p.V - 1u);
   // (max − logit) first: both are large for large logits, their difference is exact-ish.
-  if (li == 0u) { losses[n] = w * ((rowMax - logits[base + t]) + log(sum)); }
+  if (li == 0u) { losses[n] = w * ((rowMax - logits[base + t]) * p.scale + log(sum)); }
   if (HAS_DLOGITS) {
     let inv = 1.0 / sum;
+    let ws = w * p.scale;
     for (var c = li; c < p.V; c += WG) {
       let onehot = select(0.0, 1.0, c == t);
-      dlogits[base + c] = w * (exp(logits[base + c] - rowMax) * inv - onehot);
+      dlogits[base + c] = ws * (exp((logits[base + c] - rowMax) * p.scale) * inv - onehot);
     }
   }
 }

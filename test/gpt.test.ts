@@ -57,6 +57,49 @@ test('loss, logits, heads and every gradient match the float64 reference (finite
   model.dispose();
 });
 
+test('backward({ dLogprobs }) is the gradient of a loss of the targets\' log-probs at a temperature', async () => {
+  const be = await backend();
+  const { model, weights } = tinyModel(be, 4, TINY);
+  const p = model.forward(BATCH);
+  const scale = 1 / 0.7;
+  const { logprobs, entropies } = model.tokenLogprobs(scale);
+  const N = p.B * p.T;
+  const V = TINY.vocab_size;
+  const coef = Array.from(randomF32(N, 5), (c, i) => (p.targets[i]! >= 0 ? c : 0));
+  model.zeroGrad();
+  model.backward({ dLogprobs: be.tensor(Float32Array.from(coef)), logprobScale: scale });
+
+  // log softmax(scale·logits)[target] and the entropy, in float64.
+  const tokenTerms = (logits: ArrayLike<number>) => {
+    const lp: number[] = [];
+    const ent: number[] = [];
+    for (let i = 0; i < N; i++) {
+      const z = Array.from({ length: V }, (_, v) => scale * logits[i * V + v]!);
+      const m = Math.max(...z);
+      const lse = m + Math.log(z.reduce((a, x) => a + Math.exp(x - m), 0));
+      lp.push(p.targets[i]! >= 0 ? z[p.targets[i]!]! - lse : NaN);
+      ent.push(-z.reduce((a, x) => a + Math.exp(x - lse) * (x - lse), 0));
+    }
+    return { lp, ent };
+  };
+  const w64 = toF64(weights);
+  const want = tokenTerms(gptReference(TINY, w64, p).logits);
+  const got = Array.from(await be.read(logprobs));
+  got.forEach((v, i) => assert.is(Number.isNaN(v), Number.isNaN(want.lp[i]!), `position ${i}: NaN exactly where there is no target`));
+  assertClose(got.map((v) => (Number.isNaN(v) ? 0 : v)), want.lp.map((v) => (Number.isNaN(v) ? 0 : v)), { rtol: 1e-4, atol: 1e-5, what: 'log-probs' });
+  assertClose(await be.read(entropies), want.ent, { rtol: 1e-4, atol: 1e-5, what: 'entropies' });
+
+  const objective = (w: Weights) => tokenTerms(gptReference(TINY, w, p).logits).lp.reduce((a, v, i) => a + (coef[i] ? coef[i]! * v : 0), 0);
+  const grads = await model.readGradients();
+  for (const name of ['wte.weight', 'h.0.attn.c_attn.weight', 'h.1.mlp.c_fc.bias', 'ln_f.weight']) {
+    const numeric = numericGrad((x) => objective(new Map(w64).set(name, x)), w64.get(name)!);
+    const typical = Math.max(...numeric.map(Math.abs), 1e-3);
+    assertClose(grads.get(name)!, numeric, { rtol: 1e-4, atol: 1e-4 * typical, what: `∂/∂${name}` });
+  }
+  assert.throws(() => model.backward({ lm: true, dLogprobs: be.zeros([N]) }), (e: unknown) => e instanceof TensorStateError && /not both/.test((e as Error).message));
+  model.dispose();
+});
+
 test('a mean loss divides by the number of target tokens', async () => {
   const be = await backend();
   const { model, weights } = tinyModel(be, 4, TINY);

@@ -15,3 +15,4 @@ import './generate.test.js';
 import './gpt_folder.test.js';
 import './learning.test.js';
 import './tokenizer.test.js';
+import './losses.test.js';

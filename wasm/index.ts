@@ -16,6 +16,8 @@ export { gather_heads, scatter_heads, causal_softmax, causal_softmax_backward } 
 export { cached_attention } from './cached_attention';
 export { softmax_crossentropy } from './crossentropy';
 export { adamw } from './adamw';
+export { ppo_rewards, masked_whiten, gae, ppo_policy_loss, ppo_value_loss } from './losses/ppo';
+export { bradley_terry, dpo } from './losses/preference';
 
 /** First byte JavaScript may allocate from. */
 export function heap_base(): usize {

@@ -1,6 +1,10 @@
 import { ShapeError, TensorStateError } from '../errors.js';
 import { checkSameShape, checkShape, fmt, lastAxisGeometry, matmulGeometry, sizeOf, type MatmulGeometry, type Shape } from './shapes.js';
 import { MAX_CACHED_HEAD_DIM, VIEW_ALIGN, expect, headsGeometry, type AdamWStep, type CachedAttentionGeometry, type HeadsGeometry, type RowIndex } from './layer_ops.js';
+import {
+  BRADLEY_TERRY_STATS, DPO_STATS, PPO_POLICY_STATS, PPO_REWARD_STATS, PPO_VALUE_STATS, checkEstimator, checkNumber, expectSize, rowsOf,
+  type BradleyTerryOptions, type DPOOptions, type GAEOptions, type GAEPlan, type PPOPolicyLossOptions, type PPORewardOptions, type PPORewardPlan, type PPOValueLossOptions, type WhitenOptions,
+} from './loss_ops.js';
 import { checkVocab, logprobScale, philoxPlan, samplePlan, type LogprobOptions, type PhiloxPlan, type RandomOptions, type SampleOptions, type SamplePlan } from './sampling_ops.js';
 
 export type BackendKind = 'webgpu' | 'wasm';
@@ -241,6 +245,154 @@ export abstract class Backend {
   protected abstract runSampleTokens(logits: Tensor, out: Tensor, N: number, V: number, plan: SamplePlan): void;
   protected abstract runTokenLogprobs(logits: Tensor, targets: Tensor, logprobs: Tensor, entropies: Tensor, N: number, V: number, scale: number): void;
 
+  // ---- Reward losses (kernels/losses/, wasm/losses/; ALGORITHMS.md §2, §3, §6) -----------
+  // Each is one dispatch over per-token or per-row values of a batch (small next to the
+  // model), computed in f32 on WebGPU and f64 on WASM. Token tensors hold R rows of T tokens.
+
+  /**
+   * PPO's per-token rewards. For row r (R = scores.size rows) and its response tokens
+   * (mask 1), with Δ = logprobs − refLogprobs: kl = k1 Δ | k3 (e^−Δ − 1) + Δ | clamped
+   * max(Δ, 0); rewards = −klCoef·kl, plus scores[r] at the row's last response token (an
+   * explicit position, never one past it). kl and rewards are 0 off the mask. stats [4]
+   * (PPO_REWARD_STATS), means over rows of per-row sums: kl, entropy (−logprobs),
+   * non-score reward (−klCoef·kl), and the mean score.
+   */
+  ppoRewards(
+    i: { logprobs: Tensor; refLogprobs: Tensor; mask: Tensor; scores: Tensor },
+    out: { rewards: Tensor; kl: Tensor; stats: Tensor },
+    o: PPORewardOptions,
+  ): void {
+    const op = 'ppoRewards';
+    this.own(op, i.logprobs, i.refLogprobs, i.mask, i.scores, out.rewards, out.kl, out.stats);
+    const R = i.scores.size;
+    const T = rowsOf(op, i.logprobs, R);
+    for (const [name, t] of [['refLogprobs', i.refLogprobs], ['mask', i.mask], ['rewards', out.rewards], ['kl', out.kl]] as const) expectSize(op, name, t, R * T);
+    expectSize(op, 'stats', out.stats, PPO_REWARD_STATS.length);
+    const plan = { R, T, klCoef: checkNumber(op, 'klCoef', o.klCoef, 0), estimator: checkEstimator(op, o.klEstimator) };
+    this.distinctOutputs(op, [out.rewards, out.kl, out.stats], [i.logprobs, i.refLogprobs, i.mask, i.scores]);
+    this.runPPORewards(i.logprobs, i.refLogprobs, i.mask, i.scores, out.rewards, out.kl, out.stats, plan);
+  }
+
+  /**
+   * out = (x − μ)·(σ² + 1e-8)^−½ (+ μ unless shiftMean) on the mask, 0 off it; μ and the
+   * unbiased σ² (Bessel's n − 1, n ≥ 2; σ² = 0 for a single token) run over masked entries.
+   */
+  maskedWhiten(x: Tensor, mask: Tensor, out: Tensor, o: WhitenOptions): void {
+    this.own('maskedWhiten', x, mask, out);
+    expectSize('maskedWhiten', 'mask', mask, x.size);
+    expectSize('maskedWhiten', 'out', out, x.size);
+    this.distinctOutputs('maskedWhiten', [out], [x, mask]);
+    this.runMaskedWhiten(x, mask, out, x.size, !!o.shiftMean);
+  }
+
+  /**
+   * Generalised advantage estimation along each of `rows` rows, over its response tokens
+   * (mask 1, contiguous): δ_t = r_t + γV_{t+1} − V_t with V after the last token 0,
+   * A_t = δ_t + γλA_{t+1}, returns R_t = A_t + V_t. 0 off the mask.
+   */
+  gae(rewards: Tensor, values: Tensor, mask: Tensor, advantages: Tensor, returns: Tensor, o: GAEOptions & { rows: number }): void {
+    const op = 'gae';
+    this.own(op, rewards, values, mask, advantages, returns);
+    const T = rowsOf(op, rewards, o.rows);
+    for (const [name, t] of [['values', values], ['mask', mask], ['advantages', advantages], ['returns', returns]] as const) expectSize(op, name, t, rewards.size);
+    const plan = { R: o.rows, T, gamma: checkNumber(op, 'gamma', o.gamma, 0, 1), lam: checkNumber(op, 'lam', o.lam, 0, 1) };
+    this.distinctOutputs(op, [advantages, returns], [rewards, values, mask]);
+    this.runGAE(rewards, values, mask, advantages, returns, plan);
+  }
+
+  /**
+   * PPO's clipped policy loss over the masked tokens, ρ = exp(logprobs − oldLogprobs):
+   * L_pg = masked_mean(max(−Aρ, −A·clip(ρ, 1 − ε, 1 + ε))). dLogprobs = ∂L_pg/∂logprobs
+   * (−Aρ/n where the unclipped term is the max, else 0). stats [5] (PPO_POLICY_STATS), masked
+   * means: L_pg, clip fraction (clipped term strictly larger), ½Δ², ρ, and `entropies`.
+   */
+  ppoPolicyLoss(
+    i: { logprobs: Tensor; oldLogprobs: Tensor; advantages: Tensor; mask: Tensor; entropies: Tensor },
+    out: { dLogprobs: Tensor; stats: Tensor },
+    o: PPOPolicyLossOptions,
+  ): void {
+    const op = 'ppoPolicyLoss';
+    const ins = [i.logprobs, i.oldLogprobs, i.advantages, i.mask, i.entropies];
+    this.own(op, ...ins, out.dLogprobs, out.stats);
+    const N = i.logprobs.size;
+    for (const [name, t] of [['oldLogprobs', i.oldLogprobs], ['advantages', i.advantages], ['mask', i.mask], ['entropies', i.entropies], ['dLogprobs', out.dLogprobs]] as const) expectSize(op, name, t, N);
+    expectSize(op, 'stats', out.stats, PPO_POLICY_STATS.length);
+    const cliprange = checkNumber(op, 'cliprange', o.cliprange, 0);
+    this.distinctOutputs(op, [out.dLogprobs, out.stats], ins);
+    this.runPPOPolicyLoss(i.logprobs, i.oldLogprobs, i.advantages, i.mask, i.entropies, out.dLogprobs, out.stats, N, cliprange);
+  }
+
+  /**
+   * PPO's clipped value loss over the masked tokens: L_vf = ½ masked_mean(max((V − R)²,
+   * (clip(V, V_old ± ε_v) − R)²)). dValues = vfCoef·∂L_vf/∂V ((V − R)/n where the unclipped
+   * term is the max, else 0). stats [2] (PPO_VALUE_STATS): L_vf and the clip fraction.
+   */
+  ppoValueLoss(
+    i: { values: Tensor; oldValues: Tensor; returns: Tensor; mask: Tensor },
+    out: { dValues: Tensor; stats: Tensor },
+    o: PPOValueLossOptions,
+  ): void {
+    const op = 'ppoValueLoss';
+    const ins = [i.values, i.oldValues, i.returns, i.mask];
+    this.own(op, ...ins, out.dValues, out.stats);
+    const N = i.values.size;
+    for (const [name, t] of [['oldValues', i.oldValues], ['returns', i.returns], ['mask', i.mask], ['dValues', out.dValues]] as const) expectSize(op, name, t, N);
+    expectSize(op, 'stats', out.stats, PPO_VALUE_STATS.length);
+    const cliprangeValue = checkNumber(op, 'cliprangeValue', o.cliprangeValue, 0);
+    const vfCoef = checkNumber(op, 'vfCoef', o.vfCoef, 0);
+    this.distinctOutputs(op, [out.dValues, out.stats], ins);
+    this.runPPOValueLoss(i.values, i.oldValues, i.returns, i.mask, out.dValues, out.stats, N, cliprangeValue, vfCoef);
+  }
+
+  /**
+   * The Bradley–Terry loss of 2P scores, rows 0..P−1 chosen (r_w) and P..2P−1 rejected (r_l):
+   * L = −mean log σ(r_w − r_l) + centerCoefficient·mean((r_w + r_l)²). dScores = ∂L/∂scores.
+   * stats [4] (BRADLEY_TERRY_STATS): L, accuracy (r_w > r_l), mean margin, mean reward.
+   */
+  bradleyTerryLoss(scores: Tensor, dScores: Tensor, stats: Tensor, o: BradleyTerryOptions = {}): void {
+    const op = 'bradleyTerryLoss';
+    this.own(op, scores, dScores, stats);
+    if (scores.size % 2 !== 0 || scores.size === 0) throw new ShapeError(`${op}: scores has ${scores.size} values; give 2P: P chosen, then P rejected`);
+    expectSize(op, 'dScores', dScores, scores.size);
+    expectSize(op, 'stats', stats, BRADLEY_TERRY_STATS.length);
+    const center = checkNumber(op, 'centerCoefficient', o.centerCoefficient ?? 0, 0);
+    this.distinctOutputs(op, [dScores, stats], [scores]);
+    this.runBradleyTerryLoss(scores, dScores, stats, scores.size / 2, center);
+  }
+
+  /**
+   * DPO's sigmoid loss over 2P rows of tokens, rows 0..P−1 chosen and P..2P−1 rejected,
+   * with sequence log-probs s = Σ_mask logprobs (s_ref from refLogprobs):
+   * h = (s_w − s_ref,w) − (s_l − s_ref,l), L = −mean log σ(β·h). dLogprobs = ∂L/∂logprobs
+   * (each masked token of a row gets its row's gradient). stats [7] (DPO_STATS, TRL's names):
+   * L, rewards β(s − s_ref) of chosen and rejected, accuracy, margin, and mean s of each.
+   */
+  dpoLoss(i: { logprobs: Tensor; refLogprobs: Tensor; mask: Tensor }, out: { dLogprobs: Tensor; stats: Tensor }, o: DPOOptions & { rows: number }): void {
+    const op = 'dpoLoss';
+    this.own(op, i.logprobs, i.refLogprobs, i.mask, out.dLogprobs, out.stats);
+    if (!Number.isInteger(o.rows) || o.rows < 2 || o.rows % 2 !== 0) throw new ShapeError(`${op}: rows is ${o.rows}; give 2P rows: P chosen, then P rejected`);
+    const T = rowsOf(op, i.logprobs, o.rows);
+    for (const [name, t] of [['refLogprobs', i.refLogprobs], ['mask', i.mask], ['dLogprobs', out.dLogprobs]] as const) expectSize(op, name, t, i.logprobs.size);
+    expectSize(op, 'stats', out.stats, DPO_STATS.length);
+    const beta = checkNumber(op, 'beta', o.beta, 0);
+    this.distinctOutputs(op, [out.dLogprobs, out.stats], [i.logprobs, i.refLogprobs, i.mask]);
+    this.runDPOLoss(i.logprobs, i.refLogprobs, i.mask, out.dLogprobs, out.stats, o.rows / 2, T, beta);
+  }
+
+  /** Outputs must not share storage with inputs or with each other. */
+  private distinctOutputs(op: string, outs: Tensor[], ins: Tensor[]): void {
+    this.noAlias(op, outs, ins);
+    for (let a = 0; a < outs.length; a++) for (let b = a + 1; b < outs.length; b++) this.noAlias(op, [outs[a]!], [outs[b]!]);
+  }
+
+  protected abstract runPPORewards(logprobs: Tensor, refLogprobs: Tensor, mask: Tensor, scores: Tensor, rewards: Tensor, kl: Tensor, stats: Tensor, p: PPORewardPlan): void;
+  protected abstract runMaskedWhiten(x: Tensor, mask: Tensor, out: Tensor, N: number, shiftMean: boolean): void;
+  protected abstract runGAE(rewards: Tensor, values: Tensor, mask: Tensor, advantages: Tensor, returns: Tensor, p: GAEPlan): void;
+  protected abstract runPPOPolicyLoss(logprobs: Tensor, oldLogprobs: Tensor, advantages: Tensor, mask: Tensor, entropies: Tensor, dLogprobs: Tensor, stats: Tensor, N: number, cliprange: number): void;
+  protected abstract runPPOValueLoss(values: Tensor, oldValues: Tensor, returns: Tensor, mask: Tensor, dValues: Tensor, stats: Tensor, N: number, cliprangeValue: number, vfCoef: number): void;
+  protected abstract runBradleyTerryLoss(scores: Tensor, dScores: Tensor, stats: Tensor, P: number, center: number): void;
+  protected abstract runDPOLoss(logprobs: Tensor, refLogprobs: Tensor, mask: Tensor, dLogprobs: Tensor, stats: Tensor, P: number, T: number, beta: number): void;
+
   // ---- Storage -------------------------------------------------------------------------
 
   /**
@@ -441,20 +593,23 @@ export abstract class Backend {
   }
 
   /**
-   * Fused softmax + cross-entropy over logits [N, V]: losses[n] = weights[n]·(logsumexp(logits[n])
-   * − logits[n, targets[n]]), and, when given, dlogits[n] = weights[n]·(softmax(logits[n]) −
-   * onehot(targets[n])), the gradient of Σ losses. A row whose weight is 0 (padding, prompt,
-   * target −1) gives loss 0 and a zero gradient; its target is not read.
+   * Fused softmax + cross-entropy over logits [N, V], with z = scale·logits[n] (scale is
+   * 1/temperature; default 1): losses[n] = weights[n]·(logsumexp(z) − z[targets[n]]), and,
+   * when given, dlogits[n] = weights[n]·scale·(softmax(z) − onehot(targets[n])), the gradient
+   * of Σ losses with respect to the logits. A row whose weight is 0 (padding, prompt, target −1)
+   * gives loss 0 and a zero gradient; its target is not read. A negative weight makes the loss
+   * a log-likelihood to raise: the policy-gradient losses feed −∂L/∂log p here.
    */
-  softmaxCrossEntropy(logits: Tensor, targets: Tensor, weights: Tensor, losses: Tensor, dlogits?: Tensor): void {
+  softmaxCrossEntropy(logits: Tensor, targets: Tensor, weights: Tensor, losses: Tensor, dlogits?: Tensor, o: LogprobOptions = {}): void {
     this.own('softmaxCrossEntropy', logits, targets, weights, losses, dlogits);
     const [N, V] = this.rows('softmaxCrossEntropy', 'logits', logits);
     expect('softmaxCrossEntropy', 'targets', targets, [N]);
     expect('softmaxCrossEntropy', 'weights', weights, [N]);
     expect('softmaxCrossEntropy', 'losses', losses, [N]);
     if (dlogits) expect('softmaxCrossEntropy', 'dlogits', dlogits, [N, V]);
+    const scale = logprobScale(o, 'softmaxCrossEntropy');
     this.noAlias('softmaxCrossEntropy', dlogits ? [losses, dlogits] : [losses], [logits, targets, weights]);
-    this.runSoftmaxCrossEntropy(logits, targets, weights, losses, dlogits, N, V);
+    this.runSoftmaxCrossEntropy(logits, targets, weights, losses, dlogits, N, V, scale);
   }
 
   /** One AdamW step on param in place, with its gradient and moments m, v (same shapes). */
@@ -546,7 +701,7 @@ export abstract class Backend {
   protected abstract runCachedAttention(qkv: Tensor, kCache: Tensor, vCache: Tensor, keyMask: Tensor, out: Tensor, g: CachedAttentionGeometry): void;
   protected abstract runCausalSoftmax(scores: Tensor, keyMask: Tensor, probs: Tensor, B: number, H: number, T: number): void;
   protected abstract runCausalSoftmaxBackward(dprobs: Tensor, probs: Tensor, dscores: Tensor, B: number, H: number, T: number): void;
-  protected abstract runSoftmaxCrossEntropy(logits: Tensor, targets: Tensor, weights: Tensor, losses: Tensor, dlogits: Tensor | undefined, N: number, V: number): void;
+  protected abstract runSoftmaxCrossEntropy(logits: Tensor, targets: Tensor, weights: Tensor, losses: Tensor, dlogits: Tensor | undefined, N: number, V: number, scale: number): void;
   protected abstract runAdamW(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, step: AdamWStep): void;
   protected abstract allocate(shape: Shape): Tensor;
   protected abstract upload(t: Tensor, data: Float32Array): void;

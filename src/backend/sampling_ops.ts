@@ -73,10 +73,10 @@ export function samplePlan(o: SampleOptions, N: number, V: number): SamplePlan {
 }
 
 /** The logit scale of tokenLogprobs: finite and > 0. */
-export function logprobScale(o: LogprobOptions): number {
+export function logprobScale(o: LogprobOptions, op = 'tokenLogprobs'): number {
   const scale = o.scale ?? 1;
   if (typeof scale !== 'number' || !(scale > 0 && Number.isFinite(scale))) {
-    throw new ConfigError(`tokenLogprobs: scale (1/temperature) must be a finite number > 0, got ${scale}`);
+    throw new ConfigError(`${op}: scale (1/temperature) must be a finite number > 0, got ${scale}`);
   }
   return scale;
 }

@@ -29,6 +29,19 @@ export interface BackwardInput {
   dScores?: Tensor;
   /** ∂L/∂values, [B·T, 1] (the value head's output). */
   dValues?: Tensor;
+  /**
+   * ∂L/∂log p(target) [B·T] for a loss of the per-token log-probs of the last forward's
+   * targets (the policy-gradient losses): 0 where a position has no target. Not with `lm`.
+   */
+  dLogprobs?: Tensor;
+  /** The logit scale (1/temperature) those log-probs were taken at (default 1). */
+  logprobScale?: number;
+}
+
+/** Per-token log-probs and entropies [B·T] of the last forward (device tensors the model owns). */
+export interface TokenLogprobs {
+  logprobs: Tensor;
+  entropies: Tensor;
 }
 
 /**
@@ -53,6 +66,8 @@ export class GPT {
   #losses: Tensor | undefined;
   #dlogits: Tensor | undefined;
   #loss: Tensor | undefined;
+  #logprobs: TokenLogprobs | undefined;
+  #negatedDLogprobs: Tensor | undefined;
 
   private constructor(backend: Backend, config: GPTConfig, layout: ParamLayout, params: Tensor) {
     this.backend = backend;
@@ -224,6 +239,22 @@ export class GPT {
     return this.#losses;
   }
 
+  /**
+   * log p(target) and the entropy of softmax(scale·logits) at every position of the last
+   * forward ([B·T] each; scale is 1/temperature, default 1). A position without a target
+   * gets a NaN log-prob: mask it out (the loss ops read only masked positions).
+   */
+  tokenLogprobs(scale = 1): TokenLogprobs {
+    const logits = this.logits;
+    const N = logits.shape[0]!;
+    if (!this.#logprobs || this.#logprobs.logprobs.size !== N) {
+      this.#disposeLogprobs();
+      this.#logprobs = { logprobs: this.backend.zeros([N]), entropies: this.backend.zeros([N]) };
+    }
+    this.backend.tokenLogprobs(logits, this.#batch!.targets, this.#logprobs.logprobs, this.#logprobs.entropies, { scale });
+    return this.#logprobs;
+  }
+
   /** The scalar head r = w·h + b at each sequence's last real token: [B, 1]. */
   scores(): Tensor {
     const be = this.backend;
@@ -255,11 +286,12 @@ export class GPT {
     const w = (name: string) => this.param(name);
     // ∂L/∂(ln_f output), summed over the heads.
     be.zero(acts.dLn);
+    if (input.lm && input.dLogprobs) throw new TensorStateError('GPT: backward() takes lm or dLogprobs, not both; fold one loss into the other');
     if (input.lm) {
       if (this.#ran !== 'loss' || !this.#dlogits) throw new TensorStateError('GPT: backward({ lm: true }) needs lmLoss() after forward()');
-      be.matmul(this.#dlogits, acts.lnf, { transA: true, out: g('wte.weight'), accumulate: true });
-      be.matmul(this.#dlogits, w('wte.weight'), { out: acts.dLn, accumulate: true });
+      this.#backwardLogits(this.#dlogits);
     }
+    if (input.dLogprobs) this.#backwardLogits(this.#logprobGradient(input.dLogprobs, input.logprobScale ?? 1));
     if (input.dScores) {
       const dh = (acts.dhLast = acts.lazy(acts.dhLast, [acts.B, this.config.n_embd]));
       if (!acts.hLast) throw new TensorStateError('GPT: backward({ dScores }) needs scores() after forward()');
@@ -312,6 +344,7 @@ export class GPT {
   }
 
   dispose(): void {
+    this.#disposeLogprobs();
     this.#acts?.dispose();
     this.#batch?.dispose();
     this.#losses?.dispose();
@@ -327,9 +360,44 @@ export class GPT {
     this.#losses?.dispose();
     this.#losses = undefined;
     this.#dlogits = undefined;
+    this.#negatedDLogprobs = undefined;
     this.#acts = new Activations(this.backend, this.config, B, T);
     this.#batch = new BatchTensors(this.backend, B, T);
     return this.#acts;
+  }
+
+  /** Adds the LM head's share of backward for ∂L/∂logits: into wte's gradient and ∂L/∂ln_f. */
+  #backwardLogits(dlogits: Tensor): void {
+    const acts = this.#acts!;
+    this.backend.matmul(dlogits, acts.lnf, { transA: true, out: this.grad('wte.weight'), accumulate: true });
+    this.backend.matmul(dlogits, this.param('wte.weight'), { out: acts.dLn, accumulate: true });
+  }
+
+  /**
+   * ∂L/∂logits from ∂L/∂log p(target): softmaxCrossEntropy with weights −∂L/∂log p gives
+   * exactly dlogits = ∂L/∂log p · scale · (onehot − softmax), and skips rows of weight 0.
+   */
+  #logprobGradient(dLogprobs: Tensor, scale: number): Tensor {
+    const be = this.backend;
+    const acts = this.#acts!;
+    const logits = this.logits;
+    const N = logits.shape[0]!;
+    if (dLogprobs.size !== N) throw new ShapeError(`GPT: dLogprobs has ${dLogprobs.size} values, the last forward has ${N} positions`);
+    if (!this.#losses || this.#losses.size !== N) {
+      this.#losses?.dispose();
+      this.#losses = be.zeros([N]);
+    }
+    this.#negatedDLogprobs = acts.lazy(this.#negatedDLogprobs, [N]);
+    be.scale(dLogprobs, -1, this.#negatedDLogprobs);
+    const dlogits = (acts.logitsGrad ??= acts.lazy(undefined, logits.shape as number[]));
+    be.softmaxCrossEntropy(logits, this.#batch!.targets, this.#negatedDLogprobs, this.#losses, dlogits, { scale });
+    return dlogits;
+  }
+
+  #disposeLogprobs(): void {
+    this.#logprobs?.logprobs.dispose();
+    this.#logprobs?.entropies.dispose();
+    this.#logprobs = undefined;
   }
 
   #needForward(): Activations {

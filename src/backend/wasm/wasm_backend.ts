@@ -1,5 +1,6 @@
 import { Backend, Tensor, type BackendInfo, type MatmulOptions, type ReduceOp } from '../backend.js';
 import type { AdamWStep, CachedAttentionGeometry, HeadsGeometry, RowIndex } from '../layer_ops.js';
+import type { GAEPlan, PPORewardPlan } from '../loss_ops.js';
 import type { PhiloxPlan, SamplePlan } from '../sampling_ops.js';
 import { sizeOf, type MatmulGeometry, type Shape } from '../shapes.js';
 import { Arena } from './arena.js';
@@ -44,8 +45,15 @@ export interface WasmKernels {
   causal_softmax_backward: (...args: number[]) => void;
   /** (qkv, kCache, vCache, keyMask, out, B, T, H, D, S, W, start, part, parts) */
   cached_attention: (...args: number[]) => void;
-  /** (logits, targets, weights, losses, dlogits or 0, N, V, part, parts) */
+  /** (logits, targets, weights, losses, dlogits or 0, N, V, scale, part, parts) */
   softmax_crossentropy: (...args: number[]) => void;
+  ppo_rewards(logprobs: number, ref: number, mask: number, scores: number, rewards: number, kl: number, stats: number, R: number, T: number, estimator: number, klCoef: number): void;
+  masked_whiten(x: number, mask: number, out: number, N: number, shiftMean: number): void;
+  gae(rewards: number, values: number, mask: number, advantages: number, returns: number, R: number, T: number, gamma: number, lam: number): void;
+  ppo_policy_loss(logprobs: number, old: number, advantages: number, mask: number, entropies: number, dLogprobs: number, stats: number, N: number, cliprange: number): void;
+  ppo_value_loss(values: number, old: number, returns: number, mask: number, dValues: number, stats: number, N: number, cliprange: number, vfCoef: number): void;
+  bradley_terry(scores: number, dScores: number, stats: number, P: number, center: number): void;
+  dpo(logprobs: number, ref: number, mask: number, dLogprobs: number, stats: number, P: number, T: number, beta: number): void;
   adamw(param: number, grad: number, m: number, v: number, n: number, beta1: number, beta2: number, eps: number,
     decay: number, stepSize: number, invSqrtBc2: number, gradSumSquares: number, maxGradNorm: number): void;
 }
@@ -235,9 +243,39 @@ export class WasmBackend extends Backend {
     this.rowwise('causal_softmax_backward', this.k.causal_softmax_backward, [ptr(dprobs), ptr(probs), ptr(dscores), B, H, T], B * H * T, probs.size);
   }
 
-  protected runSoftmaxCrossEntropy(logits: Tensor, targets: Tensor, weights: Tensor, losses: Tensor, dlogits: Tensor | undefined, N: number, V: number): void {
-    const args = [ptr(logits), ptr(targets), ptr(weights), ptr(losses), dlogits ? ptr(dlogits) : 0, N, V];
+  protected runSoftmaxCrossEntropy(logits: Tensor, targets: Tensor, weights: Tensor, losses: Tensor, dlogits: Tensor | undefined, N: number, V: number, scale: number): void {
+    const args = [ptr(logits), ptr(targets), ptr(weights), ptr(losses), dlogits ? ptr(dlogits) : 0, N, V, scale];
     this.rowwise('softmax_crossentropy', this.k.softmax_crossentropy, args, N, logits.size);
+  }
+
+  // ---- Reward losses (wasm/losses/): single-threaded, they touch a batch's tokens only ----
+
+  protected runPPORewards(logprobs: Tensor, refLogprobs: Tensor, mask: Tensor, scores: Tensor, rewards: Tensor, kl: Tensor, stats: Tensor, p: PPORewardPlan): void {
+    this.k.ppo_rewards(ptr(logprobs), ptr(refLogprobs), ptr(mask), ptr(scores), ptr(rewards), ptr(kl), ptr(stats), p.R, p.T, p.estimator, p.klCoef);
+  }
+
+  protected runMaskedWhiten(x: Tensor, mask: Tensor, out: Tensor, N: number, shiftMean: boolean): void {
+    this.k.masked_whiten(ptr(x), ptr(mask), ptr(out), N, Number(shiftMean));
+  }
+
+  protected runGAE(rewards: Tensor, values: Tensor, mask: Tensor, advantages: Tensor, returns: Tensor, p: GAEPlan): void {
+    this.k.gae(ptr(rewards), ptr(values), ptr(mask), ptr(advantages), ptr(returns), p.R, p.T, p.gamma, p.lam);
+  }
+
+  protected runPPOPolicyLoss(logprobs: Tensor, oldLogprobs: Tensor, advantages: Tensor, mask: Tensor, entropies: Tensor, dLogprobs: Tensor, stats: Tensor, N: number, cliprange: number): void {
+    this.k.ppo_policy_loss(ptr(logprobs), ptr(oldLogprobs), ptr(advantages), ptr(mask), ptr(entropies), ptr(dLogprobs), ptr(stats), N, cliprange);
+  }
+
+  protected runPPOValueLoss(values: Tensor, oldValues: Tensor, returns: Tensor, mask: Tensor, dValues: Tensor, stats: Tensor, N: number, cliprangeValue: number, vfCoef: number): void {
+    this.k.ppo_value_loss(ptr(values), ptr(oldValues), ptr(returns), ptr(mask), ptr(dValues), ptr(stats), N, cliprangeValue, vfCoef);
+  }
+
+  protected runBradleyTerryLoss(scores: Tensor, dScores: Tensor, stats: Tensor, P: number, center: number): void {
+    this.k.bradley_terry(ptr(scores), ptr(dScores), ptr(stats), P, center);
+  }
+
+  protected runDPOLoss(logprobs: Tensor, refLogprobs: Tensor, mask: Tensor, dLogprobs: Tensor, stats: Tensor, P: number, T: number, beta: number): void {
+    this.k.dpo(ptr(logprobs), ptr(refLogprobs), ptr(mask), ptr(dLogprobs), ptr(stats), P, T, beta);
   }
 
   protected runAdamW(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, s: AdamWStep): void {

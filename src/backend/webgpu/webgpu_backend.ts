@@ -3,6 +3,7 @@ import { adapterName, type AcquiredGPU, type AdapterSummary } from '../../runtim
 import { Backend, Tensor, type BackendInfo, type MatmulOptions, type ReduceOp } from '../backend.js';
 import type { AdamWStep, CachedAttentionGeometry, HeadsGeometry, RowIndex } from '../layer_ops.js';
 import type { PhiloxPlan, SamplePlan } from '../sampling_ops.js';
+import type { GAEPlan, PPORewardPlan } from '../loss_ops.js';
 import { fmt, sizeOf, type MatmulGeometry, type Shape } from '../shapes.js';
 import type { KernelFile } from './kernels.js';
 import { PipelineCache } from './pipelines.js';
@@ -397,13 +398,49 @@ export class WebGPUBackend extends Backend {
     this.dispatch(op, 'attention', rows ? `${entry}_rows` : entry, storage, packParams([B, T, H, 0, 0, 0, x, 0, 0]), [x, y, 1]);
   }
 
-  protected runSoftmaxCrossEntropy(logits: Tensor, targets: Tensor, weights: Tensor, losses: Tensor, dlogits: Tensor | undefined, N: number, V: number): void {
+  protected runSoftmaxCrossEntropy(logits: Tensor, targets: Tensor, weights: Tensor, losses: Tensor, dlogits: Tensor | undefined, N: number, V: number, scale: number): void {
     const [x, y] = grid2d(N);
     // Without dlogits the kernel never touches binding 4; the placeholder fills it.
     this.dispatch(
       'softmaxCrossEntropy', 'crossentropy', 'main', [logits, targets, weights, losses, dlogits ?? this.placeholder],
-      packParams([N, V, x]), [x, y, 1], { HAS_DLOGITS: Number(!!dlogits) },
+      packParams([N, V, x, scale], [3]), [x, y, 1], { HAS_DLOGITS: Number(!!dlogits) },
     );
+  }
+
+  // ---- Reward losses (kernels/losses/: one workgroup each, see workgroup_sum.wgsl) --------
+
+  protected runPPORewards(logprobs: Tensor, refLogprobs: Tensor, mask: Tensor, scores: Tensor, rewards: Tensor, kl: Tensor, stats: Tensor, p: PPORewardPlan): void {
+    this.lossDispatch('ppoRewards', 'ppo_rewards', [logprobs, refLogprobs, mask, scores, rewards, kl, stats], [p.R, p.T, p.estimator, 0, p.klCoef]);
+  }
+
+  protected runMaskedWhiten(x: Tensor, mask: Tensor, out: Tensor, N: number, shiftMean: boolean): void {
+    this.lossDispatch('maskedWhiten', 'masked_whiten', [x, mask, out], [N, Number(shiftMean)]);
+  }
+
+  protected runGAE(rewards: Tensor, values: Tensor, mask: Tensor, advantages: Tensor, returns: Tensor, p: GAEPlan): void {
+    this.lossDispatch('gae', 'gae', [rewards, values, mask, advantages, returns], [p.R, p.T, 0, 0, p.gamma, p.lam]);
+  }
+
+  protected runPPOPolicyLoss(logprobs: Tensor, oldLogprobs: Tensor, advantages: Tensor, mask: Tensor, entropies: Tensor, dLogprobs: Tensor, stats: Tensor, N: number, cliprange: number): void {
+    this.lossDispatch('ppoPolicyLoss', 'ppo_policy_loss', [logprobs, oldLogprobs, advantages, mask, entropies, dLogprobs, stats], [N, 0, 0, 0, cliprange]);
+  }
+
+  protected runPPOValueLoss(values: Tensor, oldValues: Tensor, returns: Tensor, mask: Tensor, dValues: Tensor, stats: Tensor, N: number, cliprangeValue: number, vfCoef: number): void {
+    this.lossDispatch('ppoValueLoss', 'ppo_value_loss', [values, oldValues, returns, mask, dValues, stats], [N, 0, 0, 0, cliprangeValue, vfCoef]);
+  }
+
+  protected runBradleyTerryLoss(scores: Tensor, dScores: Tensor, stats: Tensor, P: number, center: number): void {
+    this.lossDispatch('bradleyTerryLoss', 'bradley_terry', [scores, dScores, stats], [P, 0, 0, 0, center]);
+  }
+
+  protected runDPOLoss(logprobs: Tensor, refLogprobs: Tensor, mask: Tensor, dLogprobs: Tensor, stats: Tensor, P: number, T: number, beta: number): void {
+    this.lossDispatch('dpoLoss', 'dpo', [logprobs, refLogprobs, mask, dLogprobs, stats], [P, T, 0, 0, beta]);
+  }
+
+  /** One workgroup of a loss kernel; params are four u32 then f32s (Params in each kernel). */
+  private lossDispatch(op: string, kernel: KernelFile, storage: Tensor[], params: number[]): void {
+    const floats = params.map((_, i) => i).filter((i) => i >= 4);
+    this.dispatch(op, kernel, kernel, storage, packParams(params, floats), [1, 1, 1]);
   }
 
   protected runAdamW(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, step: AdamWStep): void {
