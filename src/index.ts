@@ -45,3 +45,15 @@ export type { GenerationConfig } from './text/generation_config.js';
 export type { FinishReason } from './text/stop_criteria.js';
 export { scoreSequences, type ScoreOptions, type SequenceScore } from './text/score.js';
 export { responseBatch, type PromptResponse, type ResponseBatch } from './text/response_batch.js';
+export {
+  KL_ESTIMATORS, PPO_REWARD_STATS, PPO_POLICY_STATS, PPO_VALUE_STATS, BRADLEY_TERRY_STATS, DPO_STATS,
+  type KLEstimator, type PPORewardOptions, type GAEOptions, type WhitenOptions, type PPOPolicyLossOptions, type PPOValueLossOptions, type BradleyTerryOptions, type DPOOptions,
+} from './backend/loss_ops.js';
+export type { TokenLogprobs } from './nn/gpt.js';
+export { seededPermutation } from './random/permutation.js';
+export { applyUpdate, type AppliedUpdate } from './train/apply_update.js';
+export { encodePair, type EncodedPair, type EncodeOptions } from './train/encode.js';
+export { preferenceBatch, type EncodedPreference } from './train/preference_batch.js';
+export { rewardTrainStep, evaluateRewardModel, type RewardStepOptions } from './train/reward_step.js';
+export { dpoTrainStep, evaluateDPO, type DPOStepOptions } from './train/dpo_step.js';
+export { PPOLearner, adaptKLCoef, type PPOHyperparameters, type PPOModels, type RewardFunction, type RolloutSample, type PPOStepResult } from './rl/ppo.js';

@@ -16,3 +16,4 @@ import './gpt_folder.test.js';
 import './learning.test.js';
 import './tokenizer.test.js';
 import './losses.test.js';
+import './rlhf.test.js';

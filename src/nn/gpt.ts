@@ -148,6 +148,15 @@ export class GPT {
     return new GPT(this.backend, this.config, this.layout, params);
   }
 
+  /**
+   * A new, trainable model with this one's weights and the given heads: heads this model lacks
+   * start at zero (a reward model from an SFT model; a value model from a reward model).
+   */
+  async withHeads(heads: HeadOptions): Promise<GPT> {
+    const weights = await this.readParameters();
+    return GPT.fromWeights(this.backend, this.config, (s) => weights.get(s.name), { heads });
+  }
+
   zeroGrad(): void {
     this.backend.zero(this.grads);
   }

@@ -1,0 +1,41 @@
+// Text examples to token ids, the way the trainers feed them to the model: a prompt and a
+// completion that ends with EOS, cut to fit max_length.
+import { ConfigError } from '../errors.js';
+import type { Tokenizer } from '../text/tokenizer.js';
+
+export interface EncodedPair {
+  prompt: number[];
+  completion: number[];
+}
+
+export interface EncodeOptions {
+  /** Prompt + completion tokens at most (also capped by the model's n_positions by the caller). */
+  maxLength: number;
+  /** Keep only the last this many prompt tokens (default: no limit of its own). */
+  maxPromptLength?: number;
+  /** End the completion with the tokenizer's EOS (default true): the model learns to stop. */
+  appendEos?: boolean;
+}
+
+/**
+ * Encodes one (prompt, completion). An empty prompt becomes [BOS] (or [EOS]) so the first
+ * completion token has a position predicting it. Too long: the prompt keeps its end (the part
+ * next to the completion), then the completion is cut at its end, keeping at least one token.
+ */
+export function encodePair(tokenizer: Tokenizer, prompt: string, completion: string, o: EncodeOptions): EncodedPair {
+  if (!Number.isInteger(o.maxLength) || o.maxLength < 2) throw new ConfigError(`max_length must be an integer ≥ 2, got ${o.maxLength}`);
+  let p = tokenizer.encode(prompt);
+  if (p.length === 0) {
+    const start = tokenizer.bosTokenId ?? tokenizer.eosTokenId;
+    if (start === undefined) throw new ConfigError('an empty prompt needs a BOS or EOS token to start from; this tokenizer has neither');
+    p = [start];
+  }
+  const c = tokenizer.encode(completion);
+  if (o.appendEos ?? true) {
+    if (tokenizer.eosTokenId === undefined) throw new ConfigError('the tokenizer has no EOS token to end completions with; add one (eos_token) or set appendEos: false');
+    c.push(tokenizer.eosTokenId);
+  }
+  if (o.maxPromptLength !== undefined && p.length > o.maxPromptLength) p = p.slice(p.length - o.maxPromptLength);
+  if (p.length > o.maxLength - 1) p = p.slice(p.length - (o.maxLength - 1));
+  return { prompt: p, completion: c.slice(0, Math.max(1, o.maxLength - p.length)) };
+}

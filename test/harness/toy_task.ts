@@ -1,0 +1,50 @@
+// The toy task of the RLHF end-to-end suites: after the prompt ">", a response is a few
+// letters from "abcd" and EOS; the reward is how many times it contains "a". A small model
+// learns the format by SFT in the test (about a second), and then each trainer has a clear
+// signal to move: PPO raises the count of "a", the reward model and DPO learn to prefer it.
+import { AdamW, GPT, byteTokenizer, gptConfig, lmTrainStep, type Backend } from 'webrlhf';
+import { rng } from './reference.js';
+
+export const toyTokenizer = byteTokenizer();
+export const TOY_CONFIG = gptConfig({ vocab_size: toyTokenizer.vocabSize, n_positions: 24, n_embd: 32, n_layer: 1, n_head: 2 });
+export const PROMPT = '>';
+const LETTERS = 'abcd';
+export const EOS = toyTokenizer.eosTokenId!;
+export const PAD = toyTokenizer.padTokenId!;
+
+export function countA(text: string): number {
+  return [...text].filter((c) => c === 'a').length;
+}
+
+/** A random response of `length` letters. */
+export function randomLetters(r: () => number, length: number): string {
+  return Array.from({ length }, () => LETTERS[Math.floor(r() * LETTERS.length)]).join('');
+}
+
+/** Preference pairs: two random responses, the one with more "a" chosen (ties redrawn). */
+export function toyPairs(n: number, seed: number): { prompt: string; chosen: string; rejected: string }[] {
+  const r = rng(seed);
+  const out = [];
+  while (out.length < n) {
+    const x = randomLetters(r, 6);
+    const y = randomLetters(r, 6);
+    if (countA(x) === countA(y)) continue;
+    const [chosen, rejected] = countA(x) > countA(y) ? [x, y] : [y, x];
+    out.push({ prompt: PROMPT, chosen, rejected });
+  }
+  return out;
+}
+
+/** The SFT model of the toy task, trained on random 6-letter responses. */
+export async function toySFTModel(be: Backend): Promise<GPT> {
+  const model = GPT.create(be, TOY_CONFIG, { seed: 1 });
+  const opt = new AdamW(model, { lr: 3e-3, weight_decay: 0 });
+  const r = rng(2);
+  const prompt = toyTokenizer.encode(PROMPT);
+  for (let step = 0; step < 80; step++) {
+    const rows = Array.from({ length: 16 }, () => [...prompt, ...toyTokenizer.encode(randomLetters(r, 6)), EOS]);
+    await lmTrainStep(model, opt, { inputIds: rows, labels: rows.map((row) => row.map((id, t) => (t < prompt.length ? -100 : id))) });
+  }
+  opt.dispose();
+  return model;
+}
