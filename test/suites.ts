@@ -15,3 +15,6 @@ import './generate.test.js';
 import './gpt_folder.test.js';
 import './learning.test.js';
 import './tokenizer.test.js';
+import './datasets.test.js';
+import './config.test.js';
+import './schedule.test.js';
