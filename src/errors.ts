@@ -124,3 +124,23 @@ export class TokenizerError extends WebRLHFError {
     if (where.field !== undefined) this.field = where.field;
   }
 }
+
+/**
+ * A dataset (JSONL file or in-memory records) with a line or record that cannot be used, or a
+ * file that cannot be read. `file` names the file (or "records" for arrays); `line` is the
+ * 1-based line in the file, `index` the 0-based position in an array, `field` the record's
+ * field where one is at fault ("rejected", "messages[2].role").
+ */
+export class DatasetError extends WebRLHFError {
+  readonly file: string;
+  readonly line?: number;
+  readonly index?: number;
+  readonly field?: string;
+  constructor(message: string, where: { file: string; line?: number; index?: number; field?: string }, options?: { cause?: unknown }) {
+    super('DATASET', message, options);
+    this.file = where.file;
+    if (where.line !== undefined) this.line = where.line;
+    if (where.index !== undefined) this.index = where.index;
+    if (where.field !== undefined) this.field = where.field;
+  }
+}

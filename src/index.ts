@@ -57,3 +57,28 @@ export { preferenceBatch, type EncodedPreference } from './train/preference_batc
 export { rewardTrainStep, evaluateRewardModel, type RewardStepOptions } from './train/reward_step.js';
 export { dpoTrainStep, evaluateDPO, type DPOStepOptions } from './train/dpo_step.js';
 export { PPOLearner, adaptKLCoef, type PPOHyperparameters, type PPOModels, type RewardFunction, type RolloutSample, type PPOStepResult } from './rl/ppo.js';
+  readJsonlLines, jsonlSourceName, type JsonlSource, type JsonlText, type JsonlStream, type JsonlReadOptions, type JsonlLine,
+} from './data/jsonl.js';
+export { CHAT_ROLES, chatHeader, renderChatMessages, renderChatPrompt, splitChat, type ChatMessage, type ChatRole } from './data/chat.js';
+export {
+  sftRecord, preferenceRecord, promptRecord, siteLabel, type SFTRecord, type PreferenceRecord, type PromptRecord, type RecordSite,
+} from './data/records.js';
+export {
+  loadSFTDataset, loadPreferenceDataset, loadPromptDataset, sftDataset, preferenceDataset, promptDataset, dropIdenticalPairs, describeSkipped,
+  SKIPPED_ERRORS_KEPT, type Dataset, type PreferenceDataset, type DatasetOptions, type LoadDatasetOptions, type ArrayDatasetOptions,
+} from './data/datasets.js';
+export {
+  checkConfigLayer, mergeConfig, resolveConfig, schemaDefaults, requireKeys, checkValue, isValidValue, describeType, suggestKey,
+  numberKey, integerKey, stringKey, booleanKey, enumKey, type ConfigSchema, type KeySpec, type ValueType,
+} from './train/config/schema.js';
+export { configFlags, COMMAND_LINE, type ConfigFlags, type ConfigFlagsOptions } from './train/config/flags.js';
+export { configFromFile } from './train/config/file.js';
+export { describeConfig, type DescribeConfigOptions } from './train/config/describe.js';
+export { trainingKeys, SCHEDULER_TYPES, type TrainingConfig, type SchedulerType } from './train/config/training.js';
+export { SFT_CONFIG, sftConfig, type SFTConfig } from './train/config/sft.js';
+export { REWARD_CONFIG, rewardConfig, type RewardConfig } from './train/config/reward.js';
+export { DPO_CONFIG, dpoConfig, type DPOConfig, type DPOLossType } from './train/config/dpo.js';
+export { PPO_CONFIG, PPO_PRESETS, ppoConfig, type PPOConfig, type PPOPreset, type KLEstimator } from './train/config/ppo.js';
+export { TRAINER_CONFIGS, type TrainerName } from './train/config/trainers.js';
+export { learningRate, learningRateSchedule, warmupSteps, totalTrainingSteps, type ScheduleOptions } from './train/schedule.js';
+export { configReference } from './train/config/reference.js';

@@ -5,6 +5,8 @@ import './cli.test.js';
 import './model_folder_node.test.js';
 import './cli_grad.test.js';
 import './cli_generate.test.js';
+import './datasets_node.test.js';
+import './config_node.test.js';
 import { finish } from './harness/finish.js';
 
 await finish();

@@ -17,3 +17,6 @@ import './learning.test.js';
 import './tokenizer.test.js';
 import './losses.test.js';
 import './rlhf.test.js';
+import './datasets.test.js';
+import './config.test.js';
+import './schedule.test.js';

@@ -5,6 +5,7 @@
 import { CheckpointError, ConfigError } from '../errors.js';
 import { checkGPTConfig, gpt2TensorShapes, type GPT2TensorSpec } from '../nn/config.js';
 import { platform } from '../runtime/platform.js';
+import { HAS_SCHEME, locate, pageBase } from './location.js';
 import { parseSafetensors, serializeSafetensors, type NamedTensor, type SafetensorsTensor } from './safetensors.js';
 
 export { gpt2TensorShapes, type GPT2TensorSpec };
@@ -124,10 +125,9 @@ export function directoryFolder(path: string | URL): ModelFolderSource & ModelFo
  */
 export function urlFolder(base: string | URL, options: { fetch?: typeof fetch; init?: RequestInit } = {}): ModelFolderSource {
   const href = typeof base === 'string' ? base : base.href;
-  const pageBase = (globalThis as { location?: { href: string } }).location?.href;
   let root: URL;
   try {
-    root = new URL(href.endsWith('/') ? href : `${href}/`, pageBase);
+    root = new URL(href.endsWith('/') ? href : `${href}/`, pageBase());
   } catch {
     throw new ConfigError(`model folder URL ${JSON.stringify(href)} is not a valid URL`);
   }
@@ -182,8 +182,6 @@ export function memoryFolder(files: Map<string, Uint8Array> = new Map()): ModelF
   };
 }
 
-const HAS_SCHEME = /^[a-zA-Z][a-zA-Z\d+.-]+:/; // two letters at least: not a Windows drive
-
 function isSource(v: unknown): v is ModelFolderSource {
   return typeof v === 'object' && v !== null && typeof (v as ModelFolderSource).read === 'function';
 }
@@ -196,10 +194,8 @@ function isTarget(v: unknown): v is ModelFolderTarget {
 export function resolveFolderSource(where: ModelFolderLocation): ModelFolderSource {
   if (isSource(where)) return where;
   if (typeof where === 'string' || where instanceof URL) {
-    const href = typeof where === 'string' ? where : where.href;
-    if (href.startsWith('file:')) return directoryFolder(typeof where === 'string' ? new URL(where) : where);
-    if (HAS_SCHEME.test(href) || !platform().fs) return urlFolder(href);
-    return directoryFolder(href);
+    const at = locate(where);
+    return at.kind === 'file' ? directoryFolder(at.path) : urlFolder(at.href);
   }
   if (typeof where === 'object' && where !== null) return filesFolder(where as Iterable<FileLike> | ArrayLike<FileLike>);
   throw new ConfigError(`a model folder is a directory path, a URL, File objects or a ModelFolderSource; got ${Object.prototype.toString.call(where)}`);

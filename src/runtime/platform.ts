@@ -30,10 +30,15 @@ export interface Platform {
   fs: PlatformFS | undefined;
 }
 
-/** Local files, for model folders. Paths are OS paths or file: URLs. */
+/** Local files, for model folders and datasets. Paths are OS paths or file: URLs. */
 export interface PlatformFS {
   /** The file's bytes, or undefined when it does not exist. */
   readFile(path: string | URL): Promise<Uint8Array | undefined>;
+  /**
+   * The file's bytes as a stream read a chunk at a time (the file is never held whole), or
+   * undefined when it does not exist. Cancelling the stream closes the file.
+   */
+  openRead(path: string | URL): Promise<ReadableStream<Uint8Array> | undefined>;
   /**
    * Writes `<path>.tmp`, flushes it to disk, then renames it over `path`: readers (and a
    * crash) see the old file or the new one, never a partial one. The .tmp is removed on failure.
@@ -42,6 +47,9 @@ export interface PlatformFS {
   /** Creates a directory and its parents; nothing when it exists. */
   mkdirp(path: string | URL): Promise<void>;
 }
+
+/** Bytes per chunk of openRead in Node (Deno's file streams choose their own). */
+export const FILE_CHUNK_BYTES = 64 * 1024;
 
 /** `<path>.tmp`, the file writeFileAtomic writes first. */
 export function tmpPath(path: string | URL): string | URL {

@@ -1,11 +1,11 @@
 import { mkdirSync } from 'node:fs';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
 import type { WorkerHandle } from '../backend/wasm/thread_pool.js';
 import type { GPUSource } from './gpu_acquire.js';
-import { tmpPath, type Platform, type PlatformFS } from './platform.js';
+import { FILE_CHUNK_BYTES, tmpPath, type Platform, type PlatformFS } from './platform.js';
 
 type DawnModule = { create(flags: string[]): GPU; globals: Record<string, unknown> };
 
@@ -83,6 +83,16 @@ function nodeFS(): PlatformFS {
         throw e;
       }
     },
+    async openRead(path) {
+      let handle: FileHandle;
+      try {
+        handle = await open(path, 'r');
+      } catch (e) {
+        if ((e as { code?: string }).code === 'ENOENT') return undefined;
+        throw e;
+      }
+      return fileStream(handle);
+    },
     async writeFileAtomic(path, bytes) {
       const tmp = tmpPath(path);
       const file = await open(tmp, 'w');
@@ -103,6 +113,29 @@ function nodeFS(): PlatformFS {
       await mkdir(path, { recursive: true });
     },
   };
+}
+
+/** A pull stream over an open file: one chunk read per pull, the file closed at the end, on error and on cancel. */
+function fileStream(handle: FileHandle): ReadableStream<Uint8Array> {
+  const close = () => handle.close().catch(() => {}); // a second close (end, then cancel) is harmless
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const chunk = new Uint8Array(FILE_CHUNK_BYTES);
+        const { bytesRead } = await handle.read(chunk, 0, chunk.byteLength, null);
+        if (bytesRead === 0) {
+          await close();
+          controller.close();
+        } else {
+          controller.enqueue(chunk.subarray(0, bytesRead));
+        }
+      } catch (e) {
+        await close();
+        controller.error(e);
+      }
+    },
+    cancel: close,
+  });
 }
 
 function spawnNodeWorker(source: string): WorkerHandle {

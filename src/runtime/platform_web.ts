@@ -1,12 +1,12 @@
 import type { WorkerHandle } from '../backend/wasm/thread_pool.js';
 import { tmpPath, type Platform, type PlatformFS, type RuntimeName } from './platform.js';
 
-type DenoFile = { write(bytes: Uint8Array): Promise<number>; sync(): Promise<void>; close(): void };
+type DenoFile = { write(bytes: Uint8Array): Promise<number>; sync(): Promise<void>; close(): void; readable: ReadableStream<Uint8Array> };
 type DenoGlobal = {
   version: { deno: string };
   env: { get(name: string): string | undefined };
   readFile(path: string | URL): Promise<Uint8Array>;
-  open(path: string | URL, options: { write: boolean; create: boolean; truncate: boolean }): Promise<DenoFile>;
+  open(path: string | URL, options?: { read?: boolean; write?: boolean; create?: boolean; truncate?: boolean }): Promise<DenoFile>;
   rename(from: string | URL, to: string | URL): Promise<void>;
   remove(path: string | URL): Promise<void>;
   mkdir(path: string | URL, options: { recursive: boolean }): Promise<void>;
@@ -43,6 +43,15 @@ function denoFS(d: DenoGlobal): PlatformFS {
     async readFile(path) {
       try {
         return await d.readFile(path);
+      } catch (e) {
+        if (e instanceof d.errors.NotFound) return undefined;
+        throw e;
+      }
+    },
+    async openRead(path) {
+      try {
+        // The file closes itself when its stream ends or is cancelled.
+        return (await d.open(path, { read: true })).readable;
       } catch (e) {
         if (e instanceof d.errors.NotFound) return undefined;
         throw e;

@@ -1,0 +1,165 @@
+// Datasets for the trainers, from JSONL (streamed) or from arrays already in memory. A bad
+// line stops the load with an error naming the file, line and field, unless skip_bad_lines
+// is set: then it is skipped and counted, never dropped silently.
+import { ConfigError, DatasetError } from '../errors.js';
+import { jsonlSourceName, readJsonlLines, type JsonlReadOptions, type JsonlSource } from './jsonl.js';
+import { preferenceRecord, promptRecord, sftRecord, type PreferenceRecord, type PromptRecord, type RecordSite, type SFTRecord } from './records.js';
+
+/** How many skipped lines' errors a dataset keeps to show (the count covers them all). */
+export const SKIPPED_ERRORS_KEPT = 10;
+
+export interface DatasetOptions {
+  /** Skip lines (or array records) that are not JSON or lack a field, and count them, instead of throwing. */
+  skip_bad_lines?: boolean;
+  /** Stop after this many records (the rest of the file is not read). */
+  limit?: number;
+}
+
+export interface LoadDatasetOptions extends DatasetOptions, Pick<JsonlReadOptions, 'fetch' | 'init'> {}
+
+export interface ArrayDatasetOptions extends DatasetOptions {
+  /** Names the array in messages ("records[3]: ..."); default "records". */
+  name?: string;
+}
+
+export interface Dataset<R> {
+  /** The file, URL or array name, as messages name it. */
+  name: string;
+  records: R[];
+  /** Lines (or records) skipped under skip_bad_lines. */
+  skipped: number;
+  /** The errors of the first SKIPPED_ERRORS_KEPT skipped lines, each naming its line and field. */
+  skippedErrors: DatasetError[];
+}
+
+export interface PreferenceDataset extends Dataset<PreferenceRecord> {
+  /** Pairs whose chosen and rejected texts are the same: kept, but they teach no preference (see dropIdenticalPairs). */
+  identical: number;
+}
+
+type Validate<R> = (value: unknown, site: RecordSite) => R;
+
+/** Collects records and the lines skipped on the way. */
+class Collector<R> {
+  readonly records: R[] = [];
+  skipped = 0;
+  readonly skippedErrors: DatasetError[] = [];
+  readonly limit: number;
+
+  /** "line" for files, "record" for arrays. */
+  constructor(readonly name: string, readonly unit: 'line' | 'record', readonly options: DatasetOptions) {
+    const limit = options.limit ?? Infinity;
+    if (limit !== Infinity && !(Number.isInteger(limit) && limit >= 0)) {
+      throw new ConfigError(`limit must be an integer ≥ 0 (the number of records to read), got ${String(limit)}`);
+    }
+    this.limit = limit;
+  }
+
+  get full(): boolean {
+    return this.records.length >= this.limit;
+  }
+
+  skip = (error: DatasetError): void => {
+    this.skipped++;
+    if (this.skippedErrors.length < SKIPPED_ERRORS_KEPT) this.skippedErrors.push(error);
+  };
+
+  /** Validates one value; a DatasetError is skipped under skip_bad_lines, else thrown. */
+  add(validate: Validate<R>, value: unknown, site: RecordSite): void {
+    try {
+      this.records.push(validate(value, site));
+    } catch (e) {
+      if (!(this.options.skip_bad_lines && e instanceof DatasetError)) throw e;
+      this.skip(e);
+    }
+  }
+
+  /** The dataset; one with no records is an error, unless limit 0 asked for none. */
+  finish(empty: string): Dataset<R> {
+    if (this.records.length === 0 && this.limit !== 0) {
+      const why = this.skipped
+        ? `${this.skipped === 1 ? `its one ${this.unit} was` : `all ${this.skipped} ${this.unit}s were`} bad and skipped (first: ${this.skippedErrors[0]!.message})`
+        : empty;
+      throw new DatasetError(`${this.name}: no records: ${why}`, { file: this.name });
+    }
+    return { name: this.name, records: this.records, skipped: this.skipped, skippedErrors: this.skippedErrors };
+  }
+}
+
+async function loadJsonl<R>(source: JsonlSource, validate: Validate<R>, options: LoadDatasetOptions): Promise<Dataset<R>> {
+  const name = jsonlSourceName(source);
+  const out = new Collector<R>(name, 'line', options);
+  if (!out.full) {
+    const lines = readJsonlLines(source, { ...options, onBadLine: out.skip });
+    for await (const { line, value } of lines) {
+      out.add(validate, value, { file: name, line });
+      if (out.full) break; // closes the file
+    }
+  }
+  return out.finish('the file has no lines with a record');
+}
+
+function fromArray<R>(values: readonly unknown[], validate: Validate<R>, options: ArrayDatasetOptions): Dataset<R> {
+  const name = options.name ?? 'records';
+  if (!Array.isArray(values)) throw new ConfigError(`${name}: expected an array of records, got ${Object.prototype.toString.call(values)}`);
+  const out = new Collector<R>(name, 'record', options);
+  for (let index = 0; index < values.length && !out.full; index++) out.add(validate, values[index], { file: name, index });
+  return out.finish('the array is empty');
+}
+
+function withIdentical(dataset: Dataset<PreferenceRecord>): PreferenceDataset {
+  return { ...dataset, identical: dataset.records.filter((r) => r.chosen === r.rejected).length };
+}
+
+/** An SFT dataset from JSONL: `{prompt, completion}`, `{messages}` or `{text}` per line (see sftRecord). */
+export function loadSFTDataset(source: JsonlSource, options: LoadDatasetOptions = {}): Promise<Dataset<SFTRecord>> {
+  return loadJsonl(source, sftRecord, options);
+}
+
+/** A preference dataset from JSONL: `{prompt, chosen, rejected}` per line. */
+export async function loadPreferenceDataset(source: JsonlSource, options: LoadDatasetOptions = {}): Promise<PreferenceDataset> {
+  return withIdentical(await loadJsonl(source, preferenceRecord, options));
+}
+
+/** A prompt dataset from JSONL: `{prompt}` per line. */
+export function loadPromptDataset(source: JsonlSource, options: LoadDatasetOptions = {}): Promise<Dataset<PromptRecord>> {
+  return loadJsonl(source, promptRecord, options);
+}
+
+/** An SFT dataset from records in memory, checked as lines of a file are. */
+export function sftDataset(records: readonly unknown[], options: ArrayDatasetOptions = {}): Dataset<SFTRecord> {
+  return fromArray(records, sftRecord, options);
+}
+
+/** A preference dataset from records in memory. */
+export function preferenceDataset(records: readonly unknown[], options: ArrayDatasetOptions = {}): PreferenceDataset {
+  return withIdentical(fromArray(records, preferenceRecord, options));
+}
+
+/** A prompt dataset from records in memory (objects `{prompt}`, or plain strings). */
+export function promptDataset(records: readonly unknown[], options: ArrayDatasetOptions = {}): Dataset<PromptRecord> {
+  return fromArray(records, (v, site) => promptRecord(typeof v === 'string' ? { prompt: v } : v, site), options);
+}
+
+/**
+ * The pairs whose chosen and rejected differ, and how many were dropped. Trainers call it
+ * under `drop_identical` (on by default) and report the count: an identical pair has a
+ * Bradley–Terry / DPO loss of log 2 whatever the model, and only dilutes the batch.
+ */
+export function dropIdenticalPairs(records: readonly PreferenceRecord[]): { records: PreferenceRecord[]; dropped: number } {
+  const kept = records.filter((r) => r.chosen !== r.rejected);
+  return { records: kept, dropped: records.length - kept.length };
+}
+
+/**
+ * One line for logs about what skip_bad_lines skipped, or undefined when nothing was:
+ * "train.jsonl: skipped 3 bad lines (line 7: not valid JSON (...); ...)".
+ */
+export function describeSkipped(dataset: Dataset<unknown>): string | undefined {
+  if (!dataset.skipped) return undefined;
+  const prefix = `${dataset.name} `;
+  const shown = dataset.skippedErrors.map((e) => (e.message.startsWith(prefix) ? e.message.slice(prefix.length) : e.message));
+  const more = dataset.skipped > shown.length ? `; and ${dataset.skipped - shown.length} more` : '';
+  const unit = dataset.skippedErrors[0]?.line !== undefined ? 'line' : 'record';
+  return `${dataset.name}: skipped ${dataset.skipped} bad ${unit}${dataset.skipped === 1 ? '' : 's'} (${shown.join('; ')}${more})`;
+}

@@ -1,0 +1,155 @@
+// One dataset record, checked and normalised: TRL's standard formats (plain strings) and
+// conversational formats (message lists, rendered with the chat template in chat.ts) both
+// become plain strings, so trainers see one shape per task. Extra fields are ignored.
+import { DatasetError } from '../errors.js';
+import { CHAT_ROLES, renderChatPrompt, splitChat, type ChatMessage, type ChatRole } from './chat.js';
+
+/** Supervised fine-tuning: the loss is on the completion's tokens (see SFTConfig.completion_only_loss). */
+export interface SFTRecord {
+  prompt: string;
+  completion: string;
+}
+
+/** A preference pair: two completions of one prompt, the chosen one preferred. */
+export interface PreferenceRecord {
+  prompt: string;
+  chosen: string;
+  rejected: string;
+}
+
+/** A prompt to sample completions for (PPO rollouts). */
+export interface PromptRecord {
+  prompt: string;
+}
+
+/** Where a record is, for messages: a file and line, or an array (`file` its name) and index. */
+export interface RecordSite {
+  file: string;
+  line?: number;
+  index?: number;
+}
+
+const SHAPES = {
+  sft: '{prompt, completion}, {messages: [{role, content}, ...]} or {text}',
+  preference: '{prompt, chosen, rejected}',
+  prompt: '{prompt}',
+} as const;
+
+type Shape = keyof typeof SHAPES;
+
+/** "train.jsonl line 7", "records[3]" or just the file. */
+export function siteLabel(site: RecordSite): string {
+  if (site.line !== undefined) return `${site.file} line ${site.line}`;
+  if (site.index !== undefined) return `${site.file}[${site.index}]`;
+  return site.file;
+}
+
+/** A value as a message shows it: strings quoted (and cut short), arrays and objects by kind. */
+function show(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
+  if (Array.isArray(v)) return 'an array';
+  if (v === null) return 'null';
+  if (typeof v === 'object') return 'an object';
+  return String(v);
+}
+
+/** Builds the errors of one record; each names the site, the field and the shape expected. */
+function complainer(site: RecordSite, shape: Shape) {
+  const unit = site.line !== undefined ? 'line' : 'record';
+  return (field: string | undefined, problem: string) =>
+    new DatasetError(`${siteLabel(site)}: ${field === undefined ? `the ${unit}` : `field "${field}"`} ${problem}; each ${unit} needs ${SHAPES[shape]}`, {
+      ...site,
+      ...(field === undefined ? {} : { field }),
+    });
+}
+
+type Complain = ReturnType<typeof complainer>;
+
+function objectOf(value: unknown, complain: Complain): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw complain(undefined, `is ${show(value)}, not a JSON object`);
+  return value as Record<string, unknown>;
+}
+
+function stringField(record: Record<string, unknown>, field: string, complain: Complain): string {
+  const v = record[field];
+  if (v === undefined) throw complain(field, 'is missing');
+  if (typeof v !== 'string') throw complain(field, `must be a string, got ${show(v)}`);
+  return v;
+}
+
+function messagesOf(v: unknown, field: string, complain: Complain): ChatMessage[] {
+  if (!Array.isArray(v) || v.length === 0) throw complain(field, `must be a non-empty list of {role, content} messages, got ${show(v)}`);
+  return v.map((m: unknown, i) => {
+    const at = `${field}[${i}]`;
+    if (typeof m !== 'object' || m === null || Array.isArray(m)) throw complain(at, `must be a {role, content} object, got ${show(m)}`);
+    const { role, content } = m as Record<string, unknown>;
+    if (!CHAT_ROLES.includes(role as ChatRole)) throw complain(`${at}.role`, `must be "system", "user" or "assistant", got ${show(role)}`);
+    if (typeof content !== 'string') throw complain(`${at}.content`, `must be a string, got ${show(content)}`);
+    return { role: role as ChatRole, content };
+  });
+}
+
+/** A prompt: a string, or a conversation (rendered up to the assistant's header) that does not end with the assistant. */
+function promptField(record: Record<string, unknown>, field: string, complain: Complain): string {
+  const v = record[field];
+  if (v === undefined) throw complain(field, 'is missing');
+  if (typeof v === 'string') return v;
+  if (!Array.isArray(v)) throw complain(field, `must be a string or a list of {role, content} messages, got ${show(v)}`);
+  const messages = messagesOf(v, field, complain);
+  if (messages.at(-1)!.role === 'assistant') {
+    throw complain(field, "ends with an assistant message; a conversational prompt ends with the user's (or system's) turn, and the answer goes in the completion");
+  }
+  return renderChatPrompt(messages);
+}
+
+/** A completion: a string, or a list of exactly one assistant message (TRL's conversational form). */
+function responseField(record: Record<string, unknown>, field: string, complain: Complain): string {
+  const v = record[field];
+  if (v === undefined) throw complain(field, 'is missing');
+  if (typeof v === 'string') return v;
+  if (!Array.isArray(v)) throw complain(field, `must be a string or a list with one assistant message, got ${show(v)}`);
+  const messages = messagesOf(v, field, complain);
+  if (messages.length !== 1 || messages[0]!.role !== 'assistant') {
+    throw complain(field, `must be a string or a list with one assistant message, got ${messages.length} message(s) starting with a "${messages[0]!.role}" one`);
+  }
+  return messages[0]!.content;
+}
+
+/**
+ * An SFT record from `{prompt, completion}`, `{messages}` (the last message is the
+ * assistant's and becomes the completion; the rest, rendered with the chat template, is the
+ * prompt) or `{text}` (an empty prompt: the loss covers all of the text). Throws DatasetError.
+ */
+export function sftRecord(value: unknown, site: RecordSite = { file: 'record' }): SFTRecord {
+  const complain = complainer(site, 'sft');
+  const record = objectOf(value, complain);
+  if (record.messages !== undefined) {
+    const messages = messagesOf(record.messages, 'messages', complain);
+    const last = messages.at(-1)!;
+    if (last.role !== 'assistant') {
+      throw complain('messages', `must end with an assistant message (it is the completion to learn), got a "${last.role}" message last`);
+    }
+    return splitChat(messages);
+  }
+  if (record.text !== undefined && record.prompt === undefined && record.completion === undefined) {
+    return { prompt: '', completion: stringField(record, 'text', complain) };
+  }
+  return { prompt: promptField(record, 'prompt', complain), completion: responseField(record, 'completion', complain) };
+}
+
+/** A preference record from `{prompt, chosen, rejected}` (strings, or the conversational form). Throws DatasetError. */
+export function preferenceRecord(value: unknown, site: RecordSite = { file: 'record' }): PreferenceRecord {
+  const complain = complainer(site, 'preference');
+  const record = objectOf(value, complain);
+  return {
+    prompt: promptField(record, 'prompt', complain),
+    chosen: responseField(record, 'chosen', complain),
+    rejected: responseField(record, 'rejected', complain),
+  };
+}
+
+/** A prompt record from `{prompt}` (a string or a conversation). Throws DatasetError. */
+export function promptRecord(value: unknown, site: RecordSite = { file: 'record' }): PromptRecord {
+  const complain = complainer(site, 'prompt');
+  return { prompt: promptField(objectOf(value, complain), 'prompt', complain) };
+}
