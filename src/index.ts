@@ -57,6 +57,7 @@ export { preferenceBatch, type EncodedPreference } from './train/preference_batc
 export { rewardTrainStep, evaluateRewardModel, type RewardStepOptions } from './train/reward_step.js';
 export { dpoTrainStep, evaluateDPO, type DPOStepOptions } from './train/dpo_step.js';
 export { PPOLearner, adaptKLCoef, type PPOHyperparameters, type PPOModels, type RewardFunction, type RolloutSample, type PPOStepResult } from './rl/ppo.js';
+export {
   readJsonlLines, jsonlSourceName, type JsonlSource, type JsonlText, type JsonlStream, type JsonlReadOptions, type JsonlLine,
 } from './data/jsonl.js';
 export { CHAT_ROLES, chatHeader, renderChatMessages, renderChatPrompt, splitChat, type ChatMessage, type ChatRole } from './data/chat.js';
