@@ -79,7 +79,7 @@ export { trainingKeys, SCHEDULER_TYPES, type TrainingConfig, type SchedulerType 
 export { SFT_CONFIG, sftConfig, type SFTConfig } from './train/config/sft.js';
 export { REWARD_CONFIG, rewardConfig, type RewardConfig } from './train/config/reward.js';
 export { DPO_CONFIG, dpoConfig, type DPOConfig, type DPOLossType } from './train/config/dpo.js';
-export { PPO_CONFIG, PPO_PRESETS, ppoConfig, type PPOConfig, type PPOPreset, type KLEstimator } from './train/config/ppo.js';
+export { PPO_CONFIG, PPO_PRESETS, ppoConfig, type PPOConfig, type PPOPreset } from './train/config/ppo.js';
 export { TRAINER_CONFIGS, type TrainerName } from './train/config/trainers.js';
 export { learningRate, learningRateSchedule, warmupSteps, totalTrainingSteps, type ScheduleOptions } from './train/schedule.js';
 export { configReference } from './train/config/reference.js';

@@ -3,8 +3,7 @@
 import { booleanKey, enumKey, integerKey, numberKey, resolveConfig, stringKey, type ConfigSchema } from './schema.js';
 import { checkTrainingConfig, trainingKeys, type TrainingConfig } from './training.js';
 
-/** Per-token KL estimates, with Δ = log π_θ − log π_ref: k1 = Δ, k3 = (e^−Δ − 1) + Δ, clamped = max(Δ, 0). */
-export type KLEstimator = 'k1' | 'k3' | 'clamped';
+import { KL_ESTIMATORS, type KLEstimator } from '../../backend/loss_ops.js';
 export type PPOPreset = 'trl' | 'alpacafarm';
 
 /** PPO's keys. The policy model is sft_model_path (so there is no model_name_or_path). */
@@ -59,7 +58,7 @@ export const PPO_CONFIG: ConfigSchema<PPOConfig> = {
     num_ppo_epochs: integerKey(4, 'Passes over each rollout batch.', { min: 1 }),
     num_mini_batches: integerKey(1, 'Minibatches per rollout batch, one optimizer step each; as in TRL a rollout batch is per_device_train_batch_size × gradient_accumulation_steps × num_mini_batches responses.', { min: 1 }),
     kl_coef: numberKey(0.05, 'β of the per-token KL penalty −β·kl_t (the starting β with adaptive_kl_ctrl).', { min: 0 }),
-    kl_estimator: enumKey(['k1', 'k3', 'clamped'] as const, 'k1', 'Per-token KL estimate, Δ = log π_θ − log π_ref: k1 Δ; k3 (e^−Δ − 1) + Δ; clamped max(Δ, 0) (AlpacaFarm).'),
+    kl_estimator: enumKey(KL_ESTIMATORS, 'k1', 'Per-token KL estimate, Δ = log π_θ − log π_ref: k1 Δ; k3 (e^−Δ − 1) + Δ; clamped max(Δ, 0) (AlpacaFarm).'),
     cliprange: numberKey(0.2, 'ε of the clipped policy loss: the ratio is clipped to [1 − ε, 1 + ε].', { min: 0, minExclusive: true }),
     cliprange_value: numberKey(0.2, 'ε_v of the clipped value loss: new values stay within ±ε_v of the old.', { min: 0, minExclusive: true }),
     vf_coef: numberKey(0.1, 'Weight of the value loss in L = L_pg + vf_coef·L_vf.', { min: 0 }),
