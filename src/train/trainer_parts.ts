@@ -1,0 +1,15 @@
+// Small pieces every trainer builds the same way from its config.
+import { AdamW } from '../nn/adamw.js';
+import type { GPT } from '../nn/gpt.js';
+import type { Tokenizer } from '../text/tokenizer.js';
+import type { TrainingConfig } from './config/training.js';
+
+/** AdamW with the config's TrainingArguments names. */
+export function optimizerFor(model: GPT, c: TrainingConfig): AdamW {
+  return new AdamW(model, { lr: c.learning_rate, beta1: c.adam_beta1, beta2: c.adam_beta2, eps: c.adam_epsilon, weight_decay: c.weight_decay, max_grad_norm: c.max_grad_norm });
+}
+
+/** The id that fills padding (masked out): PAD, else EOS, else 0. */
+export function padId(t: Tokenizer): number {
+  return t.padTokenId ?? t.eosTokenId ?? 0;
+}
