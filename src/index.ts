@@ -45,3 +45,17 @@ export type { GenerationConfig } from './text/generation_config.js';
 export type { FinishReason } from './text/stop_criteria.js';
 export { scoreSequences, type ScoreOptions, type SequenceScore } from './text/score.js';
 export { responseBatch, type PromptResponse, type ResponseBatch } from './text/response_batch.js';
+export {
+  openRun, Run, RUN_CONFIG_FILE, METRICS_FILE, ROLLOUTS_FILE, FINAL_DIR, type OpenRunOptions,
+} from './train/run_folder.js';
+export { directoryRunStorage, memoryRunStorage, resolveRunStorage, type RunStorage, type MemoryRunStorage } from './train/run_storage.js';
+export {
+  checkpointName, checkpointStep, TRAINER_STATE_FILE, OPTIMIZER_FILE,
+  type Checkpoint, type CheckpointContents, type RestoreTargets,
+} from './train/checkpoint.js';
+export { configDifferences, type ConfigDifference } from './train/config_diff.js';
+export { CHECKPOINT_PAUSE_ENV } from './train/fault_injection.js';
+export {
+  Progress, progressLine, progressLogLine, progressSummary, progressBar, formatDuration, formatRate, formatMetric,
+  type ProgressOptions, type ProgressStream, type ProgressSnapshot,
+} from './train/progress.js';

@@ -15,3 +15,5 @@ import './generate.test.js';
 import './gpt_folder.test.js';
 import './learning.test.js';
 import './tokenizer.test.js';
+import './run_folder.test.js';
+import './progress.test.js';
