@@ -83,3 +83,17 @@ export { PPO_CONFIG, PPO_PRESETS, ppoConfig, type PPOConfig, type PPOPreset } fr
 export { TRAINER_CONFIGS, type TrainerName } from './train/config/trainers.js';
 export { learningRate, learningRateSchedule, warmupSteps, totalTrainingSteps, type ScheduleOptions } from './train/schedule.js';
 export { configReference } from './train/config/reference.js';
+export {
+  openRun, Run, RUN_CONFIG_FILE, METRICS_FILE, ROLLOUTS_FILE, FINAL_DIR, type OpenRunOptions,
+} from './train/run_folder.js';
+export { directoryRunStorage, memoryRunStorage, resolveRunStorage, type RunStorage, type MemoryRunStorage } from './train/run_storage.js';
+export {
+  checkpointName, checkpointStep, TRAINER_STATE_FILE, OPTIMIZER_FILE,
+  type Checkpoint, type CheckpointContents, type RestoreTargets,
+} from './train/checkpoint.js';
+export { configDifferences, type ConfigDifference } from './train/config_diff.js';
+export { CHECKPOINT_PAUSE_ENV } from './train/fault_injection.js';
+export {
+  Progress, progressLine, progressLogLine, progressSummary, progressBar, formatDuration, formatRate, formatMetric,
+  type ProgressOptions, type ProgressStream, type ProgressSnapshot,
+} from './train/progress.js';

@@ -3,6 +3,7 @@ import './harness/uvu_defer.js';
 import './suites.js';
 import './cli.test.js';
 import './model_folder_node.test.js';
+import './run_folder_node.test.js';
 import './cli_grad.test.js';
 import './cli_generate.test.js';
 import './datasets_node.test.js';

@@ -20,3 +20,5 @@ import './rlhf.test.js';
 import './datasets.test.js';
 import './config.test.js';
 import './schedule.test.js';
+import './run_folder.test.js';
+import './progress.test.js';

@@ -91,7 +91,8 @@ export interface SaveModelFolderOptions {
 // ---------------------------------------------------------------------------------------------
 // Folder access
 
-function joinPath(dir: string | URL, name: string): string | URL {
+/** `name` (may hold "/") inside directory `dir`: a path or a file: URL. */
+export function joinPath(dir: string | URL, name: string): string | URL {
   if (typeof dir !== 'string') return new URL(name, dir.href.endsWith('/') ? dir : new URL(`${dir.href}/`));
   return dir === '' ? name : /[\\/]$/.test(dir) ? dir + name : `${dir}/${name}`;
 }

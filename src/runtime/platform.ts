@@ -46,6 +46,21 @@ export interface PlatformFS {
   writeFileAtomic(path: string | URL, bytes: Uint8Array): Promise<void>;
   /** Creates a directory and its parents; nothing when it exists. */
   mkdirp(path: string | URL): Promise<void>;
+  // Run folders (src/train/run_storage.ts): logs appended line by line, checkpoints
+  // committed by renaming a finished directory.
+  /** Appends bytes to a file, creating it when missing. */
+  appendFile(path: string | URL, bytes: Uint8Array): Promise<void>;
+  /** The names in a directory (files and subdirectories), or undefined when it does not exist. */
+  list(path: string | URL): Promise<string[] | undefined>;
+  /** Renames a file or a directory (`to` must not be a non-empty directory). */
+  rename(from: string | URL, to: string | URL): Promise<void>;
+  /** Removes a file, or a directory with everything in it; nothing when it does not exist. */
+  remove(path: string | URL): Promise<void>;
+  /**
+   * Flushes a file, or a directory's entries (so a rename in it survives a power cut), to
+   * disk. Where the OS cannot sync a directory (Windows) this is a no-op for directories.
+   */
+  sync(path: string | URL): Promise<void>;
 }
 
 /** Bytes per chunk of openRead in Node (Deno's file streams choose their own). */

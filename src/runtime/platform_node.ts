@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
+import { appendFile, mkdir, open, readdir, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
@@ -112,6 +112,35 @@ function nodeFS(): PlatformFS {
     async mkdirp(path) {
       await mkdir(path, { recursive: true });
     },
+    async appendFile(path, bytes) {
+      await appendFile(path, bytes);
+    },
+    async list(path) {
+      try {
+        return await readdir(path);
+      } catch (e) {
+        if ((e as { code?: string }).code === 'ENOENT') return undefined;
+        throw e;
+      }
+    },
+    async rename(from, to) {
+      await rename(from, to);
+    },
+    async remove(path) {
+      await rm(path, { recursive: true, force: true });
+    },
+    async sync(path) {
+      let file;
+      try {
+        file = await open(path, 'r');
+        await file.sync();
+      } catch (e) {
+        // Windows opens no directory for syncing (EISDIR, EPERM), some filesystems sync none (EINVAL).
+        if (!CANNOT_SYNC_DIRECTORY.has((e as { code?: string }).code ?? '')) throw e;
+      } finally {
+        await file?.close();
+      }
+    },
   };
 }
 
@@ -137,6 +166,8 @@ function fileStream(handle: FileHandle): ReadableStream<Uint8Array> {
     cancel: close,
   });
 }
+
+const CANNOT_SYNC_DIRECTORY = new Set(['EISDIR', 'EPERM', 'EINVAL']);
 
 function spawnNodeWorker(source: string): WorkerHandle {
   const worker = new Worker(source, { eval: true });

@@ -2,15 +2,18 @@ import type { WorkerHandle } from '../backend/wasm/thread_pool.js';
 import { tmpPath, type Platform, type PlatformFS, type RuntimeName } from './platform.js';
 
 type DenoFile = { write(bytes: Uint8Array): Promise<number>; sync(): Promise<void>; close(): void; readable: ReadableStream<Uint8Array> };
+type DenoDirEntry = { name: string };
 type DenoGlobal = {
   version: { deno: string };
   env: { get(name: string): string | undefined };
   readFile(path: string | URL): Promise<Uint8Array>;
   open(path: string | URL, options?: { read?: boolean; write?: boolean; create?: boolean; truncate?: boolean }): Promise<DenoFile>;
+  writeFile(path: string | URL, bytes: Uint8Array, options: { append: boolean }): Promise<void>;
+  readDir(path: string | URL): AsyncIterable<DenoDirEntry>;
   rename(from: string | URL, to: string | URL): Promise<void>;
-  remove(path: string | URL): Promise<void>;
+  remove(path: string | URL, options?: { recursive: boolean }): Promise<void>;
   mkdir(path: string | URL, options: { recursive: boolean }): Promise<void>;
-  errors: { NotFound: new (...args: never[]) => Error };
+  errors: { NotFound: new (...args: never[]) => Error; PermissionDenied: new (...args: never[]) => Error; IsADirectory: new (...args: never[]) => Error };
 };
 const deno = (globalThis as { Deno?: DenoGlobal }).Deno;
 const isWindow = typeof (globalThis as { document?: unknown }).document !== 'undefined';
@@ -75,6 +78,41 @@ function denoFS(d: DenoGlobal): PlatformFS {
     },
     async mkdirp(path) {
       await d.mkdir(path, { recursive: true });
+    },
+    async appendFile(path, bytes) {
+      await d.writeFile(path, bytes, { append: true });
+    },
+    async list(path) {
+      const names: string[] = [];
+      try {
+        for await (const entry of d.readDir(path)) names.push(entry.name);
+      } catch (e) {
+        if (e instanceof d.errors.NotFound) return undefined;
+        throw e;
+      }
+      return names;
+    },
+    async rename(from, to) {
+      await d.rename(from, to);
+    },
+    async remove(path) {
+      try {
+        await d.remove(path, { recursive: true });
+      } catch (e) {
+        if (!(e instanceof d.errors.NotFound)) throw e;
+      }
+    },
+    async sync(path) {
+      let file: DenoFile | undefined;
+      try {
+        file = await d.open(path, { read: true });
+        await file.sync();
+      } catch (e) {
+        // Windows opens no directory for syncing; its renames need none.
+        if (!(e instanceof d.errors.PermissionDenied || e instanceof d.errors.IsADirectory)) throw e;
+      } finally {
+        file?.close();
+      }
     },
   };
 }
