@@ -97,3 +97,10 @@ export {
   Progress, progressLine, progressLogLine, progressSummary, progressBar, formatDuration, formatRate, formatMetric,
   type ProgressOptions, type ProgressStream, type ProgressSnapshot,
 } from './train/progress.js';
+export { Trainer, type StepOutput, type StepEvent, type TrainOptions, type TrainResult, type TrainerParts } from './train/trainer.js';
+export { SFTTrainer, type SFTTrainerInit } from './train/sft_trainer.js';
+export { RewardTrainer } from './train/reward_trainer.js';
+export { DPOTrainer } from './train/dpo_trainer.js';
+export type { PreferenceTrainerInit } from './train/preference_trainer.js';
+export { PPOTrainer, type PPOTrainerInit } from './rl/ppo_trainer.js';
+export { DataOrder } from './train/data_order.js';

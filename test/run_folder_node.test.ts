@@ -2,7 +2,6 @@
 // built package, as users run it), is SIGKILLed during training or in the middle of a
 // checkpoint write, and is resumed. Nothing complete may be lost, and the resumed run must
 // leave exactly the files an uninterrupted run leaves.
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,6 +12,7 @@ import * as assert from 'uvu/assert';
 import { CHECKPOINT_PAUSE_ENV } from 'webrlhf';
 import { main } from '../src/cli/main.js';
 import { quiet } from './harness/console.js';
+import { runNode, sameTree, tree, type ChildResult } from './harness/child.js';
 
 const test = suite('run folder (crash and resume)');
 
@@ -58,46 +58,9 @@ let root = '';
 let script = '';
 let straight = ''; // the uninterrupted run
 
-interface ChildResult { code: number | null; signal: NodeJS.Signals | null; out: string; err: string }
-
 /** Runs the trainer; `killWhen` is checked on each output and every 10 ms, and SIGKILLs it when true. */
 function trainer(dir: string, mode: 'new' | 'resume', options: { env?: Record<string, string>; killWhen?: (out: string) => boolean } = {}): Promise<ChildResult> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [script, dir, mode], { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (c) => {
-      out += c;
-      if (options.killWhen?.(out)) child.kill('SIGKILL'); // at once: the steps of a tiny model are fast
-    });
-    child.stderr.on('data', (c) => (err += c));
-    const poll = options.killWhen && setInterval(() => {
-      if (options.killWhen!(out)) child.kill('SIGKILL');
-    }, 10);
-    const limit = setTimeout(() => child.kill('SIGKILL'), 120_000);
-    child.on('error', fail);
-    child.on('close', (code, signal) => {
-      if (poll) clearInterval(poll);
-      clearTimeout(limit);
-      done({ code, signal, out, err });
-    });
-  });
-}
-
-/** Every file under `dir`, by relative path. */
-async function tree(dir: string, prefix = ''): Promise<Map<string, Buffer>> {
-  const files = new Map<string, Buffer>();
-  for (const name of (await readdir(join(dir, prefix))).sort()) {
-    const rel = prefix ? `${prefix}/${name}` : name;
-    if ((await stat(join(dir, rel))).isDirectory()) for (const [k, v] of await tree(dir, rel)) files.set(k, v);
-    else files.set(rel, await readFile(join(dir, rel)));
-  }
-  return files;
-}
-
-function sameTree(actual: Map<string, Buffer>, expected: Map<string, Buffer>, what: string): void {
-  assert.equal([...actual.keys()], [...expected.keys()], `${what}: the same files`);
-  for (const [path, bytes] of expected) assert.ok(bytes.equals(actual.get(path)!), `${what}: ${path} differs`);
+  return runNode([script, dir, mode], options);
 }
 
 const only = (files: Map<string, Buffer>, prefix: string) => new Map([...files].filter(([k]) => k.startsWith(prefix)));

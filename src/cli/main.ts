@@ -4,12 +4,17 @@ import { WebRLHFError } from '../errors.js';
 import { generateCommand } from './generate.js';
 import { gradCommand } from './grad.js';
 import { infoCommand } from './info.js';
+import { trainCommand } from './train.js';
 
 setPlatform(nodePlatform);
 
 const COMMANDS: Record<string, { summary: string; run(argv: string[]): Promise<number> }> = {
   info: { summary: 'runtime, backends, GPU adapter (limits, features) and what backend "auto" picks', run: infoCommand },
   generate: { summary: 'continue prompts with a model folder (batched, KV cache, temperature/top-k/top-p, seeded)', run: generateCommand },
+  sft: { summary: 'supervised fine-tuning on {prompt, completion} JSONL; writes a run folder (--config FILE, --help for keys)', run: trainCommand('sft') },
+  reward: { summary: 'train a Bradley–Terry reward model on {prompt, chosen, rejected} JSONL', run: trainCommand('reward') },
+  dpo: { summary: 'DPO on {prompt, chosen, rejected} JSONL against a frozen reference', run: trainCommand('dpo') },
+  ppo: { summary: 'PPO on {prompt} JSONL with a reward model (TRL keys; presets trl, alpacafarm)', run: trainCommand('ppo') },
   grad: { summary: 'one forward/backward of a model folder on a batch; writes loss, logits and every gradient (safetensors)', run: gradCommand },
 };
 

@@ -56,7 +56,10 @@ export interface TrainerParts {
   optimizers: Record<string, AdamW>;
 }
 
-export abstract class Trainer<C extends TrainingConfig = TrainingConfig> {
+/** The shared keys a trainer reads (PPO names its model keys differently). */
+export type TrainerConfig = Omit<TrainingConfig, 'model_name_or_path'>;
+
+export abstract class Trainer<C extends TrainerConfig = TrainerConfig> {
   abstract readonly name: string;
   /** The metric the progress bar shows. */
   abstract readonly keyMetric: string;

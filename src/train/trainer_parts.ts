@@ -5,7 +5,7 @@ import type { Tokenizer } from '../text/tokenizer.js';
 import type { TrainingConfig } from './config/training.js';
 
 /** AdamW with the config's TrainingArguments names. */
-export function optimizerFor(model: GPT, c: TrainingConfig): AdamW {
+export function optimizerFor(model: GPT, c: Omit<TrainingConfig, 'model_name_or_path'>): AdamW {
   return new AdamW(model, { lr: c.learning_rate, beta1: c.adam_beta1, beta2: c.adam_beta2, eps: c.adam_epsilon, weight_decay: c.weight_decay, max_grad_norm: c.max_grad_norm });
 }
 

@@ -1,0 +1,155 @@
+// `webrlhf sft|reward|dpo|ppo --config FILE [--key value ...]`: a trainer run from a config
+// file (TRL's key names) and flags, writing a run folder (config.json, metrics.jsonl,
+// checkpoints, final/) with a progress bar on stderr.
+import { describeSkipped, loadPreferenceDataset, loadPromptDataset, loadSFTDataset, type Dataset } from '../data/datasets.js';
+import { ConfigError } from '../errors.js';
+import { loadGPT } from '../io/gpt_folder.js';
+import type { GPT } from '../nn/gpt.js';
+import { PPOTrainer } from '../rl/ppo_trainer.js';
+import { createRuntime } from '../runtime/create_runtime.js';
+import { loadTokenizer } from '../text/tokenizer_files.js';
+import type { Tokenizer } from '../text/tokenizer.js';
+import { describeConfig } from '../train/config/describe.js';
+import { configFromFile } from '../train/config/file.js';
+import { configFlags } from '../train/config/flags.js';
+import { mergeConfig, requireKeys, type ConfigSchema } from '../train/config/schema.js';
+import { TRAINER_CONFIGS, type TrainerName } from '../train/config/trainers.js';
+import type { DPOConfig } from '../train/config/dpo.js';
+import type { PPOConfig } from '../train/config/ppo.js';
+import type { RewardConfig } from '../train/config/reward.js';
+import type { SFTConfig } from '../train/config/sft.js';
+import { DPOTrainer } from '../train/dpo_trainer.js';
+import { Progress } from '../train/progress.js';
+import { RewardTrainer } from '../train/reward_trainer.js';
+import { openRun } from '../train/run_folder.js';
+import { SFTTrainer } from '../train/sft_trainer.js';
+import type { Trainer, TrainerConfig } from '../train/trainer.js';
+
+const WHAT: Record<TrainerName, string> = {
+  sft: 'supervised fine-tuning on {prompt, completion} JSONL (loss on the completion)',
+  reward: 'a Bradley–Terry reward model on {prompt, chosen, rejected} JSONL',
+  dpo: 'DPO on {prompt, chosen, rejected} JSONL against a frozen reference',
+  ppo: 'PPO on {prompt} JSONL with a reward model, a value model and a frozen reference',
+};
+
+/** Where each trainer's models and data come from (required keys). */
+const REQUIRED: Record<TrainerName, string[]> = {
+  sft: ['model_name_or_path', 'train_file'],
+  reward: ['model_name_or_path', 'train_file'],
+  dpo: ['model_name_or_path', 'train_file'],
+  ppo: ['sft_model_path', 'reward_model_path', 'train_file'],
+};
+
+function help(name: TrainerName): string {
+  return `Usage: webrlhf ${name} --config FILE [--key value ...]
+
+Trains ${WHAT[name]}. Settings come from the defaults, then the preset (ppo), then the JSON
+config file, then flags (--learning_rate 1e-5 or --learning-rate 1e-5). Writes output_dir:
+config.json, metrics.jsonl${name === 'ppo' ? ', rollouts.jsonl' : ''}, checkpoint-NNNNNNNN/ every save_steps and final/ (a model folder
+for webrlhf generate). --resume continues from the newest complete checkpoint.
+
+Required: ${REQUIRED[name].join(', ')}.
+
+${describeConfig(TRAINER_CONFIGS[name] as ConfigSchema<object>)}`;
+}
+
+export function trainCommand(name: TrainerName): (argv: string[]) => Promise<number> {
+  return async (argv) => {
+    const schema = TRAINER_CONFIGS[name] as ConfigSchema<Record<string, unknown>>;
+    const flags = configFlags(schema, argv, { extra: { config: 'string', help: 'boolean' } });
+    if (flags.extra.help) {
+      console.log(help(name));
+      return 0;
+    }
+    const layers = [];
+    if (typeof flags.extra.config === 'string') layers.push(await configFromFile(schema, flags.extra.config));
+    layers.push(flags.values);
+    const config = mergeConfig(schema, layers, `webrlhf ${name}`);
+    requireKeys(config, REQUIRED[name], `webrlhf ${name}`);
+    if (typeof config.resume_from_checkpoint === 'string') {
+      throw new ConfigError(`resume_from_checkpoint: resuming from a given folder is not supported yet; set output_dir to the run folder and pass --resume (the newest complete checkpoint)`);
+    }
+    const rt = await createRuntime({ backend: config.backend as 'auto' });
+    const models: GPT[] = [];
+    try {
+      const trainer = await buildTrainer(name, config, rt.backend, models);
+      const run = await openRun(config.output_dir as string, { config, resume: config.resume_from_checkpoint === true, saveTotalLimit: (config.save_total_limit as number | null) ?? 0 });
+      for (const change of run.configChanges) console.error(`webrlhf ${name}: note: ${change.key} was ${JSON.stringify(change.saved)} in the run being resumed, now ${JSON.stringify(change.current)}`);
+      const start = run.resumeFrom?.step ?? 0;
+      if (run.resumeFrom) console.error(`webrlhf ${name}: resuming from ${run.resumeFrom.location} (step ${start} of ${trainer.totalSteps})`);
+      const progress = new Progress({ label: name, total: trainer.totalSteps, stream: progressStream(), keyMetric: trainer.keyMetric, start });
+      const result = await trainer.train({ run, progress });
+      const shown = Object.entries(result.metrics).filter(([k]) => k === trainer.keyMetric || k.startsWith('eval_')).map(([k, v]) => `${k} ${v.toPrecision(4)}`);
+      console.log(`${name}: ${result.step} steps on ${rt.backend.kind}${shown.length ? `; ${shown.join(', ')}` : ''}; model in ${run.location}/final`);
+      return 0;
+    } finally {
+      for (const m of models) m.dispose();
+      rt.dispose();
+    }
+  };
+}
+
+async function buildTrainer(name: TrainerName, config: Record<string, unknown>, backend: GPT['backend'], models: GPT[]): Promise<Trainer<TrainerConfig>> {
+  const load = async (path: string, heads?: { score?: boolean; value?: boolean }) => {
+    const m = await loadGPT(backend, path, heads ? { heads } : {});
+    models.push(m);
+    return m;
+  };
+  const own = (m: GPT) => (models.push(m), m);
+  const data = async <R>(loader: (f: string, o: { skip_bad_lines: boolean }) => Promise<Dataset<R>>, file: unknown): Promise<R[]> => {
+    if (typeof file !== 'string') return [];
+    const ds = await loader(file, { skip_bad_lines: config.skip_bad_lines === true });
+    const skipped = describeSkipped(ds as Dataset<unknown>);
+    if (skipped) console.error(`webrlhf ${name}: ${skipped}`);
+    return ds.records;
+  };
+  if (name === 'ppo') {
+    const c = config as unknown as PPOConfig;
+    const tokenizer = await tokenizerOf(c.sft_model_path!);
+    const policy = await load(c.sft_model_path!, {});
+    const reference = own(policy.clone().freeze());
+    const reward = (await load(c.reward_model_path!, { score: true })).freeze();
+    const value = c.value_model_path ? await load(c.value_model_path, { value: true }) : own(await reward.withHeads({ value: true }));
+    const prompts = await data(loadPromptDataset, c.train_file);
+    return new PPOTrainer({ policy, reference, value, reward, tokenizer, config: c, prompts });
+  }
+  const modelPath = config.model_name_or_path as string;
+  const tokenizer = await tokenizerOf(modelPath);
+  if (name === 'sft') {
+    const c = config as unknown as SFTConfig;
+    const [train, evalSet] = [await data(loadSFTDataset, c.train_file), await data(loadSFTDataset, c.eval_file)];
+    return new SFTTrainer({ model: await load(modelPath), tokenizer, config: c, train, eval: evalSet });
+  }
+  const [train, evalSet] = [await data(loadPreferenceDataset, config.train_file), await data(loadPreferenceDataset, config.eval_file)];
+  let trainer: RewardTrainer | DPOTrainer;
+  if (name === 'reward') {
+    trainer = new RewardTrainer(await load(modelPath, { score: true }), { tokenizer, config: config as unknown as RewardConfig, train, eval: evalSet });
+  } else {
+    const c = config as unknown as DPOConfig;
+    const policy = await load(modelPath);
+    const reference = c.ref_model_name_or_path ? (await load(c.ref_model_name_or_path)).freeze() : own(policy.clone().freeze());
+    trainer = new DPOTrainer(policy, reference, { tokenizer, config: c, train, eval: evalSet });
+  }
+  if (trainer.dropped.train || trainer.dropped.eval) {
+    console.error(`webrlhf ${name}: left out ${trainer.dropped.train} training and ${trainer.dropped.eval} eval pairs whose chosen and rejected are the same text (drop_identical)`);
+  }
+  return trainer;
+}
+
+async function tokenizerOf(modelPath: string): Promise<Tokenizer> {
+  try {
+    return await loadTokenizer(modelPath);
+  } catch (e) {
+    throw new ConfigError(`the model folder ${modelPath} has no usable tokenizer (tokenizer.json, or vocab.json + merges.txt): ${(e as Error).message}`);
+  }
+}
+
+/** stderr: redrawn in place on a terminal; else whole lines through console.error (which tests capture). */
+function progressStream() {
+  const tty = !!process.stderr.isTTY;
+  return {
+    isTTY: tty,
+    columns: process.stderr.columns,
+    write: (text: string) => void (tty ? process.stderr.write(text) : console.error(text.replace(/\n$/, ''))),
+  };
+}
