@@ -3,9 +3,13 @@
 // ranks held-out pairs, DPO raises the chosen-minus-rejected margin.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { AdamW, GPT, PPOLearner, dpoTrainStep, evaluateDPO, evaluateRewardModel, encodePair, rewardTrainStep, type EncodedPreference } from 'webrlhf';
+import {
+  AdamW, GPT, PPOLearner, PPOTrainer, SFTTrainer, dpoTrainStep, evaluateDPO, evaluateRewardModel, encodePair, memoryRunStorage, openRun, ppoConfig, rewardTrainStep, sftConfig,
+  type EncodedPreference,
+} from 'webrlhf';
 import { legBackendInstance as backend } from './harness/runtime.js';
-import { EOS, PAD, PROMPT, countA, toyPairs, toySFTModel, toyTokenizer } from './harness/toy_task.js';
+import { rng } from './harness/reference.js';
+import { EOS, PAD, PROMPT, countA, randomLetters, toyPairs, toySFTModel, toyTokenizer } from './harness/toy_task.js';
 
 const test = suite('rlhf');
 
@@ -78,6 +82,52 @@ test('DPO raises the chosen-minus-rejected margin on held-out pairs', async () =
   assert.ok(after['rewards/accuracies']! > 0.8, `accuracy ${after['rewards/accuracies']}`);
   policy.dispose();
   reference.dispose();
+});
+
+test('the trainer classes in this runtime: SFT and PPO write their run folder in memory, and a resumed run continues it exactly', async () => {
+  const be = await (await sftModel()).backend;
+  const r = rng(21);
+  const train = Array.from({ length: 64 }, () => ({ prompt: PROMPT, completion: randomLetters(r, 6) }));
+  const text = (files: Map<string, Uint8Array>, name: string) => new TextDecoder().decode(files.get(name));
+  const sftRun = async (storage: ReturnType<typeof memoryRunStorage>, resume: boolean, stopAfter?: number) => {
+    const model = GPT.create(be, (await sftModel()).config, { seed: 1 });
+    const config = sftConfig({ max_steps: 8, save_steps: 3, per_device_train_batch_size: 8, learning_rate: 3e-3, max_length: 16 });
+    const trainer = new SFTTrainer({ model, tokenizer: toyTokenizer, config, train });
+    const stop = new AbortController();
+    try {
+      return await trainer.train({ run: await openRun(storage, { config, resume }), signal: stop.signal, onStep: (e) => e.step === stopAfter && stop.abort() });
+    } finally {
+      model.dispose();
+    }
+  };
+  const straight = memoryRunStorage();
+  assert.is((await sftRun(straight, false)).step, 8);
+  // Cancelled after step 4 (checkpoint 3 is the newest), then resumed to the end.
+  const stopped = memoryRunStorage();
+  const cancelled = await sftRun(stopped, false, 4).then(() => undefined, (e: unknown) => e);
+  assert.is((cancelled as Error | undefined)?.name, 'AbortError', 'an aborted signal stops the loop');
+  assert.ok(!stopped.files.has('final/model.safetensors'));
+  const resumed = await sftRun(stopped, true);
+  assert.is(resumed.resumedFrom, 3);
+  assert.is(text(stopped.files, 'metrics.jsonl'), text(straight.files, 'metrics.jsonl'));
+  assert.equal([...stopped.files.get('final/model.safetensors')!], [...straight.files.get('final/model.safetensors')!]);
+
+  const policy = (await sftModel()).clone();
+  const reference = (await sftModel()).clone().freeze();
+  const value = await policy.withHeads({ value: true });
+  const config = ppoConfig({ max_steps: 2, save_steps: 1, per_device_train_batch_size: 4, num_mini_batches: 2, response_length: 6, learning_rate: 1e-3 });
+  const ppo = new PPOTrainer({
+    policy, reference, value, tokenizer: toyTokenizer, config, prompts: [{ prompt: PROMPT }, { prompt: '' }],
+    reward: (samples) => samples.map((s) => countA(toyTokenizer.decode(s.response))),
+  });
+  const storage = memoryRunStorage();
+  const events: number[] = [];
+  await ppo.train({ run: await openRun(storage, { config }), onStep: (e) => events.push(e.step) });
+  assert.equal(events, [1, 2]);
+  assert.is(text(storage.files, 'rollouts.jsonl').trim().split('\n').length, 2 * 8);
+  assert.ok(storage.files.has('checkpoint-00000001/value_model/model.safetensors'));
+  assert.ok(storage.files.has('final/tokenizer.json'), 'the final folder carries the tokenizer, for webrlhf generate');
+  for (const m of [policy, reference, value]) m.dispose();
 });
 
 test.run();
