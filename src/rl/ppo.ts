@@ -3,7 +3,7 @@
 // value model. All of the loss math runs on the device (kernels/losses/); the host keeps
 // the token ids, the scores (for the missing-EOS penalty) and the numbers it reports.
 import type { Tensor } from '../backend/backend.js';
-import { PPO_POLICY_STATS, PPO_REWARD_STATS, PPO_VALUE_STATS, type KLEstimator } from '../backend/loss_ops.js';
+import { PPO_POLICY_STATS, PPO_REWARD_STATS, PPO_VALUE_STATS } from '../backend/loss_ops.js';
 import { ConfigError } from '../errors.js';
 import type { AdamW } from '../nn/adamw.js';
 import type { TokenBatch } from '../nn/batch.js';
@@ -12,28 +12,18 @@ import { seededPermutation } from '../random/permutation.js';
 import { generate } from '../text/generate.js';
 import { responseBatch, type ResponseBatch } from '../text/response_batch.js';
 import { applyUpdate } from '../train/apply_update.js';
+import type { PPOConfig } from '../train/config/ppo.js';
 
-/** PPOConfig's algorithm keys (TRL's names), as the learner needs them. */
-export interface PPOHyperparameters {
-  kl_coef: number;
-  kl_estimator: KLEstimator;
-  cliprange: number;
-  cliprange_value: number;
-  vf_coef: number;
-  gamma: number;
-  lam: number;
-  whiten_rewards: boolean;
-  num_ppo_epochs: number;
-  num_mini_batches: number;
-  temperature: number;
-  response_length: number;
-  /** Subtracted from the score of a response that did not end with the stop token; null: off. */
-  missing_eos_penalty: number | null;
-  /** The token that ends a response (the tokenizer's EOS). */
+/** PPOConfig's algorithm keys (TRL's names), as the learner needs them: the stop and pad tokens resolved. */
+export type PPOHyperparameters = Pick<
+  PPOConfig,
+  'kl_coef' | 'kl_estimator' | 'cliprange' | 'cliprange_value' | 'vf_coef' | 'gamma' | 'lam' | 'whiten_rewards' | 'num_ppo_epochs' | 'num_mini_batches' |
+  'temperature' | 'response_length' | 'missing_eos_penalty' | 'seed'
+> & {
+  /** The token that ends a response (the tokenizer's EOS); a response without it pays missing_eos_penalty. */
   stop_token_id: number;
   pad_token_id: number;
-  seed: number;
-}
+};
 
 export interface PPOModels {
   /** Trained. */
