@@ -144,6 +144,14 @@ test('bad input: JSONL lines, config keys and types, a checkpoint of another mod
   assert.is(type.result, 1);
   assert.match(type.err, /per_device_train_batch_size/);
 
+  // A reward model folder without a score head would score everything 0: refused by name.
+  const noHead = await cli('ppo', '--config', path('ppo.json'), '--reward_model_path', path('sft', 'final'), '--output_dir', path('bad5'));
+  assert.is(noHead.result, 1);
+  assert.match(noHead.err, /reward_model_path: the model folder has no score head \(score\.weight\); give a folder written by webrlhf reward/);
+  const evalPPO = await cli('ppo', '--config', path('ppo.json'), '--eval_file', path('prompts.jsonl'), '--output_dir', path('bad6'));
+  assert.is(evalPPO.result, 1);
+  assert.match(evalPPO.err, /eval_file is not used/);
+
   // Resuming the SFT run with a model of another width: CheckpointError, and the run folder untouched.
   const other = GPT.create(await backend(), { ...TOY_CONFIG, n_embd: 16 }, { seed: 2 });
   await saveGPT(other, path('wide'));

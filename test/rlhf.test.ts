@@ -33,6 +33,7 @@ test('PPO raises the mean score of the toy task while objective/kl stays bounded
     {
       kl_coef: 0.05, kl_estimator: 'k1', cliprange: 0.2, cliprange_value: 0.2, vf_coef: 0.1, gamma: 1, lam: 0.95, whiten_rewards: false,
       num_ppo_epochs: 4, num_mini_batches: 2, temperature: 1, response_length: 8, missing_eos_penalty: 1, stop_token_id: EOS, pad_token_id: PAD, seed: 3,
+      local_rollout_forward_batch_size: 64,
     },
   );
   const prompts = Array.from({ length: 32 }, () => toyTokenizer.encode(PROMPT));

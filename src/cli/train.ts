@@ -108,8 +108,8 @@ async function buildTrainer(name: TrainerName, config: Record<string, unknown>, 
     const tokenizer = await tokenizerOf(c.sft_model_path!);
     const policy = await load(c.sft_model_path!, {});
     const reference = own(policy.clone().freeze());
-    const reward = (await load(c.reward_model_path!, { score: true })).freeze();
-    const value = c.value_model_path ? await load(c.value_model_path, { value: true }) : own(await reward.withHeads({ value: true }));
+    const reward = needHead(await load(c.reward_model_path!), 'score', 'reward_model_path', 'webrlhf reward').freeze();
+    const value = c.value_model_path ? needHead(await load(c.value_model_path), 'value', 'value_model_path', 'a PPO run (its checkpoints\' value_model/)') : own(await reward.withHeads({ value: true }));
     const prompts = await data(loadPromptDataset, c.train_file);
     return new PPOTrainer({ policy, reference, value, reward, tokenizer, config: c, prompts });
   }
@@ -134,6 +134,15 @@ async function buildTrainer(name: TrainerName, config: Record<string, unknown>, 
     console.error(`webrlhf ${name}: left out ${trainer.dropped.train} training and ${trainer.dropped.eval} eval pairs whose chosen and rejected are the same text (drop_identical)`);
   }
   return trainer;
+}
+
+/** A model folder given for a role must have that role's head; a missing one would silently be zero. */
+function needHead(model: GPT, head: 'score' | 'value', key: string, from: string): GPT {
+  if (!model.heads[head]) {
+    const tensor = head === 'score' ? 'score.weight' : 'v_head.summary.weight';
+    throw new ConfigError(`${key}: the model folder has no ${head} head (${tensor}); give a folder written by ${from}`);
+  }
+  return model;
 }
 
 async function tokenizerOf(modelPath: string): Promise<Tokenizer> {

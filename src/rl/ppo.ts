@@ -18,12 +18,14 @@ import type { PPOConfig } from '../train/config/ppo.js';
 export type PPOHyperparameters = Pick<
   PPOConfig,
   'kl_coef' | 'kl_estimator' | 'cliprange' | 'cliprange_value' | 'vf_coef' | 'gamma' | 'lam' | 'whiten_rewards' | 'num_ppo_epochs' | 'num_mini_batches' |
-  'temperature' | 'response_length' | 'missing_eos_penalty' | 'seed'
+  'temperature' | 'response_length' | 'missing_eos_penalty' | 'seed' | 'local_rollout_forward_batch_size'
 > & {
   /** The token that ends a response (the tokenizer's EOS); a response without it pays missing_eos_penalty. */
   stop_token_id: number;
   pad_token_id: number;
 };
+
+const MINIBATCH_STREAM = 2 ** 31;
 
 export interface PPOModels {
   /** Trained. */
@@ -105,11 +107,12 @@ export class PPOLearner {
     const be = policy.backend;
     const hp = this.hp;
     const scale = 1 / hp.temperature;
-    // Each step draws from its own Philox key: (seed, step) in the key's low and high words.
-    const seed = (hp.seed % 2 ** 32) + step * 2 ** 32;
+    // Each step samples under its own Philox key: (seed, step + 1) in the key's low and high
+    // words; high word 0 is the key of the data order and minibatch shuffles.
+    const seed = (hp.seed % 2 ** 32) + (step + 1) * 2 ** 32;
     const generated = await generate(policy, prompts, {
       do_sample: true, temperature: hp.temperature, max_new_tokens: hp.response_length, seed,
-      eos_token_id: hp.stop_token_id, pad_token_id: hp.pad_token_id,
+      eos_token_id: hp.stop_token_id, pad_token_id: hp.pad_token_id, batch_size: hp.local_rollout_forward_batch_size,
     });
     const batch = responseBatch(generated.map((g) => ({ prompt: g.promptIds, response: g.ids })), hp.pad_token_id);
     const N = batch.B * batch.T;
@@ -216,7 +219,8 @@ export class PPOLearner {
     const perMinibatch: { policy: Float32Array; value: Float32Array }[] = [];
     try {
       for (let epoch = 0; epoch < hp.num_ppo_epochs; epoch++) {
-        const order = seededPermutation(B, { seed: hp.seed, stream: 0, offset: (step * hp.num_ppo_epochs + epoch) % 2 ** 32 });
+        // Stream 2³¹ on: apart from the data order's draws (streams 0..n−1) under the same key.
+        const order = seededPermutation(B, { seed: hp.seed, stream: MINIBATCH_STREAM, offset: (step * hp.num_ppo_epochs + epoch) % 2 ** 32 });
         for (let m = 0; m < hp.num_mini_batches; m++) {
           const rows = order.slice(m * size, (m + 1) * size);
           const index = be.tensor(Float32Array.from(rows));

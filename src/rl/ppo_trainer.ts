@@ -40,6 +40,7 @@ export class PPOTrainer extends Trainer<PPOConfig> {
     const c = init.config;
     const stop = c.stop_token_id ?? init.tokenizer.eosTokenId;
     if (stop === undefined) throw new ConfigError('PPO: the tokenizer has no EOS token; set stop_token_id to the token that ends a response');
+    if (c.eval_file !== null) throw new ConfigError('PPO: eval_file is not used (PPO has no evaluation pass yet); remove it, and read objective/scores in metrics.jsonl');
     const room = init.policy.config.n_positions - c.response_length;
     if (room < 1) throw new ConfigError(`PPO: response_length ${c.response_length} leaves no room for a prompt in n_positions = ${init.policy.config.n_positions}; lower response_length`);
     // Prompts keep their last tokens when too long: the part next to the response.
@@ -58,7 +59,7 @@ export class PPOTrainer extends Trainer<PPOConfig> {
         kl_coef: c.kl_coef, kl_estimator: c.kl_estimator, cliprange: c.cliprange, cliprange_value: c.cliprange_value, vf_coef: c.vf_coef,
         gamma: c.gamma, lam: c.lam, whiten_rewards: c.whiten_rewards, num_ppo_epochs: c.num_ppo_epochs, num_mini_batches: c.num_mini_batches,
         temperature: c.temperature, response_length: c.response_length, missing_eos_penalty: c.missing_eos_penalty,
-        stop_token_id: stop, pad_token_id: padId(init.tokenizer), seed: c.seed,
+        stop_token_id: stop, pad_token_id: padId(init.tokenizer), seed: c.seed, local_rollout_forward_batch_size: c.local_rollout_forward_batch_size,
       },
     );
   }
@@ -83,7 +84,8 @@ export class PPOTrainer extends Trainer<PPOConfig> {
     const t0 = performance.now();
     const { metrics, samples } = await this.learner.step(prompts, step, lr);
     const c = this.config;
-    if (c.adaptive_kl_ctrl) this.learner.klCoef = adaptKLCoef(this.learner.klCoef, metrics['objective/kl']!, c.kl_target, c.adaptive_kl_rate);
+    const klCoef = this.learner.klCoef; // the β this rollout's rewards used
+    if (c.adaptive_kl_ctrl) this.learner.klCoef = adaptKLCoef(klCoef, metrics['objective/kl']!, c.kl_target, c.adaptive_kl_rate);
     const episode = (step + 1) * this.#batch;
     const decode = (ids: number[]) => this.tokenizer.decode(ids, { skipSpecialTokens: true });
     return {
@@ -91,7 +93,7 @@ export class PPOTrainer extends Trainer<PPOConfig> {
         ...metrics,
         eps: this.#batch / Math.max((performance.now() - t0) / 1000, 1e-9),
         episode,
-        kl_coef: this.learner.klCoef,
+        kl_coef: klCoef,
         epoch: (step + 1) / this.#order.stepsPerEpoch,
       },
       tokens: samples.reduce((n, s) => n + s.prompt.length + s.response.length, 0),

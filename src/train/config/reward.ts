@@ -12,7 +12,7 @@ export const REWARD_CONFIG: ConfigSchema<RewardConfig> = {
   name: 'reward',
   keys: {
     ...trainingKeys('reward', { value: 1e-4, doc: "AdamW's learning rate (TRL RewardConfig's default)." }),
-    max_length: integerKey(1024, "Tokens per sequence at most (prompt + chosen or rejected, and at most the model's n_positions); longer ones are truncated from the right (TRL's default length).", { min: 1 }),
+    max_length: integerKey(1024, "Tokens per sequence at most (prompt + chosen or rejected, and at most the model's n_positions); a longer one keeps the end of its prompt and cuts the completion from the right (TRL's default length).", { min: 1 }),
     center_rewards_coefficient: numberKey(null, 'Adds this × mean((r_chosen + r_rejected)²) to the loss, pulling rewards towards mean 0 (TRL suggests 0.01); null: off.', { min: 0, nullable: true }),
     drop_identical: booleanKey(true, 'Leave out pairs whose chosen and rejected are the same text (they teach nothing), and report how many.'),
   },

@@ -11,7 +11,7 @@ export const SFT_CONFIG: ConfigSchema<SFTConfig> = {
   name: 'SFT',
   keys: {
     ...trainingKeys('sft', { value: 2e-5, doc: "AdamW's learning rate (TRL SFTConfig's default)." }),
-    max_length: integerKey(1024, "Tokens per example at most (prompt + completion, and at most the model's n_positions); longer examples are truncated from the right (TRL's default length).", { min: 1 }),
+    max_length: integerKey(1024, "Tokens per example at most (prompt + completion, and at most the model's n_positions); a longer one keeps the end of its prompt and cuts the completion from the right (TRL's default length).", { min: 1 }),
     completion_only_loss: booleanKey(true, 'Cross-entropy on the completion tokens only; false: on the prompt tokens too.'),
   },
   check: checkTrainingConfig,

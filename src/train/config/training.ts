@@ -60,7 +60,7 @@ export function trainingKeys(trainer: string, learningRate: { value: number; doc
     gradient_accumulation_steps: integerKey(1, 'Passes whose gradients are summed before each optimizer step (the batch of a step is this × per_device_train_batch_size).', { min: 1 }),
     logging_steps: integerKey(1, 'Write a metrics.jsonl line every this many optimizer steps.', { min: 1 }),
     eval_steps: integerKey(null, 'Evaluate on eval_file every this many optimizer steps; null: only at the end of training.', { min: 1, nullable: true }),
-    save_steps: integerKey(500, 'Write a checkpoint every this many optimizer steps (and always at the end).', { min: 1 }),
+    save_steps: integerKey(500, 'Write a checkpoint every this many optimizer steps; the end of training writes final/ instead.', { min: 1 }),
     save_total_limit: integerKey(null, 'Keep only the newest this many checkpoints (older ones are deleted); null: keep all.', { min: 1, nullable: true }),
     adam_beta1: numberKey(0.9, "AdamW's β1 (Transformers' default).", { min: 0, max: 1, maxExclusive: true }),
     adam_beta2: numberKey(0.999, "AdamW's β2 (Transformers' default).", { min: 0, max: 1, maxExclusive: true }),
@@ -75,7 +75,7 @@ export function trainingKeys(trainer: string, learningRate: { value: number; doc
     resume_from_checkpoint: {
       type: ['boolean', 'string'],
       default: false,
-      doc: 'true: continue from the newest complete checkpoint in output_dir; a path: from that checkpoint folder; false: start afresh.',
+      doc: 'true (--resume): continue from the newest complete checkpoint in output_dir; false: start afresh. A checkpoint path is not supported yet.',
       flags: ['resume'],
     },
   };
