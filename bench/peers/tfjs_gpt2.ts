@@ -80,6 +80,13 @@ export interface TfjsGPT2 {
    * once the loss has been read back, which is after all of the step's device work.
    */
   step(inputIds: Int32Array, targets: Int32Array): Promise<number>;
+  /**
+   * The same step for any loss of the logits [b·t, V] of a forward over `inputIds` ([b, t],
+   * t ≤ config.T): the preference losses (DPO) use it.
+   */
+  stepWith(inputIds: Int32Array, b: number, t: number, loss: (logits: TFCore.Tensor2D) => TFCore.Scalar): Promise<number>;
+  /** The logits [b·t, V] as a tensor the caller owns (no gradient): a frozen reference's. */
+  logitsTensor(inputIds: Int32Array, b: number, t: number): TFCore.Tensor2D;
   /** Loss only (no gradients, no update). */
   loss(inputIds: Int32Array, targets: Int32Array): Promise<number>;
   /**
@@ -257,11 +264,8 @@ export function createTfjsGPT2(tf: TF, config: GPT2Config, train: TrainOptions =
   const head = (x: TFCore.Tensor2D): TFCore.Tensor2D => tf.matMul(layerNorm(x, P('ln_f.weight'), P('ln_f.bias')), P('wte'), false, true);
   const logitsOf = (ids: TFCore.Tensor1D, b: number, t: number): TFCore.Tensor2D => head(blocks(ids, b, t, embedding));
 
-  const lossOf = (ids: TFCore.Tensor1D, targets: TFCore.Tensor1D): TFCore.Scalar => {
-    const logits = logitsOf(ids, B, T); // [B·T, V]
-    // Mean over the B·T tokens (SUM_BY_NONZERO_WEIGHTS with no weights divides by the count).
-    return tf.losses.softmaxCrossEntropy(oneHot(targets), logits) as TFCore.Scalar;
-  };
+  const lossOf = (ids: TFCore.Tensor1D, targets: TFCore.Tensor1D): TFCore.Scalar =>
+    tf.losses.softmaxCrossEntropy(oneHot(targets), logitsOf(ids, B, T)) as TFCore.Scalar;
 
   const checkBatch = (inputIds: Int32Array, targets: Int32Array) => {
     if (inputIds.length !== B * T || targets.length !== B * T) throw new Error(`expected ${B * T} input ids and targets, got ${inputIds.length} and ${targets.length}`);
@@ -278,9 +282,18 @@ export function createTfjsGPT2(tf: TF, config: GPT2Config, train: TrainOptions =
     numParams,
     async step(inputIds, targets) {
       checkBatch(inputIds, targets);
-      const ids = tf.tensor1d(inputIds, 'int32');
       const tgt = tf.tensor1d(targets, 'int32');
-      const { value, grads } = tf.variableGrads(() => lossOf(ids, tgt), varList);
+      try {
+        // Mean over the B·T tokens (SUM_BY_NONZERO_WEIGHTS with no weights divides by the count).
+        return await this.stepWith(inputIds, B, T, (logits) => tf.losses.softmaxCrossEntropy(oneHot(tgt), logits) as TFCore.Scalar);
+      } finally {
+        tgt.dispose();
+      }
+    },
+    async stepWith(inputIds, b, t, lossOfLogits) {
+      checkPrefix(inputIds, b, t);
+      const ids = tf.tensor1d(inputIds, 'int32');
+      const { value, grads } = tf.variableGrads(() => lossOfLogits(logitsOf(ids, b, t)), varList);
       const clipped = tf.tidy(() => {
         if (!(opts.clipNorm > 0 && Number.isFinite(opts.clipNorm))) return { ...grads };
         // Pairwise sums, not tf.addN: webgpu's AddN binds every input at once, past the
@@ -300,11 +313,15 @@ export function createTfjsGPT2(tf: TF, config: GPT2Config, train: TrainOptions =
         });
       }
       optimizer.applyGradients(clipped as TFCore.NamedTensorMap as Parameters<typeof optimizer.applyGradients>[0]);
-      tf.dispose([ids, tgt, grads, clipped]);
+      tf.dispose([ids, grads, clipped]);
       // Read after the update was queued: the readback waits for all of the step's work.
       const loss = (await value.data())[0]!;
       value.dispose();
       return loss;
+    },
+    logitsTensor(inputIds, b, t) {
+      checkPrefix(inputIds, b, t);
+      return tf.tidy(() => logitsOf(tf.tensor1d(inputIds, 'int32'), b, t));
     },
     async loss(inputIds, targets) {
       checkBatch(inputIds, targets);

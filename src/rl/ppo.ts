@@ -20,8 +20,11 @@ export type PPOHyperparameters = Pick<
   'kl_coef' | 'kl_estimator' | 'cliprange' | 'cliprange_value' | 'vf_coef' | 'gamma' | 'lam' | 'whiten_rewards' | 'num_ppo_epochs' | 'num_mini_batches' |
   'temperature' | 'response_length' | 'missing_eos_penalty' | 'seed' | 'local_rollout_forward_batch_size'
 > & {
-  /** The token that ends a response (the tokenizer's EOS); a response without it pays missing_eos_penalty. */
-  stop_token_id: number;
+  /**
+   * The token that ends a response (the tokenizer's EOS); a response without it pays
+   * missing_eos_penalty. null: none, every response runs response_length tokens.
+   */
+  stop_token_id: number | null;
   pad_token_id: number;
 };
 
@@ -136,7 +139,7 @@ export class PPOLearner {
       value.forward(batch.batch, { logits: false });
       be.copy(be.view(value.values(), 0, [N]), oldValues);
       const raw = await this.#score(reward, batch, generated.map((g) => ({ prompt: g.promptIds, response: g.ids })));
-      const eos = generated.map((g) => g.ids.at(-1) === hp.stop_token_id);
+      const eos = generated.map((g) => hp.stop_token_id !== null && g.ids.at(-1) === hp.stop_token_id);
       const scores = Float32Array.from(raw, (s, b) => (hp.missing_eos_penalty !== null && !eos[b] ? s - hp.missing_eos_penalty : s));
       const scoreTensor = be.tensor(scores);
       owned.push(scoreTensor);
