@@ -104,3 +104,7 @@ export { DPOTrainer } from './train/dpo_trainer.js';
 export type { PreferenceTrainerInit } from './train/preference_trainer.js';
 export { PPOTrainer, type PPOTrainerInit } from './rl/ppo_trainer.js';
 export { DataOrder } from './train/data_order.js';
+export {
+  generateArithmeticProblems, arithmeticSplits, formatSolution, formatStep, problemPrompt, extractAnswer, checkSolution, minimumEditRewrite, DIFFICULTIES,
+  type ArithmeticProblem, type ArithmeticStep, type ArithmeticSplits, type Difficulty, type Operator, type SolutionCheck,
+} from './tasks/arithmetic.js';

@@ -16,6 +16,7 @@ import './gpt_folder.test.js';
 import './learning.test.js';
 import './tokenizer.test.js';
 import './losses.test.js';
+import './arithmetic_task.test.js';
 import './rlhf.test.js';
 import './datasets.test.js';
 import './config.test.js';
