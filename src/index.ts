@@ -108,3 +108,5 @@ export {
   generateArithmeticProblems, arithmeticSplits, formatSolution, formatStep, problemPrompt, extractAnswer, checkSolution, minimumEditRewrite, DIFFICULTIES,
   type ArithmeticProblem, type ArithmeticStep, type ArithmeticSplits, type Difficulty, type Operator, type SolutionCheck,
 } from './tasks/arithmetic.js';
+export { levenshteinAlignment, imitationWeights, type Alignment } from './rl/rlmec/alignment.js';
+export { tokenRewards } from './rl/rlmec/token_rewards.js';

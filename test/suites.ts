@@ -17,6 +17,7 @@ import './learning.test.js';
 import './tokenizer.test.js';
 import './losses.test.js';
 import './arithmetic_task.test.js';
+import './rlmec_pieces.test.js';
 import './rlhf.test.js';
 import './datasets.test.js';
 import './config.test.js';
