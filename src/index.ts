@@ -46,8 +46,8 @@ export type { FinishReason } from './text/stop_criteria.js';
 export { scoreSequences, type ScoreOptions, type SequenceScore } from './text/score.js';
 export { responseBatch, type PromptResponse, type ResponseBatch } from './text/response_batch.js';
 export {
-  KL_ESTIMATORS, PPO_REWARD_STATS, PPO_POLICY_STATS, PPO_VALUE_STATS, BRADLEY_TERRY_STATS, DPO_STATS,
-  type KLEstimator, type PPORewardOptions, type GAEOptions, type WhitenOptions, type PPOPolicyLossOptions, type PPOValueLossOptions, type BradleyTerryOptions, type DPOOptions,
+  KL_ESTIMATORS, PPO_REWARD_STATS, PPO_POLICY_STATS, PPO_VALUE_STATS, BRADLEY_TERRY_STATS, DPO_STATS, RLMEC_STATS,
+  type KLEstimator, type PPORewardOptions, type GAEOptions, type WhitenOptions, type PPOPolicyLossOptions, type PPOValueLossOptions, type BradleyTerryOptions, type DPOOptions, type RLMECLossOptions,
 } from './backend/loss_ops.js';
 export type { TokenLogprobs } from './nn/gpt.js';
 export { seededPermutation } from './random/permutation.js';

@@ -254,6 +254,43 @@ test('DPO: float64 agreement and finite differences on a padded batch', async ()
   assertClose(got.d, ref.numericGradient(f, logprobs).map((g, i) => (b.mask[i] ? g : 0)), { rtol: 1e-4, atol: 1e-7, what: 'dLogprobs vs finite differences' });
 });
 
+test('RLMEC loss and gradient: golden numbers', async () => {
+  const be = await backend();
+  // Sample tokens (r ≠ 0): ρ = (1, 1.5, 0.5), r = (−0.1, 0.2, −0.05), ε = 0.3: ρr = (−0.1, 0.3, −0.025)
+  // and clip(ρ)r = (−0.1, 0.26, −0.035), so w = (−0.1, 0.26, −0.035), the last two clipped.
+  // Rewrite tokens (c ≠ 0): c = (1, 0.5) at log-probs −2, −3. Token 5 is neither (NaN).
+  const ref = [-1, -1, -1, NaN, NaN, NaN];
+  const logprobs = [-1, -1 + Math.log(1.5), -1 + Math.log(0.5), -2, -3, NaN];
+  const rewards = [-0.1, 0.2, -0.05, 0, 0, 0];
+  const imitation = [0, 0, 0, 1, 0.5, 0];
+  const got = await run(be, { logprobs, ref, rewards, imitation }, { d: 6, stats: 5 }, (t) =>
+    be.rlmecLoss({ logprobs: t.logprobs!, refLogprobs: t.ref!, rewards: t.rewards!, imitation: t.imitation! }, { dLogprobs: t.d!, stats: t.stats! }, { cliprange: 0.3, imitationWeight: 1 }),
+  );
+  const w = [-0.1, 0.26, -0.035];
+  const rl = -w.reduce((a, wi, i) => a + wi * logprobs[i]!, 0) / 3;
+  const reg = (1 * 2 + 0.5 * 3) / 2;
+  assertClose(got.stats, [rl + reg, rl, reg, 1, 2 / 3], { atol: 2e-6, what: 'stats (loss, rl, imitation, ratio, clipfrac)' });
+  assertClose(got.d, [0.1 / 3, -0.26 / 3, 0.035 / 3, -1 / 2, -0.5 / 2, 0], { atol: 1e-6, what: 'dLogprobs: −w/N, −λc/N_c' });
+});
+
+test('RLMEC loss: float64 agreement and finite differences (ρ held constant)', async () => {
+  const be = await backend();
+  const b = batch(12, 21, 9);
+  const r = b.rand;
+  const refLp = b.values(1, -2);
+  const logprobs = refLp.map((v) => v + 0.5 * (2 * r() - 1));
+  // Rows alternate: samples carry rewards, rewrites carry imitation weights.
+  const rewards = b.mask.map((m, i) => (m && Math.floor(i / 21) % 2 === 0 ? (r() < 0.5 ? -0.1 * r() : 0.5 * r()) : 0));
+  const imitation = b.mask.map((m, i) => (m && Math.floor(i / 21) % 2 === 1 ? (r() < 0.3 ? 1 : 0.5) : 0));
+  const used = (i: number) => rewards[i] !== 0 || imitation[i] !== 0;
+  const got = await run(be, { logprobs: logprobs.map((v, i) => (used(i) ? v : NaN)), ref: refLp.map((v, i) => (rewards[i] ? v : NaN)), rewards, imitation }, { d: logprobs.length, stats: 5 }, (t) =>
+    be.rlmecLoss({ logprobs: t.logprobs!, refLogprobs: t.ref!, rewards: t.rewards!, imitation: t.imitation! }, { dLogprobs: t.d!, stats: t.stats! }, { cliprange: 0.3, imitationWeight: 0.7 }),
+  );
+  assertClose(got.stats, ref.rlmecLoss(logprobs, refLp, rewards, imitation, 0.3, 0.7).stats, { rtol: 1e-5, atol: 1e-6, what: 'stats' });
+  const numeric = ref.numericGradient((lp) => ref.rlmecLoss(lp, refLp, rewards, imitation, 0.3, 0.7, logprobs).loss, logprobs);
+  assertClose(got.d, numeric.map((g, i) => (used(i) ? g : 0)), { rtol: 1e-4, atol: 1e-7, what: 'dLogprobs vs finite differences' });
+});
+
 test('loss ops reject bad shapes and options with the name of the problem', async () => {
   const be = await backend();
   const t4 = be.zeros([4]);

@@ -18,6 +18,7 @@ export { softmax_crossentropy } from './crossentropy';
 export { adamw } from './adamw';
 export { ppo_rewards, masked_whiten, gae, ppo_policy_loss, ppo_value_loss } from './losses/ppo';
 export { bradley_terry, dpo } from './losses/preference';
+export { rlmec } from './losses/rlmec';
 
 /** First byte JavaScript may allocate from. */
 export function heap_base(): usize {

@@ -2,8 +2,8 @@ import { ShapeError, TensorStateError } from '../errors.js';
 import { checkSameShape, checkShape, fmt, lastAxisGeometry, matmulGeometry, sizeOf, type MatmulGeometry, type Shape } from './shapes.js';
 import { MAX_CACHED_HEAD_DIM, VIEW_ALIGN, expect, headsGeometry, type AdamWStep, type CachedAttentionGeometry, type HeadsGeometry, type RowIndex } from './layer_ops.js';
 import {
-  BRADLEY_TERRY_STATS, DPO_STATS, PPO_POLICY_STATS, PPO_REWARD_STATS, PPO_VALUE_STATS, checkEstimator, checkNumber, expectSize, rowsOf,
-  type BradleyTerryOptions, type DPOOptions, type GAEOptions, type GAEPlan, type PPOPolicyLossOptions, type PPORewardOptions, type PPORewardPlan, type PPOValueLossOptions, type WhitenOptions,
+  BRADLEY_TERRY_STATS, DPO_STATS, PPO_POLICY_STATS, PPO_REWARD_STATS, PPO_VALUE_STATS, RLMEC_STATS, checkEstimator, checkNumber, expectSize, rowsOf,
+  type BradleyTerryOptions, type DPOOptions, type GAEOptions, type GAEPlan, type PPOPolicyLossOptions, type PPORewardOptions, type PPORewardPlan, type PPOValueLossOptions, type RLMECLossOptions, type WhitenOptions,
 } from './loss_ops.js';
 import { checkVocab, logprobScale, philoxPlan, samplePlan, type LogprobOptions, type PhiloxPlan, type RandomOptions, type SampleOptions, type SamplePlan } from './sampling_ops.js';
 
@@ -379,6 +379,31 @@ export abstract class Backend {
     this.runDPOLoss(i.logprobs, i.refLogprobs, i.mask, out.dLogprobs, out.stats, o.rows / 2, T, beta);
   }
 
+  /**
+   * RLMEC's objective (ALGORITHMS.md §5) over tokens of the samples y (rewards r ≠ 0) and of
+   * the rewrites ŷ (imitation weights c ≠ 0), which may share a batch: with ρ = exp(logprobs −
+   * refLogprobs) held constant, w = min(ρr, clip(ρ, 1 − ε, 1 + ε)·r),
+   * L = −Σ w·logprobs / N + λ·Σ c·(−logprobs) / N_c (N, N_c: tokens with r ≠ 0, c ≠ 0).
+   * dLogprobs = ∂L/∂logprobs = −w/N − λc/N_c. stats [5] (RLMEC_STATS): L, L_RL, L_reg, mean ρ
+   * and the fraction clipped, over the reward tokens.
+   */
+  rlmecLoss(
+    i: { logprobs: Tensor; refLogprobs: Tensor; rewards: Tensor; imitation: Tensor },
+    out: { dLogprobs: Tensor; stats: Tensor },
+    o: RLMECLossOptions,
+  ): void {
+    const op = 'rlmecLoss';
+    const ins = [i.logprobs, i.refLogprobs, i.rewards, i.imitation];
+    this.own(op, ...ins, out.dLogprobs, out.stats);
+    const N = i.logprobs.size;
+    for (const [name, t] of [['refLogprobs', i.refLogprobs], ['rewards', i.rewards], ['imitation', i.imitation], ['dLogprobs', out.dLogprobs]] as const) expectSize(op, name, t, N);
+    expectSize(op, 'stats', out.stats, RLMEC_STATS.length);
+    const cliprange = checkNumber(op, 'cliprange', o.cliprange, 0);
+    const lambda = checkNumber(op, 'imitationWeight', o.imitationWeight, 0);
+    this.distinctOutputs(op, [out.dLogprobs, out.stats], ins);
+    this.runRLMECLoss(i.logprobs, i.refLogprobs, i.rewards, i.imitation, out.dLogprobs, out.stats, N, cliprange, lambda);
+  }
+
   /** Outputs must not share storage with inputs or with each other. */
   private distinctOutputs(op: string, outs: Tensor[], ins: Tensor[]): void {
     this.noAlias(op, outs, ins);
@@ -391,6 +416,7 @@ export abstract class Backend {
   protected abstract runPPOPolicyLoss(logprobs: Tensor, oldLogprobs: Tensor, advantages: Tensor, mask: Tensor, entropies: Tensor, dLogprobs: Tensor, stats: Tensor, N: number, cliprange: number): void;
   protected abstract runPPOValueLoss(values: Tensor, oldValues: Tensor, returns: Tensor, mask: Tensor, dValues: Tensor, stats: Tensor, N: number, cliprangeValue: number, vfCoef: number): void;
   protected abstract runBradleyTerryLoss(scores: Tensor, dScores: Tensor, stats: Tensor, P: number, center: number): void;
+  protected abstract runRLMECLoss(logprobs: Tensor, refLogprobs: Tensor, rewards: Tensor, imitation: Tensor, dLogprobs: Tensor, stats: Tensor, N: number, cliprange: number, imitationWeight: number): void;
   protected abstract runDPOLoss(logprobs: Tensor, refLogprobs: Tensor, mask: Tensor, dLogprobs: Tensor, stats: Tensor, P: number, T: number, beta: number): void;
 
   // ---- Storage -------------------------------------------------------------------------

@@ -16,6 +16,7 @@ export const PPO_REWARD_STATS = ['kl', 'entropy', 'non_score_reward', 'scores'] 
 export const PPO_POLICY_STATS = ['policy_loss', 'clipfrac', 'approxkl', 'ratio', 'entropy'] as const;
 export const PPO_VALUE_STATS = ['value_loss', 'clipfrac'] as const;
 export const BRADLEY_TERRY_STATS = ['loss', 'accuracy', 'margin', 'mean_reward'] as const;
+export const RLMEC_STATS = ['loss', 'rl_loss', 'imitation_loss', 'ratio', 'clipfrac'] as const;
 export const DPO_STATS = ['loss', 'rewards/chosen', 'rewards/rejected', 'rewards/accuracies', 'rewards/margins', 'logps/chosen', 'logps/rejected'] as const;
 
 export interface PPORewardOptions {
@@ -49,6 +50,13 @@ export interface PPOValueLossOptions {
 export interface BradleyTerryOptions {
   /** Adds coefficient·mean((r_w + r_l)²) (TRL's center_rewards_coefficient); 0: off. */
   centerCoefficient?: number;
+}
+
+export interface RLMECLossOptions {
+  /** ε of w = min(ρr, clip(ρ, 1 − ε, 1 + ε)·r) (the spec's 0.3). */
+  cliprange: number;
+  /** λ of L = L_RL + λ·L_reg (imitation_weight, the spec's 1.0). */
+  imitationWeight: number;
 }
 
 export interface DPOOptions {

@@ -177,3 +177,34 @@ export function numericGradient(f: (x: number[]) => number, x: ArrayLike<number>
 }
 
 export { sigmoid };
+
+/**
+ * RLMEC's loss. `weightsFrom` are the log-probs ρ is computed from (ρ carries no gradient:
+ * finite differences hold them at the point of evaluation).
+ */
+export function rlmecLoss(logprobs: Vec, ref: Vec, rewards: Vec, imitation: Vec, eps: number, lambda: number, weightsFrom: Vec = logprobs) {
+  let n = 0;
+  let rl = 0;
+  let ratios = 0;
+  let clips = 0;
+  let nc = 0;
+  let reg = 0;
+  for (let i = 0; i < logprobs.length; i++) {
+    const r = rewards[i]!;
+    if (r !== 0) {
+      const ratio = Math.exp(weightsFrom[i]! - ref[i]!);
+      const full = ratio * r;
+      const clip = Math.min(Math.max(ratio, 1 - eps), 1 + eps) * r;
+      n++;
+      rl -= Math.min(full, clip) * logprobs[i]!;
+      ratios += ratio;
+      clips += Number(clip < full);
+    }
+    if (imitation[i]) {
+      nc++;
+      reg -= imitation[i]! * logprobs[i]!;
+    }
+  }
+  const L = rl / Math.max(n, 1) + (lambda * reg) / Math.max(nc, 1);
+  return { loss: L, stats: [L, rl / Math.max(n, 1), reg / Math.max(nc, 1), ratios / Math.max(n, 1), clips / Math.max(n, 1)] };
+}

@@ -54,6 +54,7 @@ export interface WasmKernels {
   ppo_value_loss(values: number, old: number, returns: number, mask: number, dValues: number, stats: number, N: number, cliprange: number, vfCoef: number): void;
   bradley_terry(scores: number, dScores: number, stats: number, P: number, center: number): void;
   dpo(logprobs: number, ref: number, mask: number, dLogprobs: number, stats: number, P: number, T: number, beta: number): void;
+  rlmec(logprobs: number, ref: number, rewards: number, imitation: number, dLogprobs: number, stats: number, N: number, cliprange: number, lambda: number): void;
   adamw(param: number, grad: number, m: number, v: number, n: number, beta1: number, beta2: number, eps: number,
     decay: number, stepSize: number, invSqrtBc2: number, gradSumSquares: number, maxGradNorm: number): void;
 }
@@ -272,6 +273,10 @@ export class WasmBackend extends Backend {
 
   protected runBradleyTerryLoss(scores: Tensor, dScores: Tensor, stats: Tensor, P: number, center: number): void {
     this.k.bradley_terry(ptr(scores), ptr(dScores), ptr(stats), P, center);
+  }
+
+  protected runRLMECLoss(logprobs: Tensor, refLogprobs: Tensor, rewards: Tensor, imitation: Tensor, dLogprobs: Tensor, stats: Tensor, N: number, cliprange: number, imitationWeight: number): void {
+    this.k.rlmec(ptr(logprobs), ptr(refLogprobs), ptr(rewards), ptr(imitation), ptr(dLogprobs), ptr(stats), N, cliprange, imitationWeight);
   }
 
   protected runDPOLoss(logprobs: Tensor, refLogprobs: Tensor, mask: Tensor, dLogprobs: Tensor, stats: Tensor, P: number, T: number, beta: number): void {

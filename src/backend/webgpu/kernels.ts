@@ -19,6 +19,7 @@ import masked_whiten from '../../../kernels/losses/masked_whiten.wgsl';
 import ppo_policy_loss from '../../../kernels/losses/ppo_policy_loss.wgsl';
 import ppo_rewards from '../../../kernels/losses/ppo_rewards.wgsl';
 import ppo_value_loss from '../../../kernels/losses/ppo_value_loss.wgsl';
+import rlmec from '../../../kernels/losses/rlmec.wgsl';
 import workgroup_sum from '../../../kernels/losses/workgroup_sum.wgsl';
 
 /** WGSL sources by kernel file name, inlined at build time. */
@@ -29,7 +30,7 @@ export const KERNELS = {
   // The loss kernels share the single-workgroup reduction.
   ppo_rewards: workgroup_sum + ppo_rewards, masked_whiten: workgroup_sum + masked_whiten, gae: workgroup_sum + gae,
   ppo_policy_loss: workgroup_sum + ppo_policy_loss, ppo_value_loss: workgroup_sum + ppo_value_loss,
-  bradley_terry: workgroup_sum + bradley_terry, dpo: workgroup_sum + dpo,
+  bradley_terry: workgroup_sum + bradley_terry, dpo: workgroup_sum + dpo, rlmec: workgroup_sum + rlmec,
 } as const;
 
 export type KernelFile = keyof typeof KERNELS;

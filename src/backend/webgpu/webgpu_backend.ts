@@ -437,6 +437,10 @@ export class WebGPUBackend extends Backend {
     this.lossDispatch('dpoLoss', 'dpo', [logprobs, refLogprobs, mask, dLogprobs, stats], [P, T, 0, 0, beta]);
   }
 
+  protected runRLMECLoss(logprobs: Tensor, refLogprobs: Tensor, rewards: Tensor, imitation: Tensor, dLogprobs: Tensor, stats: Tensor, N: number, cliprange: number, imitationWeight: number): void {
+    this.lossDispatch('rlmecLoss', 'rlmec', [logprobs, refLogprobs, rewards, imitation, dLogprobs, stats], [N, 0, 0, 0, cliprange, imitationWeight]);
+  }
+
   /** One workgroup of a loss kernel; params are four u32 then f32s (Params in each kernel). */
   private lossDispatch(op: string, kernel: KernelFile, storage: Tensor[], params: number[]): void {
     const floats = params.map((_, i) => i).filter((i) => i >= 4);

@@ -1,0 +1,49 @@
+// RLMEC's loss on the CPU (see Backend.rlmecLoss and kernels/losses/rlmec.wgsl). Sums are f64.
+import { at, put } from './common';
+
+@inline function ratioOf(logprobs: usize, ref: usize, i: i32): f64 {
+  return Math.exp(at(logprobs, i) - at(ref, i));
+}
+
+@inline function clipped(ratio: f64, eps: f64): f64 {
+  return Math.min(Math.max(ratio, 1 - eps), 1 + eps);
+}
+
+export function rlmec(logprobs: usize, ref: usize, rewards: usize, imitation: usize, dLogprobs: usize, stats: usize, N: i32, eps: f64, lambda: f64): void {
+  let n: f64 = 0, rl: f64 = 0, ratios: f64 = 0, clips: f64 = 0, nc: f64 = 0, reg: f64 = 0;
+  for (let i = 0; i < N; i++) {
+    const r = at(rewards, i);
+    if (r != 0) {
+      const ratio = ratioOf(logprobs, ref, i);
+      const full = ratio * r;
+      const clip = clipped(ratio, eps) * r;
+      n++;
+      rl -= Math.min(full, clip) * at(logprobs, i);
+      ratios += ratio;
+      if (clip < full) clips++;
+    }
+    const c = at(imitation, i);
+    if (c != 0) {
+      nc++;
+      reg -= c * at(logprobs, i);
+    }
+  }
+  const invN = 1 / Math.max(n, 1);
+  const invNc = 1 / Math.max(nc, 1);
+  for (let i = 0; i < N; i++) {
+    let g: f64 = 0;
+    const r = at(rewards, i);
+    if (r != 0) {
+      const ratio = ratioOf(logprobs, ref, i);
+      g -= Math.min(ratio * r, clipped(ratio, eps) * r) * invN;
+    }
+    const c = at(imitation, i);
+    if (c != 0) g -= lambda * c * invNc;
+    put(dLogprobs, i, g);
+  }
+  put(stats, 0, rl * invN + lambda * reg * invNc);
+  put(stats, 1, rl * invN);
+  put(stats, 2, reg * invNc);
+  put(stats, 3, ratios * invN);
+  put(stats, 4, clips * invN);
+}
