@@ -51,8 +51,8 @@ export {
 } from './backend/loss_ops.js';
 export type { TokenLogprobs } from './nn/gpt.js';
 export { seededPermutation } from './random/permutation.js';
-export { applyUpdate, type AppliedUpdate } from './train/apply_update.js';
-export { encodePair, type EncodedPair, type EncodeOptions } from './train/encode.js';
+export { applyUpdate, applyUpdates, type AppliedUpdate, type UpdateRequest } from './train/apply_update.js';
+export { encodePair, encodePreference, type EncodedPair, type EncodeOptions } from './train/encode.js';
 export { preferenceBatch, type EncodedPreference } from './train/preference_batch.js';
 export { rewardTrainStep, evaluateRewardModel, type RewardStepOptions } from './train/reward_step.js';
 export { dpoTrainStep, evaluateDPO, type DPOStepOptions } from './train/dpo_step.js';

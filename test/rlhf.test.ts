@@ -4,7 +4,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  AdamW, GPT, PPOLearner, PPOTrainer, SFTTrainer, dpoTrainStep, evaluateDPO, evaluateRewardModel, encodePair, memoryRunStorage, openRun, ppoConfig, rewardTrainStep, sftConfig,
+  AdamW, GPT, PPOLearner, PPOTrainer, SFTTrainer, dpoTrainStep, evaluateDPO, evaluateRewardModel, encodePreference, memoryRunStorage, openRun, ppoConfig, rewardTrainStep, sftConfig,
   type EncodedPreference,
 } from 'webrlhf';
 import { legBackendInstance as backend } from './harness/runtime.js';
@@ -17,10 +17,7 @@ let sft: Promise<GPT> | undefined;
 const sftModel = async () => (sft ??= backend().then(toySFTModel));
 
 function encodePreferences(pairs: { prompt: string; chosen: string; rejected: string }[]): EncodedPreference[] {
-  return pairs.map((p) => {
-    const c = encodePair(toyTokenizer, p.prompt, p.chosen, { maxLength: 16 });
-    return { prompt: c.prompt, chosen: c.completion, rejected: encodePair(toyTokenizer, p.prompt, p.rejected, { maxLength: 16 }).completion };
-  });
+  return pairs.map((p) => encodePreference(toyTokenizer, p, { maxLength: 16 }));
 }
 
 test('PPO raises the mean score of the toy task while objective/kl stays bounded', async () => {

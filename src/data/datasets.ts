@@ -59,7 +59,8 @@ class Collector<R> {
     return this.records.length >= this.limit;
   }
 
-  skip = (error: DatasetError): void => {
+  /** Counts a bad record skipped under skip_bad_lines (the first few errors are kept for the report). */
+  recordSkipped = (error: DatasetError): void => {
     this.skipped++;
     if (this.skippedErrors.length < SKIPPED_ERRORS_KEPT) this.skippedErrors.push(error);
   };
@@ -70,7 +71,7 @@ class Collector<R> {
       this.records.push(validate(value, site));
     } catch (e) {
       if (!(this.options.skip_bad_lines && e instanceof DatasetError)) throw e;
-      this.skip(e);
+      this.recordSkipped(e);
     }
   }
 
@@ -90,7 +91,7 @@ async function loadJsonl<R>(source: JsonlSource, validate: Validate<R>, options:
   const name = jsonlSourceName(source);
   const out = new Collector<R>(name, 'line', options);
   if (!out.full) {
-    const lines = readJsonlLines(source, { ...options, onBadLine: out.skip });
+    const lines = readJsonlLines(source, { ...options, onBadLine: out.recordSkipped });
     for await (const { line, value } of lines) {
       out.add(validate, value, { file: name, line });
       if (out.full) break; // closes the file

@@ -11,7 +11,7 @@ import type { GPT } from '../nn/gpt.js';
 import { seededPermutation } from '../random/permutation.js';
 import { generate } from '../text/generate.js';
 import { responseBatch, type ResponseBatch } from '../text/response_batch.js';
-import { applyUpdate } from '../train/apply_update.js';
+import { applyUpdates } from '../train/apply_update.js';
 import type { PPOConfig } from '../train/config/ppo.js';
 
 /** PPOConfig's algorithm keys (TRL's names), as the learner needs them: the stop and pad tokens resolved. */
@@ -242,7 +242,6 @@ export class PPOLearner {
             { dLogprobs, stats: policyStats }, { cliprange: hp.cliprange },
           );
           policy.backward({ dLogprobs, logprobScale: 1 / hp.temperature });
-          const p = await applyUpdate(this.optimizers.policy, [policyStats], (v) => v[0]![0]!, lr);
 
           value.zeroGrad();
           value.forward(sub, { logits: false });
@@ -251,8 +250,12 @@ export class PPOLearner {
             { dValues, stats: valueStats }, { cliprangeValue: hp.cliprange_value, vfCoef: hp.vf_coef },
           );
           value.backward({ dValues: be.view(dValues, 0, [M, 1]) });
-          const v = await applyUpdate(this.optimizers.value, [valueStats], (x) => x[0]![0]!, lr);
-          perMinibatch.push({ policy: p.values[0]!, value: v.values[0]! });
+          // Both models' norms and losses in one wait (they share no parameters).
+          const [p, v] = await applyUpdates([
+            { optimizer: this.optimizers.policy, reads: [policyStats], loss: (x) => x[0]![0]! },
+            { optimizer: this.optimizers.value, reads: [valueStats], loss: (x) => x[0]![0]! },
+          ], lr);
+          perMinibatch.push({ policy: p!.values[0]!, value: v!.values[0]! });
         }
       }
     } finally {

@@ -39,3 +39,9 @@ export function encodePair(tokenizer: Tokenizer, prompt: string, completion: str
   if (p.length > o.maxLength - 1) p = p.slice(p.length - (o.maxLength - 1));
   return { prompt: p, completion: c.slice(0, Math.max(1, o.maxLength - p.length)) };
 }
+
+/** A preference pair's ids: the prompt once, each completion cut as encodePair cuts it. */
+export function encodePreference(tokenizer: Tokenizer, pair: { prompt: string; chosen: string; rejected: string }, o: EncodeOptions): { prompt: number[]; chosen: number[]; rejected: number[] } {
+  const chosen = encodePair(tokenizer, pair.prompt, pair.chosen, o);
+  return { prompt: chosen.prompt, chosen: chosen.completion, rejected: encodePair(tokenizer, pair.prompt, pair.rejected, o).completion };
+}

@@ -6,7 +6,7 @@ import type { GPT } from '../nn/gpt.js';
 import type { Tokenizer } from '../text/tokenizer.js';
 import type { TrainingConfig } from './config/training.js';
 import { DataOrder } from './data_order.js';
-import { encodePair } from './encode.js';
+import { encodePreference } from './encode.js';
 import type { EncodedPreference } from './preference_batch.js';
 import { totalTrainingSteps } from './schedule.js';
 import { Trainer, type StepOutput } from './trainer.js';
@@ -35,10 +35,7 @@ export abstract class PreferenceTrainer<C extends PreferenceConfig> extends Trai
     const evalSet = keep(init.eval ?? []);
     this.dropped = { train: train.dropped, eval: evalSet.dropped };
     const o = { maxLength: Math.min(c.max_length, model.config.n_positions), maxPromptLength: c.max_prompt_length };
-    const encode = (r: PreferenceRecord): EncodedPreference => {
-      const chosen = encodePair(init.tokenizer, r.prompt, r.chosen, o);
-      return { prompt: chosen.prompt, chosen: chosen.completion, rejected: encodePair(init.tokenizer, r.prompt, r.rejected, o).completion };
-    };
+    const encode = (r: PreferenceRecord): EncodedPreference => encodePreference(init.tokenizer, r, o);
     this.#train = train.records.map(encode);
     this.#eval = evalSet.records.map(encode);
     this.#order = new DataOrder(this.#train.length, c.per_device_train_batch_size, c.seed);
