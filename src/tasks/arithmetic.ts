@@ -33,7 +33,7 @@ const ANSWER_PREFIX = 'The answer is ';
 
 const LEVELS: Record<Difficulty, { steps: number; max: number; ops: Operator[] }> = {
   1: { steps: 1, max: 9, ops: ['+', '-'] },
-  2: { steps: 2, max: 20, ops: ['+', '-'] },
+  2: { steps: 2, max: 9, ops: ['+', '-'] },
   3: { steps: 3, max: 20, ops: ['+', '-', '*'] },
 };
 
