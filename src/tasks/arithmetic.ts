@@ -52,7 +52,7 @@ export function formatSolution(p: ArithmeticProblem): string {
 }
 
 /** The prompt a model continues: the question and a newline. */
-export function problemPrompt(p: ArithmeticProblem): string {
+export function problemPrompt(p: Pick<ArithmeticProblem, 'question'>): string {
   return `${p.question}\n`;
 }
 

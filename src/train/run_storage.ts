@@ -130,3 +130,19 @@ export function resolveRunStorage(where: string | URL | RunStorage): RunStorage 
   if (typeof where === 'object' && where !== null && typeof (where as RunStorage).append === 'function') return where;
   throw new ConfigError(`a run folder is a directory path, a file: URL or a RunStorage (e.g. memoryRunStorage()); got ${Object.prototype.toString.call(where)}`);
 }
+
+/** A folder inside a storage, as a storage of its own (a pipeline's stages each get a run folder). */
+export function subRunStorage(storage: RunStorage, dir: string): RunStorage {
+  const at = (p: string) => (p === '' ? dir : `${dir}/${p}`);
+  return {
+    location: `${storage.location}/${dir}`,
+    read: (p) => storage.read(at(p)),
+    write: (p, bytes) => storage.write(at(p), bytes),
+    append: (p, bytes) => storage.append(at(p), bytes),
+    list: (p) => storage.list(at(p)),
+    mkdirp: (p) => storage.mkdirp(at(p)),
+    rename: (from, to) => storage.rename(at(from), at(to)),
+    remove: (p) => storage.remove(at(p)),
+    sync: (p) => storage.sync(at(p)),
+  };
+}
