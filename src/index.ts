@@ -63,9 +63,11 @@ export {
 export { CHAT_ROLES, chatHeader, renderChatMessages, renderChatPrompt, splitChat, type ChatMessage, type ChatRole } from './data/chat.js';
 export {
   sftRecord, preferenceRecord, promptRecord, siteLabel, type SFTRecord, type PreferenceRecord, type PromptRecord, type RecordSite,
+  problemRecord, rewriteRecord, type ProblemRecord, type RewriteRecord,
 } from './data/records.js';
 export {
   loadSFTDataset, loadPreferenceDataset, loadPromptDataset, sftDataset, preferenceDataset, promptDataset, dropIdenticalPairs, describeSkipped,
+  loadProblemDataset, problemDataset, loadRewriteDataset, rewriteDataset,
   SKIPPED_ERRORS_KEPT, type Dataset, type PreferenceDataset, type DatasetOptions, type LoadDatasetOptions, type ArrayDatasetOptions,
 } from './data/datasets.js';
 export {

@@ -5,6 +5,7 @@ import * as assert from 'uvu/assert';
 import {
   DatasetError, SKIPPED_ERRORS_KEPT, describeSkipped, dropIdenticalPairs, loadPreferenceDataset, loadPromptDataset, loadSFTDataset,
   preferenceDataset, promptDataset, readJsonlLines, renderChatMessages, renderChatPrompt, sftDataset, sftRecord, splitChat,
+  problemDataset, problemRecord, rewriteDataset, loadProblemDataset, loadRewriteDataset,
   ConfigError, type JsonlSource, type JsonlLine,
 } from 'webrlhf';
 import { platform } from '../src/runtime/platform.js';
@@ -314,6 +315,93 @@ test('in-memory arrays: validated like lines, errors name the array and index', 
   assert.is(empty.message, 'records: no records: the array is empty');
   const single = throwsError(() => sftRecord({ prompt: 'p' }));
   assert.is(single.message, 'record: field "completion" is missing; each record needs {prompt, completion}, {messages: [{role, content}, ...]} or {text}');
+});
+
+const problem = (answer: unknown, solution = `3+5=8\nThe answer is ${String(answer)}`) => ({ question: 'Ann has 3 pens. Gets 5 more. How many pens now?', solution, answer });
+
+test('problems (RLMEC): numbers and numeric strings, integer, negative and decimal answers; extra fields ignored', () => {
+  const ds = problemDataset([
+    { ...problem(8), id: 'p1' },
+    problem(' 8 ', '3+5=8\nThe answer is 8'),
+    problem('-2', '3-5=-2\nThe answer is -2'),
+    problem(2.5, '5/2=2.5\nThe answer is 2.5'),
+    problem('2.50', 'The answer is 2.5.'),
+  ]);
+  const q = problem(0).question;
+  assert.equal(ds.records, [
+    { question: q, solution: '3+5=8\nThe answer is 8', answer: 8 },
+    { question: q, solution: '3+5=8\nThe answer is 8', answer: 8 },
+    { question: q, solution: '3-5=-2\nThe answer is -2', answer: -2 },
+    { question: q, solution: '5/2=2.5\nThe answer is 2.5', answer: 2.5 },
+    { question: q, solution: 'The answer is 2.5.', answer: 2.5 },
+  ]);
+  assert.is(ds.skipped, 0);
+  assert.is(ds.name, 'records');
+  // The solution's last "The answer is" is the one read, as for the policy's samples.
+  assert.is(problemRecord(problem(9, 'The answer is 4? No.\nThe answer is 9')).answer, 9);
+});
+
+test('problems: every bad record names the array, index and field, and says how to fix it', () => {
+  const shape = /; each record needs \{question, solution, answer\}$/;
+  const cases: [unknown, string | undefined, RegExp][] = [
+    [{ question: 'q', solution: 'The answer is 1' }, 'answer', /^probs\[1\]: field "answer" is missing; each record needs \{question, solution, answer\}$/],
+    [problem('forty'), 'answer', /^probs\[1\]: field "answer" must be a number like 42 or "42", got "forty"/],
+    [problem(''), 'answer', /field "answer" must be a number like 42 or "42", got ""/],
+    [problem('3/4'), 'answer', /field "answer" must be a number like 42 or "42", got "3\/4"/],
+    [problem(true), 'answer', /field "answer" must be a number like 42 or "42", got true/],
+    [problem(null), 'answer', /field "answer" must be a number like 42 or "42", got null/],
+    [problem(Infinity), 'answer', /field "answer" must be a number like 42 or "42", got Infinity/],
+    [problem('1e3'), 'answer', /field "answer" must be a number like 42 or "42", got "1e3"/],
+    [problem(8, '3+5=8\n8'), 'solution', /^probs\[1\]: field "solution" has no "The answer is <number>"; .* so end the solution with "The answer is 8"/],
+    [problem(8, '3+5=8\nThe answer is eight'), 'solution', /field "solution" has no "The answer is <number>".*end the solution with "The answer is 8"/],
+    [problem(8, '3+5=7\nThe answer is 7'), 'solution', /^probs\[1\]: field "solution" says "The answer is 7" but field "answer" is 8; correct whichever is wrong so they agree/],
+    [problem(2, 'The answer is 2.5'), 'solution', /field "solution" says "The answer is 2\.5" but field "answer" is 2;/],
+    [{ solution: 'The answer is 1', answer: 1 }, 'question', /field "question" is missing/],
+    [{ question: ['q'], solution: 'The answer is 1', answer: 1 }, 'question', /field "question" must be a string, got an array/],
+    [{ question: 'q', solution: 1, answer: 1 }, 'solution', /field "solution" must be a string, got 1/],
+    ['The answer is 1', undefined, /^probs\[1\]: the record is "The answer is 1", not a JSON object/],
+  ];
+  for (const [value, field, re] of cases) {
+    const e = throwsError(() => problemDataset([problem(8), value], { name: 'probs' }));
+    assert.equal([e.file, e.index, e.line, e.field], ['probs', 1, undefined, field], JSON.stringify(value));
+    assert.match(e.message, re, JSON.stringify(value));
+    assert.match(e.message, shape, JSON.stringify(value));
+  }
+});
+
+test('problems: skip_bad_lines skips and counts bad records; limit stops early; a line of a JSONL text names its line', async () => {
+  const ds = problemDataset([problem(8), problem('forty'), problem(8, '3+5=9\nThe answer is 9'), 4, problem('5', '2+3=5\nThe answer is 5')], { skip_bad_lines: true });
+  assert.equal(ds.records.map((r) => r.answer), [8, 5]);
+  assert.is(ds.skipped, 3);
+  assert.equal(ds.skippedErrors.map((e) => [e.index, e.field]), [[1, 'answer'], [2, 'solution'], [3, undefined]]);
+  assert.match(describeSkipped(ds)!, /^records: skipped 3 bad records \(records\[1\]: field "answer" must be a number/);
+  assert.is(problemDataset([problem(8), problem('forty')], { limit: 1 }).records.length, 1);
+  const text = jsonl(problem(8), problem(8), { question: 'q', solution: 'The answer is 1', answer: 'one' });
+  await rejectsWith(
+    loadProblemDataset({ text, name: 'problems.jsonl' }),
+    datasetError({ file: 'problems.jsonl', line: 3, field: 'answer' }, /^problems\.jsonl line 3: field "answer" must be a number like 42 or "42", got "one"; each line needs \{question, solution, answer\}$/),
+    'bad answer on line 3',
+  );
+});
+
+test('rewrites (RLMEC teacher data): three strings kept exactly; each missing or non-string field named', async () => {
+  const good = { question: 'Q?', prediction: '3+5=9\nThe answer is 9 ', rewrite: '3+5=8\nThe answer is 8', teacher: 'big-model' };
+  const ds = rewriteDataset([good]);
+  assert.equal(ds.records, [{ question: 'Q?', prediction: '3+5=9\nThe answer is 9 ', rewrite: '3+5=8\nThe answer is 8' }]);
+  for (const field of ['question', 'prediction', 'rewrite'] as const) {
+    const missing = throwsError(() => rewriteDataset([good, { ...good, [field]: undefined }], { name: 'rw' }));
+    assert.is(missing.message, `rw[1]: field "${field}" is missing; each record needs {question, prediction, rewrite}`);
+    assert.equal([missing.index, missing.field], [1, field]);
+    const wrong = throwsError(() => rewriteDataset([{ ...good, [field]: 7 }]));
+    assert.match(wrong.message, new RegExp(`^records\\[0\\]: field "${field}" must be a string, got 7; each record needs`));
+  }
+  const skipped = rewriteDataset([good, { question: 'Q?' }, good], { skip_bad_lines: true });
+  assert.equal([skipped.records.length, skipped.skipped, skipped.skippedErrors[0]!.field], [2, 1, 'prediction']);
+  await rejectsWith(
+    loadRewriteDataset({ text: jsonl(good, good, { question: 'Q?', prediction: 'p' }), name: 'rewrites.jsonl' }),
+    datasetError({ file: 'rewrites.jsonl', line: 3, field: 'rewrite' }, /^rewrites\.jsonl line 3: field "rewrite" is missing; each line needs \{question, prediction, rewrite\}$/),
+    'missing rewrite on line 3',
+  );
 });
 
 test.run();

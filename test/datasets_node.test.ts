@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { DatasetError, loadPreferenceDataset, loadPromptDataset, loadSFTDataset, readJsonlLines } from 'webrlhf';
+import { DatasetError, describeSkipped, loadPreferenceDataset, loadProblemDataset, loadPromptDataset, loadRewriteDataset, loadSFTDataset, readJsonlLines } from 'webrlhf';
 import { FILE_CHUNK_BYTES } from '../src/runtime/platform.js';
 import { rejectsWith } from './harness/rejects.js';
 
@@ -114,6 +114,60 @@ test('an http URL streams the response; a 404 names the URL', async () => {
     server.closeAllConnections();
     await new Promise((ok) => server.close(ok));
   }
+});
+
+/** A path as a regular expression matches it literally. */
+const literally = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+test('RLMEC problems from a file: numbers and numeric strings load; each bad line 3 names the path, line, field and fix', async () => {
+  const good = [
+    { question: 'Ann has 3 pens. Gets 5 more. How many pens now?', solution: '3+5=8\nThe answer is 8', answer: 8 },
+    { question: 'Half of 5?', solution: '5/2=2.5\nThe answer is 2.5', answer: '2.5' },
+  ];
+  const path = join(root, 'problems.jsonl');
+  await writeFile(path, good.map((l) => JSON.stringify(l)).join('\n') + '\n');
+  const ds = await loadProblemDataset(path);
+  assert.equal(ds.records, [good[0], { ...good[1], answer: 2.5 }]);
+  assert.is(ds.name, path);
+
+  const q = 'Q?';
+  const cases: [unknown, string, RegExp][] = [
+    [{ question: q, solution: 'The answer is 4' }, 'answer', /field "answer" is missing; each line needs \{question, solution, answer\}$/],
+    [{ question: q, solution: 'The answer is 4', answer: 'forty' }, 'answer', /field "answer" must be a number like 42 or "42", got "forty"/],
+    [{ question: q, solution: 'The answer is 4', answer: '3/4' }, 'answer', /field "answer" must be a number like 42 or "42", got "3\/4"/],
+    [{ question: q, solution: 'The answer is 4', answer: true }, 'answer', /field "answer" must be a number like 42 or "42", got true/],
+    [{ question: q, solution: '2+2=4', answer: 4 }, 'solution', /field "solution" has no "The answer is <number>";.*end the solution with "The answer is 4"/],
+    [{ question: q, solution: '2+2=5\nThe answer is 5', answer: 4 }, 'solution', /field "solution" says "The answer is 5" but field "answer" is 4; correct whichever is wrong/],
+    [{ question: q, solution: 'The answer is 2.5', answer: 2 }, 'solution', /field "solution" says "The answer is 2\.5" but field "answer" is 2;/],
+  ];
+  for (const [i, [bad, field, re]] of cases.entries()) {
+    const file = join(root, `bad-problem-${i}.jsonl`);
+    await writeFile(file, [...good, bad].map((l) => JSON.stringify(l)).join('\n'));
+    const where = new RegExp(`^${literally(file)} line 3: `);
+    await rejectsWith(loadProblemDataset(file), (e) => datasetError(file, 3, field, re)(e) && where.test((e as Error).message), JSON.stringify(bad));
+    const skipped = await loadProblemDataset(file, { skip_bad_lines: true });
+    assert.equal([skipped.records.length, skipped.skipped, skipped.skippedErrors[0]!.line, skipped.skippedErrors[0]!.field], [2, 1, 3, field]);
+    assert.match(describeSkipped(skipped)!, new RegExp(`skipped 1 bad line \\(line 3: field "${field}"`));
+  }
+});
+
+test('RLMEC rewrites from a file: texts kept exactly; a missing field on line 3 names it; skip_bad_lines counts bad lines', async () => {
+  const good = [
+    { question: 'Q1', prediction: '2+2=5\nThe answer is 5', rewrite: '2+2=4\nThe answer is 4' },
+    { question: 'Q2', prediction: ' 1+1=2\r\nThe answer is 2', rewrite: ' 1+1=2\r\nThe answer is 2' },
+  ];
+  const path = join(root, 'rewrites.jsonl');
+  await writeFile(path, [...good, { question: 'Q3', rewrite: 'r' }, 'not an object', { ...good[0], rewrite: 3 }].map((l) => JSON.stringify(l)).join('\r\n'));
+  await rejectsWith(
+    loadRewriteDataset(path),
+    datasetError(path, 3, 'prediction', new RegExp(`^${literally(path)} line 3: field "prediction" is missing; each line needs \\{question, prediction, rewrite\\}$`)),
+    'missing prediction',
+  );
+  const ds = await loadRewriteDataset(path, { skip_bad_lines: true });
+  assert.equal(ds.records, good);
+  assert.is(ds.skipped, 3);
+  assert.equal(ds.skippedErrors.map((e) => [e.line, e.field]), [[3, 'prediction'], [4, undefined], [5, 'rewrite']]);
+  assert.equal((await loadRewriteDataset(path, { limit: 1 })).records, [good[0]]);
 });
 
 test.run();

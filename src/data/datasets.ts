@@ -3,7 +3,10 @@
 // is set: then it is skipped and counted, never dropped silently.
 import { ConfigError, DatasetError } from '../errors.js';
 import { jsonlSourceName, readJsonlLines, type JsonlReadOptions, type JsonlSource } from './jsonl.js';
-import { preferenceRecord, promptRecord, sftRecord, type PreferenceRecord, type PromptRecord, type RecordSite, type SFTRecord } from './records.js';
+import {
+  preferenceRecord, problemRecord, promptRecord, rewriteRecord, sftRecord,
+  type PreferenceRecord, type ProblemRecord, type PromptRecord, type RecordSite, type RewriteRecord, type SFTRecord,
+} from './records.js';
 
 /** How many skipped lines' errors a dataset keeps to show (the count covers them all). */
 export const SKIPPED_ERRORS_KEPT = 10;
@@ -127,6 +130,16 @@ export function loadPromptDataset(source: JsonlSource, options: LoadDatasetOptio
   return loadJsonl(source, promptRecord, options);
 }
 
+/** A problem dataset from JSONL (RLMEC): `{question, solution, answer}` per line. */
+export function loadProblemDataset(source: JsonlSource, options: LoadDatasetOptions = {}): Promise<Dataset<ProblemRecord>> {
+  return loadJsonl(source, problemRecord, options);
+}
+
+/** A rewrite dataset from JSONL (RLMEC's teacher data): `{question, prediction, rewrite}` per line. */
+export function loadRewriteDataset(source: JsonlSource, options: LoadDatasetOptions = {}): Promise<Dataset<RewriteRecord>> {
+  return loadJsonl(source, rewriteRecord, options);
+}
+
 /** An SFT dataset from records in memory, checked as lines of a file are. */
 export function sftDataset(records: readonly unknown[], options: ArrayDatasetOptions = {}): Dataset<SFTRecord> {
   return fromArray(records, sftRecord, options);
@@ -140,6 +153,16 @@ export function preferenceDataset(records: readonly unknown[], options: ArrayDat
 /** A prompt dataset from records in memory (objects `{prompt}`, or plain strings). */
 export function promptDataset(records: readonly unknown[], options: ArrayDatasetOptions = {}): Dataset<PromptRecord> {
   return fromArray(records, (v, site) => promptRecord(typeof v === 'string' ? { prompt: v } : v, site), options);
+}
+
+/** A problem dataset from records in memory. */
+export function problemDataset(records: readonly unknown[], options: ArrayDatasetOptions = {}): Dataset<ProblemRecord> {
+  return fromArray(records, problemRecord, options);
+}
+
+/** A rewrite dataset from records in memory. */
+export function rewriteDataset(records: readonly unknown[], options: ArrayDatasetOptions = {}): Dataset<RewriteRecord> {
+  return fromArray(records, rewriteRecord, options);
 }
 
 /**

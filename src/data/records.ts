@@ -2,6 +2,7 @@
 // conversational formats (message lists, rendered with the chat template in chat.ts) both
 // become plain strings, so trainers see one shape per task. Extra fields are ignored.
 import { DatasetError } from '../errors.js';
+import { extractAnswer } from '../tasks/arithmetic.js';
 import { CHAT_ROLES, renderChatPrompt, splitChat, type ChatMessage, type ChatRole } from './chat.js';
 
 /** Supervised fine-tuning: the loss is on the completion's tokens (see SFTConfig.completion_only_loss). */
@@ -22,6 +23,23 @@ export interface PromptRecord {
   prompt: string;
 }
 
+/** A reasoning problem with a known answer (RLMEC): the policy is rewarded for reaching `answer`. */
+export interface ProblemRecord {
+  question: string;
+  /** The reference solution: steps one per line, ending with "The answer is N". */
+  solution: string;
+  answer: number;
+}
+
+/** A teacher's minimum-edit rewrite of a policy sample (RLMEC's rewriting task). */
+export interface RewriteRecord {
+  question: string;
+  /** The sample exactly as the policy wrote it. */
+  prediction: string;
+  /** The prediction with its mistakes corrected and as little else changed as possible. */
+  rewrite: string;
+}
+
 /** Where a record is, for messages: a file and line, or an array (`file` its name) and index. */
 export interface RecordSite {
   file: string;
@@ -33,6 +51,8 @@ const SHAPES = {
   sft: '{prompt, completion}, {messages: [{role, content}, ...]} or {text}',
   preference: '{prompt, chosen, rejected}',
   prompt: '{prompt}',
+  problem: '{question, solution, answer}',
+  rewrite: '{question, prediction, rewrite}',
 } as const;
 
 type Shape = keyof typeof SHAPES;
@@ -75,6 +95,18 @@ function stringField(record: Record<string, unknown>, field: string, complain: C
   if (v === undefined) throw complain(field, 'is missing');
   if (typeof v !== 'string') throw complain(field, `must be a string, got ${show(v)}`);
   return v;
+}
+
+/** A plain decimal, as JSON numbers are often written by tools that quote everything. */
+const NUMERIC_STRING = /^\s*-?\d+(\.\d+)?\s*$/;
+
+/** A finite number, or a string holding one ("42", "-2.5"). */
+function numberField(record: Record<string, unknown>, field: string, complain: Complain): number {
+  const v = record[field];
+  if (v === undefined) throw complain(field, 'is missing');
+  if (typeof v === 'number' && Number.isFinite(v)) return v;
+  if (typeof v === 'string' && NUMERIC_STRING.test(v)) return Number(v);
+  throw complain(field, `must be a number like 42 or "42", got ${show(v)}`);
 }
 
 function messagesOf(v: unknown, field: string, complain: Complain): ChatMessage[] {
@@ -152,4 +184,39 @@ export function preferenceRecord(value: unknown, site: RecordSite = { file: 'rec
 export function promptRecord(value: unknown, site: RecordSite = { file: 'record' }): PromptRecord {
   const complain = complainer(site, 'prompt');
   return { prompt: promptField(objectOf(value, complain), 'prompt', complain) };
+}
+
+/**
+ * A problem record from `{question, solution, answer}`: `answer` a number or a numeric string,
+ * and the solution's own final answer (read after its last "The answer is", as the policy's
+ * answers are) equal to it, so a typo in either is caught at load time. Throws DatasetError.
+ */
+export function problemRecord(value: unknown, site: RecordSite = { file: 'record' }): ProblemRecord {
+  const complain = complainer(site, 'problem');
+  const record = objectOf(value, complain);
+  const question = stringField(record, 'question', complain);
+  const solution = stringField(record, 'solution', complain);
+  const answer = numberField(record, 'answer', complain);
+  const stated = extractAnswer(solution);
+  if (stated === undefined) {
+    throw complain(
+      'solution',
+      `has no "The answer is <number>"; the policy learns to end its solutions that way and is judged by it, so end the solution with "The answer is ${answer}"`,
+    );
+  }
+  if (stated !== answer) {
+    throw complain('solution', `says "The answer is ${stated}" but field "answer" is ${answer}; correct whichever is wrong so they agree`);
+  }
+  return { question, solution, answer };
+}
+
+/** A rewrite record from `{question, prediction, rewrite}` (all strings, kept exactly). Throws DatasetError. */
+export function rewriteRecord(value: unknown, site: RecordSite = { file: 'record' }): RewriteRecord {
+  const complain = complainer(site, 'rewrite');
+  const record = objectOf(value, complain);
+  return {
+    question: stringField(record, 'question', complain),
+    prediction: stringField(record, 'prediction', complain),
+    rewrite: stringField(record, 'rewrite', complain),
+  };
 }

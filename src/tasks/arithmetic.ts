@@ -60,7 +60,7 @@ export function problemPrompt(p: Pick<ArithmeticProblem, 'question'>): string {
 export function extractAnswer(text: string): number | undefined {
   const at = text.lastIndexOf(ANSWER_PREFIX);
   if (at < 0) return undefined;
-  const m = /^\s*(-?\d+)/.exec(text.slice(at + ANSWER_PREFIX.length));
+  const m = /^\s*(-?\d+(?:\.\d+)?)/.exec(text.slice(at + ANSWER_PREFIX.length));
   return m ? Number(m[1]) : undefined;
 }
 
