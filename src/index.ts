@@ -112,6 +112,7 @@ export {
 } from './tasks/arithmetic.js';
 export { levenshteinAlignment, imitationWeights, type Alignment } from './rl/rlmec/alignment.js';
 export { tokenRewards } from './rl/rlmec/token_rewards.js';
+export { tokensHtml, type TokenRewardEntry, type TokenRewardReport } from './report/tokens_html.js';
 export {
   grmExamples, rewritePrompt, locatePrompt, REWRITE_PREFIX, REWRITE_INSTRUCTION, LOCATE_INSTRUCTION,
   type GRMSample, type GRMExample, type GRMDataset,
