@@ -88,7 +88,7 @@ export { configReference } from './train/config/reference.js';
 export {
   openRun, Run, RUN_CONFIG_FILE, METRICS_FILE, ROLLOUTS_FILE, FINAL_DIR, type OpenRunOptions,
 } from './train/run_folder.js';
-export { directoryRunStorage, memoryRunStorage, resolveRunStorage, type RunStorage, type MemoryRunStorage } from './train/run_storage.js';
+export { directoryRunStorage, memoryRunStorage, resolveRunStorage, subRunStorage, type RunStorage, type MemoryRunStorage } from './train/run_storage.js';
 export {
   checkpointName, checkpointStep, TRAINER_STATE_FILE, OPTIMIZER_FILE,
   type Checkpoint, type CheckpointContents, type RestoreTargets,
@@ -117,3 +117,18 @@ export {
   grmExamples, rewritePrompt, locatePrompt, REWRITE_PREFIX, REWRITE_INSTRUCTION, LOCATE_INSTRUCTION,
   type GRMSample, type GRMExample, type GRMDataset,
 } from './rl/rlmec/grm_data.js';
+export { promptOf, isCorrect, fromArithmetic, type ReasoningProblem } from './rl/rlmec/problem.js';
+export { arithmeticTeacher, referenceTeacher, rewritesTeacher, firstChangedLine, type RewriteTeacher } from './rl/rlmec/teacher.js';
+export { grmRewrites, grmTokenProbabilities, type GRMOptions, type JudgedSample } from './rl/rlmec/grm.js';
+export { rlmecRows, type JudgedPolicySample, type RLMECRow, type RLMECRows } from './rl/rlmec/rlmec_rows.js';
+export { rlmecTrainStep, type ScoredRow, type RLMECStepOptions } from './rl/rlmec/rlmec_step.js';
+export { RLMECTrainer, type RLMECTrainerInit } from './rl/rlmec/rlmec_trainer.js';
+export { judgeSamples, type JudgeOptions, type JudgeReport, type JudgeResult } from './rl/rlmec/judge.js';
+export { RLMEC_CONFIG, rlmecConfig, type RLMECConfig } from './train/config/rlmec.js';
+export { solveProblems, testAccuracy, type Solution, type SolveOptions } from './tasks/solve.js';
+export { RLMEC_RUN_CONFIG, rlmecRunConfig, type RLMECRunConfig } from './experiments/rlmec_run_config.js';
+export { builtinArithmeticSource, type RLMECSource, type SeedData } from './experiments/rlmec_source.js';
+export {
+  runRLMECExperiment, METHODS, type MethodKey, type RLMECExperimentHooks, type RLMECExperimentResult, type SeedResult,
+} from './experiments/rlmec_experiment.js';
+export { summarise, formatTable, type MethodSummary } from './experiments/comparison_table.js';

@@ -19,6 +19,7 @@ import './losses.test.js';
 import './arithmetic_task.test.js';
 import './rlmec_pieces.test.js';
 import './tokens_html.test.js';
+import './rlmec_pipeline.test.js';
 import './rlhf.test.js';
 import './datasets.test.js';
 import './config.test.js';

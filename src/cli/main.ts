@@ -4,6 +4,7 @@ import { WebRLHFError } from '../errors.js';
 import { generateCommand } from './generate.js';
 import { gradCommand } from './grad.js';
 import { infoCommand } from './info.js';
+import { rlmecCommand } from './rlmec.js';
 import { trainCommand } from './train.js';
 
 setPlatform(nodePlatform);
@@ -15,6 +16,7 @@ const COMMANDS: Record<string, { summary: string; run(argv: string[]): Promise<n
   reward: { summary: 'train a Bradley–Terry reward model on {prompt, chosen, rejected} JSONL', run: trainCommand('reward') },
   dpo: { summary: 'DPO on {prompt, chosen, rejected} JSONL against a frozen reference', run: trainCommand('dpo') },
   ppo: { summary: 'PPO on {prompt} JSONL with a reward model (TRL keys; presets trl, alpacafarm)', run: trainCommand('ppo') },
+  rlmec: { summary: 'RLMEC (GRM, minimum-edit rewrites, token rewards) with SFT/RFT/PPO/DPO baselines; built-in task by default (--seeds N: table)', run: rlmecCommand },
   grad: { summary: 'one forward/backward of a model folder on a batch; writes loss, logits and every gradient (safetensors)', run: gradCommand },
 };
 

@@ -24,6 +24,7 @@ import { RewardTrainer } from '../train/reward_trainer.js';
 import { openRun } from '../train/run_folder.js';
 import { SFTTrainer } from '../train/sft_trainer.js';
 import type { Trainer, TrainerConfig } from '../train/trainer.js';
+import { progressStream } from './progress_stream.js';
 
 const WHAT: Record<TrainerName, string> = {
   sft: 'supervised fine-tuning on {prompt, completion} JSONL (loss on the completion)',
@@ -151,14 +152,4 @@ async function tokenizerOf(modelPath: string): Promise<Tokenizer> {
   } catch (e) {
     throw new ConfigError(`the model folder ${modelPath} has no usable tokenizer (tokenizer.json, or vocab.json + merges.txt): ${(e as Error).message}`);
   }
-}
-
-/** stderr: redrawn in place on a terminal; else whole lines through console.error (which tests capture). */
-function progressStream() {
-  const tty = !!process.stderr.isTTY;
-  return {
-    isTTY: tty,
-    columns: process.stderr.columns,
-    write: (text: string) => void (tty ? process.stderr.write(text) : console.error(text.replace(/\n$/, ''))),
-  };
 }

@@ -139,6 +139,13 @@ async function runSeed(backend: Backend, c: RLMECRunConfig, source: RLMECSource,
       result.judge.push(judged.report);
       hooks.log(`seed ${seed}: reward stage${suffix}: ${describeJudge(judged.report, data.teacher.name)}`);
       if (hooks.storage) await writeSamples(hooks.storage!, `samples${suffix}.jsonl`, tokenizer, roundSamples, judged);
+      if (!judged.items.length) {
+        const r = judged.report;
+        throw new ConfigError(
+          `RLMEC: nothing to train on in seed ${seed}${suffix}: all ${r.erroneous} erroneous samples were dropped because the GRM's rewrite never reached the right answer, ` +
+            'and no sample was correct. Train the GRM longer (grm_max_steps, grm_learning_rate), give a rewrites_file, or start from a stronger policy.',
+        );
+      }
       const reference = policy.clone().freeze();
       try {
         const trainer = new RLMECTrainer({ policy, reference, tokenizer, config: c, items: judged.items });

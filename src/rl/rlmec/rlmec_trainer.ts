@@ -36,7 +36,7 @@ export class RLMECTrainer extends Trainer<RLMECConfig> {
   constructor(readonly init: RLMECTrainerInit) {
     super(init.config, init.tokenizer);
     if (!init.items.length) {
-      throw new ConfigError('RLMEC: no training samples are left (every erroneous sample lost its rewrite, and there are no correct ones); see the run\'s dropped count, and train the GRM longer or give a rewrites file');
+      throw new ConfigError('RLMEC: no training samples (rlmecRows kept none: every erroneous sample lost its rewrite and none was correct); train the GRM longer or give a rewrites file');
     }
     const maxLength = Math.min(init.config.max_length, init.policy.config.n_positions);
     this.#items = init.items.map((rows) => rows.map((row) => fitRow(row, maxLength)));

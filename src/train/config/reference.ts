@@ -2,24 +2,28 @@
 // from the code (scripts/config_docs.mjs writes it; a test compares).
 import { describeConfig } from './describe.js';
 import type { ConfigSchema, KeySpec } from './schema.js';
+import { RLMEC_RUN_CONFIG } from '../../experiments/rlmec_run_config.js';
 import { TRAINER_CONFIGS } from './trainers.js';
 
 /**
  * Markdown: one table of the keys every trainer shares (same default, same meaning), then a
- * table per trainer of the rest (its learning rate, output_dir, its own keys) and its presets.
+ * table per command of the rest (its learning rate, output_dir, its own keys) and its presets.
  */
 export function configReference(): string {
-  const schemas = Object.entries(TRAINER_CONFIGS as Record<string, ConfigSchema<object>>).map(([command, schema]) => ({
+  const commands = { ...TRAINER_CONFIGS, rlmec: RLMEC_RUN_CONFIG } as Record<string, ConfigSchema<object>>;
+  const schemas = Object.entries(commands).map(([command, schema]) => ({
     command,
     schema,
     keys: schema.keys as Record<string, KeySpec>,
   }));
   const first = schemas[0]!.keys;
   const same = (a: KeySpec | undefined, b: KeySpec) => a !== undefined && a.doc === b.doc && a.default === b.default;
-  const shared = Object.keys(first).filter((k) => schemas.every((s) => same(s.keys[k], first[k]!)));
+  // Shared: the keys the four trainers agree on; `webrlhf rlmec` lists wherever it differs.
+  const trainers = schemas.filter((s) => s.command in TRAINER_CONFIGS);
+  const shared = Object.keys(first).filter((k) => trainers.every((s) => same(s.keys[k], first[k]!)));
   const parts = ['### Keys of every trainer', '', describeConfig(schemas[0]!.schema, { markdown: true, keys: shared })];
   for (const { command, schema, keys } of schemas) {
-    const own = Object.keys(keys).filter((k) => !shared.includes(k));
+    const own = Object.keys(keys).filter((k) => !shared.includes(k) || !same(keys[k], first[k]!));
     parts.push('', `### webrlhf ${command} (${schema.name} config)`, '', describeConfig(schema, { markdown: true, keys: own }));
   }
   return parts.join('\n');

@@ -11,7 +11,7 @@ export interface RLMECConfig extends TrainingConfig {
 
 /** The policy objective's keys (the `webrlhf rlmec` command adds the pipeline's own). */
 const SHARED = trainingKeys('rlmec', {
-  value: 1e-3,
+  value: 3e-4,
   doc: "AdamW's learning rate of the policy (the paper used 5e-6 on 7B models; the default suits the built-in task's small model).",
 });
 

@@ -1,0 +1,109 @@
+// `webrlhf rlmec` end to end on a shrunken built-in task (two seeds: the table, results.json,
+// samples.jsonl, tokens.html, a run folder per stage) and on a user's files, with the bad
+// input the issue names: a problem without an answer or with an unparseable one (the error
+// names the line), and a GRM that never reaches the right answer (the run reports how many
+// samples it dropped instead of training on nothing).
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { GPT, byteTokenizer, gptConfig, saveGPT, saveTokenizer } from 'webrlhf';
+import { main } from '../src/cli/main.js';
+import { quiet } from './harness/console.js';
+import { legBackend, legBackendInstance as backend } from './harness/runtime.js';
+
+const test = suite('cli rlmec');
+
+let root = '';
+const path = (...p: string[]) => join(root, ...p);
+const jsonl = (rows: object[]) => rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
+
+/** A built-in run small enough for a test: a tiny model, a few problems, a few steps per stage. */
+const TINY = [
+  '--n_embd', '32', '--n_layer', '1', '--n_head', '2', '--n_positions', '320', '--sft_max_steps', '150', '--sft_learning_rate', '1e-2', '--task_difficulty', '1',
+  '--task_sft_problems', '256', '--task_rl_problems', '12', '--task_test_problems', '6', '--num_samples', '3', '--max_new_tokens', '24',
+  '--grm_max_steps', '4', '--max_steps', '3', '--ppo_batch_size', '6', '--tokens_html_samples', '4',
+];
+
+const cli = (...args: string[]) => quiet(() => main(['rlmec', ...args, '--backend', legBackend()]));
+
+test.before(async () => {
+  root = await mkdtemp(join(tmpdir(), 'webrlhf-rlmec-'));
+});
+
+test.after(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+test('webrlhf rlmec --seeds 2 on the built-in task prints the table and writes results.json, samples, tokens.html and each stage\'s run folder', async () => {
+  const r = await cli(...TINY, '--seeds', '2', '--output_dir', path('builtin'));
+  assert.is(r.result, 0, r.err);
+  for (const label of ['SFT (start)', 'SFT on RL problems', 'RFT', 'PPO', 'DPO', 'RLMEC']) assert.match(r.out, new RegExp(`^${label.replace(/[()]/g, '\\$&')}\\s+\\d+\\.\\d% ± \\d+\\.\\d%`, 'm'));
+  assert.match(r.out, /seed 42\s+seed 43/);
+  assert.match(r.err, /reward stage: \d+ erroneous and \d+ correct samples/);
+  const results = JSON.parse(await readFile(path('builtin', 'results.json'), 'utf8'));
+  assert.is(results.seeds.length, 2);
+  assert.is(results.table.length, 6);
+  assert.is(results.backend, legBackend());
+  for (const row of results.table) assert.is(row.accuracies.length, 2);
+  for (const seed of ['seed-42', 'seed-43']) {
+    for (const stage of ['sft', 'grm', 'rlmec', 'sft_more', 'ppo']) assert.ok(existsSync(path('builtin', seed, stage, 'final', 'model.safetensors')), `${seed}/${stage}/final`);
+    const samples = (await readFile(path('builtin', seed, 'samples.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    assert.ok(samples.length >= 33 && samples.length % 3 === 0, '3 samples of each of the (deduplicated) 12 problems');
+    for (const s of samples) assert.is(s.tokens.length, s.rewards.length);
+    const html = await readFile(path('builtin', seed, 'tokens.html'), 'utf8');
+    assert.match(html, /<span class="tok/);
+  }
+  const again = await cli(...TINY, '--output_dir', path('builtin'));
+  assert.is(again.result, 1, 'a second run into the same folder is refused');
+  assert.match(again.err, /already holds a run/);
+});
+
+async function userFiles(dir: string, problems: object[]) {
+  const tokenizer = byteTokenizer();
+  const model = GPT.create(await backend(), gptConfig({ vocab_size: tokenizer.vocabSize, n_positions: 320, n_embd: 32, n_layer: 1, n_head: 2 }), { seed: 2 });
+  await saveGPT(model, path(dir, 'model'));
+  await saveTokenizer(tokenizer, path(dir, 'model'));
+  model.dispose();
+  await writeFile(path(dir, 'problems.jsonl'), jsonl(problems));
+  return ['--model_name_or_path', path(dir, 'model'), '--train_file', path(dir, 'problems.jsonl'), '--eval_file', path(dir, 'problems.jsonl')];
+}
+
+const good = (i: number) => ({ question: `What is ${i} plus 1?`, solution: `${i}+1=${i + 1}\nThe answer is ${i + 1}`, answer: i + 1 });
+
+test('a user\'s problem file without an answer, or with an unparseable one, stops the run with the line named', async () => {
+  const missing = await userFiles('missing', [good(1), { question: 'q', solution: 'The answer is 2' }, good(3)]);
+  const r = await cli(...TINY, ...missing, '--output_dir', path('missing', 'run'));
+  assert.is(r.result, 1);
+  assert.match(r.err, /problems\.jsonl line 2: field "answer" is missing/);
+  const bad = await userFiles('bad', [good(1), good(2), { question: 'q', solution: 'The answer is 2', answer: 'two' }]);
+  const b = await cli(...TINY, ...bad, '--output_dir', path('bad', 'run'));
+  assert.is(b.result, 1);
+  assert.match(b.err, /problems\.jsonl line 3: field "answer" must be a number like 42/);
+  assert.not.ok(existsSync(path('bad', 'run', 'results.json')));
+});
+
+test('a GRM that never reaches the right answer: the run reports the samples it dropped rather than training on nothing', async () => {
+  // An untrained policy never answers right, and the teacher (a rewrites file with no
+  // matching line) gives the GRM nothing to learn from: every rewrite fails.
+  const args = await userFiles('never', [good(1), good(2)]);
+  await writeFile(path('never', 'rewrites.jsonl'), jsonl([{ question: 'unrelated', prediction: 'x', rewrite: 'y' }]));
+  const r = await cli(...TINY, ...args, '--rewrites_file', path('never', 'rewrites.jsonl'), '--baselines', 'false', '--output_dir', path('never', 'run'));
+  assert.is(r.result, 1);
+  assert.match(r.err, /teacher \(.*rewrites\.jsonl\) failed on 6/);
+  assert.match(r.err, /dropped 6 erroneous samples whose rewrite failed/);
+  assert.match(r.err, /nothing to train on in seed 42: all 6 erroneous samples were dropped/);
+});
+
+test('webrlhf rlmec --help lists the pipeline\'s keys; a bad key is named', async () => {
+  const h = await quiet(() => main(['rlmec', '--help']));
+  assert.is(h.result, 0);
+  for (const key of ['cliprange', 'imitation_weight', 'grm_max_steps', 'rewrites_file', 'seeds', 'num_samples']) assert.match(h.out, new RegExp(`\\b${key}\\b`));
+  const r = await cli('--imitation_weight', '-1', '--output_dir', path('badkey'));
+  assert.is(r.result, 1);
+  assert.match(r.err, /imitation_weight/);
+});
+
+test.run();
