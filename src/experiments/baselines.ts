@@ -58,8 +58,8 @@ export function trainSFTOnProblems(i: BaselineInput): Promise<BaselineResult> {
 
 /** Rejection-sampling fine-tuning: SFT on the policy's own correct samples (each distinct one once). */
 export function trainRFT(i: BaselineInput): Promise<BaselineResult> {
-  const seen = new Set<string>();
-  const records = i.samples.filter((s) => s.correct && !seen.has(`${s.problem.question}\u0000${s.text}`) && seen.add(`${s.problem.question}\u0000${s.text}`));
+  const distinct = new Map(i.samples.filter((s) => s.correct).map((s) => [`${s.problem.question}\u0000${s.text}`, s]));
+  const records = [...distinct.values()];
   if (!records.length) return Promise.resolve({ skipped: 'no correct samples to fine-tune on' });
   return sftOn(i, 'rft', records.map((s) => ({ prompt: promptOf(s.problem), completion: s.text })));
 }
