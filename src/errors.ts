@@ -144,3 +144,36 @@ export class DatasetError extends WebRLHFError {
     if (where.field !== undefined) this.field = where.field;
   }
 }
+
+/**
+ * A preference annotation that is not one of the AlpacaFarm codes 0 (draw), 1 (reference wins),
+ * 2 (model wins), or an annotator that failed. `index` is the item's position; `prompt` names
+ * the item where one is known; `value` is what was found; `cause` is the annotator's error.
+ */
+export class AnnotatorError extends WebRLHFError {
+  readonly index: number;
+  readonly value?: unknown;
+  readonly prompt?: string;
+  constructor(message: string, where: { index: number; value?: unknown; prompt?: string }, options?: { cause?: unknown }) {
+    super('ANNOTATOR', message, options);
+    this.index = where.index;
+    if ('value' in where) this.value = where.value;
+    if (where.prompt !== undefined) this.prompt = where.prompt;
+  }
+}
+
+/**
+ * An equivalence function (RLP-SPG clustering) that threw or did not return a boolean for two
+ * outputs of one prompt. `prompt`, `a` and `b` are the texts it was given; `cause` is its error.
+ */
+export class EquivalenceError extends WebRLHFError {
+  readonly prompt: string;
+  readonly a: string;
+  readonly b: string;
+  constructor(message: string, where: { prompt: string; a: string; b: string }, options?: { cause?: unknown }) {
+    super('EQUIVALENCE', message, options);
+    this.prompt = where.prompt;
+    this.a = where.a;
+    this.b = where.b;
+  }
+}

@@ -66,9 +66,9 @@ export {
   problemRecord, rewriteRecord, type ProblemRecord, type RewriteRecord,
 } from './data/records.js';
 export {
-  loadSFTDataset, loadPreferenceDataset, loadPromptDataset, sftDataset, preferenceDataset, promptDataset, dropIdenticalPairs, describeSkipped,
+  loadSFTDataset, loadPreferenceDataset, loadPromptDataset, sftDataset, preferenceDataset, promptDataset, dropIdenticalPairs, auditPreferences, describeSkipped,
   loadProblemDataset, problemDataset, loadRewriteDataset, rewriteDataset,
-  SKIPPED_ERRORS_KEPT, type Dataset, type PreferenceDataset, type DatasetOptions, type LoadDatasetOptions, type ArrayDatasetOptions,
+  SKIPPED_ERRORS_KEPT, type Dataset, type PreferenceDataset, type PreferenceAudit, type BadPreferenceField, type DatasetOptions, type LoadDatasetOptions, type ArrayDatasetOptions,
 } from './data/datasets.js';
 export {
   checkConfigLayer, mergeConfig, resolveConfig, schemaDefaults, requireKeys, checkValue, isValidValue, describeType, suggestKey,
@@ -132,3 +132,10 @@ export {
   runRLMECExperiment, METHODS, type MethodKey, type RLMECExperimentHooks, type RLMECExperimentResult, type SeedResult,
 } from './experiments/rlmec_experiment.js';
 export { summarise, formatTable, type MethodSummary } from './experiments/comparison_table.js';
+export { winRate, evaluateWinRate, type PreferenceCode, type PreferenceAnnotator, type AnnotatedItem, type WinRateResult } from './eval/win_rate.js';
+export { clusterOutputs, type Equivalence } from './rl/rlp/clustering.js';
+export { cosineEquivalence, type EmbeddingSource } from './rl/rlp/cosine_equivalence.js';
+export {
+  selectSyntheticPair, synthesizePreferences, mergePreferences, DEFAULT_SPG_GAMMA,
+  type SampleGroup, type SyntheticPairOptions, type SyntheticPair, type DropReason, type SynthesizeOptions, type SyntheticPreferences,
+} from './rl/rlp/synthetic_preferences.js';

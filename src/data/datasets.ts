@@ -175,6 +175,43 @@ export function dropIdenticalPairs(records: readonly PreferenceRecord[]): { reco
   return { records: kept, dropped: records.length - kept.length };
 }
 
+/** A preference record that could not be used: its position, the field at fault (null when the record is not an object) and why. */
+export interface BadPreferenceField {
+  index: number;
+  field: string | null;
+  message: string;
+}
+
+export interface PreferenceAudit {
+  /** The usable pairs, normalised as preferenceRecord does (conversations rendered to strings). */
+  records: PreferenceRecord[];
+  /** Pairs whose chosen and rejected are the same text (left out: they teach no preference). */
+  identical: number;
+  /** Records with a field missing or of the wrong kind (left out), the first bad field of each. */
+  missingField: BadPreferenceField[];
+}
+
+/**
+ * Preference pairs from any source (a pipeline's synthetic pairs, records from a program)
+ * checked before training: bad records and identical pairs are left out and reported, never
+ * trained on in silence. Unlike preferenceDataset it does not stop at the first bad record,
+ * keeps every problem, and allows an empty result (the caller decides what that means).
+ */
+export function auditPreferences(records: readonly unknown[], name = 'records'): PreferenceAudit {
+  const valid: PreferenceRecord[] = [];
+  const missingField: BadPreferenceField[] = [];
+  records.forEach((value, index) => {
+    try {
+      valid.push(preferenceRecord(value, { file: name, index }));
+    } catch (e) {
+      if (!(e instanceof DatasetError)) throw e;
+      missingField.push({ index, field: e.field ?? null, message: e.message });
+    }
+  });
+  const distinct = dropIdenticalPairs(valid);
+  return { records: distinct.records, identical: distinct.dropped, missingField };
+}
+
 /**
  * One line for logs about what skip_bad_lines skipped, or undefined when nothing was:
  * "train.jsonl: skipped 3 bad lines (line 7: not valid JSON (...); ...)".
