@@ -8,6 +8,7 @@ export { Backend, Tensor, type BackendKind, type BackendInfo, type MatmulOptions
 export { VIEW_ALIGN, type RowIndex, type AdamWStep } from './backend/layer_ops.js';
 export type { SampleOptions, LogprobOptions } from './backend/sampling_ops.js';
 export { philox4x32, philoxUniforms, uniformFromBits, type PhiloxCounter, type PhiloxKey, type RandomOptions } from './random/philox.js';
+export { philoxNormals } from './random/normals.js';
 export type { WasmSource } from './backend/wasm/load_wasm.js';
 export {
   parseSafetensors, serializeSafetensors, f16BitsToF32, bf16BitsToF32, SAFETENSORS_READ_DTYPES,
@@ -24,9 +25,11 @@ export type { PlatformFS } from './runtime/platform.js';
 export * from './errors.js';
 export { gptConfig, configJson, GPT2_SMALL, type GPTConfig } from './nn/config.js';
 export { GPT, type GPTOptions, type ForwardOptions, type BackwardInput } from './nn/gpt.js';
-export { parameterLayout, parameterCount, type ParamLayout, type ParamSpec, type HeadOptions } from './nn/layout.js';
+export { parameterLayout, parameterCount, packParameters, type ParamLayout, type ParamSpec, type HeadOptions, type TensorInit, type Init } from './nn/layout.js';
 export { prepareBatch, type TokenBatch, type PreparedBatch, type LossReduction } from './nn/batch.js';
-export { AdamW, ADAMW_DEFAULTS, type AdamWConfig } from './nn/adamw.js';
+export { AdamW, ADAMW_DEFAULTS, type AdamWConfig, type Trainable } from './nn/adamw.js';
+export { ParameterStore } from './nn/parameter_store.js';
+export { MLP, MLPTape, mlpTensors, type MLPShape, type MLPBackwardOptions } from './nn/mlp.js';
 export { lmTrainStep, type StepResult } from './nn/train_step.js';
 export { rowIndex, disposeRowIndex, groupRows } from './nn/row_index.js';
 export { loadGPT, saveGPT, type LoadGPTOptions } from './io/gpt_folder.js';
@@ -46,9 +49,12 @@ export type { FinishReason } from './text/stop_criteria.js';
 export { scoreSequences, type ScoreOptions, type SequenceScore } from './text/score.js';
 export { responseBatch, type PromptResponse, type ResponseBatch } from './text/response_batch.js';
 export {
-  KL_ESTIMATORS, PPO_REWARD_STATS, PPO_POLICY_STATS, PPO_VALUE_STATS, BRADLEY_TERRY_STATS, DPO_STATS, RLMEC_STATS,
+  KL_ESTIMATORS, PPO_REWARD_STATS, PPO_POLICY_STATS, PPO_VALUE_STATS, BRADLEY_TERRY_STATS, DPO_STATS, RLMEC_STATS, MIB_STATS, MIB_SIGMA_FLOOR,
   type KLEstimator, type PPORewardOptions, type GAEOptions, type WhitenOptions, type PPOPolicyLossOptions, type PPOValueLossOptions, type BradleyTerryOptions, type DPOOptions, type RLMECLossOptions,
+  type MIBLossOptions, type MIBLossInputs, type MIBLossOutputs, type ReparameterizeBackwardOptions,
 } from './backend/loss_ops.js';
+export { MIBHeads, MIB_HEADS_DEFAULTS, type MIBHeadsConfig, type MIBStepOptions, type MIBStepResult } from './rl/rlp/mib_heads.js';
+export { mibBeta, MIB_BETA_START, type MIBBetaOptions } from './rl/rlp/mib_beta.js';
 export type { TokenLogprobs } from './nn/gpt.js';
 export { seededPermutation } from './random/permutation.js';
 export { applyUpdate, applyUpdates, type AppliedUpdate, type UpdateRequest } from './train/apply_update.js';

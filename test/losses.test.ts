@@ -1,10 +1,12 @@
-// The reward-loss ops (ALGORITHMS.md §2, §3, §6) on the leg's backend: hand-computed golden
+// The reward-loss ops (ALGORITHMS.md §2–§6) on the leg's backend: hand-computed golden
 // values, agreement with the float64 references on random batches (padding included), and
 // gradients against central finite differences of those references.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ConfigError, ShapeError, type Backend, type Tensor } from 'webrlhf';
 import * as ref from './harness/loss_reference.js';
+import * as mib from './harness/mib_reference.js';
+import { errorOf } from './harness/rejects.js';
 import { assertClose, rng } from './harness/reference.js';
 import { legBackendInstance as backend } from './harness/runtime.js';
 
@@ -289,6 +291,189 @@ test('RLMEC loss: float64 agreement and finite differences (ρ held constant)', 
   assertClose(got.stats, ref.rlmecLoss(logprobs, refLp, rewards, imitation, 0.3, 0.7).stats, { rtol: 1e-5, atol: 1e-6, what: 'stats' });
   const numeric = ref.numericGradient((lp) => ref.rlmecLoss(lp, refLp, rewards, imitation, 0.3, 0.7, logprobs).loss, logprobs);
   assertClose(got.d, numeric.map((g, i) => (used(i) ? g : 0)), { rtol: 1e-4, atol: 1e-7, what: 'dLogprobs vs finite differences' });
+});
+
+// ---- RLP-UML: gaussianReparameterize and mibLoss (ALGORITHMS.md §4) ----------------------
+
+/** Uploads [rows, cols] inputs, runs `f`, reads the outputs back, frees everything. */
+async function runShaped<O extends string>(
+  be: Backend, inputs: Record<string, { data: ArrayLike<number>; shape: number[] }>, outputs: Record<O, number[]>,
+  f: (t: Record<string, Tensor>) => void,
+): Promise<Record<O, number[]>> {
+  const t: Record<string, Tensor> = {};
+  for (const [k, v] of Object.entries(inputs)) t[k] = be.tensor(Float32Array.from(v.data), v.shape);
+  for (const [k, shape] of Object.entries(outputs) as [string, number[]][]) t[k] = be.zeros(shape);
+  try {
+    f(t);
+    const out = {} as Record<O, number[]>;
+    for (const k of Object.keys(outputs) as O[]) out[k] = Array.from(await be.read(t[k]!));
+    return out;
+  } finally {
+    for (const x of Object.values(t)) x.dispose();
+  }
+}
+
+/** n values in [lo, hi), rounded to f32 so the reference sees what the device sees. */
+function uniformF32(n: number, seed: number, lo: number, hi: number): number[] {
+  const r = rng(seed);
+  return Array.from(Float32Array.from({ length: n }, () => lo + (hi - lo) * r()));
+}
+
+/** A random mibLoss input of B rows and K dimensions: σ in [0.3, 2), z drawn near either mean. */
+function mibInputs(B: number, K: number, seed: number): Record<keyof mib.MIBInputs, number[]> {
+  const mu1 = uniformF32(B * K, seed, -1, 1);
+  const mu2 = uniformF32(B * K, seed + 1, -1, 1);
+  const sigma1 = uniformF32(B * K, seed + 2, 0.3, 2);
+  const sigma2 = uniformF32(B * K, seed + 3, 0.3, 2);
+  const e = uniformF32(2 * B * K, seed + 4, -2, 2);
+  const z1 = Array.from(Float32Array.from(mu1, (m, i) => m + sigma1[i]! * e[i]!));
+  const z2 = Array.from(Float32Array.from(mu2, (m, i) => m + sigma2[i]! * e[B * K + i]!));
+  return { mu1, sigma1, z1, mu2, sigma2, z2, tPos: uniformF32(B, seed + 5, -4, 4), tNeg: uniformF32(B, seed + 6, -4, 4) };
+}
+
+const MIB_GRADS = { dMu1: 'mu1', dSigma1: 'sigma1', dZ1: 'z1', dMu2: 'mu2', dSigma2: 'sigma2', dZ2: 'z2', dTPos: 'tPos', dTNeg: 'tNeg' } as const;
+
+/** Runs mibLoss on host inputs; returns every gradient and the stats. */
+async function runMIB(be: Backend, x: Record<keyof mib.MIBInputs, number[]>, B: number, K: number, o: { beta: number; weight?: number }) {
+  const shapeOf = (name: string) => (name.startsWith('t') ? [B] : [B, K]);
+  const inputs = Object.fromEntries(Object.entries(x).map(([k, v]) => [k, { data: v, shape: shapeOf(k) }]));
+  const outputs = { ...Object.fromEntries(Object.entries(MIB_GRADS).map(([d, i]) => [d, shapeOf(i)])), stats: [3] } as Record<keyof typeof MIB_GRADS | 'stats', number[]>;
+  return runShaped(be, inputs, outputs, (t) => {
+    const i = { mu1: t.mu1!, sigma1: t.sigma1!, z1: t.z1!, mu2: t.mu2!, sigma2: t.sigma2!, z2: t.z2!, tPos: t.tPos!, tNeg: t.tNeg! };
+    const out = { dMu1: t.dMu1!, dSigma1: t.dSigma1!, dZ1: t.dZ1!, dMu2: t.dMu2!, dSigma2: t.dSigma2!, dZ2: t.dZ2!, dTPos: t.dTPos!, dTNeg: t.dTNeg!, stats: t.stats! };
+    be.mibLoss(i, out, o);
+  });
+}
+
+test('gaussianReparameterize and its backward: float64 agreement and finite differences', async () => {
+  const be = await backend();
+  const [R, K] = [7, 9];
+  const n = R * K;
+  const mu = uniformF32(n, 20, -2, 2);
+  const raw = uniformF32(n, 21, -4, 4);
+  const eps = uniformF32(n, 22, -2.5, 2.5);
+  const dZ = uniformF32(n, 23, -1, 1);
+  const dSigma = uniformF32(n, 24, -1, 1);
+  const shaped = (data: number[]) => ({ data, shape: [R, K] });
+  const got = await runShaped(be, { mu: shaped(mu), raw: shaped(raw), eps: shaped(eps), dZ: shaped(dZ), dSigma: shaped(dSigma) },
+    { z: [R, K], sigma: [R, K], dMu: [R, K], dRaw: [R, K] }, (t) => {
+      be.gaussianReparameterize(t.mu!, t.raw!, t.eps!, { z: t.z!, sigma: t.sigma! });
+      be.gaussianReparameterizeBackward(t.dZ!, t.dSigma!, t.eps!, t.raw!, { dMu: t.dMu!, dRawSigma: t.dRaw! });
+    });
+  const want = mib.reparameterize(mu, raw, eps);
+  assertClose(got.z, want.z, { rtol: 1e-5, atol: 1e-6, what: 'z' });
+  assertClose(got.sigma, want.sigma, { rtol: 1e-5, atol: 1e-7, what: 'sigma' });
+  // The backward is the gradient of Σ dZ·z + Σ dSigma·σ.
+  const objective = (m: number[], r: number[]) => {
+    const o = mib.reparameterize(m, r, eps);
+    return o.z.reduce((s, z, i) => s + dZ[i]! * z + dSigma[i]! * o.sigma[i]!, 0);
+  };
+  assertClose(got.dMu, ref.numericGradient((m) => objective(m, raw), mu), { rtol: 1e-5, atol: 1e-6, what: 'dMu vs finite differences' });
+  assertClose(got.dRaw, ref.numericGradient((r) => objective(mu, r), raw), { rtol: 1e-4, atol: 1e-6, what: 'dRawSigma vs finite differences' });
+});
+
+test('gaussianReparameterize backward: accumulate adds into dMu and dRawSigma', async () => {
+  const be = await backend();
+  const n = 130;
+  const [raw, eps, dZ, dSigma, pMu, pRaw] = [0, 1, 2, 3, 4, 5].map((s) => uniformF32(n, 30 + s, -3, 3)) as number[][];
+  const flat = (data: number[]) => ({ data, shape: [n] });
+  const out = await runShaped(be, { raw: flat(raw!), eps: flat(eps!), dZ: flat(dZ!), dSigma: flat(dSigma!) }, { fresh: [n], freshRaw: [n], acc: [n], accRaw: [n] }, (t) => {
+    be.write(t.acc!, pMu!);
+    be.write(t.accRaw!, pRaw!);
+    be.gaussianReparameterizeBackward(t.dZ!, t.dSigma!, t.eps!, t.raw!, { dMu: t.fresh!, dRawSigma: t.freshRaw! });
+    be.gaussianReparameterizeBackward(t.dZ!, t.dSigma!, t.eps!, t.raw!, { dMu: t.acc!, dRawSigma: t.accRaw! }, { accumulate: true });
+  });
+  assertClose(out.fresh, dZ!, { atol: 0, rtol: 0, what: 'dMu = dZ' });
+  assertClose(out.acc, out.fresh.map((v, i) => v + pMu![i]!), { rtol: 1e-6, atol: 1e-7, what: 'accumulated dMu' });
+  assertClose(out.accRaw, out.freshRaw.map((v, i) => v + pRaw![i]!), { rtol: 1e-6, atol: 1e-7, what: 'accumulated dRawSigma' });
+});
+
+test('mibLoss: float64 agreement and finite differences of every input', async () => {
+  const be = await backend();
+  for (const [B, K, beta, weight, seed] of [[5, 3, 0.6, 0.7, 40], [70, 2, 1, 1, 50]] as const) {
+    const x = mibInputs(B, K, seed);
+    const got = await runMIB(be, x, B, K, { beta, weight });
+    const want = mib.mibLoss(x, B, K, beta);
+    assertClose(got.stats, [want.loss, want.jsd, want.skl], { rtol: 2e-5, atol: 2e-5, what: `stats (B=${B})` });
+    for (const [d, input] of Object.entries(MIB_GRADS) as [keyof typeof MIB_GRADS, keyof mib.MIBInputs][]) {
+      const numeric = ref.numericGradient((v) => weight * mib.mibLoss({ ...x, [input]: v }, B, K, beta).loss, x[input]);
+      assertClose(got[d], numeric, { rtol: 1e-4, atol: 2e-6, what: `${d} vs finite differences (B=${B})` });
+    }
+  }
+});
+
+test('mibLoss: golden numbers of one dimension and two rows', async () => {
+  const be = await backend();
+  // μ1 = 0, σ1 = 1; μ2 = 1, σ2 = 2 in both rows; z1 = (0, 1), z2 = (1, 3). u_ij = (z_i − μ_j)/σ_j:
+  // row 0: u11 = 0, u12 = −0.5, u21 = 1, u22 = 0 → ½(0.25 + 1 − 0 − 0) = 0.625;
+  // row 1: u11 = 1, u12 = 0, u21 = 3, u22 = 1 → ½(0 + 9 − 1 − 1) = 3.5. D_SKL = (0.625 + 3.5)/4.
+  // T all 0: I_JSD = −2·log 2. β = 2: L_M = 2 log 2 + 2·D_SKL.
+  const x = { mu1: [0, 0], sigma1: [1, 1], z1: [0, 1], mu2: [1, 1], sigma2: [2, 2], z2: [1, 3], tPos: [0, 0], tNeg: [0, 0] };
+  const got = await runMIB(be, x, 2, 1, { beta: 2 });
+  const skl = (0.625 + 3.5) / 4;
+  assertClose(got.stats, [2 * Math.LN2 + 2 * skl, -2 * Math.LN2, skl], { rtol: 1e-6, atol: 1e-6, what: 'stats (L_M, I_JSD, D_SKL)' });
+  assertClose(got.dTPos, [-0.25, -0.25], { atol: 1e-7, what: 'dTPos = −σ(−T)/B' });
+  assertClose(got.dTNeg, [0.25, 0.25], { atol: 1e-7, what: 'dTNeg = σ(T)/B' });
+  // β/(2B) = 0.5: dμ1 = 0.5(u11 − u21)/σ1 = (−0.5, −1); dz1 = 0.5(u12/σ2 − u11/σ1) = (−0.125, −0.5).
+  assertClose(got.dMu1, [-0.5, -1], { atol: 1e-6, what: 'dMu1' });
+  assertClose(got.dZ1, [-0.125, -0.5], { atol: 1e-6, what: 'dZ1' });
+});
+
+test('mibLoss and gaussianReparameterize stay finite at extreme inputs', async () => {
+  const be = await backend();
+  const raw = [-1e4, -200, -90, -20, 0, 20, 90, 200, 1e4];
+  const n = raw.length;
+  const flat = (data: number[]) => ({ data, shape: [n] });
+  const got = await runShaped(be, { mu: flat(raw.map(() => 0.5)), raw: flat(raw), eps: flat(raw.map(() => 1)), dZ: flat(raw.map(() => 1)), dSigma: flat(raw.map(() => 1)) },
+    { z: [n], sigma: [n], dMu: [n], dRaw: [n] }, (t) => {
+      be.gaussianReparameterize(t.mu!, t.raw!, t.eps!, { z: t.z!, sigma: t.sigma! });
+      be.gaussianReparameterizeBackward(t.dZ!, t.dSigma!, t.eps!, t.raw!, { dMu: t.dMu!, dRawSigma: t.dRaw! });
+    });
+  for (const [k, v] of Object.entries(got)) assert.ok(v.every(Number.isFinite), `${k} has a non-finite value: ${v}`);
+  // σ = softplus(raw) + 1e-7: the floor where softplus underflows, raw itself where it is large.
+  assertClose(got.sigma, mib.reparameterize(raw.map(() => 0), raw, raw.map(() => 0)).sigma, { rtol: 1e-5, atol: 0, what: 'sigma at extreme raw' });
+  assertClose(got.dRaw, raw.map((r) => 2 / (1 + Math.exp(-r))), { rtol: 1e-5, atol: 1e-30, what: 'dRawSigma = 2·sigmoid(raw)' });
+  // Critic outputs far in both tails: softplus(±1e4) is 1e4 or 0, σ(±1e4) is 1 or 0.
+  const x = mibInputs(4, 2, 60);
+  x.tPos = [-1e4, 1e4, -60, 60];
+  x.tNeg = [1e4, -1e4, 60, -60];
+  const loss = await runMIB(be, x, 4, 2, { beta: 1 });
+  for (const [k, v] of Object.entries(loss)) assert.ok(v.every(Number.isFinite), `mibLoss ${k} has a non-finite value: ${v}`);
+  const want = mib.mibLoss(x, 4, 2, 1);
+  assertClose(loss.stats, [want.loss, want.jsd, want.skl], { rtol: 1e-5, what: 'stats with saturated critic outputs' });
+  assertClose(loss.dTPos, [-0.25, 0, -0.25, 0], { atol: 1e-7, what: 'dTPos saturated' });
+  assertClose(loss.dTNeg, [0.25, 0, 0.25, 0], { atol: 1e-7, what: 'dTNeg saturated' });
+});
+
+test('mibLoss rejects one row, mismatched shapes, shared outputs and a negative beta', async () => {
+  const be = await backend();
+  const make = (B: number, K: number) => {
+    const t = (shape: number[]) => be.zeros(shape);
+    return {
+      i: { mu1: t([B, K]), sigma1: t([B, K]), z1: t([B, K]), mu2: t([B, K]), sigma2: t([B, K]), z2: t([B, K]), tPos: t([B, 1]), tNeg: t([B, 1]) },
+      out: { dMu1: t([B, K]), dSigma1: t([B, K]), dZ1: t([B, K]), dMu2: t([B, K]), dSigma2: t([B, K]), dZ2: t([B, K]), dTPos: t([B, 1]), dTNeg: t([B, 1]), stats: t([3]) },
+    };
+  };
+  const one = make(1, 4);
+  const two = make(2, 4);
+  const all = [...Object.values(one.i), ...Object.values(one.out), ...Object.values(two.i), ...Object.values(two.out)];
+  try {
+    assert.throws(() => be.mibLoss(one.i, one.out, { beta: 1 }), errorOf(ShapeError, /mibLoss/, /B ≥ 2/, /at least 2 view pairs/));
+    assert.throws(() => be.mibLoss({ ...two.i, z2: one.i.z1 }, two.out, { beta: 1 }), errorOf(ShapeError, /mibLoss: z2 has shape \[1, 4\], expected \[2, 4\]/));
+    assert.throws(() => be.mibLoss(two.i, { ...two.out, dTNeg: two.out.dTPos }, { beta: 1 }), errorOf(ShapeError, /mibLoss: output/, /separate tensor/));
+    assert.throws(() => be.mibLoss(two.i, { ...two.out, dZ1: two.i.z1 }, { beta: 1 }), errorOf(ShapeError, /mibLoss: output/));
+    assert.throws(() => be.mibLoss(two.i, two.out, { beta: -1 }), errorOf(ConfigError, /mibLoss: beta/));
+    assert.throws(
+      () => be.gaussianReparameterize(two.i.mu1, two.i.sigma1, one.i.z1, { z: two.out.dZ1, sigma: two.out.dSigma1 }),
+      errorOf(ShapeError, /gaussianReparameterize: eps has shape \[1, 4\], expected \[2, 4\]/),
+    );
+    assert.throws(
+      () => be.gaussianReparameterizeBackward(two.out.dZ1, two.out.dSigma1, two.i.z1, two.i.sigma1, { dMu: two.out.dZ1, dRawSigma: two.out.dMu1 }),
+      errorOf(ShapeError, /gaussianReparameterizeBackward: output/),
+    );
+  } finally {
+    for (const t of all) t.dispose();
+  }
 });
 
 test('loss ops reject bad shapes and options with the name of the problem', async () => {

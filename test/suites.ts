@@ -16,6 +16,7 @@ import './gpt_folder.test.js';
 import './learning.test.js';
 import './tokenizer.test.js';
 import './losses.test.js';
+import './mib.test.js';
 import './arithmetic_task.test.js';
 import './rlmec_pieces.test.js';
 import './rlp_pieces.test.js';

@@ -19,6 +19,7 @@ export { adamw } from './adamw';
 export { ppo_rewards, masked_whiten, gae, ppo_policy_loss, ppo_value_loss } from './losses/ppo';
 export { bradley_terry, dpo } from './losses/preference';
 export { rlmec } from './losses/rlmec';
+export { gaussian_reparameterize, gaussian_reparameterize_backward, mib_loss } from './losses/mib';
 
 /** First byte JavaScript may allocate from. */
 export function heap_base(): usize {

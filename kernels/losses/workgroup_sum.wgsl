@@ -32,3 +32,13 @@ fn sigmoid(x: f32) -> f32 {
 fn masked(m: f32) -> bool {
   return m != 0.0;
 }
+
+// log(1 + x) for x ≥ 0: 1 + x rounds to 1 below x ≈ 6e-8, so small x takes the series.
+fn log1pSmall(x: f32) -> f32 {
+  return select(log(1.0 + x), x * (1.0 - x * (0.5 - x / 3.0)), x < 1e-3);
+}
+
+// softplus(x) = log(1 + eˣ) without overflow, accurate where it is tiny (very negative x).
+fn softplus(x: f32) -> f32 {
+  return max(x, 0.0) + log1pSmall(exp(-abs(x)));
+}

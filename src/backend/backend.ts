@@ -2,8 +2,9 @@ import { ShapeError, TensorStateError } from '../errors.js';
 import { checkSameShape, checkShape, fmt, lastAxisGeometry, matmulGeometry, sizeOf, type MatmulGeometry, type Shape } from './shapes.js';
 import { MAX_CACHED_HEAD_DIM, VIEW_ALIGN, expect, headsGeometry, type AdamWStep, type CachedAttentionGeometry, type HeadsGeometry, type RowIndex } from './layer_ops.js';
 import {
-  BRADLEY_TERRY_STATS, DPO_STATS, PPO_POLICY_STATS, PPO_REWARD_STATS, PPO_VALUE_STATS, RLMEC_STATS, checkEstimator, checkNumber, expectSize, rowsOf,
-  type BradleyTerryOptions, type DPOOptions, type GAEOptions, type GAEPlan, type PPOPolicyLossOptions, type PPORewardOptions, type PPORewardPlan, type PPOValueLossOptions, type RLMECLossOptions, type WhitenOptions,
+  BRADLEY_TERRY_STATS, DPO_STATS, MIB_STATS, PPO_POLICY_STATS, PPO_REWARD_STATS, PPO_VALUE_STATS, RLMEC_STATS, checkEstimator, checkNumber, expectSize, rowsOf,
+  type BradleyTerryOptions, type DPOOptions, type GAEOptions, type GAEPlan, type MIBLossInputs, type MIBLossOptions, type MIBLossOutputs, type MIBLossPlan,
+  type PPOPolicyLossOptions, type PPORewardOptions, type PPORewardPlan, type PPOValueLossOptions, type ReparameterizeBackwardOptions, type RLMECLossOptions, type WhitenOptions,
 } from './loss_ops.js';
 import { checkVocab, logprobScale, philoxPlan, samplePlan, type LogprobOptions, type PhiloxPlan, type RandomOptions, type SampleOptions, type SamplePlan } from './sampling_ops.js';
 
@@ -404,6 +405,66 @@ export abstract class Backend {
     this.runRLMECLoss(i.logprobs, i.refLogprobs, i.rewards, i.imitation, out.dLogprobs, out.stats, N, cliprange, lambda);
   }
 
+  // ---- RLP-UML's multi-view information bottleneck (ALGORITHMS.md §4) ------------------
+
+  /**
+   * z = mu + σ·eps with σ = softplus(rawSigma) + MIB_SIGMA_FLOOR (softplus computed without
+   * overflow), elementwise; every tensor has mu's shape. eps are standard normals the caller
+   * draws (philoxNormals).
+   */
+  gaussianReparameterize(mu: Tensor, rawSigma: Tensor, eps: Tensor, out: { z: Tensor; sigma: Tensor }): void {
+    const op = 'gaussianReparameterize';
+    const ins = [mu, rawSigma, eps];
+    this.own(op, ...ins, out.z, out.sigma);
+    for (const [name, t] of [['rawSigma', rawSigma], ['eps', eps], ['z', out.z], ['sigma', out.sigma]] as const) expect(op, name, t, mu.shape);
+    this.distinctOutputs(op, [out.z, out.sigma], ins);
+    this.runGaussianReparameterize(mu, rawSigma, eps, out.z, out.sigma, mu.size);
+  }
+
+  /**
+   * The backward of gaussianReparameterize given ∂L/∂z and a direct ∂L/∂σ (a loss that reads
+   * σ itself): dMu = dZ, dRawSigma = (dSigma + dZ·eps)·sigmoid(rawSigma). With `accumulate`
+   * both are added into (so dMu may already hold a loss's direct ∂L/∂μ), else overwritten.
+   */
+  gaussianReparameterizeBackward(
+    dZ: Tensor, dSigma: Tensor, eps: Tensor, rawSigma: Tensor, out: { dMu: Tensor; dRawSigma: Tensor }, o: ReparameterizeBackwardOptions = {},
+  ): void {
+    const op = 'gaussianReparameterizeBackward';
+    const ins = [dZ, dSigma, eps, rawSigma];
+    this.own(op, ...ins, out.dMu, out.dRawSigma);
+    for (const [name, t] of [['dSigma', dSigma], ['eps', eps], ['rawSigma', rawSigma], ['dMu', out.dMu], ['dRawSigma', out.dRawSigma]] as const) expect(op, name, t, dZ.shape);
+    this.distinctOutputs(op, [out.dMu, out.dRawSigma], ins);
+    this.runGaussianReparameterizeBackward(dZ, dSigma, eps, rawSigma, out.dMu, out.dRawSigma, dZ.size, !!o.accumulate);
+  }
+
+  /**
+   * RLP-UML's loss over B view pairs with K latent dimensions (mu·, sigma·, z· [B, K]; the
+   * critic's tPos_i = T(z1_i, z2_i) and tNeg_i = T(z1_{i−1 mod B}, z2_i), B values each):
+   * L_M = −I_JSD + β·D_SKL with I_JSD = mean(−softplus(−tPos)) − mean(softplus(tNeg)) and
+   * D_SKL = ½·mean_i[(log p1(z1_i) − log p2(z1_i)) + (log p2(z2_i) − log p1(z2_i))], p_j the
+   * factorised Gaussian N(mu_j, diag sigma_j²). Writes every partial derivative of
+   * weight·L_M, the z and t treated as inputs (the caller chains through the critic and the
+   * reparameterisation). stats [3] (MIB_STATS): L_M, I_JSD, D_SKL. B ≥ 2.
+   */
+  mibLoss(i: MIBLossInputs, out: MIBLossOutputs, o: MIBLossOptions): void {
+    const op = 'mibLoss';
+    const ins = [i.mu1, i.sigma1, i.z1, i.mu2, i.sigma2, i.z2, i.tPos, i.tNeg];
+    const outs = [out.dMu1, out.dSigma1, out.dZ1, out.dMu2, out.dSigma2, out.dZ2, out.dTPos, out.dTNeg, out.stats];
+    this.own(op, ...ins, ...outs);
+    const [B, K] = this.rows(op, 'mu1', i.mu1);
+    if (B < 2) {
+      throw new ShapeError(`${op}: mu1 has ${B} row${B === 1 ? '' : 's'}; the negatives pair z1 of one row with z2 of another, so give at least 2 view pairs (B ≥ 2)`);
+    }
+    const latent = [['sigma1', i.sigma1], ['z1', i.z1], ['mu2', i.mu2], ['sigma2', i.sigma2], ['z2', i.z2],
+      ['dMu1', out.dMu1], ['dSigma1', out.dSigma1], ['dZ1', out.dZ1], ['dMu2', out.dMu2], ['dSigma2', out.dSigma2], ['dZ2', out.dZ2]] as const;
+    for (const [name, t] of latent) expect(op, name, t, [B, K]);
+    for (const [name, t] of [['tPos', i.tPos], ['tNeg', i.tNeg], ['dTPos', out.dTPos], ['dTNeg', out.dTNeg]] as const) expectSize(op, name, t, B);
+    expectSize(op, 'stats', out.stats, MIB_STATS.length);
+    const plan: MIBLossPlan = { B, K, beta: checkNumber(op, 'beta', o.beta, 0), weight: checkNumber(op, 'weight', o.weight ?? 1, 0) };
+    this.distinctOutputs(op, outs, ins);
+    this.runMIBLoss(i, out, plan);
+  }
+
   /** Outputs must not share storage with inputs or with each other. */
   private distinctOutputs(op: string, outs: Tensor[], ins: Tensor[]): void {
     this.noAlias(op, outs, ins);
@@ -418,6 +479,9 @@ export abstract class Backend {
   protected abstract runBradleyTerryLoss(scores: Tensor, dScores: Tensor, stats: Tensor, P: number, center: number): void;
   protected abstract runRLMECLoss(logprobs: Tensor, refLogprobs: Tensor, rewards: Tensor, imitation: Tensor, dLogprobs: Tensor, stats: Tensor, N: number, cliprange: number, imitationWeight: number): void;
   protected abstract runDPOLoss(logprobs: Tensor, refLogprobs: Tensor, mask: Tensor, dLogprobs: Tensor, stats: Tensor, P: number, T: number, beta: number): void;
+  protected abstract runGaussianReparameterize(mu: Tensor, rawSigma: Tensor, eps: Tensor, z: Tensor, sigma: Tensor, n: number): void;
+  protected abstract runGaussianReparameterizeBackward(dZ: Tensor, dSigma: Tensor, eps: Tensor, rawSigma: Tensor, dMu: Tensor, dRawSigma: Tensor, n: number, accumulate: boolean): void;
+  protected abstract runMIBLoss(i: MIBLossInputs, out: MIBLossOutputs, plan: MIBLossPlan): void;
 
   // ---- Storage -------------------------------------------------------------------------
 

@@ -1,6 +1,6 @@
-// Options, checks and output layouts of the reward-loss ops (ALGORITHMS.md §2, §3, §6):
-// Backend.ppoRewards, maskedWhiten, gae, ppoPolicyLoss, ppoValueLoss, bradleyTerryLoss and
-// dpoLoss. Each runs as one small dispatch over per-token or per-row values (kernels/losses/,
+// Options, checks and output layouts of the reward-loss ops (ALGORITHMS.md §2–§6):
+// Backend.ppoRewards, maskedWhiten, gae, ppoPolicyLoss, ppoValueLoss, bradleyTerryLoss,
+// dpoLoss, rlmecLoss, and RLP-UML's gaussianReparameterize and mibLoss. Each runs as one small dispatch over per-token or per-row values (kernels/losses/,
 // wasm/losses/); the backends receive the checked plans below. Token tensors hold R rows of
 // T tokens each, flattened (any shape of R·T elements); masks are 1 on response tokens, 0
 // elsewhere, and values under a 0 mask are never used (they may be NaN).
@@ -18,6 +18,11 @@ export const PPO_VALUE_STATS = ['value_loss', 'clipfrac'] as const;
 export const BRADLEY_TERRY_STATS = ['loss', 'accuracy', 'margin', 'mean_reward'] as const;
 export const RLMEC_STATS = ['loss', 'rl_loss', 'imitation_loss', 'ratio', 'clipfrac'] as const;
 export const DPO_STATS = ['loss', 'rewards/chosen', 'rewards/rejected', 'rewards/accuracies', 'rewards/margins', 'logps/chosen', 'logps/rejected'] as const;
+/** RLP-UML's multi-view bottleneck (ALGORITHMS.md §4): L_M = −I_JSD + β·D_SKL, I_JSD, D_SKL. */
+export const MIB_STATS = ['mib_loss', 'mi_jsd', 'skl'] as const;
+
+/** σ = softplus(raw) + MIB_SIGMA_FLOOR (the spec's 1e-7): σ stays positive when softplus underflows. */
+export const MIB_SIGMA_FLOOR = 1e-7;
 
 export interface PPORewardOptions {
   /** β of r_t = −β·kl_t. */
@@ -61,6 +66,47 @@ export interface RLMECLossOptions {
 
 export interface DPOOptions {
   beta: number;
+}
+
+export interface MIBLossOptions {
+  /** β of L_M = −I_JSD + β·D_SKL (`mib_beta`, the spec's 1; see mibBeta for its annealing). */
+  beta: number;
+  /**
+   * Scales every gradient (not the stats): they become ∂(weight·L_M)/∂·, so a caller that
+   * adds λ·L_M to another loss passes λ here. Default 1.
+   */
+  weight?: number;
+}
+
+export interface ReparameterizeBackwardOptions {
+  /** Add into dMu and dRawSigma (gradient accumulation) instead of overwriting them. */
+  accumulate?: boolean;
+}
+
+/** The tensors of a mibLoss call, all [B, K] but the critic's outputs (B values each). */
+export interface MIBLossInputs {
+  mu1: Tensor; sigma1: Tensor; z1: Tensor;
+  mu2: Tensor; sigma2: Tensor; z2: Tensor;
+  /** T(z1_i, z2_i). */
+  tPos: Tensor;
+  /** T(z1_{i−1 mod B}, z2_i). */
+  tNeg: Tensor;
+}
+
+export interface MIBLossOutputs {
+  dMu1: Tensor; dSigma1: Tensor; dZ1: Tensor;
+  dMu2: Tensor; dSigma2: Tensor; dZ2: Tensor;
+  dTPos: Tensor; dTNeg: Tensor;
+  /** [3]: MIB_STATS. */
+  stats: Tensor;
+}
+
+/** A checked mibLoss call: B rows of K latent dimensions. */
+export interface MIBLossPlan {
+  B: number;
+  K: number;
+  beta: number;
+  weight: number;
 }
 
 export function expectSize(op: string, name: string, t: Tensor, size: number): void {

@@ -1,6 +1,17 @@
-import type { Tensor } from '../backend/backend.js';
+import type { Backend, Tensor } from '../backend/backend.js';
 import { ConfigError } from '../errors.js';
-import type { GPT } from './gpt.js';
+import type { ParamLayout } from './layout.js';
+
+/**
+ * What AdamW updates: one parameter buffer and its gradient buffer of the same layout, the
+ * decayed tensors first (packParameters). GPT, MLP and MIBHeads are Trainables.
+ */
+export interface Trainable {
+  readonly backend: Backend;
+  readonly params: Tensor;
+  readonly grads: Tensor;
+  readonly layout: Pick<ParamLayout, 'total' | 'decayEnd'>;
+}
 
 /** AdamW hyperparameters, with PyTorch's (and TRL's) names and defaults. */
 export interface AdamWConfig {
@@ -16,7 +27,7 @@ export interface AdamWConfig {
 export const ADAMW_DEFAULTS: AdamWConfig = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.01, max_grad_norm: 1.0 };
 
 /**
- * AdamW over a model's whole parameter buffer. The optimizer state is one buffer [2, P]
+ * AdamW over a Trainable's whole parameter buffer. The optimizer state is one buffer [2, P]
  * (first moments, then second moments). Weight decay applies to matrices and embeddings
  * only: the layout puts them first, so an update is two dispatches over two ranges. The
  * gradient's global norm is computed and applied on the device (no readback).
@@ -29,7 +40,7 @@ export class AdamW {
   readonly #gradSumSquares: Tensor;
   readonly #ranges: { param: Tensor; grad: Tensor; m: Tensor; v: Tensor; decay: boolean }[];
 
-  constructor(readonly model: GPT, config: Partial<AdamWConfig> = {}) {
+  constructor(readonly model: Trainable, config: Partial<AdamWConfig> = {}) {
     this.config = { ...ADAMW_DEFAULTS, ...config };
     for (const [k, v] of Object.entries(this.config)) {
       if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new ConfigError(`AdamW: ${k} must be a non-negative number, got ${JSON.stringify(v)}`);

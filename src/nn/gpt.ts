@@ -27,6 +27,8 @@ export interface BackwardInput {
   lm?: boolean;
   /** ∂L/∂scores, [B, 1] (the scalar head's output). */
   dScores?: Tensor;
+  /** ∂L/∂lastHidden(), [B, C]: a loss on the hidden states the scalar head reads (RLP-UML's bottleneck). */
+  dLastHidden?: Tensor;
   /** ∂L/∂values, [B·T, 1] (the value head's output). */
   dValues?: Tensor;
   /**
@@ -264,16 +266,23 @@ export class GPT {
     return this.#logprobs;
   }
 
+  /**
+   * The final hidden states (after ln_f) at each sequence's last real token: [B, C], what the
+   * scalar head reads. A device tensor the model owns, rewritten by the next call.
+   */
+  lastHidden(): Tensor {
+    const acts = this.#needForward();
+    acts.hLast = acts.lazy(acts.hLast, [acts.B, this.config.n_embd]);
+    this.backend.gatherRows(acts.lnf, this.#batch!.lastRows, acts.hLast);
+    return acts.hLast;
+  }
+
   /** The scalar head r = w·h + b at each sequence's last real token: [B, 1]. */
   scores(): Tensor {
-    const be = this.backend;
     const acts = this.#needForward();
-    const bt = this.#batch!;
-    const C = this.config.n_embd;
-    acts.hLast = acts.lazy(acts.hLast, [acts.B, C]);
+    const hLast = this.lastHidden();
     acts.scoreOut = acts.lazy(acts.scoreOut, [acts.B, 1]);
-    be.gatherRows(acts.lnf, bt.lastRows, acts.hLast);
-    be.matmul(acts.hLast, this.#headParam('score.weight'), { transB: true, bias: this.param('score.bias'), out: acts.scoreOut });
+    this.backend.matmul(hLast, this.#headParam('score.weight'), { transB: true, bias: this.param('score.bias'), out: acts.scoreOut });
     return acts.scoreOut;
   }
 
@@ -308,6 +317,14 @@ export class GPT {
       be.columnSum(input.dScores, g('score.bias'));
       be.matmul(input.dScores, this.#headParam('score.weight'), { out: dh });
       be.scatterAddRows(dh, bt.lastIndex, acts.dLn);
+    }
+    if (input.dLastHidden) {
+      const C = this.config.n_embd;
+      const d = input.dLastHidden;
+      if (d.shape.length !== 2 || d.shape[0] !== acts.B || d.shape[1] !== C) {
+        throw new ShapeError(`GPT: dLastHidden has shape [${d.shape.join(', ')}], expected [${acts.B}, ${C}] (one row per sequence of the last forward)`);
+      }
+      be.scatterAddRows(d, bt.lastIndex, acts.dLn);
     }
     if (input.dValues) {
       be.matmul(input.dValues, acts.lnf, { transA: true, out: g('v_head.summary.weight'), accumulate: true });

@@ -42,8 +42,7 @@ function initOf(name: string, shape: number[], L: number): Init {
 
 /**
  * The parameters of a GPT-2 (gpt2TensorShapes: Hugging Face names and layouts) plus its
- * heads, placed in one buffer. Matrices come first: AdamW decays them and not the vectors
- * (biases, LayerNorm), so an update is two dispatches over two ranges, not one per tensor.
+ * heads, placed in one buffer (packParameters).
  */
 export function parameterLayout(config: GPTConfig, heads: HeadOptions = {}): ParamLayout {
   const C = config.n_embd;
@@ -52,6 +51,22 @@ export function parameterLayout(config: GPTConfig, heads: HeadOptions = {}): Par
   const zeros: Init = { kind: 'zeros' };
   if (heads.score) tensors.push({ name: 'score.weight', shape: [1, C], init: zeros }, { name: 'score.bias', shape: [1], init: zeros });
   if (heads.value) tensors.push({ name: 'v_head.summary.weight', shape: [1, C], init: zeros }, { name: 'v_head.summary.bias', shape: [1], init: zeros });
+  return packParameters(tensors);
+}
+
+/** A tensor to place in a parameter buffer. */
+export interface TensorInit {
+  name: string;
+  shape: number[];
+  init: Init;
+}
+
+/**
+ * Places tensors in one buffer, each at a multiple of VIEW_ALIGN. Matrices come first: AdamW
+ * decays them and not the vectors (biases, LayerNorm), so an update is two dispatches over
+ * two ranges, not one per tensor.
+ */
+export function packParameters(tensors: readonly TensorInit[]): ParamLayout {
   const specs: ParamSpec[] = [];
   let offset = 0;
   const place = (decay: boolean) => {

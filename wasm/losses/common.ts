@@ -21,3 +21,8 @@ export function sigmoid(x: f64): f64 {
   const e = Math.exp(-Math.abs(x));
   return x >= 0 ? 1 / (1 + e) : e / (1 + e);
 }
+
+/** softplus(x) = log(1 + eˣ) without overflow. */
+export function softplus(x: f64): f64 {
+  return Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
+}

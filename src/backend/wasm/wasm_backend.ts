@@ -1,6 +1,6 @@
 import { Backend, Tensor, type BackendInfo, type MatmulOptions, type ReduceOp } from '../backend.js';
 import type { AdamWStep, CachedAttentionGeometry, HeadsGeometry, RowIndex } from '../layer_ops.js';
-import type { GAEPlan, PPORewardPlan } from '../loss_ops.js';
+import type { GAEPlan, MIBLossInputs, MIBLossOutputs, MIBLossPlan, PPORewardPlan } from '../loss_ops.js';
 import type { PhiloxPlan, SamplePlan } from '../sampling_ops.js';
 import { sizeOf, type MatmulGeometry, type Shape } from '../shapes.js';
 import { Arena } from './arena.js';
@@ -55,6 +55,10 @@ export interface WasmKernels {
   bradley_terry(scores: number, dScores: number, stats: number, P: number, center: number): void;
   dpo(logprobs: number, ref: number, mask: number, dLogprobs: number, stats: number, P: number, T: number, beta: number): void;
   rlmec(logprobs: number, ref: number, rewards: number, imitation: number, dLogprobs: number, stats: number, N: number, cliprange: number, lambda: number): void;
+  gaussian_reparameterize(mu: number, raw: number, eps: number, z: number, sigma: number, n: number): void;
+  gaussian_reparameterize_backward(dZ: number, dSigma: number, eps: number, raw: number, dMu: number, dRaw: number, n: number, accumulate: number): void;
+  /** (mu1, sigma1, z1, mu2, sigma2, z2, tPos, tNeg, dMu1, dSigma1, dZ1, dMu2, dSigma2, dZ2, dTPos, dTNeg, stats, B, K, beta, weight) */
+  mib_loss: (...args: number[]) => void;
   adamw(param: number, grad: number, m: number, v: number, n: number, beta1: number, beta2: number, eps: number,
     decay: number, stepSize: number, invSqrtBc2: number, gradSumSquares: number, maxGradNorm: number): void;
 }
@@ -281,6 +285,19 @@ export class WasmBackend extends Backend {
 
   protected runDPOLoss(logprobs: Tensor, refLogprobs: Tensor, mask: Tensor, dLogprobs: Tensor, stats: Tensor, P: number, T: number, beta: number): void {
     this.k.dpo(ptr(logprobs), ptr(refLogprobs), ptr(mask), ptr(dLogprobs), ptr(stats), P, T, beta);
+  }
+
+  protected runGaussianReparameterize(mu: Tensor, rawSigma: Tensor, eps: Tensor, z: Tensor, sigma: Tensor, n: number): void {
+    this.k.gaussian_reparameterize(ptr(mu), ptr(rawSigma), ptr(eps), ptr(z), ptr(sigma), n);
+  }
+
+  protected runGaussianReparameterizeBackward(dZ: Tensor, dSigma: Tensor, eps: Tensor, rawSigma: Tensor, dMu: Tensor, dRawSigma: Tensor, n: number, accumulate: boolean): void {
+    this.k.gaussian_reparameterize_backward(ptr(dZ), ptr(dSigma), ptr(eps), ptr(rawSigma), ptr(dMu), ptr(dRawSigma), n, Number(accumulate));
+  }
+
+  protected runMIBLoss(i: MIBLossInputs, o: MIBLossOutputs, p: MIBLossPlan): void {
+    const tensors = [i.mu1, i.sigma1, i.z1, i.mu2, i.sigma2, i.z2, i.tPos, i.tNeg, o.dMu1, o.dSigma1, o.dZ1, o.dMu2, o.dSigma2, o.dZ2, o.dTPos, o.dTNeg, o.stats];
+    this.k.mib_loss(...tensors.map(ptr), p.B, p.K, p.beta, p.weight);
   }
 
   protected runAdamW(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, s: AdamWStep): void {

@@ -15,7 +15,9 @@ import sampling from '../../../kernels/sampling.wgsl';
 import bradley_terry from '../../../kernels/losses/bradley_terry.wgsl';
 import dpo from '../../../kernels/losses/dpo.wgsl';
 import gae from '../../../kernels/losses/gae.wgsl';
+import gaussian_reparameterize from '../../../kernels/losses/gaussian_reparameterize.wgsl';
 import masked_whiten from '../../../kernels/losses/masked_whiten.wgsl';
+import mib from '../../../kernels/losses/mib.wgsl';
 import ppo_policy_loss from '../../../kernels/losses/ppo_policy_loss.wgsl';
 import ppo_rewards from '../../../kernels/losses/ppo_rewards.wgsl';
 import ppo_value_loss from '../../../kernels/losses/ppo_value_loss.wgsl';
@@ -31,6 +33,8 @@ export const KERNELS = {
   ppo_rewards: workgroup_sum + ppo_rewards, masked_whiten: workgroup_sum + masked_whiten, gae: workgroup_sum + gae,
   ppo_policy_loss: workgroup_sum + ppo_policy_loss, ppo_value_loss: workgroup_sum + ppo_value_loss,
   bradley_terry: workgroup_sum + bradley_terry, dpo: workgroup_sum + dpo, rlmec: workgroup_sum + rlmec,
+  // RLP-UML's bottleneck (elementwise reparameterisation too: it shares softplus and sigmoid).
+  gaussian_reparameterize: workgroup_sum + gaussian_reparameterize, mib: workgroup_sum + mib,
 } as const;
 
 export type KernelFile = keyof typeof KERNELS;

@@ -3,7 +3,7 @@ import { adapterName, type AcquiredGPU, type AdapterSummary } from '../../runtim
 import { Backend, Tensor, type BackendInfo, type MatmulOptions, type ReduceOp } from '../backend.js';
 import type { AdamWStep, CachedAttentionGeometry, HeadsGeometry, RowIndex } from '../layer_ops.js';
 import type { PhiloxPlan, SamplePlan } from '../sampling_ops.js';
-import type { GAEPlan, PPORewardPlan } from '../loss_ops.js';
+import type { GAEPlan, MIBLossInputs, MIBLossOutputs, MIBLossPlan, PPORewardPlan } from '../loss_ops.js';
 import { fmt, sizeOf, type MatmulGeometry, type Shape } from '../shapes.js';
 import type { KernelFile } from './kernels.js';
 import { PipelineCache } from './pipelines.js';
@@ -441,6 +441,32 @@ export class WebGPUBackend extends Backend {
     this.lossDispatch('rlmecLoss', 'rlmec', [logprobs, refLogprobs, rewards, imitation, dLogprobs, stats], [N, 0, 0, 0, cliprange, imitationWeight]);
   }
 
+  // ---- RLP-UML (kernels/losses/gaussian_reparameterize.wgsl, mib.wgsl) ------------------
+
+  protected runGaussianReparameterize(mu: Tensor, rawSigma: Tensor, eps: Tensor, z: Tensor, sigma: Tensor, n: number): void {
+    this.reparameterize('gaussianReparameterize', 'forward', [mu, rawSigma, eps, z, sigma, null, null, null, null], n, false);
+  }
+
+  protected runGaussianReparameterizeBackward(dZ: Tensor, dSigma: Tensor, eps: Tensor, rawSigma: Tensor, dMu: Tensor, dRawSigma: Tensor, n: number, accumulate: boolean): void {
+    this.reparameterize('gaussianReparameterizeBackward', 'backward', [null, rawSigma, eps, null, null, dZ, dSigma, dMu, dRawSigma], n, accumulate);
+  }
+
+  private reparameterize(op: string, entry: string, storage: (Tensor | null)[], n: number, accumulate: boolean): void {
+    const [x, y] = grid2d(Math.ceil(n / REPARAM_WG));
+    this.dispatch(op, 'gaussian_reparameterize', entry, storage, packParams([n, x * REPARAM_WG, Number(accumulate)]), [x, y, 1]);
+  }
+
+  /** Four dispatches (see mib.wgsl): the two densities, the latents, then the critic, which completes the stats. */
+  protected runMIBLoss(i: MIBLossInputs, o: MIBLossOutputs, plan: MIBLossPlan): void {
+    const params = (second: number) => packParams([plan.B, plan.K, second, 0, plan.beta, plan.weight], [4, 5]);
+    const run = (entry: string, storage: (Tensor | null)[], second = 0) => this.dispatch('mibLoss', 'mib', entry, storage, params(second), [1, 1, 1]);
+    const _ = null;
+    run('mib_density', [i.z1, i.z2, i.mu1, i.sigma1, _, _, o.dMu1, o.dSigma1, _, _, _, _, o.stats]);
+    run('mib_density', [i.z2, i.z1, i.mu2, i.sigma2, _, _, o.dMu2, o.dSigma2, _, _, _, _, o.stats], 1);
+    run('mib_latent', [i.z1, i.z2, i.mu1, i.sigma1, i.mu2, i.sigma2, o.dZ1, o.dZ2, _, _, _, _, _]);
+    run('mib_critic', [_, _, _, _, _, _, _, _, i.tPos, i.tNeg, o.dTPos, o.dTNeg, o.stats]);
+  }
+
   /** One workgroup of a loss kernel; params are four u32 then f32s (Params in each kernel). */
   private lossDispatch(op: string, kernel: KernelFile, storage: Tensor[], params: number[]): void {
     const floats = params.map((_, i) => i).filter((i) => i >= 4);
@@ -643,6 +669,8 @@ function chunks(n: number, size: number): [number, number][] {
 
 /** Invocations per workgroup of random.wgsl (one value each). */
 const RANDOM_WG = 64;
+/** Invocations per workgroup of gaussian_reparameterize.wgsl (one value each). */
+const REPARAM_WG = 64;
 
 /**
  * Invocations per row of sampling.wgsl and logprobs.wgsl: about 16 values each per pass, 32 to
