@@ -47,7 +47,7 @@ test('webrlhf rlmec --seeds 2 on the built-in task prints the table and writes r
   assert.is(results.seeds.length, 2);
   assert.is(results.table.length, 6);
   assert.is(results.backend, legBackend());
-  for (const row of results.table) assert.is(row.accuracies.length, 2);
+  for (const row of results.table) assert.is(row.values.length, 2);
   for (const seed of ['seed-42', 'seed-43']) {
     for (const stage of ['sft', 'grm', 'rlmec', 'sft_more', 'ppo']) assert.ok(existsSync(path('builtin', seed, stage, 'final', 'model.safetensors')), `${seed}/${stage}/final`);
     const samples = (await readFile(path('builtin', seed, 'samples.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));

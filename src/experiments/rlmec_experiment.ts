@@ -15,12 +15,12 @@ import { tokensHtml, type TokenRewardEntry } from '../report/tokens_html.js';
 import { solveProblems, testAccuracy, type Solution } from '../tasks/solve.js';
 import type { Tokenizer } from '../text/tokenizer.js';
 import { sftConfig } from '../train/config/sft.js';
-import { Progress, type ProgressStream } from '../train/progress.js';
+import type { ProgressStream } from '../train/progress.js';
 import { openRun } from '../train/run_folder.js';
 import { resolveRunStorage, subRunStorage, type RunStorage } from '../train/run_storage.js';
-import type { TrainOptions } from '../train/trainer.js';
 import { trainDPO, trainPPO, trainRFT, trainSFTOnProblems, type BaselineInput, type BaselineResult } from './baselines.js';
 import { formatTable, summarise, type MethodSummary } from './comparison_table.js';
+import { stageOptions, writeText } from './experiment_stage.js';
 import type { RLMECRunConfig } from './rlmec_run_config.js';
 import type { RLMECSource, SeedData } from './rlmec_source.js';
 
@@ -105,7 +105,7 @@ async function runSeed(backend: Backend, c: RLMECRunConfig, source: RLMECSource,
   checkSeedData(data);
   const result: SeedResult = { seed, accuracy: {}, skipped: {}, judge: [], steps: [], seconds: 0 };
   const gen = { max_new_tokens: c.max_new_tokens, batch_size: c.generation_batch_size };
-  const stage = (method: string, keyMetric: string) => stageOptions(c, hooks, seed, method, keyMetric);
+  const stage = (method: string, keyMetric: string) => stageOptions(hooks, method, `seed ${seed} ${method}`, { ...c, stage: method, seed }, keyMetric);
   const evaluate = async (key: MethodKey, model: GPT) => {
     const { accuracy, solutions } = await testAccuracy(model, tokenizer, data.test, gen);
     result.accuracy[key] = accuracy;
@@ -192,28 +192,6 @@ function describeJudge(r: JudgeReport, teacher: string): string {
     `removed ${r.duplicates} duplicate correct samples`,
   ];
   return parts.join('; ');
-}
-
-/** A stage's TrainOptions: its own run folder under the seed's, and a progress bar once its length is known. */
-async function stageOptions(c: RLMECRunConfig, hooks: SeedHooks, seed: number, method: string, keyMetric: string): Promise<TrainOptions> {
-  const run = hooks.storage ? await openRun(subRunStorage(hooks.storage, method), { config: { ...c, stage: method, seed } }) : undefined;
-  let bar: Progress | undefined;
-  return {
-    run,
-    signal: hooks.signal,
-    onStep: (e) => {
-      if (!hooks.progress) return;
-      bar ??= new Progress({ label: `seed ${seed} ${method}`, total: e.totalSteps, stream: hooks.progress, keyMetric });
-      bar.update(e.step, { tokens: e.tokens, metrics: e.metrics });
-      if (e.step === e.totalSteps) bar.finish();
-    },
-  };
-}
-
-const encoder = new TextEncoder();
-
-async function writeText(storage: RunStorage, path: string, text: string): Promise<void> {
-  await storage.write(path, encoder.encode(text));
 }
 
 /** Every judged sample: its text, whether it is right, the GRM's rewrite and each token's reward. */

@@ -87,7 +87,7 @@ export function checkpointStep(name: string): number | undefined {
 }
 
 /** A subfolder of the run folder as a model folder: read by loadModelFolder, written by saveGPT. */
-function storageFolder(storage: RunStorage, dir: string, afterEachFile: () => Promise<void> = async () => {}): ModelFolderSource & ModelFolderTarget {
+export function storageFolder(storage: RunStorage, dir: string, afterEachFile: () => Promise<void> = async () => {}): ModelFolderSource & ModelFolderTarget {
   return {
     location: `${storage.location}/${dir}`,
     read: (name) => storage.read(`${dir}/${name}`),

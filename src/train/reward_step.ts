@@ -17,8 +17,8 @@ export interface RewardStepOptions {
 /** loss, accuracy, margin, mean_reward (and grad_norm for a training step). */
 export type RewardMetrics = Record<string, number>;
 
-/** Scores the pairs and runs the loss op; returns the device tensors the caller reads. */
-function scorePairs(model: GPT, pairs: EncodedPreference[], o: RewardStepOptions) {
+/** Scores the pairs and runs the Bradley–Terry loss op; returns the device tensors the caller reads (dispose them). */
+export function scorePairs(model: GPT, pairs: EncodedPreference[], o: RewardStepOptions) {
   const be = model.backend;
   const r = preferenceBatch(pairs, o.pad);
   model.forward(r.batch, { logits: false });

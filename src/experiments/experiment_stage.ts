@@ -1,0 +1,43 @@
+// What the multi-stage experiments (`webrlhf rlmec`, `webrlhf rlp`) share: each trained stage
+// gets its own run folder inside the seed's folder and a progress bar, and small text files
+// (results, samples) are written atomically through the run's storage.
+import { Progress, type ProgressStream } from '../train/progress.js';
+import { openRun } from '../train/run_folder.js';
+import { subRunStorage, type RunStorage } from '../train/run_storage.js';
+import type { TrainOptions } from '../train/trainer.js';
+
+export interface StageHooks {
+  /** The seed's folder; none: nothing is written. */
+  storage: RunStorage | undefined;
+  /** Where progress bars go; none: no bars. */
+  progress?: ProgressStream;
+  signal?: AbortSignal;
+}
+
+/** A stage's TrainOptions: run folder `dir` under the seed's (config.json = `config`), and a bar labelled `label` once its length is known. */
+export async function stageOptions(hooks: StageHooks, dir: string, label: string, config: object, keyMetric: string): Promise<TrainOptions> {
+  const run = hooks.storage ? await openRun(subRunStorage(hooks.storage, dir), { config }) : undefined;
+  let bar: Progress | undefined;
+  return {
+    run,
+    signal: hooks.signal,
+    onStep: (e) => {
+      if (!hooks.progress) return;
+      bar ??= new Progress({ label, total: e.totalSteps, stream: hooks.progress, keyMetric });
+      bar.update(e.step, { tokens: e.tokens, metrics: e.metrics });
+      if (e.step === e.totalSteps) bar.finish();
+    },
+  };
+}
+
+const encoder = new TextEncoder();
+
+/** Writes a text file atomically (RunStorage.write). */
+export async function writeText(storage: RunStorage, path: string, text: string): Promise<void> {
+  await storage.write(path, encoder.encode(text));
+}
+
+/** Writes one JSON object per line. */
+export function writeJsonl(storage: RunStorage, path: string, rows: readonly unknown[]): Promise<void> {
+  return writeText(storage, path, rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : ''));
+}
