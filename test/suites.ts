@@ -17,6 +17,7 @@ import './learning.test.js';
 import './tokenizer.test.js';
 import './losses.test.js';
 import './arithmetic_task.test.js';
+import './instruction_task.test.js';
 import './rlmec_pieces.test.js';
 import './tokens_html.test.js';
 import './rlmec_pipeline.test.js';
