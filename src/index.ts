@@ -116,6 +116,16 @@ export {
   generateArithmeticProblems, arithmeticSplits, formatSolution, formatStep, problemPrompt, extractAnswer, checkSolution, minimumEditRewrite, DIFFICULTIES,
   type ArithmeticProblem, type ArithmeticStep, type ArithmeticSplits, type Difficulty, type Operator, type SolutionCheck,
 } from './tasks/arithmetic.js';
+export { INSTRUCTION_KINDS, type InstructionKind, type InstructionPayloads } from './tasks/instruction_kinds.js';
+export {
+  generateInstructions, instructionSplits, referenceOutput, DEFAULT_REFERENCE_QUALITY, ANSWER_LEAD_IN,
+  type InstructionExample, type InstructionSplits, type InstructionSplitOptions,
+} from './tasks/instructions.js';
+export {
+  goldScore, goldPreference, instructionAnnotator, instructionEquivalence, DRAW_TOLERANCE, LEAD_IN_FACTOR,
+  type Annotator, type Preference,
+} from './tasks/instruction_annotator.js';
+export { labelPreferences, DEFAULT_LABEL_NOISE, type LabelOptions, type LabelledPairs } from './tasks/instruction_labels.js';
 export { levenshteinAlignment, imitationWeights, type Alignment } from './rl/rlmec/alignment.js';
 export { tokenRewards } from './rl/rlmec/token_rewards.js';
 export { tokensHtml, type TokenRewardEntry, type TokenRewardReport } from './report/tokens_html.js';

@@ -18,6 +18,7 @@ import './tokenizer.test.js';
 import './losses.test.js';
 import './mib.test.js';
 import './arithmetic_task.test.js';
+import './instruction_task.test.js';
 import './rlmec_pieces.test.js';
 import './rlp_pieces.test.js';
 import './tokens_html.test.js';
