@@ -55,6 +55,9 @@ export {
 } from './backend/loss_ops.js';
 export { MIBHeads, MIB_HEADS_DEFAULTS, type MIBHeadsConfig, type MIBStepOptions, type MIBStepResult } from './rl/rlp/mib_heads.js';
 export { mibBeta, MIB_BETA_START, type MIBBetaOptions } from './rl/rlp/mib_beta.js';
+export { UMLRewardTrainer, type ViewPair, type UMLRewardTrainerInit } from './rl/rlp/uml_reward_trainer.js';
+export { rewardEmbeddings } from './rl/rlp/reward_embeddings.js';
+export { UML_REWARD_CONFIG, MIB_KEYS, umlRewardConfig, type UMLRewardConfig } from './train/config/uml_reward.js';
 export type { TokenLogprobs } from './nn/gpt.js';
 export { seededPermutation } from './random/permutation.js';
 export { applyUpdate, applyUpdates, type AppliedUpdate, type UpdateRequest } from './train/apply_update.js';
@@ -147,7 +150,12 @@ export { builtinArithmeticSource, type RLMECSource, type SeedData } from './expe
 export {
   runRLMECExperiment, METHODS, type MethodKey, type RLMECExperimentHooks, type RLMECExperimentResult, type SeedResult,
 } from './experiments/rlmec_experiment.js';
-export { summarise, formatTable, type MethodSummary } from './experiments/comparison_table.js';
+export { summarise, formatTable, percent, type MethodSummary, type TableFormat } from './experiments/comparison_table.js';
+export { RLP_RUN_CONFIG, RLP_STAGES, RLP_METHODS, rlpRunConfig, rerunStages, type RLPRunConfig, type RLPStage, type RLPMethodChoice } from './experiments/rlp_run_config.js';
+export { builtinInstructionSource, type RLPSource, type RLPSeedData, type LabelledPreferences } from './experiments/rlp_source.js';
+export {
+  runRLPExperiment, RLP_POLICIES, RLP_REWARD_MODELS, type RLPPolicyKey, type RLPRewardKey, type RLPExperimentHooks, type RLPSeedResult, type RLPExperimentResult,
+} from './experiments/rlp_experiment.js';
 export { winRate, evaluateWinRate, type PreferenceCode, type PreferenceAnnotator, type AnnotatedItem, type WinRateResult } from './eval/win_rate.js';
 export { clusterOutputs, type Equivalence } from './rl/rlp/clustering.js';
 export { cosineEquivalence, type EmbeddingSource } from './rl/rlp/cosine_equivalence.js';

@@ -23,6 +23,7 @@ import './rlmec_pieces.test.js';
 import './rlp_pieces.test.js';
 import './tokens_html.test.js';
 import './rlmec_pipeline.test.js';
+import './rlp_pipeline.test.js';
 import './rlhf.test.js';
 import './datasets.test.js';
 import './config.test.js';

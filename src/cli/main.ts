@@ -5,6 +5,7 @@ import { generateCommand } from './generate.js';
 import { gradCommand } from './grad.js';
 import { infoCommand } from './info.js';
 import { rlmecCommand } from './rlmec.js';
+import { rlpCommand } from './rlp.js';
 import { trainCommand } from './train.js';
 
 setPlatform(nodePlatform);
@@ -17,6 +18,7 @@ const COMMANDS: Record<string, { summary: string; run(argv: string[]): Promise<n
   dpo: { summary: 'DPO on {prompt, chosen, rejected} JSONL against a frozen reference', run: trainCommand('dpo') },
   ppo: { summary: 'PPO on {prompt} JSONL with a reward model (TRL keys; presets trl, alpacafarm)', run: trainCommand('ppo') },
   rlmec: { summary: 'RLMEC (GRM, minimum-edit rewrites, token rewards) with SFT/RFT/PPO/DPO baselines; built-in task by default (--seeds N: table)', run: rlmecCommand },
+  rlp: { summary: 'RLP (reward learning on policy: UML and SPG) with SFT, best-of-n and PPO; built-in task by default (--seeds N: table)', run: rlpCommand },
   grad: { summary: 'one forward/backward of a model folder on a batch; writes loss, logits and every gradient (safetensors)', run: gradCommand },
 };
 

@@ -13,9 +13,8 @@ import type { Backend } from '../backend/backend.js';
 import { createRuntime } from '../runtime/create_runtime.js';
 import { loadTokenizer } from '../text/tokenizer_files.js';
 import { describeConfig } from '../train/config/describe.js';
-import { configFromFile } from '../train/config/file.js';
-import { configFlags } from '../train/config/flags.js';
-import { mergeConfig, type ConfigSchema } from '../train/config/schema.js';
+import type { ConfigSchema } from '../train/config/schema.js';
+import { commandConfig } from './command_config.js';
 import { progressStream } from './progress_stream.js';
 
 const HELP = `Usage: webrlhf rlmec [--config FILE] [--seeds N] [--key value ...]
@@ -35,16 +34,8 @@ samples.jsonl, tokens.html (solutions coloured by token reward) and a run folder
 ${describeConfig(RLMEC_RUN_CONFIG as ConfigSchema<object>)}`;
 
 export async function rlmecCommand(argv: string[]): Promise<number> {
-  const schema = RLMEC_RUN_CONFIG as ConfigSchema<Record<string, unknown>>;
-  const flags = configFlags(schema, argv, { extra: { config: 'string', help: 'boolean' } });
-  if (flags.extra.help) {
-    console.log(HELP);
-    return 0;
-  }
-  const layers = [];
-  if (typeof flags.extra.config === 'string') layers.push(await configFromFile(schema, flags.extra.config));
-  layers.push(flags.values);
-  const config = mergeConfig(schema, layers, 'webrlhf rlmec') as unknown as RLMECRunConfig;
+  const config = await commandConfig(RLMEC_RUN_CONFIG, argv, 'webrlhf rlmec', () => HELP);
+  if (!config) return 0;
   if (config.resume_from_checkpoint !== false) throw new ConfigError('webrlhf rlmec: --resume is not supported (each stage is short); start again in a new output_dir');
   const rt = await createRuntime({ backend: config.backend });
   try {

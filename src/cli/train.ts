@@ -10,9 +10,7 @@ import { createRuntime } from '../runtime/create_runtime.js';
 import { loadTokenizer } from '../text/tokenizer_files.js';
 import type { Tokenizer } from '../text/tokenizer.js';
 import { describeConfig } from '../train/config/describe.js';
-import { configFromFile } from '../train/config/file.js';
-import { configFlags } from '../train/config/flags.js';
-import { mergeConfig, requireKeys, type ConfigSchema } from '../train/config/schema.js';
+import { requireKeys, type ConfigSchema } from '../train/config/schema.js';
 import { TRAINER_CONFIGS, type TrainerName } from '../train/config/trainers.js';
 import type { DPOConfig } from '../train/config/dpo.js';
 import type { PPOConfig } from '../train/config/ppo.js';
@@ -24,6 +22,7 @@ import { RewardTrainer } from '../train/reward_trainer.js';
 import { openRun } from '../train/run_folder.js';
 import { SFTTrainer } from '../train/sft_trainer.js';
 import type { Trainer, TrainerConfig } from '../train/trainer.js';
+import { commandConfig } from './command_config.js';
 import { progressStream } from './progress_stream.js';
 
 const WHAT: Record<TrainerName, string> = {
@@ -56,16 +55,8 @@ ${describeConfig(TRAINER_CONFIGS[name] as ConfigSchema<object>)}`;
 
 export function trainCommand(name: TrainerName): (argv: string[]) => Promise<number> {
   return async (argv) => {
-    const schema = TRAINER_CONFIGS[name] as ConfigSchema<Record<string, unknown>>;
-    const flags = configFlags(schema, argv, { extra: { config: 'string', help: 'boolean' } });
-    if (flags.extra.help) {
-      console.log(help(name));
-      return 0;
-    }
-    const layers = [];
-    if (typeof flags.extra.config === 'string') layers.push(await configFromFile(schema, flags.extra.config));
-    layers.push(flags.values);
-    const config = mergeConfig(schema, layers, `webrlhf ${name}`);
+    const config = await commandConfig(TRAINER_CONFIGS[name] as ConfigSchema<Record<string, unknown>>, argv, `webrlhf ${name}`, () => help(name));
+    if (!config) return 0;
     requireKeys(config, REQUIRED[name], `webrlhf ${name}`);
     if (typeof config.resume_from_checkpoint === 'string') {
       throw new ConfigError(`resume_from_checkpoint: resuming from a given folder is not supported yet; set output_dir to the run folder and pass --resume (the newest complete checkpoint)`);

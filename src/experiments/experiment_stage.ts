@@ -41,3 +41,23 @@ export async function writeText(storage: RunStorage, path: string, text: string)
 export function writeJsonl(storage: RunStorage, path: string, rows: readonly unknown[]): Promise<void> {
   return writeText(storage, path, rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : ''));
 }
+
+/**
+ * Moves a stage's earlier output (the file or folder at `path`) aside to
+ * `<name>.before-rerun-N<ext>` (the first free N; a folder has no ext) before the stage runs
+ * again: a rerun never destroys what a run saved. Returns the new name, or undefined when
+ * there was nothing at `path`.
+ */
+export async function setAside(storage: RunStorage, path: string, kind: 'file' | 'folder'): Promise<string | undefined> {
+  const slash = path.lastIndexOf('/');
+  const [dir, name] = slash >= 0 ? [path.slice(0, slash), path.slice(slash + 1)] : ['', path];
+  const names = new Set((await storage.list(dir)) ?? []);
+  if (!names.has(name)) return undefined;
+  const dot = kind === 'file' ? name.lastIndexOf('.') : -1;
+  const [stem, ext] = dot > 0 ? [name.slice(0, dot), name.slice(dot)] : [name, ''];
+  let n = 1;
+  while (names.has(`${stem}.before-rerun-${n}${ext}`)) n++;
+  const to = `${dir ? `${dir}/` : ''}${stem}.before-rerun-${n}${ext}`;
+  await storage.rename(path, to);
+  return to;
+}

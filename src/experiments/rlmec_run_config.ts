@@ -3,11 +3,12 @@
 // teacher and the GRM, the RLMEC objective (RLMECConfig's keys), rounds — and the baselines
 // trained on the same samples and budget for the comparison table.
 import { ConfigError } from '../errors.js';
+import { builtinPolicyKeys, type BuiltinPolicyConfig } from './builtin_policy.js';
 import { RLMEC_KEYS, type RLMECConfig } from '../train/config/rlmec.js';
 import { booleanKey, enumKey, integerKey, numberKey, resolveConfig, stringKey, type ConfigSchema } from '../train/config/schema.js';
 import { checkTrainingConfig } from '../train/config/training.js';
 
-export interface RLMECRunConfig extends RLMECConfig {
+export interface RLMECRunConfig extends RLMECConfig, BuiltinPolicyConfig {
   seeds: number;
   baselines: boolean;
   rounds: number;
@@ -15,12 +16,6 @@ export interface RLMECRunConfig extends RLMECConfig {
   task_sft_problems: number;
   task_rl_problems: number;
   task_test_problems: number;
-  n_embd: number;
-  n_layer: number;
-  n_head: number;
-  n_positions: number;
-  sft_max_steps: number;
-  sft_learning_rate: number;
   num_samples: number;
   temperature: number;
   top_p: number;
@@ -59,12 +54,7 @@ export const RLMEC_RUN_CONFIG: ConfigSchema<RLMECRunConfig> = {
     task_sft_problems: integerKey(1000, 'Built-in task: problems with solutions for the starting policy\'s SFT.', { min: 1 }),
     task_rl_problems: integerKey(600, 'Built-in task: problems the policy samples on (the RL methods\' data).', { min: 1 }),
     task_test_problems: integerKey(300, 'Built-in task: held-out problems for test accuracy.', { min: 1 }),
-    n_embd: integerKey(64, 'Built-in starting policy: width.', { min: 1 }),
-    n_layer: integerKey(2, 'Built-in starting policy: layers.', { min: 1 }),
-    n_head: integerKey(4, 'Built-in starting policy: attention heads (must divide n_embd).', { min: 1 }),
-    n_positions: integerKey(384, 'Built-in starting policy: context length (the GRM, a copy, reads the problem, solution, prediction and rewrite in it).', { min: 16 }),
-    sft_max_steps: integerKey(700, 'Built-in starting policy: SFT steps on the task\'s solutions (batch 16).', { min: 1 }),
-    sft_learning_rate: numberKey(3e-3, 'Built-in starting policy: SFT learning rate.', { min: 0 }),
+    ...builtinPolicyKeys({ n_positions: 384, positionsWhy: 'the GRM, a copy, reads the problem, solution, prediction and rewrite in it', sft_max_steps: 700, data: "the task's solutions" }),
     num_samples: integerKey(4, 'Solutions sampled per problem (the paper: 5; 4 keeps the 3-seed table inside 15 minutes on 2 CPU cores).', { min: 1 }),
     temperature: numberKey(0.7, 'Sampling temperature (the paper: 0.7).', { min: 0, minExclusive: true }),
     top_p: numberKey(0.95, 'Nucleus sampling (the paper: 0.95).', { min: 0, max: 1, minExclusive: true }),

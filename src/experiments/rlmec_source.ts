@@ -2,16 +2,14 @@
 // arithmetic task (data generated per seed, a small GPT-2 trained by SFT on it first), or a
 // user's own problems and model (loaded by the caller).
 import type { Backend } from '../backend/backend.js';
-import { gptConfig } from '../nn/config.js';
-import { GPT } from '../nn/gpt.js';
+import type { GPT } from '../nn/gpt.js';
 import { fromArithmetic, type ReasoningProblem } from '../rl/rlmec/problem.js';
 import { arithmeticTeacher, type RewriteTeacher } from '../rl/rlmec/teacher.js';
 import { arithmeticSplits, type Difficulty } from '../tasks/arithmetic.js';
 import { byteTokenizer } from '../text/byte_tokenizer.js';
 import type { Tokenizer } from '../text/tokenizer.js';
-import { sftConfig } from '../train/config/sft.js';
-import { SFTTrainer } from '../train/sft_trainer.js';
 import type { TrainOptions } from '../train/trainer.js';
+import { trainBuiltinPolicy } from './builtin_policy.js';
 import type { RLMECRunConfig } from './rlmec_run_config.js';
 
 /** One seed's data. */
@@ -47,25 +45,7 @@ export function builtinArithmeticSource(backend: Backend, c: RLMECRunConfig): RL
       return { problems: s.rl.map(fromArithmetic), test: s.test.map(fromArithmetic), teacher: arithmeticTeacher(s.rl) };
     },
     async startPolicy(seed, train) {
-      const config = gptConfig({ vocab_size: tokenizer.vocabSize, n_positions: c.n_positions, n_embd: c.n_embd, n_layer: c.n_layer, n_head: c.n_head });
-      const model = GPT.create(backend, config, { seed });
-      try {
-        const sft = sftConfig({
-          seed,
-          max_steps: c.sft_max_steps,
-          learning_rate: c.sft_learning_rate,
-          per_device_train_batch_size: 16,
-          lr_scheduler_type: 'cosine',
-          warmup_ratio: 0.05,
-          save_steps: c.save_steps,
-          logging_steps: c.logging_steps,
-        });
-        await new SFTTrainer({ model, tokenizer, config: sft, train: splits(seed).sft }).train(await train());
-        return model;
-      } catch (e) {
-        model.dispose();
-        throw e;
-      }
+      return trainBuiltinPolicy(backend, tokenizer, c, seed, splits(seed).sft, await train());
     },
   };
 }

@@ -3,6 +3,7 @@
 import { describeConfig } from './describe.js';
 import type { ConfigSchema, KeySpec } from './schema.js';
 import { RLMEC_RUN_CONFIG } from '../../experiments/rlmec_run_config.js';
+import { RLP_RUN_CONFIG } from '../../experiments/rlp_run_config.js';
 import { TRAINER_CONFIGS } from './trainers.js';
 
 /**
@@ -10,7 +11,7 @@ import { TRAINER_CONFIGS } from './trainers.js';
  * table per command of the rest (its learning rate, output_dir, its own keys) and its presets.
  */
 export function configReference(): string {
-  const commands = { ...TRAINER_CONFIGS, rlmec: RLMEC_RUN_CONFIG } as Record<string, ConfigSchema<object>>;
+  const commands = { ...TRAINER_CONFIGS, rlmec: RLMEC_RUN_CONFIG, rlp: RLP_RUN_CONFIG } as Record<string, ConfigSchema<object>>;
   const schemas = Object.entries(commands).map(([command, schema]) => ({
     command,
     schema,
@@ -18,7 +19,7 @@ export function configReference(): string {
   }));
   const first = schemas[0]!.keys;
   const same = (a: KeySpec | undefined, b: KeySpec) => a !== undefined && a.doc === b.doc && a.default === b.default;
-  // Shared: the keys the four trainers agree on; `webrlhf rlmec` lists wherever it differs.
+  // Shared: the keys the four trainers agree on; `webrlhf rlmec` and `webrlhf rlp` list wherever they differ.
   const trainers = schemas.filter((s) => s.command in TRAINER_CONFIGS);
   const shared = Object.keys(first).filter((k) => trainers.every((s) => same(s.keys[k], first[k]!)));
   const parts = ['### Keys of every trainer', '', describeConfig(schemas[0]!.schema, { markdown: true, keys: shared })];

@@ -1,0 +1,73 @@
+// `webrlhf rlp` end to end on a shrunken built-in task: both tables printed, results.json and
+// every stage's output on disk, a rerun of one stage that keeps the earlier output, and the
+// errors a user meets first (an unknown stage, an unknown key).
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { main } from '../src/cli/main.js';
+import { quiet } from './harness/console.js';
+import { legBackend } from './harness/runtime.js';
+
+const test = suite('cli rlp');
+
+let root = '';
+const path = (...p: string[]) => join(root, ...p);
+
+/** A built-in run small enough for a test. */
+const TINY = [
+  '--n_embd', '32', '--n_layer', '1', '--n_head', '2', '--n_positions', '80', '--sft_max_steps', '40', '--sft_learning_rate', '1e-2', '--max_new_tokens', '12',
+  '--task_sft_prompts', '200', '--task_preference_prompts', '24', '--task_unlabeled_prompts', '8', '--task_eval_prompts', '8',
+  '--reward_num_train_epochs', '1', '--ppo_total_episodes', '16', '--ppo_batch_size', '8', '--best_of_n', '2', '--rlp_num_samples', '4',
+];
+
+const cli = (...args: string[]) => quiet(() => main(['rlp', ...args, '--backend', legBackend()]));
+
+test.before(async () => {
+  root = await mkdtemp(join(tmpdir(), 'webrlhf-rlp-'));
+});
+
+test.after(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+test('webrlhf rlp --seeds 2 prints the win-rate and preference-accuracy tables and writes every stage; --rerun keeps the earlier output', async () => {
+  const r = await cli(...TINY, '--seeds', '2', '--output_dir', path('run'));
+  assert.is(r.result, 0, r.err);
+  for (const label of ['SFT', 'best-of-n \\(r_φ\\)', 'PPO', 'RLP-UML', 'RLP-SPG']) assert.match(r.out, new RegExp(`^${label}\\s+\\d+\\.\\d ± \\d+\\.\\d`, 'm'));
+  assert.match(r.out, /preference accuracy vs gold/);
+  assert.match(r.err, /preferences: pairs 24/);
+  const results = JSON.parse(await readFile(path('run', 'results.json'), 'utf8'));
+  assert.is(results.seeds.length, 2);
+  assert.is(results.table.length, 5);
+  for (const seed of ['seed-42', 'seed-43']) {
+    for (const stage of ['sft', 'reward', 'ppo', 'reward_uml', 'ppo_uml', 'reward_spg', 'ppo_spg']) assert.ok(existsSync(path('run', seed, stage, 'final', 'model.safetensors')), `${seed}/${stage}`);
+    for (const file of ['preferences.jsonl', 'policy_samples.jsonl', 'synthetic_preferences.jsonl', 'outputs.jsonl']) assert.ok(existsSync(path('run', seed, file)), `${seed}/${file}`);
+  }
+  const again = await cli(...TINY, '--seeds', '2', '--output_dir', path('run'), '--rerun', 'ppo_uml');
+  assert.is(again.result, 0, again.err);
+  assert.match(again.err, /seed 43: reward_uml: loaded from/);
+  assert.ok(existsSync(path('run', 'seed-43', 'ppo_uml.before-rerun-1', 'final', 'model.safetensors')), 'the earlier ppo_uml is kept');
+  assert.ok(existsSync(path('run', 'results.before-rerun-1.json')));
+  const fresh = await cli(...TINY, '--output_dir', path('run'));
+  assert.is(fresh.result, 1, 'a new run into the same folder is refused');
+  assert.match(fresh.err, /already holds a run/);
+});
+
+test('webrlhf rlp names an unknown stage or key, and --help lists the stages and keys', async () => {
+  const stage = await cli('--rerun', 'ppo,rewrd');
+  assert.is(stage.result, 1);
+  assert.match(stage.err, /unknown stage\(s\) rewrd; the stages are sft, preferences/);
+  const key = await cli('--mib_lamda', '0.3');
+  assert.is(key.result, 1);
+  assert.match(key.err, /mib_lamda/);
+  assert.match(key.err, /mib_lambda/, 'the nearest key is suggested');
+  const help = await cli('--help');
+  assert.is(help.result, 0);
+  assert.match(help.out, /--rerun STAGE/);
+  assert.match(help.out, /spg_gamma/);
+});
+
+test.run();

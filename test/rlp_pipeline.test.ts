@@ -1,0 +1,152 @@
+// RLP's pipeline above the pieces (ALGORITHMS.md §4), in every runtime and on both backends:
+// the RLP-UML reward trainer (Bradley–Terry plus the bottleneck, which adds nothing at λ = 0
+// and changes the reward model otherwise), and the five-step experiment on a shrunken built-in
+// task — its tables, the files of every stage, a rerun of one stage with the others loaded,
+// the audit of a preference file a user edited, and an equivalence that throws.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import {
+  ConfigError, EquivalenceError, GPT, RewardTrainer, UMLRewardTrainer, builtinInstructionSource, byteTokenizer, gptConfig, instructionSplits, memoryRunStorage,
+  rewardConfig, rlpRunConfig, runRLPExperiment, umlRewardConfig, type RLPRunConfig,
+} from 'webrlhf';
+import { errorOf, rejectsWith } from './harness/rejects.js';
+import { legBackendInstance as backend } from './harness/runtime.js';
+
+const test = suite('rlp_pipeline');
+const tokenizer = byteTokenizer();
+const split = instructionSplits({ seed: 3, sft: 0, preference: 24, unlabeled: 0, eval: 0 });
+const pairs = split.preference.map((e, i) => ({ prompt: e.prompt, chosen: e.answer, rejected: split.preference[(i + 1) % 24]!.answer }));
+const views = split.preference.map((e, i) => ({ prompt: e.prompt, first: e.answer, second: i % 2 ? e.answer : `${e.answer}!` }));
+
+async function rewardModel(): Promise<GPT> {
+  const base = GPT.create(await backend(), gptConfig({ vocab_size: tokenizer.vocabSize, n_positions: 64, n_embd: 32, n_layer: 1, n_head: 2 }), { seed: 5 });
+  try {
+    return await base.withHeads({ score: true });
+  } finally {
+    base.dispose();
+  }
+}
+
+const settings = { seed: 1, learning_rate: 3e-3, max_steps: 4, per_device_train_batch_size: 8, max_length: 64, logging_steps: 1 };
+
+async function trainUML(lambda: number) {
+  const rm = await rewardModel();
+  const metrics: Record<string, number>[] = [];
+  const trainer = new UMLRewardTrainer(rm, { tokenizer, config: umlRewardConfig({ ...settings, mib_lambda: lambda, mib_latent: 4, mib_hidden: 8 }), train: pairs, views });
+  try {
+    await trainer.train({ onStep: (e) => metrics.push(e.metrics) });
+  } finally {
+    trainer.dispose();
+  }
+  const params = await rm.readParameters();
+  rm.dispose();
+  return { params, metrics };
+}
+
+const maxDifference = (a: Map<string, Float32Array>, b: Map<string, Float32Array>) =>
+  Math.max(...[...a].map(([name, x]) => Math.max(...x.map((v, i) => Math.abs(v - b.get(name)![i]!)))));
+
+test('the RLP-UML reward trainer reports both losses, is the plain reward trainer at λ = 0, and moves the reward model otherwise', async () => {
+  const uml = await trainUML(0.5);
+  assert.is(uml.metrics.length, 4);
+  for (const key of ['loss', 'bt_loss', 'accuracy', 'margin', 'mib_loss', 'mi_jsd', 'skl', 'grad_norm', 'mib_grad_norm']) {
+    for (const m of uml.metrics) assert.ok(Number.isFinite(m[key]), `${key} = ${m[key]}`);
+  }
+  for (const m of uml.metrics) assert.ok(Math.abs(m.loss! - (m.bt_loss! + 0.5 * m.mib_loss!)) < 1e-4, 'loss = L_BT + λ·L_M');
+  const zero = await trainUML(0);
+  const rm = await rewardModel();
+  await new RewardTrainer(rm, { tokenizer, config: rewardConfig(settings), train: pairs }).train();
+  const plain = await rm.readParameters();
+  rm.dispose();
+  assert.ok(maxDifference(zero.params, plain) < 1e-6, `λ = 0 gives the plain reward model (max difference ${maxDifference(zero.params, plain)})`);
+  assert.ok(maxDifference(uml.params, plain) > 1e-5, 'λ > 0 changes the reward model through the bottleneck');
+});
+
+test('the RLP-UML reward trainer needs two view pairs for the critic', async () => {
+  const rm = await rewardModel();
+  try {
+    assert.throws(() => new UMLRewardTrainer(rm, { tokenizer, config: umlRewardConfig(settings), train: pairs, views: views.slice(0, 1) }), (e: unknown) => e instanceof ConfigError && /two at least/.test((e as Error).message));
+  } finally {
+    rm.dispose();
+  }
+});
+
+/** The pipeline shrunk to seconds: a tiny policy, a few prompts, a few steps per stage. */
+const TINY: Partial<RLPRunConfig> = {
+  n_embd: 32, n_layer: 1, n_head: 2, n_positions: 80, sft_max_steps: 40, sft_learning_rate: 1e-2, max_new_tokens: 12,
+  task_sft_prompts: 200, task_preference_prompts: 24, task_unlabeled_prompts: 8, task_eval_prompts: 8,
+  reward_num_train_epochs: 1, ppo_total_episodes: 16, ppo_batch_size: 8, best_of_n: 2, rlp_num_samples: 4, spg_gamma: 0, generation_batch_size: 64,
+};
+
+const files = (storage: ReturnType<typeof memoryRunStorage>) => [...storage.files.keys()];
+
+test('the RLP experiment trains every stage, writes its outputs and gives both tables; a rerun loads the other stages and sets the old output aside', async () => {
+  const be = await backend();
+  const config = rlpRunConfig(TINY);
+  const storage = memoryRunStorage();
+  const lines: string[] = [];
+  const first = await runRLPExperiment(be, config, builtinInstructionSource(be, config), { output: storage, log: (l) => lines.push(l) });
+  assert.equal(first.table.map((r) => r.method), ['SFT', 'best-of-n (r_φ)', 'PPO', 'RLP-UML', 'RLP-SPG']);
+  assert.equal(first.preferenceTable.map((r) => r.method), ['r_φ (D)', 'RLP-UML (D + λ·L_M)', 'RLP-SPG (D ∪ D̂)']);
+  for (const row of first.table) assert.ok(row.mean >= 0 && row.mean <= 100, `${row.method} win-rate ${row.mean}`);
+  const seed = first.seeds[0]!;
+  assert.is(seed.counts.labelling!.pairs, 24);
+  assert.is(seed.counts.reward_uml!.view_pairs, 8 * 2, 'two view pairs from four samples of each unlabeled prompt');
+  assert.is(seed.counts.spg!.prompts, 8);
+  const spg = seed.counts.spg!;
+  assert.is(spg.kept! + spg.low_confidence! + spg.single_cluster!, 8);
+  for (const stage of ['sft', 'reward', 'ppo', 'reward_uml', 'ppo_uml', 'reward_spg', 'ppo_spg']) {
+    assert.ok(storage.files.has(`seed-42/${stage}/final/model.safetensors`), `${stage}/final: ${files(storage).filter((f) => f.includes(stage)).join(', ')}`);
+  }
+  const text = (path: string) => new TextDecoder().decode(storage.files.get(path)!);
+  const samples = text('seed-42/policy_samples.jsonl').trim().split('\n').map((l) => JSON.parse(l));
+  assert.is(samples.length, 8);
+  for (const s of samples) assert.ok(s.outputs.length === 4 && s.scores.length === 4 && s.scores.every(Number.isFinite));
+  assert.is(text('seed-42/outputs.jsonl').trim().split('\n').length, 8);
+  assert.ok(JSON.parse(text('results.json')).table.length === 5);
+
+  const rerun = rlpRunConfig({ ...TINY, rerun: 'ppo_spg' });
+  const again = await runRLPExperiment(be, rerun, builtinInstructionSource(be, rerun), { output: storage, log: (l) => lines.push(l) });
+  assert.ok(lines.some((l) => /sft: loaded from/.test(l)), 'the SFT policy is loaded, not retrained');
+  assert.ok(storage.files.has('seed-42/ppo_spg.before-rerun-1/final/model.safetensors'), 'the earlier PPO run is set aside');
+  assert.ok(storage.files.has('results.before-rerun-1.json') && storage.files.has('seed-42/outputs.before-rerun-1.jsonl'));
+  for (const key of ['sft', 'best_of_n', 'ppo', 'rlp_uml'] as const) {
+    assert.equal(again.seeds[0]!.winRate[key], seed.winRate[key], `${key}: the loaded policy judges the same`);
+  }
+});
+
+test('the RLP experiment audits a preference file before training on it, and rejects a rerun it cannot load', async () => {
+  const be = await backend();
+  const config = rlpRunConfig({ ...TINY, method: 'spg' });
+  const storage = memoryRunStorage();
+  const first = await runRLPExperiment(be, config, builtinInstructionSource(be, config), { output: storage });
+  assert.equal(first.table.map((r) => r.method), ['SFT', 'best-of-n (r_φ)', 'PPO', 'RLP-SPG'], 'method spg leaves UML out');
+  const path = 'seed-42/preferences.jsonl';
+  const kept = new TextDecoder().decode(storage.files.get(path)!);
+  const edited = `${kept}{"prompt":"Sort ascending: 3 1\\n","chosen":"1 3","rejected":"1 3"}\n{"prompt":"Sort ascending: 3 1\\n","chosen":"1 3"}\n`;
+  await storage.write(path, new TextEncoder().encode(edited));
+  const rerun = rlpRunConfig({ ...TINY, method: 'spg', rerun: 'reward' });
+  const again = await runRLPExperiment(be, rerun, builtinInstructionSource(be, rerun), { output: storage });
+  assert.is(again.seeds[0]!.counts.preferences!.identical_left_out, 1);
+  assert.is(again.seeds[0]!.counts.preferences!.missing_field_left_out, 1);
+  assert.is(again.seeds[0]!.counts.preferences!.pairs, kept.trim().split('\n').length);
+
+  await rejectsWith(runRLPExperiment(be, rlpRunConfig({ ...TINY, rerun: 'ppo' }), builtinInstructionSource(be, config)), errorOf(ConfigError, /output folder/), 'rerun without a folder');
+  const fresh = memoryRunStorage();
+  await rejectsWith(
+    runRLPExperiment(be, rlpRunConfig({ ...TINY, rerun: 'ppo' }), builtinInstructionSource(be, config), { output: fresh }),
+    errorOf(ConfigError, /stage sft's model/, /add sft to rerun/),
+    'rerun of a stage whose inputs were never made',
+  );
+  assert.throws(() => rlpRunConfig({ rerun: 'ppo,rewrd' }), (e: unknown) => e instanceof ConfigError && /unknown stage\(s\) rewrd/.test((e as Error).message));
+});
+
+test('an SPG equivalence that throws stops the run with an error naming the prompt', async () => {
+  const be = await backend();
+  const config = rlpRunConfig({ ...TINY, method: 'spg' });
+  const source = builtinInstructionSource(be, config);
+  const broken = { ...source, equivalence: () => { throw new Error('the NLI model is not loaded'); } };
+  await rejectsWith(runRLPExperiment(be, config, broken), errorOf(EquivalenceError, /prompt/), 'a throwing equivalence');
+});
+
+test.run();
