@@ -2,7 +2,7 @@ import type { Backend, Tensor } from '../../backend/backend.js';
 import type { RowIndex } from '../../backend/layer_ops.js';
 import { checkNumber } from '../../backend/loss_ops.js';
 import { ConfigError, ShapeError } from '../../errors.js';
-import { AdamW, type AdamWConfig, type Trainable } from '../../nn/adamw.js';
+import { AdamW, type AdamWConfig } from '../../nn/adamw.js';
 import { MLP, mlpTensors, type MLPShape, type MLPTape } from '../../nn/mlp.js';
 import { ParameterStore } from '../../nn/parameter_store.js';
 import { disposeRowIndex, rowIndex } from '../../nn/row_index.js';
@@ -55,7 +55,7 @@ export interface MIBStepResult {
  * factorised Gaussian per view, z = μ + σ·ε, and a critic T (2K → H → H → 1) scores pairs
  * [z1; z2]. All three MLPs share one parameter buffer, so one AdamW (`optimizer`) updates them.
  */
-export class MIBHeads implements Trainable {
+export class MIBHeads {
   readonly store: ParameterStore;
   readonly mu: MLP;
   readonly sigma: MLP;
@@ -87,23 +87,11 @@ export class MIBHeads implements Trainable {
     this.mu = new MLP(this.store, shapes.mu, 'mu.');
     this.sigma = new MLP(this.store, shapes.sigma, 'sigma.');
     this.critic = new MLP(this.store, shapes.critic, 'critic.');
-    this.optimizer = new AdamW(this, config.optimizer);
+    this.optimizer = new AdamW(this.store, config.optimizer);
   }
 
   get backend(): Backend {
     return this.store.backend;
-  }
-
-  get params(): Tensor {
-    return this.store.params;
-  }
-
-  get grads(): Tensor {
-    return this.store.grads;
-  }
-
-  get layout() {
-    return this.store.layout;
   }
 
   /**
