@@ -46,7 +46,7 @@ export { CachedDecoder } from './nn/cached_decoder.js';
 export { generate, type GenerateOptions, type GeneratedSequence } from './text/generate.js';
 export type { GenerationConfig } from './text/generation_config.js';
 export type { FinishReason } from './text/stop_criteria.js';
-export { scoreSequences, type ScoreOptions, type SequenceScore } from './text/score.js';
+export { scoreSequences, rewardScores, type ScoreOptions, type SequenceScore } from './text/score.js';
 export { responseBatch, type PromptResponse, type ResponseBatch } from './text/response_batch.js';
 export {
   KL_ESTIMATORS, PPO_REWARD_STATS, PPO_POLICY_STATS, PPO_VALUE_STATS, BRADLEY_TERRY_STATS, DPO_STATS, RLMEC_STATS, MIB_STATS, MIB_SIGMA_FLOOR,

@@ -4,7 +4,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  BatchError, ConfigError, byteTokenizer, generate, gptConfig, prepareBatch, scoreSequences, type Backend, type GPT, type GeneratedSequence,
+  BatchError, ConfigError, byteTokenizer, generate, gptConfig, prepareBatch, rewardScores, scoreSequences, type Backend, type GPT, type GeneratedSequence,
 } from 'webrlhf';
 import { gptReference } from './harness/gpt_reference.js';
 import { tinyModel, toF64 } from './harness/models.js';
@@ -208,6 +208,10 @@ test('scoring: per-token log-probs, entropies, values and rewards match the floa
     });
     assert.ok(Math.abs(got.reward! - ref.scores![0]!) <= 1e-4, `pair ${i}: reward ${got.reward} vs ${ref.scores![0]}`);
   }
+  // The reward-only path (no LM logits) gives the same rewards.
+  const rewards = await rewardScores(model, pairs, { batch_size: 2 });
+  assert.is(rewards.length, pairs.length);
+  rewards.forEach((r, i) => assert.ok(Math.abs(r - scores[i]!.reward!) <= 1e-5, `pair ${i}: rewardScores ${r} vs ${scores[i]!.reward}`));
   // Generation's log-probs are the scored ones of its own responses.
   const gen = await generate(model, PROMPTS, { tokenizer, max_new_tokens: 6, temperature, seed: 1, eos_token_id: null });
   const rescored = await scoreSequences(model, gen.map((s) => ({ prompt: s.promptIds, response: s.ids })), { temperature });

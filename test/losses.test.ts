@@ -12,14 +12,14 @@ import { legBackendInstance as backend } from './harness/runtime.js';
 
 const test = suite('losses');
 
-/** Uploads host arrays, runs `f`, reads the named outputs back, frees everything. */
-async function run<O extends string>(
-  be: Backend, inputs: Record<string, ArrayLike<number>>, outputs: Record<O, number>,
+/** Uploads host arrays of the given shapes, runs `f`, reads the outputs (of the given shapes) back, frees everything. */
+async function runShaped<O extends string>(
+  be: Backend, inputs: Record<string, { data: ArrayLike<number>; shape: number[] }>, outputs: Record<O, number[]>,
   f: (t: Record<string, Tensor>) => void,
 ): Promise<Record<O, number[]>> {
   const t: Record<string, Tensor> = {};
-  for (const [k, v] of Object.entries(inputs)) t[k] = be.tensor(Float32Array.from(v));
-  for (const [k, n] of Object.entries(outputs) as [string, number][]) t[k] = be.zeros([n]);
+  for (const [k, v] of Object.entries(inputs)) t[k] = be.tensor(Float32Array.from(v.data), v.shape);
+  for (const [k, shape] of Object.entries(outputs) as [string, number[]][]) t[k] = be.zeros(shape);
   try {
     f(t);
     const out = {} as Record<O, number[]>;
@@ -28,6 +28,16 @@ async function run<O extends string>(
   } finally {
     for (const x of Object.values(t)) x.dispose();
   }
+}
+
+/** runShaped for flat arrays: inputs and outputs are vectors. */
+function run<O extends string>(
+  be: Backend, inputs: Record<string, ArrayLike<number>>, outputs: Record<O, number>,
+  f: (t: Record<string, Tensor>) => void,
+): Promise<Record<O, number[]>> {
+  const shaped = Object.fromEntries(Object.entries(inputs).map(([k, data]) => [k, { data, shape: [data.length] }]));
+  const sizes = Object.fromEntries(Object.entries(outputs).map(([k, n]) => [k, [n as number]])) as Record<O, number[]>;
+  return runShaped(be, shaped, sizes, f);
 }
 
 /** R rows of T tokens: left padding, a response of random length, right padding. */
@@ -295,23 +305,6 @@ test('RLMEC loss: float64 agreement and finite differences (ρ held constant)', 
 
 // ---- RLP-UML: gaussianReparameterize and mibLoss (ALGORITHMS.md §4) ----------------------
 
-/** Uploads [rows, cols] inputs, runs `f`, reads the outputs back, frees everything. */
-async function runShaped<O extends string>(
-  be: Backend, inputs: Record<string, { data: ArrayLike<number>; shape: number[] }>, outputs: Record<O, number[]>,
-  f: (t: Record<string, Tensor>) => void,
-): Promise<Record<O, number[]>> {
-  const t: Record<string, Tensor> = {};
-  for (const [k, v] of Object.entries(inputs)) t[k] = be.tensor(Float32Array.from(v.data), v.shape);
-  for (const [k, shape] of Object.entries(outputs) as [string, number[]][]) t[k] = be.zeros(shape);
-  try {
-    f(t);
-    const out = {} as Record<O, number[]>;
-    for (const k of Object.keys(outputs) as O[]) out[k] = Array.from(await be.read(t[k]!));
-    return out;
-  } finally {
-    for (const x of Object.values(t)) x.dispose();
-  }
-}
 
 /** n values in [lo, hi), rounded to f32 so the reference sees what the device sees. */
 function uniformF32(n: number, seed: number, lo: number, hi: number): number[] {

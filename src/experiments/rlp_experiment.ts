@@ -8,6 +8,7 @@
 import type { Backend } from '../backend/backend.js';
 import type { PreferenceRecord } from '../data/records.js';
 import { auditPreferences } from '../data/datasets.js';
+import { readJsonlLines } from '../data/jsonl.js';
 import { ConfigError } from '../errors.js';
 import { evaluateWinRate, type PreferenceCode, type WinRateResult } from '../eval/win_rate.js';
 import { loadGPT } from '../io/gpt_folder.js';
@@ -19,7 +20,7 @@ import { rewardEmbeddings } from '../rl/rlp/reward_embeddings.js';
 import { mergePreferences, synthesizePreferences, type SampleGroup } from '../rl/rlp/synthetic_preferences.js';
 import { UMLRewardTrainer, type ViewPair } from '../rl/rlp/uml_reward_trainer.js';
 import { generate, type GeneratedSequence } from '../text/generate.js';
-import { scoreSequences } from '../text/score.js';
+import { rewardScores } from '../text/score.js';
 import type { Tokenizer } from '../text/tokenizer.js';
 import { storageFolder } from '../train/checkpoint.js';
 import { ppoConfig } from '../train/config/ppo.js';
@@ -133,9 +134,7 @@ interface SeedHooks extends RLPExperimentHooks {
 }
 
 /** A policy's samples on one prompt, with r_φ's score of each. */
-interface ScoredSamples extends SampleGroup {
-  prompt: string;
-}
+type ScoredSamples = SampleGroup;
 
 /** One seed's pipeline: each stage trained (or, when not rerun, loaded from the seed's folder). */
 class SeedPipeline {
@@ -163,21 +162,23 @@ class SeedPipeline {
     const t0 = performance.now();
     const c = this.c;
     try {
-      const sft = await this.#model('sft', () => this.source.startPolicy(this.seed, () => this.#stage('sft', 'loss')));
+      // Trained stages only ever run forward from here on (PPO clones the policy it trains), so
+      // each is frozen and serves as PPO's reference or reward model without a copy.
+      const sft = (await this.#model('sft', () => this.source.startPolicy(this.seed, () => this.#stage('sft', 'loss')))).freeze();
       const D = await this.#records('preferences', () => this.#labelPreferences(sft));
-      const reward = await this.#model('reward', () => this.#trainReward('reward', sft, D));
+      const reward = (await this.#model('reward', () => this.#trainReward('reward', sft, D))).freeze();
       const ppo = await this.#model('ppo', () => this.#trainPPO('ppo', sft, reward));
       const samples = await this.#rows<ScoredSamples>('policy_samples', () => this.#policySamples(ppo, reward));
       const policies: [RLPPolicyKey, GPT][] = [['sft', sft], ['ppo', ppo]];
       const rewardModels: [RLPRewardKey, GPT][] = [['reward', reward]];
       if (c.method !== 'spg') {
-        const rm = await this.#model('reward_uml', () => this.#trainUML(sft, D, samples));
+        const rm = (await this.#model('reward_uml', () => this.#trainUML(sft, D, samples))).freeze();
         rewardModels.push(['reward_uml', rm]);
         policies.push(['rlp_uml', await this.#model('ppo_uml', () => this.#trainPPO('ppo_uml', sft, rm))]);
       }
       if (c.method !== 'uml') {
         const Dhat = await this.#records('synthetic_preferences', () => this.#synthesize(reward, samples));
-        const rm = await this.#model('reward_spg', () => this.#trainReward('reward_spg', sft, mergePreferences(D, Dhat).records));
+        const rm = (await this.#model('reward_spg', () => this.#trainReward('reward_spg', sft, mergePreferences(D, Dhat).records))).freeze();
         rewardModels.push(['reward_spg', rm]);
         policies.push(['rlp_spg', await this.#model('ppo_spg', () => this.#trainPPO('ppo_spg', sft, rm))]);
       }
@@ -236,7 +237,9 @@ class SeedPipeline {
     const bytes = await storage.read(file);
     if (!bytes) throw new ConfigError(`RLP: rerun needs stage ${stage}'s ${storage.location}/${file}, which is missing; add ${stage} to rerun`);
     this.#log(`${stage}: loaded from ${storage.location}/${file}`);
-    return new TextDecoder().decode(bytes).split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as T);
+    const rows: T[] = [];
+    for await (const { value } of readJsonlLines({ text: bytes, name: `${storage.location}/${file}` })) rows.push(value as T);
+    return rows;
   }
 
   /** Preference pairs as a data stage; the loaded ones are audited like fresh ones. */
@@ -264,10 +267,9 @@ class SeedPipeline {
 
   /** Each response's r_φ score. */
   async #scores(rm: GPT, sequences: readonly GeneratedSequence[]): Promise<number[]> {
-    const scored = await scoreSequences(rm, sequences.map((g) => ({ prompt: g.promptIds, response: g.ids.length ? g.ids : [this.#stopId()] })), {
+    return rewardScores(rm, sequences.map((g) => ({ prompt: g.promptIds, response: g.ids.length ? g.ids : [this.#stopId()] })), {
       batch_size: this.c.generation_batch_size, pad_token_id: padId(this.#tokenizer),
     });
-    return scored.map((s) => s.reward!);
   }
 
   #stopId(): number {
@@ -337,13 +339,11 @@ class SeedPipeline {
     }
   }
 
-  /** PPO from the SFT policy (reference: SFT) with a frozen reward model; the value model starts from it. */
+  /** PPO from the (frozen) SFT policy, its reference, with a frozen reward model; the value model starts from it. */
   async #trainPPO(stage: 'ppo' | 'ppo_uml' | 'ppo_spg', sft: GPT, rm: GPT): Promise<GPT> {
     const c = this.c;
     const policy = sft.clone();
-    const reference = sft.clone().freeze();
     const value = await rm.withHeads({ value: true });
-    const reward = rm.clone().freeze();
     try {
       const config = ppoConfig({
         preset: c.ppo_preset,
@@ -358,15 +358,13 @@ class SeedPipeline {
         ...(c.ppo_kl_coef === null ? {} : { kl_coef: c.ppo_kl_coef }),
       });
       const prompts = this.#data.unlabeled.map((prompt) => ({ prompt }));
-      await new PPOTrainer({ policy, reference, value, reward, tokenizer: this.#tokenizer, config, prompts }).train(await this.#stage(stage, 'objective/scores'));
+      await new PPOTrainer({ policy, reference: sft, value, reward: rm, tokenizer: this.#tokenizer, config, prompts }).train(await this.#stage(stage, 'objective/scores'));
       return policy;
     } catch (e) {
       policy.dispose();
       throw e;
     } finally {
-      reference.dispose();
       value.dispose();
-      reward.dispose();
     }
   }
 

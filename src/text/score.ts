@@ -28,10 +28,30 @@ export interface SequenceScore {
 export async function scoreSequences(model: GPT, pairs: PromptResponse[], options: ScoreOptions = {}): Promise<SequenceScore[]> {
   const temperature = options.temperature ?? 1;
   if (!(temperature > 0) || !Number.isFinite(temperature)) throw new ConfigError(`score: temperature must be a finite number > 0, got ${options.temperature}`);
-  const size = options.batch_size ?? pairs.length;
-  if (!Number.isInteger(size) || size < 1) throw new ConfigError(`score: batch_size must be an integer ≥ 1, got ${options.batch_size}`);
   const out: SequenceScore[] = [];
-  for (let i = 0; i < pairs.length; i += size) out.push(...(await scoreBatch(model, pairs.slice(i, i + size), temperature, options.pad_token_id ?? 0)));
+  for (const chunk of batches(pairs, options.batch_size)) out.push(...(await scoreBatch(model, chunk, temperature, options.pad_token_id ?? 0)));
+  return out;
+}
+
+/**
+ * Only the scalar head's reward of each pair (a model with heads: { score: true }), in the
+ * pairs' order: no LM logits are computed and only the rewards are read back.
+ */
+export async function rewardScores(model: GPT, pairs: PromptResponse[], options: Pick<ScoreOptions, 'batch_size' | 'pad_token_id'> = {}): Promise<number[]> {
+  if (!model.heads.score) throw new ConfigError('rewardScores: the model has no score head; load a reward model (heads: { score: true })');
+  const out: number[] = [];
+  for (const chunk of batches(pairs, options.batch_size)) {
+    model.forward(responseBatch(chunk, options.pad_token_id ?? 0).batch, { logits: false });
+    out.push(...(await model.backend.read(model.scores())));
+  }
+  return out;
+}
+
+function batches(pairs: PromptResponse[], batchSize: number | undefined): PromptResponse[][] {
+  const size = batchSize ?? pairs.length;
+  if (!Number.isInteger(size) || size < 1) throw new ConfigError(`score: batch_size must be an integer ≥ 1, got ${batchSize}`);
+  const out: PromptResponse[][] = [];
+  for (let i = 0; i < pairs.length; i += size) out.push(pairs.slice(i, i + size));
   return out;
 }
 

@@ -163,7 +163,6 @@ export class UMLRewardTrainer extends PreferenceTrainer<UMLRewardConfig> {
   /** Frees the heads and the split buffers (the reward model stays the caller's). */
   dispose(): void {
     this.#disposeSplit();
-    this.heads.dispose();
-    this.heads.optimizer.dispose();
+    this.heads.dispose(); // its optimizer too
   }
 }
