@@ -37,6 +37,9 @@ import { setAside, stageOptions, writeJsonl, writeText } from './experiment_stag
 import { rerunStages, type RLPRunConfig, type RLPStage } from './rlp_run_config.js';
 import type { RLPSource, RLPSeedData } from './rlp_source.js';
 
+/** Pairs of PPO samples per evaluation prompt that the reward models' preference accuracy is measured on (most pairs are gold draws or identical, so one is too few). */
+const ACCURACY_PAIRS_PER_PROMPT = 2;
+
 /** The win-rate table's rows, in order. */
 export const RLP_POLICIES = [
   { key: 'sft', label: 'SFT' },
@@ -457,9 +460,12 @@ class SeedPipeline {
     const gold = this.source.gold;
     if (!gold) return;
     const prompts = this.#data.eval.map((e) => e.prompt);
-    const groups = await this.#sample(ppo, prompts, 2, this.c.rlp_temperature, this.seed + 3);
-    const judged = groups.map((g, i) => ({ g, code: gold(prompts[i]!, g[0]!.text, g[1]!.text) })).filter((x) => x.code !== 0);
+    const groups = await this.#sample(ppo, prompts, 2 * ACCURACY_PAIRS_PER_PROMPT, this.c.rlp_temperature, this.seed + 3);
+    const judged = groups
+      .flatMap((g, i) => Array.from({ length: ACCURACY_PAIRS_PER_PROMPT }, (_, k) => ({ g: [g[2 * k]!, g[2 * k + 1]!], code: gold(prompts[i]!, g[2 * k]!.text, g[2 * k + 1]!.text) })))
+      .filter((x) => x.code !== 0);
     if (!judged.length) return;
+    this.#result.counts.preference_accuracy = { pairs: judged.length };
     for (const [key, rm] of rewardModels) {
       const scores = await this.#scores(rm, judged.flatMap((x) => x.g));
       const agree = judged.filter((x, i) => (scores[2 * i]! > scores[2 * i + 1]!) === (x.code === 1)).length;
