@@ -133,6 +133,13 @@ export { levenshteinAlignment, imitationWeights, type Alignment } from './rl/rlm
 export { tokenRewards } from './rl/rlmec/token_rewards.js';
 export { tokensHtml, type TokenRewardEntry, type TokenRewardReport } from './report/tokens_html.js';
 export {
+  lineChartSvg, barChartSvg, MAX_CHART_POINTS,
+  type ChartPoint, type ChartSeries, type LineChartSpec, type ChartBar, type BarChartSpec,
+} from './report/charts.js';
+export {
+  reportHtml, type Report, type ReportSection, type ReportTable, type ReportSample, type ReportSampleOutput,
+} from './report/report_html.js';
+export {
   grmExamples, rewritePrompt, locatePrompt, REWRITE_PREFIX, REWRITE_INSTRUCTION, LOCATE_INSTRUCTION,
   type GRMSample, type GRMExample, type GRMDataset,
 } from './rl/rlmec/grm_data.js';

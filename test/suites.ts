@@ -22,6 +22,7 @@ import './instruction_task.test.js';
 import './rlmec_pieces.test.js';
 import './rlp_pieces.test.js';
 import './tokens_html.test.js';
+import './report_html.test.js';
 import './rlmec_pipeline.test.js';
 import './rlp_pipeline.test.js';
 import './rlhf.test.js';

@@ -3,6 +3,9 @@
 // A pure string renderer: no DOM, no scripts, nothing fetched, so it runs in every runtime
 // and the page opens from disk anywhere.
 
+import { escapeHtml, escapeVisible } from './html_escape.js';
+import { htmlPage } from './html_page.js';
+
 export interface TokenRewardEntry {
   /** The problem text (shown above the solution). */
   question: string;
@@ -33,27 +36,7 @@ export function tokensHtml(report: TokenRewardReport): string {
   const body = report.entries.length === 0
     ? '<p class="empty">Nothing to show: this report has no entries.</p>'
     : report.entries.map((e, i) => entryHtml(e, i)).join('\n');
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="color-scheme" content="light dark">
-<title>${escapeHtml(report.title)}</title>
-<style>${STYLE}</style>
-</head>
-<body>
-<header>
-<h1>${escapeHtml(report.title)}</h1>
-${notes}
-${LEGEND}
-</header>
-<main>
-${body}
-</main>
-</body>
-</html>
-`;
+  return htmlPage({ title: report.title, style: STYLE, header: `${notes}\n${LEGEND}`, main: body });
 }
 
 function entryHtml(entry: TokenRewardEntry, index: number): string {
@@ -94,15 +77,9 @@ function visibleText(text: string): string {
   for (const piece of text.split(/(\r\n|\r|\n)/)) {
     // A line break keeps its effect (pre-wrap) after a ↵ the colour can sit on; copying skips the ↵.
     if (piece === '\n' || piece === '\r' || piece === '\r\n') out += '<span class="nl" aria-hidden="true">↵</span>\n';
-    else out += escapeHtml(piece).replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, controlPicture);
+    else out += escapeVisible(piece);
   }
   return out;
-}
-
-// U+2400.. "Control Pictures": a byte-level model may emit bytes that would otherwise print nothing.
-function controlPicture(c: string): string {
-  const code = c.charCodeAt(0);
-  return `<span class="ctl">${String.fromCharCode(code === 0x7f ? 0x2421 : 0x2400 + code)}</span>`;
 }
 
 /** Four decimals as in `r = -0.0731`; tiny non-zero rewards in exponent form so they never read as 0. */
@@ -124,12 +101,6 @@ function rewardStats(tokens: readonly { reward: number }[]): string {
   return parts.join(' · ');
 }
 
-const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!);
-}
-
 const swatch = (kind: 'neg' | 'pos', r: number, full: number) =>
   `<span class="sw ${kind}" style="--a:${formatAlpha(r / full)}" title="r = ${formatReward(r)}">${formatReward(r)}</span>`;
 
@@ -149,30 +120,20 @@ ${[0.125, 0.25, 0.375, 0.5].map((r) => swatch('pos', r, CORRECT_CEILING)).join('
 // Colours are picked per scheme so black text on the light page and light text on the dark
 // page keep their contrast even at full opacity.
 const STYLE = `
-:root { --bg: #ffffff; --fg: #1b1b1f; --muted: #5f6368; --panel: #f4f5f7; --line: #d9dce1;
-  --neg: 239 68 68; --pos: 34 197 94; --ok: #15803d; --wrong: #b91c1c; }
+:root { --neg: 239 68 68; --pos: 34 197 94; --ok: #15803d; --wrong: #b91c1c; }
 @media (prefers-color-scheme: dark) {
-  :root { --bg: #16171a; --fg: #e8e9ec; --muted: #9aa0a6; --panel: #202226; --line: #34373d;
-    --neg: 220 38 38; --pos: 22 163 74; --ok: #4ade80; --wrong: #f87171; }
+  :root { --neg: 220 38 38; --pos: 22 163 74; --ok: #4ade80; --wrong: #f87171; }
 }
-* { box-sizing: border-box; }
-body { margin: 0 auto; max-width: 60rem; padding: 1.5rem; background: var(--bg); color: var(--fg);
-  font: 16px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; }
-h1 { font-size: 1.5rem; margin: 0 0 .5rem; }
 h2 { font-size: 1.1rem; margin: 0 0 .5rem; display: flex; align-items: center; gap: .5rem; }
-.note { margin: 0; color: var(--muted); }
 .legend { margin: 1rem 0; padding: .5rem 1rem; border: 1px solid var(--line); border-radius: 6px; font-size: .9rem; }
 .legend ul { margin: .25rem 0; padding-left: 1.25rem; }
 article { margin: 1.25rem 0; padding: 1rem; border: 1px solid var(--line); border-radius: 8px; }
 .label { margin-top: .75rem; font-weight: 600; font-size: .9rem; color: var(--muted); }
 .text { white-space: pre-wrap; overflow-wrap: anywhere; }
-pre { margin: .25rem 0 0; padding: .75rem; background: var(--panel); border-radius: 6px;
-  white-space: pre-wrap; overflow-wrap: anywhere; font: 14px/1.6 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
 .stats, .answer { font-weight: normal; color: var(--fg); }
 .stats { font-size: .85rem; color: var(--muted); margin-left: .5rem; }
-.badge { font-size: .75rem; font-weight: 600; padding: .1rem .5rem; border-radius: 999px; }
-.badge.ok { background: var(--ok); color: var(--bg); }
-.badge.wrong { background: var(--wrong); color: var(--bg); }
+.badge.ok { background: var(--ok); }
+.badge.wrong { background: var(--wrong); }
 .tok { border-radius: 2px; }
 .tok.neg, .tok.pos { box-shadow: inset -1px 0 0 rgb(128 128 128 / .35); } /* token edges within a coloured run */
 .tok:empty { display: inline-block; min-width: .35em; height: 1em; vertical-align: middle; }
@@ -180,7 +141,5 @@ pre { margin: .25rem 0 0; padding: .75rem; background: var(--panel); border-radi
 .pos { background-color: rgb(var(--pos) / var(--a, 1)); }
 .bad { outline: 1px dashed var(--muted); outline-offset: -1px; }
 .sw { padding: 0 .3em; border-radius: 3px; font: 13px ui-monospace, monospace; }
-.nl, .ctl { color: var(--muted); }
-.nl { user-select: none; }
-.empty { color: var(--muted); font-style: italic; }
+.nl { color: var(--muted); user-select: none; }
 `;
