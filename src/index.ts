@@ -158,6 +158,8 @@ export {
   runRLMECExperiment, METHODS, type MethodKey, type RLMECExperimentHooks, type RLMECExperimentResult, type SeedResult,
 } from './experiments/rlmec_experiment.js';
 export { summarise, formatTable, percent, type MethodSummary, type TableFormat } from './experiments/comparison_table.js';
+export { DEMO_RUN_CONFIG, DEMO_PIPELINES, FULL_SEEDS, demoRunConfig, type DemoRunConfig, type DemoPipelines } from './experiments/demo_run_config.js';
+export { runDemo, type DemoHooks, type DemoOverrides, type DemoResult } from './experiments/demo.js';
 export { RLP_RUN_CONFIG, RLP_STAGES, RLP_METHODS, rlpRunConfig, rerunStages, type RLPRunConfig, type RLPStage, type RLPMethodChoice } from './experiments/rlp_run_config.js';
 export { builtinInstructionSource, type RLPSource, type RLPSeedData, type LabelledPreferences } from './experiments/rlp_source.js';
 export {

@@ -9,6 +9,7 @@ import './cli_generate.test.js';
 import './cli_train.test.js';
 import './cli_rlmec.test.js';
 import './cli_rlp.test.js';
+import './demo.test.js';
 import './datasets_node.test.js';
 import './config_node.test.js';
 import { finish } from './harness/finish.js';

@@ -1,6 +1,7 @@
 import { setPlatform } from '../runtime/platform.js';
 import { nodePlatform } from '../runtime/platform_node.js';
 import { WebRLHFError } from '../errors.js';
+import { demoCommand } from './demo.js';
 import { generateCommand } from './generate.js';
 import { gradCommand } from './grad.js';
 import { infoCommand } from './info.js';
@@ -11,6 +12,7 @@ import { trainCommand } from './train.js';
 setPlatform(nodePlatform);
 
 const COMMANDS: Record<string, { summary: string; run(argv: string[]): Promise<number> }> = {
+  demo: { summary: 'the main job: RLP and RLMEC on built-in tasks, both tables and report.html (about 6 min on 2 CPU cores; --full: 3 seeds)', run: demoCommand },
   info: { summary: 'runtime, backends, GPU adapter (limits, features) and what backend "auto" picks', run: infoCommand },
   generate: { summary: 'continue prompts with a model folder (batched, KV cache, temperature/top-k/top-p, seeded)', run: generateCommand },
   sft: { summary: 'supervised fine-tuning on {prompt, completion} JSONL; writes a run folder (--config FILE, --help for keys)', run: trainCommand('sft') },

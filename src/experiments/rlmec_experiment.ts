@@ -2,7 +2,7 @@
 // the reward stage (teacher → GRM → rewrites and token rewards) judges them, RLMEC trains on
 // them (for `rounds` rounds), the baselines train from the same start on the same samples,
 // and every model's greedy test accuracy goes into one table (mean ± s.e. over the seeds).
-// With an output folder: config.json, results.json, and per seed samples.jsonl, tokens.html
+// With an output folder: config.json, results.json, and per seed samples.jsonl, outputs.jsonl (each method's test solutions), tokens.html
 // and a run folder per trained stage.
 import type { Backend } from '../backend/backend.js';
 import { ConfigError } from '../errors.js';
@@ -10,6 +10,7 @@ import type { GPT } from '../nn/gpt.js';
 import { grmRewrites, grmTokenProbabilities } from '../rl/rlmec/grm.js';
 import { judgeSamples, type JudgeReport } from '../rl/rlmec/judge.js';
 import { RLMECTrainer } from '../rl/rlmec/rlmec_trainer.js';
+import type { ReasoningProblem } from '../rl/rlmec/problem.js';
 import { tokenRewards } from '../rl/rlmec/token_rewards.js';
 import { tokensHtml, type TokenRewardEntry } from '../report/tokens_html.js';
 import { solveProblems, testAccuracy, type Solution } from '../tasks/solve.js';
@@ -20,7 +21,7 @@ import { openRun } from '../train/run_folder.js';
 import { resolveRunStorage, subRunStorage, type RunStorage } from '../train/run_storage.js';
 import { trainDPO, trainPPO, trainRFT, trainSFTOnProblems, type BaselineInput, type BaselineResult } from './baselines.js';
 import { formatTable, summarise, type MethodSummary } from './comparison_table.js';
-import { stageOptions, writeText } from './experiment_stage.js';
+import { stageOptions, writeJsonl, writeText } from './experiment_stage.js';
 import type { RLMECRunConfig } from './rlmec_run_config.js';
 import type { RLMECSource, SeedData } from './rlmec_source.js';
 
@@ -106,9 +107,11 @@ async function runSeed(backend: Backend, c: RLMECRunConfig, source: RLMECSource,
   const result: SeedResult = { seed, accuracy: {}, skipped: {}, judge: [], steps: [], seconds: 0 };
   const gen = { max_new_tokens: c.max_new_tokens, batch_size: c.generation_batch_size };
   const stage = (method: string, keyMetric: string) => stageOptions(hooks, method, `seed ${seed} ${method}`, { ...c, stage: method, seed }, keyMetric);
+  const outputs = new Map<MethodKey, Solution[]>();
   const evaluate = async (key: MethodKey, model: GPT) => {
     const { accuracy, solutions } = await testAccuracy(model, tokenizer, data.test, gen);
     result.accuracy[key] = accuracy;
+    outputs.set(key, solutions);
     hooks.log(`seed ${seed}: ${METHODS.find((m) => m.key === key)!.label}: test accuracy ${(100 * accuracy).toFixed(1)}% (${solutions.filter((s) => s.correct).length}/${solutions.length})`);
     return solutions;
   };
@@ -175,11 +178,23 @@ async function runSeed(backend: Backend, c: RLMECRunConfig, source: RLMECSource,
         }
       }
     }
+    if (hooks.storage) await writeTestOutputs(hooks.storage, data.test, outputs);
   } finally {
     for (const m of owned) m.dispose();
   }
   result.seconds = (performance.now() - t0) / 1000;
   return result;
+}
+
+/** outputs.jsonl: per test problem, each method's greedy solution and whether it is right. */
+async function writeTestOutputs(storage: RunStorage, test: readonly ReasoningProblem[], outputs: Map<MethodKey, Solution[]>): Promise<void> {
+  const rows = test.map((p, i) => ({
+    question: p.question,
+    answer: p.answer,
+    outputs: Object.fromEntries([...outputs].map(([k, v]) => [k, v[i]!.text])),
+    correct: Object.fromEntries([...outputs].map(([k, v]) => [k, v[i]!.correct])),
+  }));
+  await writeJsonl(storage, 'outputs.jsonl', rows);
 }
 
 function describeJudge(r: JudgeReport, teacher: string): string {

@@ -2,6 +2,7 @@
 // from the code (scripts/config_docs.mjs writes it; a test compares).
 import { describeConfig } from './describe.js';
 import type { ConfigSchema, KeySpec } from './schema.js';
+import { DEMO_RUN_CONFIG } from '../../experiments/demo_run_config.js';
 import { RLMEC_RUN_CONFIG } from '../../experiments/rlmec_run_config.js';
 import { RLP_RUN_CONFIG } from '../../experiments/rlp_run_config.js';
 import { TRAINER_CONFIGS } from './trainers.js';
@@ -11,7 +12,7 @@ import { TRAINER_CONFIGS } from './trainers.js';
  * table per command of the rest (its learning rate, output_dir, its own keys) and its presets.
  */
 export function configReference(): string {
-  const commands = { ...TRAINER_CONFIGS, rlmec: RLMEC_RUN_CONFIG, rlp: RLP_RUN_CONFIG } as Record<string, ConfigSchema<object>>;
+  const commands = { ...TRAINER_CONFIGS, rlmec: RLMEC_RUN_CONFIG, rlp: RLP_RUN_CONFIG, demo: DEMO_RUN_CONFIG } as Record<string, ConfigSchema<object>>;
   const schemas = Object.entries(commands).map(([command, schema]) => ({
     command,
     schema,

@@ -1,0 +1,77 @@
+// `webrlhf demo` as a library call: both research pipelines on their built-in tasks — RLP
+// (SFT → reward model → PPO → RLP-UML and RLP-SPG) and RLMEC (SFT → GRM → RLMEC) — each in
+// its own run folder, then report.html with their tables, curves, samples and token rewards.
+import type { Backend } from '../backend/backend.js';
+import type { ProgressStream } from '../train/progress.js';
+import { resolveRunStorage, subRunStorage, type RunStorage } from '../train/run_storage.js';
+import { demoReport } from './demo_report.js';
+import { FULL_SEEDS, type DemoRunConfig } from './demo_run_config.js';
+import { writeText } from './experiment_stage.js';
+import { runRLMECExperiment, type RLMECExperimentResult } from './rlmec_experiment.js';
+import { rlmecRunConfig, type RLMECRunConfig } from './rlmec_run_config.js';
+import { builtinArithmeticSource } from './rlmec_source.js';
+import { runRLPExperiment, type RLPExperimentResult } from './rlp_experiment.js';
+import { rlpRunConfig, type RLPRunConfig } from './rlp_run_config.js';
+import { builtinInstructionSource } from './rlp_source.js';
+
+export interface DemoHooks {
+  /** The demo's folder (a path, a file: URL or a RunStorage): rlp/, rlmec/ and report.html. */
+  output: string | URL | RunStorage;
+  log?: (line: string) => void;
+  progress?: ProgressStream;
+  signal?: AbortSignal;
+}
+
+/** Changes to each pipeline's settings (a run's folder, backend, seed and seeds stay the demo's). */
+export interface DemoOverrides {
+  rlp?: Partial<RLPRunConfig>;
+  rlmec?: Partial<RLMECRunConfig>;
+}
+
+export interface DemoResult {
+  rlp?: RLPExperimentResult;
+  rlmec?: RLMECExperimentResult;
+  /** Both tables as text, each under a heading. */
+  text: string;
+  seconds: number;
+}
+
+export async function runDemo(backend: Backend, config: DemoRunConfig, hooks: DemoHooks, overrides: DemoOverrides = {}): Promise<DemoResult> {
+  const t0 = performance.now();
+  const storage = resolveRunStorage(hooks.output);
+  const seeds = config.full ? FULL_SEEDS : 1;
+  const common = { backend: config.backend, seed: config.seed, seeds };
+  const stageHooks = { log: hooks.log, progress: hooks.progress, signal: hooks.signal };
+  // Each pipeline's config.json records where its folder is (as the pipeline's own command would).
+  const folder = (name: string) => (typeof hooks.output === 'string' ? `${hooks.output.replace(/\/+$/, '')}/${name}` : name);
+  const result: DemoResult = { text: '', seconds: 0 };
+  const text: string[] = [];
+  let rlp: { result: RLPExperimentResult; storage: RunStorage } | undefined;
+  let rlmec: { result: RLMECExperimentResult; storage: RunStorage } | undefined;
+  if (config.pipelines !== 'rlmec') {
+    const c = rlpRunConfig({ ...overrides.rlp, ...common, output_dir: folder('rlp') });
+    const rlpStorage = subRunStorage(storage, 'rlp');
+    result.rlp = await runRLPExperiment(backend, c, builtinInstructionSource(backend, c), { ...stageHooks, output: rlpStorage });
+    rlp = { result: result.rlp, storage: rlpStorage };
+    text.push(`RLP on ${result.rlp.data}: ${seeds} seed(s)\n${result.rlp.text}`);
+  }
+  if (config.pipelines !== 'rlp') {
+    // The demo shows SFT → GRM → RLMEC; the baselines' table is the full run's.
+    const c = rlmecRunConfig({ baselines: config.full, ...overrides.rlmec, ...common, output_dir: folder('rlmec') });
+    const rlmecStorage = subRunStorage(storage, 'rlmec');
+    result.rlmec = await runRLMECExperiment(backend, c, builtinArithmeticSource(backend, c), { ...stageHooks, output: rlmecStorage });
+    rlmec = { result: result.rlmec, storage: rlmecStorage };
+    text.push(`RLMEC on ${result.rlmec.data}: ${seeds} seed(s)\n${result.rlmec.text}`);
+  }
+  result.seconds = (performance.now() - t0) / 1000;
+  result.text = text.join('\n\n');
+  const html = await demoReport({
+    title: 'webrlhf demo',
+    notes: [`${config.full ? `Full run (${FULL_SEEDS} seeds)` : 'Demo scale (one seed)'} on the ${backend.kind} backend, ${Math.floor(result.seconds / 60)} min ${Math.round(result.seconds % 60)} s.`],
+    seed: config.seed,
+    rlp,
+    rlmec,
+  });
+  await writeText(storage, 'report.html', html);
+  return result;
+}
