@@ -63,6 +63,12 @@ test('webrlhf demo runs RLP and RLMEC, prints both tables and writes a report.ht
   assert.ok(page.numericCells >= 10, `table cells with numbers: ${page.numericCells}`);
   assert.ok(page.samples >= 8, `sample outputs shown: ${page.samples}`);
   assert.ok(page.embeddedTokens > 0, 'the token-reward page is embedded with its tokens');
+
+  // The same folder again: refused before any training, and nothing there is touched.
+  const again = await quiet(() => main(['demo', '--rlp_config', path('rlp.json'), '--output_dir', out, '--backend', legBackend()]));
+  assert.is(again.result, 1);
+  assert.match(again.err, /already holds a demo run \(report\.html, rlmec, rlp\).*--output_dir/);
+  assert.is(await readFile(join(out, 'report.html'), 'utf8'), html);
 });
 
 interface RenderedReport {

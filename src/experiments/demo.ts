@@ -2,6 +2,7 @@
 // (SFT → reward model → PPO → RLP-UML and RLP-SPG) and RLMEC (SFT → GRM → RLMEC) — each in
 // its own run folder, then report.html with their tables, curves, samples and token rewards.
 import type { Backend } from '../backend/backend.js';
+import { ConfigError } from '../errors.js';
 import type { ProgressStream } from '../train/progress.js';
 import { resolveRunStorage, subRunStorage, type RunStorage } from '../train/run_storage.js';
 import { demoReport } from './demo_report.js';
@@ -39,6 +40,9 @@ export interface DemoResult {
 export async function runDemo(backend: Backend, config: DemoRunConfig, hooks: DemoHooks, overrides: DemoOverrides = {}): Promise<DemoResult> {
   const t0 = performance.now();
   const storage = resolveRunStorage(hooks.output);
+  // Checked before any training: the pipelines would refuse too, but only after the first had run.
+  const earlier = ((await storage.list('')) ?? []).filter((n) => ['rlp', 'rlmec', 'report.html'].includes(n)).sort();
+  if (earlier.length) throw new ConfigError(`demo: ${storage.location} already holds a demo run (${earlier.join(', ')}); webrlhf never overwrites a run's files, so choose another output_dir (--output_dir DIR) or remove that one`);
   const seeds = config.full ? FULL_SEEDS : 1;
   const common = { backend: config.backend, seed: config.seed, seeds };
   const stageHooks = { log: hooks.log, progress: hooks.progress, signal: hooks.signal };
