@@ -24,6 +24,8 @@ function fake(isTTY: boolean, columns?: number) {
 test('durations, rates and metric values', () => {
   assert.equal([0, 12, 59.6, 75, 600, 3723].map((s) => formatDuration(s, 'clock')), ['0:00', '0:12', '1:00', '1:15', '10:00', '1:02:03']);
   assert.equal([0, 12, 75, 3723].map((s) => formatDuration(s, 'words')), ['0s', '12s', '1m15s', '1h02m']);
+  // A run's wall time: 59.6 s rounds to a whole minute, never "0 min 60 s".
+  assert.equal([12, 59.6, 295.9, 3723].map((s) => formatDuration(s, 'minutes')), ['0 min 12 s', '1 min 0 s', '4 min 56 s', '62 min 3 s']);
   assert.is(formatDuration(NaN, 'clock'), '--');
   assert.equal([0.25, 9.999, 12.34, 640.2, 999.4, 999.6, 1234, 34_560, 999_960, 1.5e6].map(formatRate), ['0.25', '10.00', '12.3', '640', '999', '1.0k', '1.2k', '34.6k', '1.0M', '1.5M']);
   assert.equal([0.42, -1.5, 12.345, 123.45, 0, 2e-5, 3e6, NaN, -Infinity].map(formatMetric), ['0.420', '-1.50', '12.3', '123.5', '0', '2.00e-5', '3.00e+6', 'NaN', '-Infinity']);

@@ -156,6 +156,10 @@ test('the table: mean and standard error over the seeds, and a row for a method 
   const text = formatTable([a, b], [0, 1, 2]);
   assert.match(text, /RLMEC\s+60\.0% ± 5\.8%\s+50\.0%\s+60\.0%\s+70\.0%/);
   assert.match(text, /RFT\s+20\.0% ± 0\.0%\s+—\s+20\.0%\s+20\.0%/);
+  // One seed: the figure alone, named by its seed; no ± of a single value.
+  const one = formatTable([summarise('SFT', [0.4])], [42], { metric: 'win-rate' });
+  assert.match(one, /^method\s+win-rate, seed 42\n-+\s+-+\nSFT\s+40\.0%$/);
+  assert.not.match(one, /±/);
 });
 
 test('subRunStorage: a stage writes under its own folder of the run', async () => {

@@ -8,6 +8,7 @@ import { RLP_RUN_CONFIG } from '../experiments/rlp_run_config.js';
 import { createRuntime } from '../runtime/create_runtime.js';
 import { describeConfig } from '../train/config/describe.js';
 import { configFromFile } from '../train/config/file.js';
+import { formatDuration } from '../train/progress.js';
 import type { ConfigSchema } from '../train/config/schema.js';
 import { commandConfig } from './command_config.js';
 import { progressStream } from './progress_stream.js';
@@ -38,7 +39,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
     };
     const result = await runDemo(rt.backend, config, { output: config.output_dir, log, progress: progressStream() }, overrides);
     console.log(result.text);
-    console.log(`\n${Math.floor(result.seconds / 60)} min ${Math.round(result.seconds % 60)} s on ${rt.backend.kind}. Report: ${config.output_dir}/report.html (open it in a browser)`);
+    console.log(`\n${formatDuration(result.seconds, 'minutes')} on ${rt.backend.kind}. Report: ${config.output_dir}/report.html (open it in a browser)`);
     return 0;
   } finally {
     rt.dispose();

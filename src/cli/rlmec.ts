@@ -13,6 +13,7 @@ import type { Backend } from '../backend/backend.js';
 import { createRuntime } from '../runtime/create_runtime.js';
 import { loadTokenizer } from '../text/tokenizer_files.js';
 import { describeConfig } from '../train/config/describe.js';
+import { formatDuration } from '../train/progress.js';
 import type { ConfigSchema } from '../train/config/schema.js';
 import { commandConfig } from './command_config.js';
 import { progressStream } from './progress_stream.js';
@@ -43,7 +44,7 @@ export async function rlmecCommand(argv: string[]): Promise<number> {
     const log = (line: string) => console.error(`webrlhf rlmec: ${line}`);
     log(`${config.seeds} seed(s) on ${rt.backend.kind}; writing ${config.output_dir}`);
     const result = await runRLMECExperiment(rt.backend, config, source, { output: config.output_dir, log, progress: progressStream() });
-    const minutes = `${Math.floor(result.seconds / 60)} min ${Math.round(result.seconds % 60)} s`;
+    const minutes = formatDuration(result.seconds, 'minutes');
     console.log(`RLMEC on ${result.data}: test accuracy over ${config.seeds} seed(s), ${result.backend} backend, ${minutes}`);
     console.log(result.text);
     console.log(`results: ${config.output_dir}/results.json; token rewards: ${config.output_dir}/seed-${config.seed}/tokens.html`);

@@ -6,6 +6,7 @@ import { RLP_RUN_CONFIG, RLP_STAGES } from '../experiments/rlp_run_config.js';
 import { builtinInstructionSource } from '../experiments/rlp_source.js';
 import { createRuntime } from '../runtime/create_runtime.js';
 import { describeConfig } from '../train/config/describe.js';
+import { formatDuration } from '../train/progress.js';
 import type { ConfigSchema } from '../train/config/schema.js';
 import { commandConfig } from './command_config.js';
 import { progressStream } from './progress_stream.js';
@@ -36,7 +37,7 @@ export async function rlpCommand(argv: string[]): Promise<number> {
     const log = (line: string) => console.error(`webrlhf rlp: ${line}`);
     log(`${config.seeds} seed(s), method ${config.method}, on ${rt.backend.kind}; writing ${config.output_dir}`);
     const result = await runRLPExperiment(rt.backend, config, builtinInstructionSource(rt.backend, config), { output: config.output_dir, log, progress: progressStream() });
-    const minutes = `${Math.floor(result.seconds / 60)} min ${Math.round(result.seconds % 60)} s`;
+    const minutes = formatDuration(result.seconds, 'minutes');
     console.log(`RLP on ${result.data}: over ${config.seeds} seed(s), ${result.backend} backend, ${minutes}`);
     console.log(result.text);
     console.log(`results: ${config.output_dir}/results.json; outputs: ${config.output_dir}/seed-${config.seed}/outputs.jsonl`);

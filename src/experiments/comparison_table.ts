@@ -20,6 +20,9 @@ export function summarise(method: string, values: number[]): MethodSummary {
 /** A fraction as a percentage with one decimal ('—' when missing). */
 export const percent = (x: number) => (Number.isFinite(x) ? `${(100 * x).toFixed(1)}%` : '—');
 
+/** A figure already in percent (a win-rate) with one decimal ('—' when missing). */
+export const oneDecimal = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : '—');
+
 export interface TableFormat {
   /** What the figures are (default 'test accuracy'). */
   metric?: string;
@@ -27,11 +30,23 @@ export interface TableFormat {
   format?: (x: number) => string;
 }
 
-/** A plain-text table: method, mean ± s.e., and the per-seed figures. */
-export function formatTable(rows: readonly MethodSummary[], seeds: readonly number[], o: TableFormat = {}): string {
+/**
+ * The table's header and cells: method, mean ± s.e. and the per-seed figures; with one seed
+ * just the figure (a standard error of one value would print a misleading ± 0).
+ */
+export function tableCells(rows: readonly MethodSummary[], seeds: readonly number[], o: TableFormat = {}): { head: string[]; body: string[][] } {
   const fmt = o.format ?? percent;
-  const head = ['method', `${o.metric ?? 'test accuracy'} (mean ± s.e.)`, ...seeds.map((s) => `seed ${s}`)];
-  const body = rows.map((r) => [r.method, `${fmt(r.mean)} ± ${fmt(r.stderr)}`, ...r.values.map(fmt)]);
+  const metric = o.metric ?? 'test accuracy';
+  if (seeds.length === 1) return { head: ['method', `${metric}, seed ${seeds[0]}`], body: rows.map((r) => [r.method, fmt(r.mean)]) };
+  return {
+    head: ['method', `${metric} (mean ± s.e.)`, ...seeds.map((s) => `seed ${s}`)],
+    body: rows.map((r) => [r.method, `${fmt(r.mean)} ± ${fmt(r.stderr)}`, ...r.values.map(fmt)]),
+  };
+}
+
+/** A plain-text table of tableCells. */
+export function formatTable(rows: readonly MethodSummary[], seeds: readonly number[], o: TableFormat = {}): string {
+  const { head, body } = tableCells(rows, seeds, o);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');

@@ -3,7 +3,7 @@
 // its own run folder, then report.html with their tables, curves, samples and token rewards.
 import type { Backend } from '../backend/backend.js';
 import { ConfigError } from '../errors.js';
-import type { ProgressStream } from '../train/progress.js';
+import { formatDuration, type ProgressStream } from '../train/progress.js';
 import { resolveRunStorage, subRunStorage, type RunStorage } from '../train/run_storage.js';
 import { demoReport } from './demo_report.js';
 import { FULL_SEEDS, type DemoRunConfig } from './demo_run_config.js';
@@ -71,7 +71,7 @@ export async function runDemo(backend: Backend, config: DemoRunConfig, hooks: De
   result.text = text.join('\n\n');
   const html = await demoReport({
     title: 'webrlhf demo',
-    notes: [`${config.full ? `Full run (${FULL_SEEDS} seeds)` : 'Demo scale (one seed)'} on the ${backend.kind} backend, ${Math.floor(result.seconds / 60)} min ${Math.round(result.seconds % 60)} s.`],
+    notes: [`${config.full ? `Full run (${FULL_SEEDS} seeds)` : 'Demo scale (one seed)'} on the ${backend.kind} backend, ${formatDuration(result.seconds, 'minutes')}.`],
     seed: config.seed,
     rlp,
     rlmec,

@@ -1,11 +1,12 @@
 // report.html of `webrlhf demo`: each pipeline's result tables, its training curves read back
 // from the stages' metrics.jsonl, sample outputs before and after RL, and RLMEC's token-reward
 // page, as one self-contained page (reportHtml).
-import { readJsonlLines } from '../data/jsonl.js';
 import { barChartSvg, lineChartSvg, type ChartSeries } from '../report/charts.js';
 import { reportHtml, type ReportSample, type ReportSection, type ReportTable } from '../report/report_html.js';
+import { formatDuration } from '../train/progress.js';
 import type { RunStorage } from '../train/run_storage.js';
-import { percent, type MethodSummary } from './comparison_table.js';
+import { oneDecimal, tableCells, type MethodSummary, type TableFormat } from './comparison_table.js';
+import { readJsonl } from './experiment_stage.js';
 import { METHODS, type RLMECExperimentResult } from './rlmec_experiment.js';
 import { RLP_POLICIES, type RLPExperimentResult } from './rlp_experiment.js';
 
@@ -41,13 +42,7 @@ function subFolder(storage: RunStorage, seed: number): SeedFolder {
   const dir = `seed-${seed}`;
   return {
     seed,
-    async jsonl(path) {
-      const bytes = await storage.read(`${dir}/${path}`);
-      if (!bytes) return [];
-      const rows: Record<string, unknown>[] = [];
-      for await (const { value } of readJsonlLines({ text: bytes, name: `${storage.location}/${dir}/${path}` })) rows.push(value as Record<string, unknown>);
-      return rows;
-    },
+    jsonl: async (path) => (await readJsonl<Record<string, unknown>>(storage, `${dir}/${path}`)) ?? [],
     async text(path) {
       const bytes = await storage.read(`${dir}/${path}`);
       return bytes && new TextDecoder().decode(bytes);
@@ -70,12 +65,9 @@ async function lineChart(folder: SeedFolder, title: string, metric: string, yLab
   return lineChartSvg({ title, xLabel: 'step', yLabel, series: await curves(folder, metric, stages), smoothing: SMOOTHING });
 }
 
-function summaryTable(caption: string, rows: readonly MethodSummary[], seeds: readonly number[], format: (x: number) => string): ReportTable {
-  return {
-    caption,
-    columns: ['method', seeds.length > 1 ? 'mean ± s.e.' : 'value', ...(seeds.length > 1 ? seeds.map((s) => `seed ${s}`) : [])],
-    rows: rows.map((r) => [r.method, seeds.length > 1 ? `${format(r.mean)} ± ${format(r.stderr)}` : format(r.mean), ...(seeds.length > 1 ? r.values.map(format) : [])]),
-  };
+function summaryTable(caption: string, rows: readonly MethodSummary[], seeds: readonly number[], o: TableFormat): ReportTable {
+  const { head, body } = tableCells(rows, seeds, o);
+  return { caption, columns: head, rows: body };
 }
 
 function summaryBars(title: string, yLabel: string, rows: readonly MethodSummary[], scale: number): string {
@@ -86,8 +78,6 @@ function summaryBars(title: string, yLabel: string, rows: readonly MethodSummary
   });
 }
 
-const winRate = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : '—');
-const seconds = (s: number) => `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
 
 async function rlpSection(result: RLPExperimentResult, folder: SeedFolder): Promise<ReportSection> {
   const seeds = result.seeds.map((s) => s.seed);
@@ -103,10 +93,10 @@ async function rlpSection(result: RLPExperimentResult, folder: SeedFolder): Prom
   return {
     id: 'rlp',
     title: 'RLP: reward learning on policy',
-    notes: [`${result.data}; ${seeds.length} seed(s), ${result.backend} backend, ${seconds(result.seconds)}. Curves and samples: seed ${folder.seed}.`],
+    notes: [`${result.data}; ${seeds.length} seed(s), ${result.backend} backend, ${formatDuration(result.seconds, 'minutes')}. Curves and samples: seed ${folder.seed}.`],
     tables: [
-      summaryTable('Win-rate against the reference outputs (%; draws count ½)', result.table, seeds, winRate),
-      summaryTable("Reward models' preference accuracy against the gold annotator, on pairs of PPO samples", result.preferenceTable, seeds, percent),
+      summaryTable('Win-rate against the reference outputs (draws count ½)', result.table, seeds, { metric: 'win-rate, %', format: oneDecimal }),
+      summaryTable("Reward models' preference accuracy against the gold annotator, on pairs of PPO samples", result.preferenceTable, seeds, { metric: 'accuracy' }),
     ],
     charts,
     samples: { title: 'Evaluation prompts: SFT and the RL policies (greedy), judged against the reference', items: rlpSamples(await folder.jsonl('outputs.jsonl')) },
@@ -150,8 +140,8 @@ async function rlmecSection(result: RLMECExperimentResult, folder: SeedFolder): 
   return {
     id: 'rlmec',
     title: 'RLMEC: minimum-edit rewrites and token-level rewards',
-    notes: [`${result.data}; ${seeds.length} seed(s), ${result.backend} backend, ${seconds(result.seconds)}. Curves and samples: seed ${folder.seed}.`],
-    tables: [summaryTable('Test accuracy (greedy)', result.table, seeds, percent)],
+    notes: [`${result.data}; ${seeds.length} seed(s), ${result.backend} backend, ${formatDuration(result.seconds, 'minutes')}. Curves and samples: seed ${folder.seed}.`],
+    tables: [summaryTable('Test accuracy (greedy)', result.table, seeds, {})],
     charts,
     samples: { title: 'Test problems: the starting policy and the trained ones (greedy)', items: rlmecSamples(await folder.jsonl('outputs.jsonl')) },
     ...(tokens ? { embedded: { title: 'Token rewards: where the GRM puts the blame', html: tokens } } : {}),

@@ -1,6 +1,7 @@
 // What the multi-stage experiments (`webrlhf rlmec`, `webrlhf rlp`) share: each trained stage
 // gets its own run folder inside the seed's folder and a progress bar, and small text files
 // (results, samples) are written atomically through the run's storage.
+import { readJsonlLines } from '../data/jsonl.js';
 import { Progress, type ProgressStream } from '../train/progress.js';
 import { openRun } from '../train/run_folder.js';
 import { subRunStorage, type RunStorage } from '../train/run_storage.js';
@@ -35,6 +36,15 @@ const encoder = new TextEncoder();
 /** Writes a text file atomically (RunStorage.write). */
 export async function writeText(storage: RunStorage, path: string, text: string): Promise<void> {
   await storage.write(path, encoder.encode(text));
+}
+
+/** Reads a JSONL file the run wrote (undefined when it is missing); a broken line throws a DatasetError naming the file and line. */
+export async function readJsonl<T>(storage: RunStorage, path: string): Promise<T[] | undefined> {
+  const bytes = await storage.read(path);
+  if (!bytes) return undefined;
+  const rows: T[] = [];
+  for await (const { value } of readJsonlLines({ text: bytes, name: `${storage.location}/${path}` })) rows.push(value as T);
+  return rows;
 }
 
 /** Writes one JSON object per line. */

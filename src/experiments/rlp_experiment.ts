@@ -8,7 +8,6 @@
 import type { Backend } from '../backend/backend.js';
 import type { PreferenceRecord } from '../data/records.js';
 import { auditPreferences } from '../data/datasets.js';
-import { readJsonlLines } from '../data/jsonl.js';
 import { ConfigError } from '../errors.js';
 import { evaluateWinRate, type PreferenceCode, type WinRateResult } from '../eval/win_rate.js';
 import { loadGPT } from '../io/gpt_folder.js';
@@ -32,8 +31,8 @@ import { FINAL_DIR, openRun } from '../train/run_folder.js';
 import { resolveRunStorage, subRunStorage, type RunStorage } from '../train/run_storage.js';
 import { padId } from '../train/trainer_parts.js';
 import type { TrainOptions } from '../train/trainer.js';
-import { formatTable, summarise, type MethodSummary } from './comparison_table.js';
-import { setAside, stageOptions, writeJsonl, writeText } from './experiment_stage.js';
+import { formatTable, oneDecimal, summarise, type MethodSummary } from './comparison_table.js';
+import { readJsonl, setAside, stageOptions, writeJsonl, writeText } from './experiment_stage.js';
 import { rerunStages, type RLPRunConfig, type RLPStage } from './rlp_run_config.js';
 import type { RLPSource, RLPSeedData } from './rlp_source.js';
 
@@ -113,9 +112,8 @@ export async function runRLPExperiment(backend: Backend, config: RLPRunConfig, s
   const rewardModels = RLP_REWARD_MODELS.filter((r) => included(config, r.key));
   const table = policies.map((p) => summarise(p.label, results.map((r) => r.winRate[p.key]?.win_rate ?? NaN)));
   const preferenceTable = rewardModels.map((m) => summarise(m.label, results.map((r) => r.preferenceAccuracy[m.key] ?? NaN)));
-  const winRate = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : '—');
   const text = [
-    formatTable(table, seeds, { metric: 'win-rate vs reference, %', format: winRate }),
+    formatTable(table, seeds, { metric: 'win-rate vs reference, %', format: oneDecimal }),
     '',
     formatTable(preferenceTable, seeds, { metric: 'preference accuracy vs gold' }),
   ].join('\n');
@@ -237,11 +235,9 @@ class SeedPipeline {
       if (storage) await writeJsonl(storage, file, rows);
       return rows;
     }
-    const bytes = await storage.read(file);
-    if (!bytes) throw new ConfigError(`RLP: rerun needs stage ${stage}'s ${storage.location}/${file}, which is missing; add ${stage} to rerun`);
+    const rows = await readJsonl<T>(storage, file);
+    if (!rows) throw new ConfigError(`RLP: rerun needs stage ${stage}'s ${storage.location}/${file}, which is missing; add ${stage} to rerun`);
     this.#log(`${stage}: loaded from ${storage.location}/${file}`);
-    const rows: T[] = [];
-    for await (const { value } of readJsonlLines({ text: bytes, name: `${storage.location}/${file}` })) rows.push(value as T);
     return rows;
   }
 

@@ -24,8 +24,8 @@ export interface ProgressSnapshot {
   metric?: { name: string; value: number };
 }
 
-/** 12 → "0:12", 75 → "1:15", 3723 → "1:02:03" (terminal), or "12s", "1m15s", "1h02m" (logs). */
-export function formatDuration(seconds: number, style: 'clock' | 'words'): string {
+/** 12 → "0:12", 75 → "1:15", 3723 → "1:02:03" (terminal), "12s", "1m15s", "1h02m" (logs), or "1 min 15 s" (a run's wall time in a report). */
+export function formatDuration(seconds: number, style: 'clock' | 'words' | 'minutes'): string {
   if (!Number.isFinite(seconds) || seconds < 0) return '--';
   const s = Math.round(seconds);
   const h = Math.floor(s / 3600);
@@ -33,6 +33,7 @@ export function formatDuration(seconds: number, style: 'clock' | 'words'): strin
   const sec = s % 60;
   const two = (n: number) => String(n).padStart(2, '0');
   if (style === 'clock') return h > 0 ? `${h}:${two(m)}:${two(sec)}` : `${m}:${two(sec)}`;
+  if (style === 'minutes') return `${Math.floor(s / 60)} min ${sec} s`;
   if (h > 0) return `${h}h${two(m)}m`;
   return m > 0 ? `${m}m${two(sec)}s` : `${sec}s`;
 }
