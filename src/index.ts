@@ -131,6 +131,7 @@ export {
 export { labelPreferences, DEFAULT_LABEL_NOISE, type LabelOptions, type LabelledPairs } from './tasks/instruction_labels.js';
 export { levenshteinAlignment, imitationWeights, type Alignment } from './rl/rlmec/alignment.js';
 export { tokenRewards } from './rl/rlmec/token_rewards.js';
+export { escapeHtml, escapeVisible } from './report/html_escape.js';
 export { tokensHtml, type TokenRewardEntry, type TokenRewardReport } from './report/tokens_html.js';
 export {
   lineChartSvg, barChartSvg, MAX_CHART_POINTS,
@@ -159,6 +160,8 @@ export {
 } from './experiments/rlmec_experiment.js';
 export { summarise, formatTable, percent, type MethodSummary, type TableFormat } from './experiments/comparison_table.js';
 export { DEMO_RUN_CONFIG, DEMO_PIPELINES, FULL_SEEDS, demoRunConfig, type DemoRunConfig, type DemoPipelines } from './experiments/demo_run_config.js';
+export type { ExperimentHooks, StageStepEvent } from './experiments/experiment_stage.js';
+export { demoReport, type DemoReportInput } from './experiments/demo_report.js';
 export { runDemo, type DemoHooks, type DemoOverrides, type DemoResult } from './experiments/demo.js';
 export { RLP_RUN_CONFIG, RLP_STAGES, RLP_METHODS, rlpRunConfig, rerunStages, type RLPRunConfig, type RLPStage, type RLPMethodChoice } from './experiments/rlp_run_config.js';
 export { builtinInstructionSource, type RLPSource, type RLPSeedData, type LabelledPreferences } from './experiments/rlp_source.js';

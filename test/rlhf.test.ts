@@ -82,6 +82,24 @@ test('DPO raises the chosen-minus-rejected margin on held-out pairs', async () =
   reference.dispose();
 });
 
+test('a signal aborted by a task (a worker message, a click) stops training: the loop yields to the event loop between steps', async () => {
+  const be = (await sftModel()).backend;
+  const model = GPT.create(be, (await sftModel()).config, { seed: 2 });
+  const r = rng(22);
+  const train = Array.from({ length: 64 }, () => ({ prompt: PROMPT, completion: randomLetters(r, 6) }));
+  const config = sftConfig({ max_steps: 200, per_device_train_batch_size: 4, learning_rate: 1e-3, max_length: 16, save_steps: 1000 });
+  const stop = new AbortController();
+  const steps: number[] = [];
+  // The abort comes from a timer, as a 'stop' message would: on WASM every await resolves as a
+  // microtask, so without the trainer's yield the timer would only fire after step 200.
+  const outcome = await new SFTTrainer({ model, tokenizer: toyTokenizer, config, train })
+    .train({ signal: stop.signal, onStep: (e) => steps.push(e.step) === 1 && setTimeout(() => stop.abort(), 0) })
+    .then(() => 'finished', (e: Error) => e.name);
+  model.dispose();
+  assert.is(outcome, 'AbortError');
+  assert.ok(steps.length < 20, `stopped after ${steps.length} of 200 steps`);
+});
+
 test('the trainer classes in this runtime: SFT and PPO write their run folder in memory, and a resumed run continues it exactly', async () => {
   const be = await (await sftModel()).backend;
   const r = rng(21);

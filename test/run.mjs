@@ -6,14 +6,13 @@
 // A leg whose runtime is missing (no Deno, no Chromium, no GPU adapter) fails; it is never skipped.
 import { spawn } from 'node:child_process';
 import { copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
-import { extname, join, normalize } from 'node:path';
+import { join } from 'node:path';
 import { buildPackage, bundle, copyWasm, root } from '../scripts/build_lib.mjs';
+import { serveStatic } from '../scripts/static_server.mjs';
 
 const LEGS = ['node-wasm', 'node-webgpu', 'deno-wasm', 'deno-webgpu', 'chromium-wasm', 'chromium-webgpu', 'examples'];
 const LEG_TIMEOUT_MS = 15 * 60 * 1000;
 const out = join(root, 'build/test');
-const MIME = { '.html': 'text/html', '.mjs': 'text/javascript', '.js': 'text/javascript', '.wasm': 'application/wasm', '.map': 'application/json' };
 
 const only = process.env.WEBRLHF_TEST_LEGS?.split(',').map((s) => s.trim()).filter(Boolean);
 const unknown = only?.filter((l) => !LEGS.includes(l)) ?? [];
@@ -97,7 +96,9 @@ function runProcess(runtime, backend) {
 
 /**
  * The examples, run as a user runs them (through the built package), reported in uvu's
- * format so the summary counts them like any other test.
+ * format so the summary counts them like any other test. A case checks the output; the
+ * browser example's file is itself a uvu suite (Chromium through playwright-core), whose
+ * tests count one by one.
  */
 async function runExamples() {
   const quickstart = /a·b \+ bias = \[?\s*14, 25, 20, 31/;
@@ -107,22 +108,45 @@ async function runExamples() {
     const continued = /greedy continuation of "webrlhf trains": " GPT-2 where/.test(out);
     return !!m && Number(m[2]) < 0.5 * Number(m[1]) && m[3] === m[2] && continued;
   };
+  // The API tour: stopped by its AbortSignal, resumed from the checkpoint, learned, aligned, generated, saved.
+  const aligned = (out) => {
+    const sft = /SFT: resumed from step 200, ended at step 400: loss ([\d.]+) → ([\d.]+)/.exec(out);
+    return /stopped at step 250 \(AbortSignal\)/.test(out) && !!sft && Number(sft[2]) < 0.2 * Number(sft[1]) &&
+      /DPO: \d+ pairs, 40 steps, rewards\/accuracies [\d.]+; test accuracy [\d.]+% → [\d.]+%/.test(out) &&
+      /generated for ".*": ".*The answer is -?\d+"/.test(out) && /scored: \d+ tokens, log-probability -[\d.]+/.test(out) &&
+      /saved and reloaded .*: 2 layers, 64 wide/.test(out);
+  };
+  // The pipeline example: both table rows, every stage's steps seen through onStep, the run's files written.
+  const pipeline = (out) =>
+    /SFT \(start\)\s+\d+\.\d%/.test(out) && /RLMEC\s+\d+\.\d%/.test(out) && /steps per stage: sft 300, grm 60, rlmec 20/.test(out) &&
+    /seed-42\/rlmec\/final\/model\.safetensors: [1-9]\d* bytes/.test(out) && /seed-42\/tokens\.html: [1-9]\d* bytes/.test(out);
+  const deno = (file, backend) => ['deno', ['run', '-A', '--no-prompt', file, backend]];
   const cases = [
-    ['node', ['examples/node/quickstart.mjs', 'wasm'], (o) => quickstart.test(o)],
-    ['node', ['examples/node/quickstart.mjs', 'webgpu'], (o) => quickstart.test(o)],
-    ['deno', ['run', '-A', '--no-prompt', 'examples/deno/quickstart.ts', 'wasm'], (o) => quickstart.test(o)],
-    ['deno', ['run', '-A', '--no-prompt', 'examples/deno/quickstart.ts', 'webgpu'], (o) => quickstart.test(o)],
-    ['node', ['examples/node/train_gpt.mjs', 'wasm'], trained],
-    ['deno', ['run', '-A', '--no-prompt', 'examples/deno/train_gpt.ts', 'wasm'], trained],
+    [['node', ['examples/node/quickstart.mjs', 'wasm']], (o) => quickstart.test(o)],
+    [['node', ['examples/node/quickstart.mjs', 'webgpu']], (o) => quickstart.test(o)],
+    [deno('examples/deno/quickstart.ts', 'wasm'), (o) => quickstart.test(o)],
+    [deno('examples/deno/quickstart.ts', 'webgpu'), (o) => quickstart.test(o)],
+    [['node', ['examples/node/train_gpt.mjs', 'wasm']], trained],
+    [deno('examples/deno/train_gpt.ts', 'wasm'), trained],
+    [['node', ['examples/node/align.mjs', 'wasm']], aligned],
+    [deno('examples/deno/rlmec.ts', 'wasm'), pipeline],
+    [['node', ['test/examples/browser.test.mjs']], 'uvu'],
   ];
-  let passed = 0;
-  for (const [runtime, args, expected] of cases) {
+  let total = 0, passed = 0;
+  for (const [[runtime, args], expected] of cases) {
     const run = await runCommand(runtime, args, process.env);
-    const ok = run.ok && expected(run.output);
-    if (ok) passed++;
+    if (expected === 'uvu') {
+      const counts = parseUvu(run.output);
+      total += Math.max(counts.total, 1);
+      passed += run.ok && counts.complete ? counts.passed : 0;
+      if (!run.ok || !counts.complete) console.log(`  FAIL: ${runtime} ${args.join(' ')}: ${run.error ?? 'no uvu summary'}`);
+      continue;
+    }
+    total++;
+    if (run.ok && expected(run.output)) passed++;
     else console.log(`  FAIL: ${runtime} ${args.join(' ')}: ${run.error ?? 'unexpected output'}`);
   }
-  return { output: `\n  Total:     ${cases.length}\n  Passed:    ${passed}\n  Skipped:   0\n`, ok: passed === cases.length };
+  return { output: `\n  Total:     ${total}\n  Passed:    ${passed}\n  Skipped:   0\n`, ok: passed === total };
 }
 
 function runCommand(runtime, args, env) {
@@ -147,28 +171,6 @@ function isDawnNoise(text) {
   return /XDG_RUNTIME_DIR|shaderUniform\*ArrayDynamicIndexing|While initializing adapter|PhysicalDeviceVk\.cpp|artificially reduced/.test(text) || !text.trim();
 }
 
-/** Serves the repository on 127.0.0.1 (the test page and build/test/) for Chromium. */
-function serveRoot() {
-  const server = createServer(async (req, res) => {
-    const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname)).replace(/^(\.\.[/\\])+/, '');
-    const file = join(root, path);
-    try {
-      if (!(await stat(file)).isFile()) throw new Error('not a file');
-      // Cross-origin isolation, so the page may use SharedArrayBuffer (WASM threads).
-      res.writeHead(200, {
-        'content-type': MIME[extname(file)] ?? 'application/octet-stream',
-        'cache-control': 'no-store',
-        'cross-origin-opener-policy': 'same-origin',
-        'cross-origin-embedder-policy': 'require-corp',
-      });
-      res.end(await readFile(file));
-    } catch {
-      res.writeHead(404).end();
-    }
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
-
 async function runChromium(backend) {
   const { chromium } = await import('playwright-core');
   const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -177,7 +179,7 @@ async function runChromium(backend) {
   } catch {
     return { output: '', ok: false, error: `no Chromium at ${executablePath}: apt-get install chromium (or set CHROMIUM_PATH)` };
   }
-  const server = await serveRoot();
+  const server = await serveStatic(root);
   const browser = await chromium.launch({
     executablePath,
     headless: true,

@@ -3,11 +3,11 @@
 // its own run folder, then report.html with their tables, curves, samples and token rewards.
 import type { Backend } from '../backend/backend.js';
 import { ConfigError } from '../errors.js';
-import { formatDuration, type ProgressStream } from '../train/progress.js';
+import { formatDuration } from '../train/progress.js';
 import { resolveRunStorage, subRunStorage, type RunStorage } from '../train/run_storage.js';
 import { demoReport } from './demo_report.js';
 import { FULL_SEEDS, type DemoRunConfig } from './demo_run_config.js';
-import { writeText } from './experiment_stage.js';
+import { writeText, type ExperimentHooks } from './experiment_stage.js';
 import { runRLMECExperiment, type RLMECExperimentResult } from './rlmec_experiment.js';
 import { rlmecRunConfig, type RLMECRunConfig } from './rlmec_run_config.js';
 import { builtinArithmeticSource } from './rlmec_source.js';
@@ -15,12 +15,9 @@ import { runRLPExperiment, type RLPExperimentResult } from './rlp_experiment.js'
 import { rlpRunConfig, type RLPRunConfig } from './rlp_run_config.js';
 import { builtinInstructionSource } from './rlp_source.js';
 
-export interface DemoHooks {
+export interface DemoHooks extends ExperimentHooks {
   /** The demo's folder (a path, a file: URL or a RunStorage): rlp/, rlmec/ and report.html. */
   output: string | URL | RunStorage;
-  log?: (line: string) => void;
-  progress?: ProgressStream;
-  signal?: AbortSignal;
 }
 
 /** Changes to each pipeline's settings (a run's folder, backend, seed and seeds stay the demo's). */
@@ -45,7 +42,7 @@ export async function runDemo(backend: Backend, config: DemoRunConfig, hooks: De
   if (earlier.length) throw new ConfigError(`demo: ${storage.location} already holds a demo run (${earlier.join(', ')}); webrlhf never overwrites a run's files, so choose another output_dir (--output_dir DIR) or remove that one`);
   const seeds = config.full ? FULL_SEEDS : 1;
   const common = { backend: config.backend, seed: config.seed, seeds };
-  const stageHooks = { log: hooks.log, progress: hooks.progress, signal: hooks.signal };
+  const stageHooks = { log: hooks.log, progress: hooks.progress, onStep: hooks.onStep, signal: hooks.signal };
   // Each pipeline's config.json records where its folder is (as the pipeline's own command would).
   const folder = (name: string) => (typeof hooks.output === 'string' ? `${hooks.output.replace(/\/+$/, '')}/${name}` : name);
   const result: DemoResult = { text: '', seconds: 0 };

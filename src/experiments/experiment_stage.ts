@@ -5,24 +5,47 @@ import { readJsonlLines } from '../data/jsonl.js';
 import { Progress, type ProgressStream } from '../train/progress.js';
 import { openRun } from '../train/run_folder.js';
 import { subRunStorage, type RunStorage } from '../train/run_storage.js';
-import type { TrainOptions } from '../train/trainer.js';
+import type { StepEvent, TrainOptions } from '../train/trainer.js';
 
-export interface StageHooks {
-  /** The seed's folder; none: nothing is written. */
-  storage: RunStorage | undefined;
-  /** Where progress bars go; none: no bars. */
+/** One optimizer step of one stage of a multi-stage experiment (for live charts). */
+export interface StageStepEvent extends StepEvent {
+  seed: number;
+  /** The stage's name, as its run folder is named: 'sft', 'grm', 'rlmec', 'reward', 'ppo_spg', … */
+  stage: string;
+}
+
+/** What a caller of a multi-stage experiment (RLMEC, RLP, the demo) may give it. */
+export interface ExperimentHooks {
+  /** The run folder (a path, a file: URL or a RunStorage); none: nothing is written. */
+  output?: string | URL | RunStorage;
+  /** One line per stage and result (the CLI prints them to stderr). */
+  log?: (line: string) => void;
+  /** Where progress bars go (the CLI's stderr); none: no bars. */
   progress?: ProgressStream;
+  /** Every optimizer step of every trained stage, with its metrics. */
+  onStep?: (e: StageStepEvent) => void;
+  /** Stops the run between steps (an AbortError, the signal's reason, is thrown). */
   signal?: AbortSignal;
 }
 
-/** A stage's TrainOptions: run folder `dir` under the seed's (config.json = `config`), and a bar labelled `label` once its length is known. */
-export async function stageOptions(hooks: StageHooks, dir: string, label: string, config: object, keyMetric: string): Promise<TrainOptions> {
-  const run = hooks.storage ? await openRun(subRunStorage(hooks.storage, dir), { config }) : undefined;
+export interface StageHooks extends Omit<ExperimentHooks, 'output' | 'log'> {
+  /** The seed's folder; none: nothing is written. */
+  storage: RunStorage | undefined;
+}
+
+/**
+ * A stage's TrainOptions: run folder `stage` under the seed's (config.json = `config`), step
+ * events tagged with the seed and stage, and a bar once its length is known.
+ */
+export async function stageOptions(hooks: StageHooks, seed: number, stage: string, config: object, keyMetric: string): Promise<TrainOptions> {
+  const run = hooks.storage ? await openRun(subRunStorage(hooks.storage, stage), { config }) : undefined;
   let bar: Progress | undefined;
+  const label = `seed ${seed} ${stage}`;
   return {
     run,
     signal: hooks.signal,
     onStep: (e) => {
+      hooks.onStep?.({ ...e, seed, stage });
       if (!hooks.progress) return;
       bar ??= new Progress({ label, total: e.totalSteps, stream: hooks.progress, keyMetric });
       bar.update(e.step, { tokens: e.tokens, metrics: e.metrics });

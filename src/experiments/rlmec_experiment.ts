@@ -16,12 +16,11 @@ import { tokensHtml, type TokenRewardEntry } from '../report/tokens_html.js';
 import { solveProblems, testAccuracy, type Solution } from '../tasks/solve.js';
 import type { Tokenizer } from '../text/tokenizer.js';
 import { sftConfig } from '../train/config/sft.js';
-import type { ProgressStream } from '../train/progress.js';
 import { openRun } from '../train/run_folder.js';
 import { resolveRunStorage, subRunStorage, type RunStorage } from '../train/run_storage.js';
 import { trainDPO, trainPPO, trainRFT, trainSFTOnProblems, type BaselineInput, type BaselineResult } from './baselines.js';
 import { formatTable, summarise, type MethodSummary } from './comparison_table.js';
-import { stageOptions, writeJsonl, writeText } from './experiment_stage.js';
+import { stageOptions, writeJsonl, writeText, type ExperimentHooks } from './experiment_stage.js';
 import type { RLMECRunConfig } from './rlmec_run_config.js';
 import type { RLMECSource, SeedData } from './rlmec_source.js';
 
@@ -36,15 +35,8 @@ export const METHODS = [
 ] as const;
 export type MethodKey = (typeof METHODS)[number]['key'];
 
-export interface RLMECExperimentHooks {
-  /** The run folder (a path, a file: URL or a RunStorage); none: nothing is written. */
-  output?: string | URL | RunStorage;
-  /** One line per stage and result (the CLI prints them to stderr). */
-  log?: (line: string) => void;
-  /** Where progress bars go (the CLI's stderr); none: no bars. */
-  progress?: ProgressStream;
-  signal?: AbortSignal;
-}
+/** output, log, progress, onStep, signal (experiment_stage.ts). */
+export type RLMECExperimentHooks = ExperimentHooks;
 
 export interface SeedResult {
   seed: number;
@@ -106,7 +98,7 @@ async function runSeed(backend: Backend, c: RLMECRunConfig, source: RLMECSource,
   checkSeedData(data);
   const result: SeedResult = { seed, accuracy: {}, skipped: {}, judge: [], steps: [], seconds: 0 };
   const gen = { max_new_tokens: c.max_new_tokens, batch_size: c.generation_batch_size };
-  const stage = (method: string, keyMetric: string) => stageOptions(hooks, method, `seed ${seed} ${method}`, { ...c, stage: method, seed }, keyMetric);
+  const stage = (method: string, keyMetric: string) => stageOptions(hooks, seed, method, { ...c, stage: method, seed }, keyMetric);
   const outputs = new Map<MethodKey, Solution[]>();
   const evaluate = async (key: MethodKey, model: GPT) => {
     const { accuracy, solutions } = await testAccuracy(model, tokenizer, data.test, gen);

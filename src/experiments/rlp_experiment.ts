@@ -25,14 +25,13 @@ import { storageFolder } from '../train/checkpoint.js';
 import { ppoConfig } from '../train/config/ppo.js';
 import { rewardConfig } from '../train/config/reward.js';
 import { umlRewardConfig } from '../train/config/uml_reward.js';
-import type { ProgressStream } from '../train/progress.js';
 import { RewardTrainer } from '../train/reward_trainer.js';
 import { FINAL_DIR, openRun } from '../train/run_folder.js';
 import { resolveRunStorage, subRunStorage, type RunStorage } from '../train/run_storage.js';
 import { padId } from '../train/trainer_parts.js';
 import type { TrainOptions } from '../train/trainer.js';
 import { formatTable, oneDecimal, summarise, type MethodSummary } from './comparison_table.js';
-import { readJsonl, setAside, stageOptions, writeJsonl, writeText } from './experiment_stage.js';
+import { readJsonl, setAside, stageOptions, writeJsonl, writeText, type ExperimentHooks } from './experiment_stage.js';
 import { rerunStages, type RLPRunConfig, type RLPStage } from './rlp_run_config.js';
 import type { RLPSource, RLPSeedData } from './rlp_source.js';
 
@@ -57,13 +56,8 @@ export const RLP_REWARD_MODELS = [
 ] as const;
 export type RLPRewardKey = (typeof RLP_REWARD_MODELS)[number]['key'];
 
-export interface RLPExperimentHooks {
-  /** The run folder (a path, a file: URL or a RunStorage); none: nothing is written (and rerun is unavailable). */
-  output?: string | URL | RunStorage;
-  log?: (line: string) => void;
-  progress?: ProgressStream;
-  signal?: AbortSignal;
-}
+/** output, log, progress, onStep, signal (experiment_stage.ts). */
+export type RLPExperimentHooks = ExperimentHooks;
 
 export interface RLPSeedResult {
   seed: number;
@@ -197,7 +191,7 @@ class SeedPipeline {
   }
 
   #stage(name: string, keyMetric: string): Promise<TrainOptions> {
-    return stageOptions(this.hooks, name, `seed ${this.seed} ${name}`, { ...this.c, stage: name, seed: this.seed }, keyMetric);
+    return stageOptions(this.hooks, this.seed, name, { ...this.c, stage: name, seed: this.seed }, keyMetric);
   }
 
   /** A trained stage's model: trained now, or loaded from <stage>/final when the stage is not rerun. */

@@ -2,6 +2,7 @@
 // save_steps, resume from the newest complete checkpoint, the final model folder, progress
 // and cancellation. A trainer supplies only its step and what a checkpoint holds.
 import { ConfigError } from '../errors.js';
+import { nextTask } from '../runtime/next_task.js';
 import type { AdamW } from '../nn/adamw.js';
 import type { GPT } from '../nn/gpt.js';
 import { tokenizerFiles } from '../text/tokenizer_files.js';
@@ -105,6 +106,8 @@ export abstract class Trainer<C extends TrainerConfig = TrainerConfig> {
     let metrics: Record<string, number> = {};
     const logEvery = this.config.logging_steps;
     while (this.step < total) {
+      // A task may run here (a worker's 'stop' message, a click), so the signal can fire.
+      await nextTask();
       signal?.throwIfAborted();
       const index = this.step;
       const lr = lrAt(index);
