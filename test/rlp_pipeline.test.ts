@@ -8,6 +8,7 @@ import * as assert from 'uvu/assert';
 import {
   ConfigError, EquivalenceError, GPT, RewardTrainer, UMLRewardTrainer, builtinInstructionSource, byteTokenizer, gptConfig, instructionSplits, memoryRunStorage,
   rewardConfig, rlpRunConfig, runRLPExperiment, umlRewardConfig, type RLPRunConfig,
+  type StageStepEvent,
 } from 'webrlhf';
 import { errorOf, rejectsWith } from './harness/rejects.js';
 import { legBackendInstance as backend } from './harness/runtime.js';
@@ -85,7 +86,15 @@ test('the RLP experiment trains every stage, writes its outputs and gives both t
   const config = rlpRunConfig(TINY);
   const storage = memoryRunStorage();
   const lines: string[] = [];
-  const first = await runRLPExperiment(be, config, builtinInstructionSource(be, config), { output: storage, log: (l) => lines.push(l) });
+  const steps = new Map<string, number[]>();
+  const onStep = (e: StageStepEvent) => {
+    assert.is(e.seed, 42);
+    steps.set(e.stage, [...(steps.get(e.stage) ?? []), e.step]);
+  };
+  const first = await runRLPExperiment(be, config, builtinInstructionSource(be, config), { output: storage, log: (l) => lines.push(l), onStep });
+  // Every trained stage reports each of its steps, in order, named as its folder is.
+  assert.equal([...steps.keys()], ['sft', 'reward', 'ppo', 'reward_uml', 'ppo_uml', 'reward_spg', 'ppo_spg']);
+  for (const [stage, seen] of steps) assert.equal(seen, seen.map((_, i) => i + 1), `${stage} steps`);
   assert.equal(first.table.map((r) => r.method), ['SFT', 'best-of-n (r_φ)', 'PPO', 'RLP-UML', 'RLP-SPG']);
   assert.equal(first.preferenceTable.map((r) => r.method), ['r_φ (D)', 'RLP-UML (D + λ·L_M)', 'RLP-SPG (D ∪ D̂)']);
   for (const row of first.table) assert.ok(row.mean >= 0 && row.mean <= 100, `${row.method} win-rate ${row.mean}`);
@@ -139,6 +148,18 @@ test('the RLP experiment audits a preference file before training on it, and rej
     'rerun of a stage whose inputs were never made',
   );
   assert.throws(() => rlpRunConfig({ rerun: 'ppo,rewrd' }), (e: unknown) => e instanceof ConfigError && /unknown stage\(s\) rewrd/.test((e as Error).message));
+});
+
+test("a source whose starting policy trains no stage of its own still gets its seed's files written", async () => {
+  const be = await backend();
+  const config = rlpRunConfig({ ...TINY, method: 'spg' });
+  const source = builtinInstructionSource(be, config);
+  // A loaded policy opens no run folder (here: SFT without one), so the seed's folder must not depend on it.
+  const own = { ...source, startPolicy: (seed: number) => source.startPolicy(seed, async () => ({})) };
+  const storage = memoryRunStorage();
+  await runRLPExperiment(be, config, own, { output: storage });
+  assert.ok(storage.files.has('seed-42/preferences.jsonl'));
+  assert.ok(!storage.files.has('seed-42/sft/config.json'), 'the policy was not trained in a stage folder');
 });
 
 test('an SPG equivalence that throws stops the run with an error naming the prompt', async () => {

@@ -1,5 +1,5 @@
 // How every config-driven command reads its settings: `--help` prints the command's help,
-// else the keys come from the defaults, then `--config FILE` (JSON or YAML), then the flags.
+// else the keys come from the defaults, then `--config FILE` (JSON), then the flags.
 import { configFromFile } from '../train/config/file.js';
 import { configFlags } from '../train/config/flags.js';
 import { mergeConfig, type ConfigSchema } from '../train/config/schema.js';

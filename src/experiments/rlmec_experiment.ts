@@ -70,6 +70,8 @@ export async function runRLMECExperiment(backend: Backend, config: RLMECRunConfi
   for (const seed of seeds) {
     hooks.signal?.throwIfAborted();
     log(`seed ${seed}: ${source.name}`);
+    // Made here, not by the first stage's run folder: a source's own policy may train nothing.
+    await storage?.mkdirp(`seed-${seed}`);
     results.push(await runSeed(backend, config, source, seed, { ...hooks, log, storage: storage && subRunStorage(storage, `seed-${seed}`) }));
   }
   const methods = METHODS.filter((m) => config.baselines || m.key === 'sft' || m.key === 'rlmec');

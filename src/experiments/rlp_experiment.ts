@@ -99,6 +99,8 @@ export async function runRLPExperiment(backend: Backend, config: RLPRunConfig, s
   for (const seed of seeds) {
     hooks.signal?.throwIfAborted();
     log(`seed ${seed}: ${source.name}`);
+    // Made here, not by the first stage's run folder: a source's own policy may train nothing.
+    await storage?.mkdirp(`seed-${seed}`);
     const seedStorage = storage && subRunStorage(storage, `seed-${seed}`);
     results.push(await new SeedPipeline(backend, config, source, seed, rerun, { ...hooks, log, storage: seedStorage }).run());
   }
