@@ -5,7 +5,7 @@
 // WEBRLHF_TEST_FILES=kv_cache,gpt                runs only those suites (test/<name>.test.ts).
 // A leg whose runtime is missing (no Deno, no Chromium, no GPU adapter) fails; it is never skipped.
 import { spawn } from 'node:child_process';
-import { copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildPackage, bundle, copyWasm, root } from '../scripts/build_lib.mjs';
 import { serveStatic } from '../scripts/static_server.mjs';

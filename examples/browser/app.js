@@ -22,16 +22,16 @@ const CHARTS = [
 ];
 /** Per-step losses are noisy (one small batch each): drawn smoothed over the raw points. */
 const SMOOTHING = 0.9;
-/** The files offered for download, by their place in the run folder. */
+/** The files offered for download, by their place in the run folder (seed-N/ left out: the page runs one seed). */
 const DOWNLOADS = [
-  ['seed-{seed}/rlmec/final/model.safetensors', 'RLMEC policy: model.safetensors'],
-  ['seed-{seed}/rlmec/final/config.json', 'config.json'],
-  ['seed-{seed}/rlmec/final/tokenizer.json', 'tokenizer.json'],
-  ['seed-{seed}/rlmec/final/tokenizer_config.json', 'tokenizer_config.json'],
-  ['seed-{seed}/sft/metrics.jsonl', 'SFT metrics.jsonl'],
-  ['seed-{seed}/grm/metrics.jsonl', 'GRM metrics.jsonl'],
-  ['seed-{seed}/rlmec/metrics.jsonl', 'RLMEC metrics.jsonl'],
-  ['seed-{seed}/samples.jsonl', 'samples.jsonl (token rewards)'],
+  ['rlmec/final/model.safetensors', 'RLMEC policy: model.safetensors'],
+  ['rlmec/final/config.json', 'config.json'],
+  ['rlmec/final/tokenizer.json', 'tokenizer.json'],
+  ['rlmec/final/tokenizer_config.json', 'tokenizer_config.json'],
+  ['sft/metrics.jsonl', 'SFT metrics.jsonl'],
+  ['grm/metrics.jsonl', 'GRM metrics.jsonl'],
+  ['rlmec/metrics.jsonl', 'RLMEC metrics.jsonl'],
+  ['samples.jsonl', 'samples.jsonl (token rewards)'],
   ['results.json', 'results.json'],
   ['report.html', 'report.html'],
 ];
@@ -100,12 +100,12 @@ const handle = {
   done({ result, files, seconds }) {
     finish();
     showResults(result, files);
-    showDownloads(files, result.seeds[0].seed);
+    showDownloads(files);
     setState('done', `Done in ${Math.round(seconds)} s on the ${result.backend} backend.`);
   },
   stopped({ files }) {
     finish();
-    showDownloads(files, seedOf(files));
+    showDownloads(files);
     setState('stopped', 'Stopped. What the run wrote before the stop is below.');
   },
   error({ name, message }) {
@@ -140,8 +140,9 @@ function showResults(result, files) {
   $('results-section').hidden = false;
 }
 
-function showDownloads(files, seed) {
-  const links = DOWNLOADS.map(([pattern, label]) => [pattern.replace('{seed}', seed), label]).filter(([path]) => files[path]);
+function showDownloads(files) {
+  const inSeed = (path) => path.replace(/^seed-\d+\//, '');
+  const links = DOWNLOADS.flatMap(([name, label]) => Object.keys(files).filter((path) => inSeed(path) === name).map((path) => [path, label]));
   $('downloads').innerHTML = '';
   for (const [path, label] of links) {
     const a = document.createElement('a');
@@ -176,11 +177,6 @@ function setState(state, text) {
 
 function setStatus(text) {
   $('status').textContent = text;
-}
-
-function seedOf(files) {
-  const dir = Object.keys(files).map((p) => /^seed-(\d+)\//.exec(p)).find(Boolean);
-  return dir ? dir[1] : '';
 }
 
 function size(bytes) {

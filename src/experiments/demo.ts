@@ -42,7 +42,7 @@ export async function runDemo(backend: Backend, config: DemoRunConfig, hooks: De
   if (earlier.length) throw new ConfigError(`demo: ${storage.location} already holds a demo run (${earlier.join(', ')}); webrlhf never overwrites a run's files, so choose another output_dir (--output_dir DIR) or remove that one`);
   const seeds = config.full ? FULL_SEEDS : 1;
   const common = { backend: config.backend, seed: config.seed, seeds };
-  const stageHooks = { log: hooks.log, progress: hooks.progress, onStep: hooks.onStep, signal: hooks.signal };
+  const { output: _, ...stageHooks } = hooks; // each pipeline writes its own sub-folder
   // Each pipeline's config.json records where its folder is (as the pipeline's own command would).
   const folder = (name: string) => (typeof hooks.output === 'string' ? `${hooks.output.replace(/\/+$/, '')}/${name}` : name);
   const result: DemoResult = { text: '', seconds: 0 };

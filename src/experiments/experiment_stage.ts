@@ -34,6 +34,16 @@ export interface StageHooks extends Omit<ExperimentHooks, 'output' | 'log'> {
 }
 
 /**
+ * The folder of one seed (`seed-N`) under the run's, made now: the first stage's run folder
+ * would make it too, but a source's own starting policy may train no stage at all.
+ */
+export async function seedFolder(storage: RunStorage | undefined, seed: number): Promise<RunStorage | undefined> {
+  if (!storage) return undefined;
+  await storage.mkdirp(`seed-${seed}`);
+  return subRunStorage(storage, `seed-${seed}`);
+}
+
+/**
  * A stage's TrainOptions: run folder `stage` under the seed's (config.json = `config`), step
  * events tagged with the seed and stage, and a bar once its length is known.
  */

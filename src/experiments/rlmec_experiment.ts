@@ -17,10 +17,10 @@ import { solveProblems, testAccuracy, type Solution } from '../tasks/solve.js';
 import type { Tokenizer } from '../text/tokenizer.js';
 import { sftConfig } from '../train/config/sft.js';
 import { openRun } from '../train/run_folder.js';
-import { resolveRunStorage, subRunStorage, type RunStorage } from '../train/run_storage.js';
+import { resolveRunStorage, type RunStorage } from '../train/run_storage.js';
 import { trainDPO, trainPPO, trainRFT, trainSFTOnProblems, type BaselineInput, type BaselineResult } from './baselines.js';
 import { formatTable, summarise, type MethodSummary } from './comparison_table.js';
-import { stageOptions, writeJsonl, writeText, type ExperimentHooks } from './experiment_stage.js';
+import { seedFolder, stageOptions, writeJsonl, writeText, type ExperimentHooks } from './experiment_stage.js';
 import type { RLMECRunConfig } from './rlmec_run_config.js';
 import type { RLMECSource, SeedData } from './rlmec_source.js';
 
@@ -70,9 +70,7 @@ export async function runRLMECExperiment(backend: Backend, config: RLMECRunConfi
   for (const seed of seeds) {
     hooks.signal?.throwIfAborted();
     log(`seed ${seed}: ${source.name}`);
-    // Made here, not by the first stage's run folder: a source's own policy may train nothing.
-    await storage?.mkdirp(`seed-${seed}`);
-    results.push(await runSeed(backend, config, source, seed, { ...hooks, log, storage: storage && subRunStorage(storage, `seed-${seed}`) }));
+    results.push(await runSeed(backend, config, source, seed, { ...hooks, log, storage: await seedFolder(storage, seed) }));
   }
   const methods = METHODS.filter((m) => config.baselines || m.key === 'sft' || m.key === 'rlmec');
   const table = methods.map((m) => summarise(m.label, results.map((r) => r.accuracy[m.key] ?? NaN)));

@@ -27,11 +27,11 @@ import { rewardConfig } from '../train/config/reward.js';
 import { umlRewardConfig } from '../train/config/uml_reward.js';
 import { RewardTrainer } from '../train/reward_trainer.js';
 import { FINAL_DIR, openRun } from '../train/run_folder.js';
-import { resolveRunStorage, subRunStorage, type RunStorage } from '../train/run_storage.js';
+import { resolveRunStorage, type RunStorage } from '../train/run_storage.js';
 import { padId } from '../train/trainer_parts.js';
 import type { TrainOptions } from '../train/trainer.js';
 import { formatTable, oneDecimal, summarise, type MethodSummary } from './comparison_table.js';
-import { readJsonl, setAside, stageOptions, writeJsonl, writeText, type ExperimentHooks } from './experiment_stage.js';
+import { readJsonl, seedFolder, setAside, stageOptions, writeJsonl, writeText, type ExperimentHooks } from './experiment_stage.js';
 import { rerunStages, type RLPRunConfig, type RLPStage } from './rlp_run_config.js';
 import type { RLPSource, RLPSeedData } from './rlp_source.js';
 
@@ -99,10 +99,7 @@ export async function runRLPExperiment(backend: Backend, config: RLPRunConfig, s
   for (const seed of seeds) {
     hooks.signal?.throwIfAborted();
     log(`seed ${seed}: ${source.name}`);
-    // Made here, not by the first stage's run folder: a source's own policy may train nothing.
-    await storage?.mkdirp(`seed-${seed}`);
-    const seedStorage = storage && subRunStorage(storage, `seed-${seed}`);
-    results.push(await new SeedPipeline(backend, config, source, seed, rerun, { ...hooks, log, storage: seedStorage }).run());
+    results.push(await new SeedPipeline(backend, config, source, seed, rerun, { ...hooks, log, storage: await seedFolder(storage, seed) }).run());
   }
   const policies = RLP_POLICIES.filter((p) => included(config, p.key));
   const rewardModels = RLP_REWARD_MODELS.filter((r) => included(config, r.key));
