@@ -1,6 +1,6 @@
 // `npm run bench -- matmul`: GFLOP/s of webrlhf's matmul on both backends, side by side with
 // TensorFlow.js's webgpu backend on the same adapter and its wasm backend, in one Node run.
-import { createRuntime, type Backend } from 'webrlhf';
+import { createRuntime, matmul, type Backend } from 'webrlhf';
 import { fixed, measure, printTable } from './harness/timing.js';
 import { loadTfjsWebGPU } from './peers/tfjs_gpt2.js';
 
@@ -24,7 +24,7 @@ async function benchWebrlhf(be: Backend, n: number): Promise<number> {
   const b = be.tensor(randomData(n * n, 2), [n, n]);
   const out = be.zeros([n, n]);
   const t = await measure(async () => {
-    be.matmul(a, b, { out });
+    matmul(a, b, { out });
     await be.flush();
   });
   for (const x of [a, b, out]) x.dispose();

@@ -1,7 +1,7 @@
 // `npm run bench -- ops`: what one small op costs on each backend (dispatch overhead, the
 // figure that dominates small models), and a mid-size matmul chain — the evidence behind
 // backend: 'auto' on software adapters (docs/ARCHITECTURE.md).
-import { createRuntime, type Backend } from 'webrlhf';
+import { add, createRuntime, matmul, max, scale, sum, type Backend } from 'webrlhf';
 import { fixed, measure, printTable } from './harness/timing.js';
 
 const CHAIN = 200;
@@ -12,10 +12,10 @@ async function elementwiseChain(be: Backend, n: number): Promise<number> {
   const y = be.zeros([n]);
   const t = await measure(async () => {
     for (let i = 0; i < CHAIN / 2; i++) {
-      be.add(x, y, y);
-      be.scale(y, 0.5, y);
+      add(x, y, y);
+      scale(y, 0.5, y);
     }
-    await be.read(be.sum(y));
+    await be.read(sum(y));
   });
   x.dispose();
   y.dispose();
@@ -28,8 +28,8 @@ async function mlpForward(be: Backend, rows: number, width: number): Promise<num
   const bias = be.zeros([width]);
   const h = [be.tensor(new Float32Array(rows * width).fill(0.5), [rows, width]), be.zeros([rows, width])];
   const t = await measure(async () => {
-    for (let l = 0; l < 4; l++) be.matmul(h[l % 2]!, weights[l]!, { bias, out: h[(l + 1) % 2]! });
-    await be.read(be.max(h[0]!));
+    for (let l = 0; l < 4; l++) matmul(h[l % 2]!, weights[l]!, { bias, out: h[(l + 1) % 2]! });
+    await be.read(max(h[0]!));
   });
   return t.seconds * 1e3;
 }

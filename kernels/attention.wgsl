@@ -2,9 +2,10 @@
 // scores [B, H, T, T] with its backward. One workgroup per row (rows beyond 65535 wrap into
 // the grid's y dimension); invocations stride over the row, so loads and stores are
 // contiguous, and row statistics combine through a tree in workgroup memory. The softmax
-// also has one-invocation-per-row entry points (*_rows, at the end) for software adapters.
+// also has one-invocation-per-row entry points (*__rows, at the end) for software adapters.
 //
 // Each entry point uses a subset of the bindings below; 'auto' layout leaves the rest out.
+//! include lib/workgroup_reduce.wgsl
 struct Params {
   B: u32, T: u32, H: u32, D: u32,
   W: u32,     // row width of the [B, T, W] side of a head split
@@ -25,6 +26,8 @@ struct Params {
 @group(0) @binding(8) var<uniform> p: Params;
 
 const WG = 64u;
+const REDUCE_WG = WG;
+const REDUCE_SLOTS = 2u;
 // The most negative finite f32: the max of a row that sees no key (such a row is all zeros).
 const LOWEST = -3.4028234663852886e38;
 
@@ -61,28 +64,6 @@ fn scatter_heads(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation
   for (var i = li; i < p.H * p.D; i += WG) { dst[base + i] = src[headIndex(b, t, i)]; }
 }
 
-// Two reductions per kernel at most, each in its own slot of WG values. A slot is never
-// reused within a dispatch: Mesa's GL path (Dawn on llvmpipe) was seen to move the read of
-// one reduction's total past the barrier that follows it, so reusing a slot raced.
-var<workgroup> partial: array<vec2<f32>, 2 * WG>;
-
-// Tree over the workgroup in slot 0 or 1: x combines by max, y by sum. Call from uniform
-// control flow.
-fn maxAndSum(slot: u32, li: u32, v: vec2<f32>) -> vec2<f32> {
-  let o = slot * WG;
-  partial[o + li] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (li < s) {
-      let a = partial[o + li];
-      let b = partial[o + li + s];
-      partial[o + li] = vec2(max(a.x, b.x), a.y + b.y);
-    }
-    workgroupBarrier();
-  }
-  return partial[o];
-}
-
 // Query i of batch entry b sees key j iff j ≤ i and keyMask[b, j] ≥ 0.5.
 fn sees(b: u32, i: u32, j: u32) -> bool {
   return j <= i && keyMask[b * p.T + j] >= 0.5;
@@ -102,7 +83,7 @@ fn causal_softmax(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocatio
   for (var j = li; j <= i; j += WG) {
     if (sees(b, i, j)) { m = max(m, scores[base + j]); }
   }
-  let rowMax = maxAndSum(0u, li, vec2(m, 0.0)).x;
+  let rowMax = workgroupMaxSum(0u, li, vec4(m, 0.0, 0.0, 0.0)).x;
   var s = 0.0;
   for (var j = li; j < p.T; j += WG) {
     var e = 0.0;
@@ -110,7 +91,7 @@ fn causal_softmax(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocatio
     probs[base + j] = e;
     s += e;
   }
-  let total = maxAndSum(1u, li, vec2(LOWEST, s)).y;
+  let total = workgroupSum(1u, li, vec4(s, 0.0, 0.0, 0.0)).x;
   let scale = select(0.0, 1.0 / total, total > 0.0);
   // Each invocation rescales the very elements it wrote above: no barrier needed.
   for (var j = li; j <= i; j += WG) { probs[base + j] *= scale; }
@@ -124,7 +105,7 @@ fn causal_softmax_backward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_
   let base = r * p.T;
   var s = 0.0;
   for (var j = li; j < p.T; j += WG) { s += probsIn[base + j] * dprobs[base + j]; }
-  let pdp = maxAndSum(0u, li, vec2(LOWEST, s)).y;
+  let pdp = workgroupSum(0u, li, vec4(s, 0.0, 0.0, 0.0)).x;
   for (var j = li; j < p.T; j += WG) { dscores[base + j] = probsIn[base + j] * (dprobs[base + j] - pdp); }
 }
 
@@ -134,7 +115,7 @@ fn causal_softmax_backward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_
 // (lanes walk different rows), which costs a software rasteriser nothing (it fetches lane by
 // lane) but would a hardware GPU; the host picks these for software adapters.
 @compute @workgroup_size(WG)
-fn causal_softmax_rows(@builtin(global_invocation_id) gid: vec3<u32>) {
+fn causal_softmax__rows(@builtin(global_invocation_id) gid: vec3<u32>) {
   let r = gid.x + gid.y * p.gridX * WG;
   if (r >= p.B * p.H * p.T) { return; }
   let b = r / (p.H * p.T);
@@ -157,7 +138,7 @@ fn causal_softmax_rows(@builtin(global_invocation_id) gid: vec3<u32>) {
 }
 
 @compute @workgroup_size(WG)
-fn causal_softmax_backward_rows(@builtin(global_invocation_id) gid: vec3<u32>) {
+fn causal_softmax_backward__rows(@builtin(global_invocation_id) gid: vec3<u32>) {
   let r = gid.x + gid.y * p.gridX * WG;
   if (r >= p.B * p.H * p.T) { return; }
   let base = r * p.T;

@@ -29,7 +29,7 @@ var<workgroup> tileMax: array<f32, WG>;
 var<workgroup> tileWeight: array<f32, WG>;
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+fn cached_attention(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let r = wg.x + wg.y * p.gridX;
   if (r >= p.B * p.T * p.H) { return; }
   let h = r % p.H;

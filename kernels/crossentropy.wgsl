@@ -6,6 +6,7 @@
 // Three strided passes over the row (max, sum, gradient), each combined by a tree in
 // workgroup memory. A row whose weight is 0 gives loss 0 and a zero gradient without reading
 // its target (which may be −1 for padding).
+//! include lib/workgroup_reduce.wgsl
 struct Params { N: u32, V: u32, gridX: u32, scale: f32 }
 
 @group(0) @binding(0) var<storage, read> logits: array<f32>;        // [N, V]
@@ -17,29 +18,11 @@ struct Params { N: u32, V: u32, gridX: u32, scale: f32 }
 
 override HAS_DLOGITS: bool = true;
 const WG = 256u;
-// The max and the sum each get their own slot of WG values. A slot is never reused within a
-// dispatch: Mesa's GL path (Dawn on llvmpipe) was seen to move the read of one reduction's
-// total past the barrier that follows it, so reusing a slot raced.
-var<workgroup> partial: array<f32, 2 * WG>;
-
-// The workgroup's max (slot 0) or sum (slot 1) of v. Call from uniform control flow.
-fn combineAll(slot: u32, li: u32, v: f32) -> f32 {
-  let o = slot * WG;
-  partial[o + li] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (li < s) {
-      let a = partial[o + li];
-      let b = partial[o + li + s];
-      partial[o + li] = select(a + b, max(a, b), slot == 0u);
-    }
-    workgroupBarrier();
-  }
-  return partial[o];
-}
+const REDUCE_WG = WG;
+const REDUCE_SLOTS = 2u;
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+fn softmax_crossentropy(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let n = wg.x + wg.y * p.gridX;
   if (n >= p.N) { return; }
   let base = n * p.V;
@@ -57,10 +40,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   // Max over the row; starting from a real element needs no -inf identity.
   var m = logits[base + min(li, p.V - 1u)];
   for (var c = li; c < p.V; c += WG) { m = max(m, logits[base + c]); }
-  let rowMax = combineAll(0u, li, m);
+  let rowMax = workgroupMaxSum(0u, li, vec4(m, 0.0, 0.0, 0.0)).x;
   var s = 0.0;
   for (var c = li; c < p.V; c += WG) { s += exp((logits[base + c] - rowMax) * p.scale); }
-  let sum = combineAll(1u, li, s);
+  let sum = workgroupSum(1u, li, vec4(s, 0.0, 0.0, 0.0)).x;
   let t = min(u32(targets[n]), p.V - 1u);
   // (max − logit) first: both are large for large logits, their difference is exact-ish.
   if (li == 0u) { losses[n] = w * ((rowMax - logits[base + t]) * p.scale + log(sum)); }

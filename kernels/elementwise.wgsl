@@ -19,7 +19,7 @@ fn add(@builtin(global_invocation_id) gid: vec3<u32>) {
 
 /** out += b */
 @compute @workgroup_size(WG)
-fn add_into(@builtin(global_invocation_id) gid: vec3<u32>) {
+fn add__into(@builtin(global_invocation_id) gid: vec3<u32>) {
   let i = gid.x + gid.y * p.row;
   if (i < p.n) { out[i] = out[i] + b[i]; }
 }
@@ -32,7 +32,7 @@ fn scale(@builtin(global_invocation_id) gid: vec3<u32>) {
 
 /** out *= s */
 @compute @workgroup_size(WG)
-fn scale_into(@builtin(global_invocation_id) gid: vec3<u32>) {
+fn scale__into(@builtin(global_invocation_id) gid: vec3<u32>) {
   let i = gid.x + gid.y * p.row;
   if (i < p.n) { out[i] = out[i] * p.s; }
 }

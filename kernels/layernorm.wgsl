@@ -2,7 +2,7 @@
 //
 // Forward and the dx backward run one workgroup per row (rows beyond 65535 wrap into the
 // grid's y dimension): invocations stride over the row, then a tree in workgroup memory
-// combines their partial sums; forward_rows and backward_dx_rows (at the end) do the same
+// combines their partial sums; layernorm__rows and layernorm_backward__dx_rows (at the end) do the same
 // with one invocation per row, for software adapters. The variance takes a second pass over
 // the row, Σ(x − mean)², rather than E[x²] − mean², which cancels badly when |mean| ≫ std.
 //
@@ -11,9 +11,10 @@
 // chunk of rows per dispatch.
 //
 // Each entry point uses a subset of the bindings below; 'auto' layout leaves the rest out.
+//! include lib/workgroup_reduce.wgsl
 struct Params {
   N: u32, C: u32, gridX: u32, eps: f32,
-  // backward_params: the rows of this dispatch. The host splits the rows into chunks, as
+  // layernorm_backward__params: the rows of this dispatch. The host splits the rows into chunks, as
   // Mesa's gallivm (llvmpipe, lavapipe) ends an invocation's loops after 65535 iterations.
   rowStart: u32, rowCount: u32, _p0: u32, _p1: u32,
 }
@@ -33,25 +34,11 @@ struct Params {
 @group(0) @binding(12) var<uniform> p: Params;
 
 const WG = 64u;
-// Two reductions per kernel at most, each in its own slot of WG values. A slot is never
-// reused within a dispatch: Mesa's GL path (Dawn on llvmpipe) was seen to move the read of
-// one reduction's total past the barrier that follows it, so reusing a slot raced.
-var<workgroup> partial: array<vec2<f32>, 2 * WG>;
-
-// The workgroup's total of v (two sums at once), in slot 0 or 1. Call from uniform control flow.
-fn workgroupSum(slot: u32, li: u32, v: vec2<f32>) -> vec2<f32> {
-  let o = slot * WG;
-  partial[o + li] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (li < s) { partial[o + li] += partial[o + li + s]; }
-    workgroupBarrier();
-  }
-  return partial[o];
-}
+const REDUCE_WG = WG;
+const REDUCE_SLOTS = 2u;
 
 @compute @workgroup_size(WG)
-fn forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+fn layernorm(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let n = wg.x + wg.y * p.gridX;
   // n is the same for the whole workgroup, so returning keeps the barriers uniform.
   if (n >= p.N) { return; }
@@ -59,13 +46,13 @@ fn forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index
   let inv = 1.0 / f32(p.C);
   var s = 0.0;
   for (var c = li; c < p.C; c += WG) { s += x[base + c]; }
-  let m = workgroupSum(0u, li, vec2(s, 0.0)).x * inv;
+  let m = workgroupSum(0u, li, vec4(s, 0.0, 0.0, 0.0)).x * inv;
   var q = 0.0;
   for (var c = li; c < p.C; c += WG) {
     let d = x[base + c] - m;
     q += d * d;
   }
-  let r = 1.0 / sqrt(workgroupSum(1u, li, vec2(q, 0.0)).x * inv + p.eps);
+  let r = 1.0 / sqrt(workgroupSum(1u, li, vec4(q, 0.0, 0.0, 0.0)).x * inv + p.eps);
   for (var c = li; c < p.C; c += WG) { out[base + c] = (x[base + c] - m) * r * weight[c] + bias[c]; }
   if (li == 0u) {
     mean_out[n] = m;
@@ -75,7 +62,7 @@ fn forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index
 
 // dx += rstd · (g − mean(g) − x̂ · mean(g · x̂)) with g = weight · dout, x̂ = (x − mean) · rstd.
 @compute @workgroup_size(WG)
-fn backward_dx(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+fn layernorm_backward__dx(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let n = wg.x + wg.y * p.gridX;
   if (n >= p.N) { return; }
   let base = n * p.C;
@@ -86,7 +73,7 @@ fn backward_dx(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_i
     let g = weight[c] * dout[base + c];
     acc += vec2(g, g * (x[base + c] - m) * r);
   }
-  let means = workgroupSum(0u, li, acc) / f32(p.C);
+  let means = workgroupSum(0u, li, vec4(acc, 0.0, 0.0)).xy / f32(p.C);
   for (var c = li; c < p.C; c += WG) {
     let g = weight[c] * dout[base + c];
     let xhat = (x[base + c] - m) * r;
@@ -98,7 +85,7 @@ const CWG = 64u;
 
 // dweight[c] += Σ_n dout[n, c] · x̂[n, c];  dbias[c] += Σ_n dout[n, c]
 @compute @workgroup_size(CWG)
-fn backward_params(@builtin(global_invocation_id) gid: vec3<u32>) {
+fn layernorm_backward__params(@builtin(global_invocation_id) gid: vec3<u32>) {
   let c = gid.x + gid.y * p.gridX * CWG;
   if (c >= p.C) { return; }
   var dw = 0.0;
@@ -112,13 +99,13 @@ fn backward_params(@builtin(global_invocation_id) gid: vec3<u32>) {
   dbias[c] += db;
 }
 
-// forward and backward_dx with one invocation per row and no workgroup memory: on a software
+// layernorm and layernorm_backward__dx with one invocation per row and no workgroup memory: on a software
 // rasteriser a barrier switches between coroutines, which is where the workgroup-per-row
 // kernels above spend much of their time at GPT-2 widths. Loads are not coalesced (lanes walk
 // different rows), which costs a software rasteriser nothing (it fetches lane by lane) but
 // would a hardware GPU; the host picks these for software adapters.
 @compute @workgroup_size(WG)
-fn forward_rows(@builtin(global_invocation_id) gid: vec3<u32>) {
+fn layernorm__rows(@builtin(global_invocation_id) gid: vec3<u32>) {
   let n = gid.x + gid.y * p.gridX * WG;
   if (n >= p.N) { return; }
   let base = n * p.C;
@@ -137,7 +124,7 @@ fn forward_rows(@builtin(global_invocation_id) gid: vec3<u32>) {
 }
 
 @compute @workgroup_size(WG)
-fn backward_dx_rows(@builtin(global_invocation_id) gid: vec3<u32>) {
+fn layernorm_backward__dx_rows(@builtin(global_invocation_id) gid: vec3<u32>) {
   let n = gid.x + gid.y * p.gridX * WG;
   if (n >= p.N) { return; }
   let base = n * p.C;

@@ -4,6 +4,7 @@
 //   entropies[n] = log S − D / S         (−Σ p log p, p = e^d / S)
 // Two strided passes (max, then S and D), each combined by a tree in workgroup memory.
 // Subtracting before scaling keeps d exact for the max token and its error relative to |d|.
+//! include lib/workgroup_reduce.wgsl
 struct Params {
   N: u32, V: u32, gridX: u32, scale: f32,
   nan: u32, // a quiet NaN's bits, from the host: a NaN constant is a WGSL error
@@ -16,28 +17,10 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> entropies: array<f32>; // [N]
 @group(0) @binding(4) var<uniform> p: Params;
 
-// Invocations per row: a power of two ≤ MAX_WG, chosen by the host from V.
+// Invocations per row: a power of two ≤ REDUCE_WG, chosen by the host from V.
 override WG: u32 = 256u;
-const MAX_WG = 256u;
-// Slot 0 for the max, slot 1 for the sums: a slot is never reused within a dispatch (see
-// crossentropy.wgsl: Mesa's GL path moved a total's read past the next barrier).
-var<workgroup> partial: array<vec2<f32>, 2 * MAX_WG>;
-
-// Slot 0: x combines by max. Slot 1: both lanes by sum. Call from uniform control flow.
-fn combineAll(slot: u32, li: u32, v: vec2<f32>) -> vec2<f32> {
-  let o = slot * MAX_WG;
-  partial[o + li] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (li < s) {
-      let a = partial[o + li];
-      let b = partial[o + li + s];
-      partial[o + li] = select(a + b, vec2<f32>(max(a.x, b.x), 0.0), slot == 0u);
-    }
-    workgroupBarrier();
-  }
-  return partial[o];
-}
+const REDUCE_WG = 256u;
+const REDUCE_SLOTS = 2u;
 
 @compute @workgroup_size(WG)
 fn token_logprobs(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
@@ -47,7 +30,7 @@ fn token_logprobs(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocatio
   // Starting from a real element needs no -inf identity.
   var m = logits[base + min(li, p.V - 1u)];
   for (var i = li; i < p.V; i += WG) { m = max(m, logits[base + i]); }
-  let lmax = combineAll(0u, li, vec2<f32>(m, 0.0)).x;
+  let lmax = workgroupMaxSum(0u, li, vec4<f32>(m, 0.0, 0.0, 0.0)).x;
   var acc = vec2<f32>(0.0);
   for (var i = li; i < p.V; i += WG) {
     // Clamped where e^d is 0 in f32 anyway: e·d stays 0 even if d overflowed to -inf.
@@ -55,7 +38,7 @@ fn token_logprobs(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocatio
     let e = exp(d);
     acc += vec2<f32>(e, e * d);
   }
-  let sums = combineAll(1u, li, acc);
+  let sums = workgroupSum(1u, li, vec4<f32>(acc, 0.0, 0.0)).xy;
   if (li == 0u) {
     let logS = log(sums.x);
     entropies[n] = logS - sums.y / sums.x;

@@ -83,7 +83,7 @@ fn rowA(baseA: u32, m: u32) -> u32 { return baseA + min(m, p.M - 1u) * p.K; }
 fn colB(baseB: u32, n: u32) -> u32 { return baseB + min(n, p.N - 1u) * p.K; }
 
 @compute @workgroup_size(WX, WY)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+fn matmul(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   // The grid is folded into x and y (each ≤ 65535); unfold it into tile column, tile row, batch.
   let w = wg.x + wg.y * p.gridX;
   let tile = w % p.tilesX;

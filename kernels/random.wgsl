@@ -1,6 +1,6 @@
-// randomUniform: out[i] = philoxUniform(key, stream, offset, i) (kernels/philox.wgsl comes
-// first in this module), one value per invocation; the flat index folds the grid's y
-// dimension in (p.row = invocations per grid row).
+// randomUniform: out[i] = philoxUniform(key, stream, offset, i), one value per invocation;
+// the flat index folds the grid's y dimension in (p.row = invocations per grid row).
+//! include lib/philox.wgsl
 struct Params { n: u32, row: u32, key0: u32, key1: u32, stream: u32, offset: u32, _p0: u32, _p1: u32 }
 
 @group(0) @binding(0) var<storage, read_write> out: array<f32>;

@@ -10,6 +10,7 @@
 // invocation per column walks rows [rowStart, rowStart + rowCount) in order, so the sum is
 // deterministic and needs no atomics; consecutive invocations read consecutive columns. The
 // host dispatches it once per chunk of rows (the same 65535-iteration limit).
+//! include lib/workgroup_reduce.wgsl
 struct Params { rows: u32, cols: u32, gridX: u32, segs: u32, seg: u32, rowStart: u32, rowCount: u32, _p: u32 }
 
 @group(0) @binding(0) var<storage, read> a: array<f32>;
@@ -19,7 +20,8 @@ struct Params { rows: u32, cols: u32, gridX: u32, segs: u32, seg: u32, rowStart:
 // 0: sum, 1: max, 2: sum of squares (Σ a², for the global gradient norm).
 override OP: u32 = 0u;
 const WG = 256u;
-var<workgroup> partial: array<f32, WG>;
+const REDUCE_WG = WG;
+const REDUCE_SLOTS = 1u;
 
 fn combine(x: f32, y: f32) -> f32 {
   if (OP == 1u) { return max(x, y); }
@@ -33,7 +35,7 @@ fn term(x: f32) -> f32 {
 }
 
 @compute @workgroup_size(WG)
-fn reduce_rows(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+fn reduce(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let w = wg.x + wg.y * p.gridX;
   let row = w / p.segs;
   let first = (w - row * p.segs) * p.seg;
@@ -46,13 +48,13 @@ fn reduce_rows(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_i
     if (OP == 1u) { acc = a[base + min(li, count - 1u)]; }
     for (var c = li; c < count; c += WG) { acc = combine(acc, term(a[base + c])); }
   }
-  partial[li] = acc;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (li < s) { partial[li] = combine(partial[li], partial[li + s]); }
-    workgroupBarrier();
+  var total: f32;
+  if (OP == 1u) {
+    total = workgroupMaxSum(0u, li, vec4(acc, 0.0, 0.0, 0.0)).x;
+  } else {
+    total = workgroupSum(0u, li, vec4(acc, 0.0, 0.0, 0.0)).x;
   }
-  if (li == 0u && row < p.rows) { out[w] = partial[0]; }
+  if (li == 0u && row < p.rows) { out[w] = total; }
 }
 
 // 64 columns per workgroup: a narrow bias (768 columns) still spreads over a dozen

@@ -1,6 +1,5 @@
 // sampleTokens over logits [N, V]: one token id per row (as f32), one workgroup per row (rows
-// beyond 65535 wrap into the grid's y dimension). kernels/philox.wgsl comes first in this
-// module. The semantics are Backend.sampleTokens's; here:
+// beyond 65535 wrap into the grid's y dimension). The semantics are sampleTokens's (src/ops/sampling.ts); here:
 //  1. min and max of the row's keys (orderKey: an order-preserving u32 of each logit).
 //     Greedy: the lowest index holding the max key, done.
 //  2. topK: τ = the k-th largest key, by bisection over key space. Each pass counts the keys
@@ -14,6 +13,9 @@
 // Every pass is a strided loop (coalesced) of at most ⌈V / WG⌉ iterations and a tree: with
 // ≤ 68 passes no invocation nears the 65535 loop iterations after which Mesa's gallivm
 // (llvmpipe, lavapipe) cuts an invocation's loops short, for V up to ~200,000 (WG = 256).
+// Its reduction stays here rather than in lib/workgroup_reduce.wgsl: it combines order keys
+// and counts as u32 bits (min, max, sum), which the f32 reductions there cannot carry.
+//! include lib/philox.wgsl
 struct Params {
   N: u32, V: u32, gridX: u32,
   topK: u32,    // 0: off
@@ -25,7 +27,7 @@ struct Params {
 }
 
 @group(0) @binding(0) var<storage, read> logits: array<f32>;     // [N, V]
-@group(0) @binding(1) var<storage, read_write> tokens: array<f32>; // [N]
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;   // [N]: token ids
 @group(0) @binding(2) var<uniform> p: Params;
 
 // Invocations per row: a power of two ≤ MAX_WG, chosen by the host from V (a software
@@ -168,7 +170,7 @@ fn sample_tokens(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation
       }
     }
     let s = rowStats(li, vec3<u32>(0u, first, 0u), false);
-    if (li == 0u) { tokens[n] = f32(s.y); }
+    if (li == 0u) { out[n] = f32(s.y); }
     return;
   }
   let lmax = keyValue(bounds.z);
@@ -220,6 +222,6 @@ fn sample_tokens(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation
         }
       }
     }
-    tokens[n] = f32(select(last, found, found != NONE));
+    out[n] = f32(select(last, found, found != NONE));
   }
 }

@@ -3,9 +3,10 @@
 import * as esbuild from 'esbuild';
 import asc from 'assemblyscript/asc';
 import ts from 'typescript';
-import { copyFile, mkdir, readFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { KERNEL_SECTION, kernelManifest, withCustomSection } from './wasm_manifest.mjs';
 
 export const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 // Memory is imported (JavaScript creates it) and may grow to wasm32's 4 GiB.
@@ -14,7 +15,8 @@ export const WASM_FILES = { single: 'webrlhf.wasm', threads: 'webrlhf-mt.wasm' }
 
 /**
  * Compiles wasm/ (AssemblyScript) into `dir` twice: a SIMD module on a plain memory, and one
- * on a shared memory for threads (used where SharedArrayBuffer is available).
+ * on a shared memory for threads (used where SharedArrayBuffer is available). Both carry the
+ * kernels' parameter names (scripts/wasm_manifest.mjs) in a custom section.
  */
 export async function buildWasm(dir) {
   await mkdir(dir, { recursive: true });
@@ -22,10 +24,19 @@ export async function buildWasm(dir) {
     [WASM_FILES.single, ['--enable', 'simd']],
     [WASM_FILES.threads, ['--enable', 'simd,threads', '--sharedMemory']],
   ];
+  const modules = [];
   for (const [file, flags] of variants) {
     const { error, stderr } = await asc.main([join(root, 'wasm/index.ts'), '-o', join(dir, file), ...WASM_FLAGS, ...flags]);
     if (error) throw new Error(`AssemblyScript failed (${file}): ${error.message}\n${stderr.toString()}`);
+    modules.push([file, await readFile(join(dir, file))]);
   }
+  const [, single] = modules[0];
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(single), { env: { memory: new WebAssembly.Memory({ initial: 16, maximum: 65536 }), abort() {} } });
+  const functions = Object.entries(instance.exports).filter(([, v]) => typeof v === 'function');
+  const lengths = Object.fromEntries(functions.map(([name, fn]) => [name, fn.length]));
+  const manifest = await kernelManifest(join(root, 'wasm'), Object.keys(lengths), (name) => lengths[name]);
+  const payload = new TextEncoder().encode(JSON.stringify(manifest));
+  for (const [file, bytes] of modules) await writeFile(join(dir, file), withCustomSection(bytes, KERNEL_SECTION, payload));
 }
 
 /**
@@ -43,6 +54,7 @@ export async function bundle({ entry, outFile, target, alias = {}, banner }) {
     target: target === 'node' ? 'node20' : 'es2022',
     external: target === 'node' ? ['webgpu', 'playwright-core', '@tensorflow/*'] : ['@tensorflow/*'],
     loader: { '.wgsl': 'text' },
+    plugins: [kernelSourcesPlugin],
     alias,
     sourcemap: 'linked',
     logLevel: 'warning',
@@ -54,6 +66,37 @@ export async function bundle({ entry, outFile, target, alias = {}, banner }) {
     if (nodeImports.length) throw new Error(`${entry}: the web bundle pulls in ${nodeImports.map((i) => i.path).join(', ')}`);
   }
   return result;
+}
+
+/** The virtual module every WGSL kernel comes from (src/backend/webgpu/wgsl_sources.ts). */
+export const KERNEL_SOURCES_MODULE = 'webrlhf:kernel-sources';
+
+/**
+ * Resolves KERNEL_SOURCES_MODULE to `export default { 'lib/math.wgsl': '…', … }`: every .wgsl
+ * file under kernels/ by its path there, so a new kernel file needs no registry entry.
+ */
+const kernelSourcesPlugin = {
+  name: 'webrlhf-kernel-sources',
+  setup(build) {
+    build.onResolve({ filter: /^webrlhf:kernel-sources$/ }, () => ({ path: KERNEL_SOURCES_MODULE, namespace: 'webrlhf-kernels' }));
+    build.onLoad({ filter: /.*/, namespace: 'webrlhf-kernels' }, async () => {
+      const dir = join(root, 'kernels');
+      const files = await wgslFiles(dir);
+      const sources = {};
+      for (const f of files) sources[f] = await readFile(join(dir, f), 'utf8');
+      return { contents: `export default ${JSON.stringify(sources)};`, loader: 'js', watchFiles: files.map((f) => join(dir, f)) };
+    });
+  },
+};
+
+async function wgslFiles(dir, prefix = '') {
+  const out = [];
+  for (const e of await readdir(join(dir, prefix), { withFileTypes: true })) {
+    const path = prefix ? `${prefix}/${e.name}` : e.name;
+    if (e.isDirectory()) out.push(...(await wgslFiles(dir, path)));
+    else if (e.name.endsWith('.wgsl')) out.push(path);
+  }
+  return out.sort();
 }
 
 /** Puts both WASM modules beside a bundle, which loads them from its own directory. */

@@ -52,6 +52,33 @@ export class DeviceLostError extends WebRLHFError {
   }
 }
 
+/**
+ * An op whose family has no implementation on this backend (a new backend may start with the
+ * core family alone). Names the family and the backends that have one.
+ */
+export class UnsupportedOpError extends WebRLHFError {
+  readonly family: string;
+  constructor(op: string, family: string, backend: string, available: readonly string[]) {
+    super(
+      'UNSUPPORTED_OP',
+      `${op}: the '${family}' ops have no ${backend} implementation` +
+        (available.length ? `; use a backend that has one (${available.join(', ')})` : ''),
+    );
+    this.family = family;
+  }
+}
+
+/**
+ * The host and a kernel disagree: a binding, uniform field or WASM parameter that one side
+ * names and the other lacks. A bug in webrlhf (or in an op family you wrote); the message
+ * names the kernel and both sides' names.
+ */
+export class KernelInterfaceError extends WebRLHFError {
+  constructor(message: string) {
+    super('KERNEL_INTERFACE', message);
+  }
+}
+
 /** A tensor used after dispose(), or with a backend that did not create it. */
 export class TensorStateError extends WebRLHFError {
   constructor(message: string) {

@@ -4,9 +4,21 @@ export { createRuntime, type Runtime, type RuntimeOptions, type BackendChoice } 
 export { chooseAuto } from './runtime/auto_choice.js';
 export type { AdapterSummary } from './runtime/gpu_acquire.js';
 export type { RuntimeName } from './runtime/platform.js';
-export { Backend, Tensor, type BackendKind, type BackendInfo, type MatmulOptions, type ReduceOptions } from './backend/backend.js';
-export { VIEW_ALIGN, type RowIndex, type AdamWStep } from './backend/layer_ops.js';
-export type { SampleOptions, LogprobOptions } from './backend/sampling_ops.js';
+export { Backend, Tensor, VIEW_ALIGN, type BackendKind, type BackendInfo } from './backend/backend.js';
+export { opFamily, type OpFamily, type FamilyImplementations, type KernelContexts } from './backend/op_family.js';
+export type { GPUKernelContext, Binding } from './backend/webgpu/gpu_kernels.js';
+export type { WasmKernelContext, WasmArg, WasmArgs, SplitOptions } from './backend/wasm/wasm_kernels.js';
+// The op families: each op a function of its tensors (src/ops/).
+export * from './ops/core.js';
+export * from './ops/layers.js';
+export * from './ops/activations.js';
+export * from './ops/attention.js';
+export * from './ops/sampling.js';
+export * from './ops/optimizer.js';
+export * from './ops/ppo_losses.js';
+export * from './ops/preference_losses.js';
+export * from './ops/rlmec_loss.js';
+export * from './ops/mib_losses.js';
 export { philox4x32, philoxUniforms, uniformFromBits, type PhiloxCounter, type PhiloxKey, type RandomOptions } from './random/philox.js';
 export { philoxNormals } from './random/normals.js';
 export type { WasmSource } from './backend/wasm/load_wasm.js';
@@ -48,11 +60,6 @@ export type { GenerationConfig } from './text/generation_config.js';
 export type { FinishReason } from './text/stop_criteria.js';
 export { scoreSequences, rewardScores, type ScoreOptions, type SequenceScore } from './text/score.js';
 export { responseBatch, type PromptResponse, type ResponseBatch } from './text/response_batch.js';
-export {
-  KL_ESTIMATORS, PPO_REWARD_STATS, PPO_POLICY_STATS, PPO_VALUE_STATS, BRADLEY_TERRY_STATS, DPO_STATS, RLMEC_STATS, MIB_STATS, MIB_SIGMA_FLOOR,
-  type KLEstimator, type PPORewardOptions, type GAEOptions, type WhitenOptions, type PPOPolicyLossOptions, type PPOValueLossOptions, type BradleyTerryOptions, type DPOOptions, type RLMECLossOptions,
-  type MIBLossOptions, type MIBLossInputs, type MIBLossOutputs, type ReparameterizeBackwardOptions,
-} from './backend/loss_ops.js';
 export { MIBHeads, MIB_HEADS_DEFAULTS, type MIBHeadsConfig, type MIBStepOptions, type MIBStepResult } from './rl/rlp/mib_heads.js';
 export { mibBeta, MIB_BETA_START, type MIBBetaOptions } from './rl/rlp/mib_beta.js';
 export { UMLRewardTrainer, type ViewPair, type UMLRewardTrainerInit } from './rl/rlp/uml_reward_trainer.js';

@@ -2,7 +2,7 @@
 // float64 reference (causal within the new block, key padding, empty rows, long caches).
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ShapeError } from 'webrlhf';
+import { ShapeError, cachedAttention, gatherHeads } from 'webrlhf';
 import { assertClose, randomF32 } from './harness/reference.js';
 import { legBackendInstance as backend } from './harness/runtime.js';
 
@@ -59,7 +59,7 @@ for (const [name, c, visible] of cases) {
     const v = randomF32(B * H * S * D, 3);
     const mask = Float32Array.from({ length: B * S }, (_, n) => visible(Math.floor(n / S), n % S));
     const out = be.zeros([B, T, H * D]);
-    be.cachedAttention(be.tensor(qkv, [B, T, W]), be.tensor(k, [B, H, S, D]), be.tensor(v, [B, H, S, D]), be.tensor(mask, [B, S]), start, out);
+    cachedAttention(be.tensor(qkv, [B, T, W]), be.tensor(k, [B, H, S, D]), be.tensor(v, [B, H, S, D]), be.tensor(mask, [B, S]), start, out);
     const got = await be.read(out);
     const want = cachedAttentionRef(qkv, k, v, mask, c);
     assertClose(got, want, { ...F32, what: 'out' });
@@ -73,14 +73,14 @@ test('gatherHeads with a time offset appends to a cache and keeps the other rows
   const src = randomF32(B * T * W, 4);
   const before = randomF32(B * H * S * D, 5);
   const cache = be.tensor(before, [B, H, S, D]);
-  be.gatherHeads(be.tensor(src, [B, T, W]), col, cache, 4);
+  gatherHeads(be.tensor(src, [B, T, W]), col, cache, 4);
   const got = await be.read(cache);
   const want = Float32Array.from(before);
   for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) for (let h = 0; h < H; h++) for (let d = 0; d < D; d++) {
     want[((b * H + h) * S + 4 + t) * D + d] = src[(b * T + t) * W + col + h * D + d]!;
   }
   assert.equal(Array.from(got), Array.from(want));
-  assert.throws(() => be.gatherHeads(be.tensor(src, [B, T, W]), col, cache, 6), (e: unknown) => e instanceof ShapeError && /time rows 6\.\.9/.test(e.message));
+  assert.throws(() => gatherHeads(be.tensor(src, [B, T, W]), col, cache, 6), (e: unknown) => e instanceof ShapeError && /time rows 6\.\.9/.test(e.message));
 });
 
 test('cachedAttention: bad shapes and positions are ShapeErrors', async () => {
@@ -89,11 +89,11 @@ test('cachedAttention: bad shapes and positions are ShapeErrors', async () => {
   const v = be.zeros([1, 2, 4, 8]);
   const mask = be.zeros([1, 4]);
   const isShape = (re: RegExp) => (e: unknown) => e instanceof ShapeError && re.test(e.message);
-  assert.throws(() => be.cachedAttention(be.zeros([1, 2, 48]), kv, v, mask, 3, be.zeros([1, 2, 16])), isShape(/do not fit a cache of 4/));
-  assert.throws(() => be.cachedAttention(be.zeros([1, 1, 8]), kv, v, mask, 0, be.zeros([1, 1, 16])), isShape(/W ≥ 16/));
-  assert.throws(() => be.cachedAttention(be.zeros([1, 1, 48]), kv, v, be.zeros([1, 5]), 0, be.zeros([1, 1, 16])), isShape(/keyMask/));
+  assert.throws(() => cachedAttention(be.zeros([1, 2, 48]), kv, v, mask, 3, be.zeros([1, 2, 16])), isShape(/do not fit a cache of 4/));
+  assert.throws(() => cachedAttention(be.zeros([1, 1, 8]), kv, v, mask, 0, be.zeros([1, 1, 16])), isShape(/W ≥ 16/));
+  assert.throws(() => cachedAttention(be.zeros([1, 1, 48]), kv, v, be.zeros([1, 5]), 0, be.zeros([1, 1, 16])), isShape(/keyMask/));
   const wide = be.zeros([1, 1, 2, 300]);
-  assert.throws(() => be.cachedAttention(be.zeros([1, 1, 600]), wide, be.zeros([1, 1, 2, 300]), be.zeros([1, 2]), 0, be.zeros([1, 1, 300])), isShape(/more heads/));
+  assert.throws(() => cachedAttention(be.zeros([1, 1, 600]), wide, be.zeros([1, 1, 2, 300]), be.zeros([1, 2]), 0, be.zeros([1, 1, 300])), isShape(/more heads/));
 });
 
 test.run();

@@ -2,7 +2,7 @@
 // differences of those references, on the leg's backend.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ShapeError, type Backend, type Tensor } from 'webrlhf';
+import { ShapeError, adamw, add, causalSoftmax, causalSoftmaxBackward, columnSum, embedding, gatherHeads, gatherRows, gelu, geluBackward, layerNorm, layerNormBackward, scale, scatterAddRows, scatterHeads, softmaxCrossEntropy, sumSquares, type Backend, type Tensor } from 'webrlhf';
 import { rowIndex, disposeRowIndex } from '../src/nn/row_index.js';
 import { assertClose, randomF32, rng } from './harness/reference.js';
 import {
@@ -34,7 +34,7 @@ test('embedding: forward, and scatterAddRows is its backward (repeated ids and p
   const wte = randomF32(V * C, 1);
   const wpe = randomF32(P * C, 2);
   const out = be.zeros([N, C]);
-  be.embedding(be.tensor(ids), be.tensor(pos), be.tensor(wte, [V, C]), be.tensor(wpe, [P, C]), out);
+  embedding(be.tensor(ids), be.tensor(pos), be.tensor(wte, [V, C]), be.tensor(wpe, [P, C]), out);
   assertClose(await read(be, out), embeddingRef(ids, pos, wte, wpe, C), { ...F32, what: 'embedding' });
 
   const dout = randomF32(N * C, 3);
@@ -44,8 +44,8 @@ test('embedding: forward, and scatterAddRows is its backward (repeated ids and p
   const idIndex = rowIndex(be, ids);
   const posIndex = rowIndex(be, pos);
   const tdout = be.tensor(dout, [N, C]);
-  be.scatterAddRows(tdout, idIndex, dwte);
-  be.scatterAddRows(tdout, posIndex, dwpe);
+  scatterAddRows(tdout, idIndex, dwte);
+  scatterAddRows(tdout, posIndex, dwpe);
   const gWte = numericGrad((w) => dot(dout, embeddingRef(ids, pos, w, wpe, C)), wte);
   const gWpe = numericGrad((w) => dot(dout, embeddingRef(ids, pos, wte, w, C)), wpe);
   assertClose(await read(be, dwte), gWte.map((g, i) => g + start[i]!), { ...GRAD, what: 'dwte' });
@@ -59,7 +59,7 @@ test('scatterAddRows skips rows with a negative destination', async () => {
   const src = be.tensor([1, 1, 2, 2, 3, 3, 4, 4], [4, 2]);
   const dst = be.zeros([3, 2]);
   const index = rowIndex(be, [2, -1, 0, 2]);
-  be.scatterAddRows(src, index, dst);
+  scatterAddRows(src, index, dst);
   assert.equal([...(await read(be, dst))], [3, 3, 0, 0, 5, 5]);
   disposeRowIndex(index);
 });
@@ -69,7 +69,7 @@ test('gatherRows', async () => {
   const table = randomF32(6 * 5, 5);
   const index = [5, 0, 0, 3];
   const out = be.zeros([4, 5]);
-  be.gatherRows(be.tensor(table, [6, 5]), be.tensor(index), out);
+  gatherRows(be.tensor(table, [6, 5]), be.tensor(index), out);
   const want = index.flatMap((r) => [...table.slice(r * 5, r * 5 + 5)]);
   assertClose(await read(be, out), want, { rtol: 0, atol: 0, what: 'gatherRows' });
 });
@@ -88,7 +88,7 @@ for (const [N, C] of [[5, 16], [3, 7], [2, 768]] as const) {
     const out = be.zeros([N, C]);
     const mean = be.zeros([N]);
     const rstd = be.zeros([N]);
-    be.layerNorm(tx, tw, tb, out, mean, rstd, eps);
+    layerNorm(tx, tw, tb, out, mean, rstd, eps);
     const ref = layerNormRef(x, w, b, C, eps);
     assertClose(await read(be, out), ref.out, { ...F32, rtol: 1e-4, what: 'layerNorm out' });
     assertClose(await read(be, mean), ref.mean, { ...F32, what: 'mean' });
@@ -101,7 +101,7 @@ for (const [N, C] of [[5, 16], [3, 7], [2, 768]] as const) {
     const dx = be.tensor(dx0, [N, C]);
     const dw = be.tensor(dw0);
     const db = be.tensor(db0);
-    be.layerNormBackward(be.tensor(dout, [N, C]), tx, tw, mean, rstd, dx, dw, db);
+    layerNormBackward(be.tensor(dout, [N, C]), tx, tw, mean, rstd, dx, dw, db);
     if (C <= 16) {
       const gx = numericGrad((v) => dot(dout, layerNormRef(v, w, b, C, eps).out), x);
       const gw = numericGrad((v) => dot(dout, layerNormRef(x, v, b, C, eps).out), w);
@@ -135,11 +135,11 @@ test('gelu forward and backward, including large |x| (no NaN)', async () => {
   const n = x.length;
   const out = be.zeros([n]);
   const tx = be.tensor(x);
-  be.gelu(tx, out);
+  gelu(tx, out);
   assertClose(await read(be, out), geluRef(x), { ...F32, what: 'gelu' });
   const dout = randomF32(n, 31);
   const dx = be.tensor(randomF32(n, 32)); // overwritten, not accumulated
-  be.geluBackward(be.tensor(dout), tx, dx);
+  geluBackward(be.tensor(dout), tx, dx);
   const want = numericGrad((v) => dot(dout, geluRef(v)), x);
   assertClose(await read(be, dx), want, { ...GRAD, what: 'gelu backward' });
 });
@@ -150,7 +150,7 @@ test('columnSum adds the sums of the columns (a bias gradient)', async () => {
   const x = randomF32(N * C, 40);
   const start = randomF32(C, 41);
   const out = be.tensor(start);
-  be.columnSum(be.tensor(x, [N, C]), out);
+  columnSum(be.tensor(x, [N, C]), out);
   const want = Array.from({ length: C }, (_, c) => {
     let s = start[c]!;
     for (let n = 0; n < N; n++) s += x[n * C + c]!;
@@ -168,17 +168,17 @@ test('gatherHeads and scatterHeads: qkv columns to heads and back', async () => 
   const back = be.tensor(randomF32(B * T * 3 * C, 51), [B, T, 3 * C]);
   for (const part of [0, 1, 2]) {
     const heads = be.zeros([B, H, T, D]);
-    be.gatherHeads(tqkv, part * C, heads);
+    gatherHeads(tqkv, part * C, heads);
     const got = await read(be, heads);
     for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) for (let t = 0; t < T; t++) for (let d = 0; d < D; d++) {
       assert.is(got[((b * H + h) * T + t) * D + d], qkv[(b * T + t) * 3 * C + part * C + h * D + d], `part ${part} b${b} h${h} t${t} d${d}`);
     }
-    be.scatterHeads(heads, back, part * C);
+    scatterHeads(heads, back, part * C);
   }
   assert.equal([...(await read(be, back))], [...qkv]);
   // Columns outside the block are left alone.
   const wide = be.tensor(new Float32Array(B * T * 10).fill(7), [B, T, 10]);
-  be.scatterHeads(be.zeros([B, H, T, D]), wide, 1);
+  scatterHeads(be.zeros([B, H, T, D]), wide, 1);
   const w = await read(be, wide);
   for (let r = 0; r < B * T; r++) assert.equal([...w.slice(r * 10, r * 10 + 10)], [7, 0, 0, 0, 0, 0, 0, 0, 0, 7]);
 });
@@ -196,13 +196,13 @@ for (const [name, mask] of MASKS) {
     const ts = be.tensor(s, [B, H, T, T]);
     const tmask = be.tensor(mask, [B, T]);
     const probs = be.zeros([B, H, T, T]);
-    be.causalSoftmax(ts, tmask, probs);
+    causalSoftmax(ts, tmask, probs);
     const p = await read(be, probs);
     assertClose(p, causalSoftmaxRef(s, mask, B, H, T), { ...F32, what: 'probs' });
     for (let i = 0; i < p.length; i++) assert.ok(Number.isFinite(p[i]), `probability ${i} is ${p[i]}`);
     const dp = randomF32(B * H * T * T, 61);
     const dscores = be.tensor(randomF32(B * H * T * T, 62), [B, H, T, T]);
-    be.causalSoftmaxBackward(be.tensor(dp, [B, H, T, T]), probs, dscores);
+    causalSoftmaxBackward(be.tensor(dp, [B, H, T, T]), probs, dscores);
     const want = numericGrad((v) => dot(dp, causalSoftmaxRef(v, mask, B, H, T)), s);
     assertClose(await read(be, dscores), want, { ...GRAD, what: 'dscores' });
   });
@@ -214,7 +214,7 @@ test('causalSoftmax on long rows (T = 300)', async () => {
   const s = randomF32(T * T, 63).map((v) => 8 * v);
   const mask = Array.from({ length: T }, (_, j) => (j < 20 ? 0 : 1));
   const probs = be.zeros([1, 1, T, T]);
-  be.causalSoftmax(be.tensor(s, [1, 1, T, T]), be.tensor(mask, [1, T]), probs);
+  causalSoftmax(be.tensor(s, [1, 1, T, T]), be.tensor(mask, [1, T]), probs);
   assertClose(await read(be, probs), causalSoftmaxRef(s, mask, 1, 1, T), { ...F32, what: 'probs' });
 });
 
@@ -228,7 +228,7 @@ for (const V of [10, 1000]) {
     const tl = be.tensor(logits, [N, V]);
     const losses = be.zeros([N]);
     const dlogits = be.tensor(randomF32(N * V, 71), [N, V]);
-    be.softmaxCrossEntropy(tl, be.tensor(targets), be.tensor(weights), losses, dlogits);
+    softmaxCrossEntropy(tl, be.tensor(targets), be.tensor(weights), losses, dlogits);
     const ref = crossEntropyRef(logits, targets, weights, V);
     assertClose(await read(be, losses), ref, { ...F32, what: 'losses' });
     const sum = (l: Float64Array) => l.reduce((a, b) => a + b, 0);
@@ -238,7 +238,7 @@ for (const V of [10, 1000]) {
     assertClose(await read(be, dlogits), want, { ...GRAD, what: 'dlogits' });
     // Without dlogits only the losses are written.
     const losses2 = be.zeros([N]);
-    be.softmaxCrossEntropy(tl, be.tensor(targets), be.tensor(weights), losses2);
+    softmaxCrossEntropy(tl, be.tensor(targets), be.tensor(weights), losses2);
     assertClose(await read(be, losses2), ref, { ...F32, what: 'losses without dlogits' });
   });
 }
@@ -261,7 +261,7 @@ test('softmaxCrossEntropy with very large logits stays finite', async () => {
   const be = await backend();
   const logits = Float32Array.from([1000, -1000, 0, 999]);
   const losses = be.zeros([1]);
-  be.softmaxCrossEntropy(be.tensor(logits, [1, 4]), be.tensor([3]), be.tensor([1]), losses);
+  softmaxCrossEntropy(be.tensor(logits, [1, 4]), be.tensor([3]), be.tensor([1]), losses);
   assertClose(await read(be, losses), crossEntropyRef(logits, [3], [1], 4), { ...F32, what: 'loss' });
 });
 
@@ -279,8 +279,8 @@ for (const clip of [0, 0.5]) {
       const g = randomF32(n, 80 + step);
       const hyper = { lr: 1e-2, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, step, maxGradNorm: clip };
       const tg = be.tensor(g);
-      const ss = be.sumSquares(tg);
-      be.adamw(tp, tg, tm, tv, { ...hyper, gradSumSquares: ss });
+      const ss = sumSquares(tg);
+      adamw(tp, tg, tm, tv, { ...hyper, gradSumSquares: ss });
       adamwRef(p, g, m, v, hyper);
     }
     assertClose(await read(be, tp), p, { rtol: 1e-5, atol: 1e-6, what: 'params' });
@@ -293,8 +293,8 @@ test('sumSquares over all and per row', async () => {
   const be = await backend();
   const x = randomF32(3 * 1001, 90);
   const t = be.tensor(x, [3, 1001]);
-  const all = await read(be, be.sumSquares(t));
-  const rows = await read(be, be.sumSquares(t, { axis: -1 }));
+  const all = await read(be, sumSquares(t));
+  const rows = await read(be, sumSquares(t, { axis: -1 }));
   const sq = (a: Float32Array) => a.reduce((s, v) => s + v * v, 0);
   assertClose(all, [sq(x)], { rtol: 1e-5, what: 'all' });
   assertClose(rows, [0, 1, 2].map((r) => sq(x.slice(r * 1001, (r + 1) * 1001))), { rtol: 1e-5, what: 'rows' });
@@ -315,9 +315,9 @@ test('views share storage: write, read, zero, copy and ops through views', async
   be.copy(be.view(whole, 192, [64]), other);
   assert.is((await read(be, other))[0], 192);
   // An op reading one view and writing another tensor, and writing into a view.
-  be.scale(be.view(whole, 0, [64]), 2, other);
+  scale(be.view(whole, 0, [64]), 2, other);
   assert.is((await read(be, other))[10], 20);
-  be.add(other, other, be.view(whole, 64, [64]));
+  add(other, other, be.view(whole, 64, [64]));
   assert.is((await read(be, whole))[64 + 10], 40);
   be.write(be.view(whole, 0, [4]), [9, 9, 9, 9]);
   assert.equal([...(await read(be, whole)).slice(0, 5)], [9, 9, 9, 9, 4]);
@@ -341,9 +341,9 @@ test('two outputs that are views of one buffer (dweight and dbias of layerNormBa
   const w = be.tensor(new Float32Array(C).fill(1));
   const mean = be.zeros([2]);
   const rstd = be.zeros([2]);
-  be.layerNorm(tx, w, be.zeros([C]), be.zeros([2, C]), mean, rstd, 1e-5);
+  layerNorm(tx, w, be.zeros([C]), be.zeros([2, C]), mean, rstd, 1e-5);
   const dout = new Float32Array(2 * C).fill(1);
-  be.layerNormBackward(be.tensor(dout, [2, C]), tx, w, mean, rstd, be.zeros([2, C]), dw, db);
+  layerNormBackward(be.tensor(dout, [2, C]), tx, w, mean, rstd, be.zeros([2, C]), dw, db);
   assert.equal([...(await read(be, db))], new Array(C).fill(2));
 });
 
@@ -353,14 +353,14 @@ test('bad shapes and aliasing are ShapeErrors', async () => {
   const isShape = (re: RegExp) => (e: unknown) => e instanceof ShapeError && re.test(e.message);
   assert.throws(() => be.view(x, 3, [4]), isShape(/multiple of 64/));
   assert.throws(() => be.view(x, 0, [40]), isShape(/outside/));
-  assert.throws(() => be.layerNorm(x, be.zeros([7]), be.zeros([8]), be.zeros([4, 8]), be.zeros([4]), be.zeros([4]), 1e-5), isShape(/weight/));
-  assert.throws(() => be.gelu(x, x), isShape(/shares storage/));
-  assert.throws(() => be.causalSoftmax(be.zeros([1, 1, 3, 4]), be.zeros([1, 3]), be.zeros([1, 1, 3, 4])), isShape(/\[B, H, T, T\]/));
-  assert.throws(() => be.gatherHeads(be.zeros([1, 2, 8]), 4, be.zeros([1, 2, 2, 4])), isShape(/do not fit/));
-  assert.throws(() => be.softmaxCrossEntropy(x, be.zeros([3]), be.zeros([4]), be.zeros([4])), isShape(/targets/));
-  assert.throws(() => be.adamw(x, be.zeros([4, 8]), be.zeros([4, 8]), be.zeros([4, 8]), { lr: 1, beta1: 0.9, beta2: 0.9, eps: 1e-8, weightDecay: 0, step: 0 }), isShape(/step/));
+  assert.throws(() => layerNorm(x, be.zeros([7]), be.zeros([8]), be.zeros([4, 8]), be.zeros([4]), be.zeros([4]), 1e-5), isShape(/weight/));
+  assert.throws(() => gelu(x, x), isShape(/shares storage/));
+  assert.throws(() => causalSoftmax(be.zeros([1, 1, 3, 4]), be.zeros([1, 3]), be.zeros([1, 1, 3, 4])), isShape(/\[B, H, T, T\]/));
+  assert.throws(() => gatherHeads(be.zeros([1, 2, 8]), 4, be.zeros([1, 2, 2, 4])), isShape(/do not fit/));
+  assert.throws(() => softmaxCrossEntropy(x, be.zeros([3]), be.zeros([4]), be.zeros([4])), isShape(/targets/));
+  assert.throws(() => adamw(x, be.zeros([4, 8]), be.zeros([4, 8]), be.zeros([4, 8]), { lr: 1, beta1: 0.9, beta2: 0.9, eps: 1e-8, weightDecay: 0, step: 0 }), isShape(/step/));
   const big = be.zeros([128]);
-  assert.throws(() => be.add(be.view(big, 0, [64]), be.view(big, 64, [64]), be.view(big, 0, [64])), isShape(/shares storage/));
+  assert.throws(() => add(be.view(big, 0, [64]), be.view(big, 64, [64]), be.view(big, 0, [64])), isShape(/shares storage/));
 });
 
 test.run();

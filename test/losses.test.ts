@@ -3,7 +3,7 @@
 // gradients against central finite differences of those references.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ConfigError, ShapeError, type Backend, type Tensor } from 'webrlhf';
+import { ConfigError, ShapeError, bradleyTerryLoss, dpoLoss, gae, gaussianReparameterize, gaussianReparameterizeBackward, maskedWhiten, mibLoss, ppoPolicyLoss, ppoRewards, ppoValueLoss, rlmecLoss, softmaxCrossEntropy, type Backend, type Tensor } from 'webrlhf';
 import * as ref from './harness/loss_reference.js';
 import * as mib from './harness/mib_reference.js';
 import { errorOf } from './harness/rejects.js';
@@ -63,12 +63,12 @@ test('masked mean, variance and whitening: hand-computed values', async () => {
   const mask = [1, 1, 1, 0];
   assert.is(ref.maskedMean(x, mask), 2);
   assert.is(ref.maskedVar(x, mask), 1);
-  const shifted = await run(be, { x, mask }, { out: 4 }, (t) => be.maskedWhiten(t.x!, t.mask!, t.out!, { shiftMean: true }));
+  const shifted = await run(be, { x, mask }, { out: 4 }, (t) => maskedWhiten(t.x!, t.mask!, t.out!, { shiftMean: true }));
   assertClose(shifted.out, [-1, 0, 1, 0], { atol: 1e-6, what: 'whiten (shift mean)' });
-  const kept = await run(be, { x, mask }, { out: 4 }, (t) => be.maskedWhiten(t.x!, t.mask!, t.out!, { shiftMean: false }));
+  const kept = await run(be, { x, mask }, { out: 4 }, (t) => maskedWhiten(t.x!, t.mask!, t.out!, { shiftMean: false }));
   assertClose(kept.out, [1, 2, 3, 0], { atol: 1e-6, what: 'whiten (mean kept)' });
   // One token: no spread to scale by (σ² = 0), so the shifted value is 0 and the kept one x.
-  const one = await run(be, { x: [5, 7], mask: [0, 1] }, { out: 2 }, (t) => be.maskedWhiten(t.x!, t.mask!, t.out!, { shiftMean: false }));
+  const one = await run(be, { x: [5, 7], mask: [0, 1] }, { out: 2 }, (t) => maskedWhiten(t.x!, t.mask!, t.out!, { shiftMean: false }));
   assertClose(one.out, [0, 7], { what: 'whiten of one token' });
 });
 
@@ -77,7 +77,7 @@ test('maskedWhiten agrees with float64 on a padded batch', async () => {
   const b = batch(9, 37, 1);
   const x = b.values(3, 0.7);
   for (const shiftMean of [true, false]) {
-    const got = await run(be, { x: b.padded(x), mask: b.mask }, { out: x.length }, (t) => be.maskedWhiten(t.x!, t.mask!, t.out!, { shiftMean }));
+    const got = await run(be, { x: b.padded(x), mask: b.mask }, { out: x.length }, (t) => maskedWhiten(t.x!, t.mask!, t.out!, { shiftMean }));
     assertClose(got.out, ref.maskedWhiten(x, b.mask, shiftMean), { rtol: 2e-5, atol: 2e-5, what: `whiten shiftMean=${shiftMean}` });
   }
 });
@@ -90,7 +90,7 @@ test('GAE on a small trajectory: hand-computed values, padding on both sides', a
   const values = [9, 0.5, 0.6, 0.7, 9];
   const mask = [0, 1, 1, 1, 0];
   const got = await run(be, { rewards, values, mask }, { advantages: 5, returns: 5 }, (t) =>
-    be.gae(t.rewards!, t.values!, t.mask!, t.advantages!, t.returns!, { gamma: 1, lam: 0.95, rows: 1 }),
+    gae(t.rewards!, t.values!, t.mask!, t.advantages!, t.returns!, { gamma: 1, lam: 0.95, rows: 1 }),
   );
   assertClose(got.advantages, [0, 0.46575, 0.385, 0.3, 0], { atol: 1e-6, what: 'advantages' });
   assertClose(got.returns, [0, 0.96575, 0.985, 1, 0], { atol: 1e-6, what: 'returns' });
@@ -104,7 +104,7 @@ test('GAE agrees with float64 on a padded batch (γ < 1, λ < 1)', async () => {
   const rewards = b.values(1);
   const values = b.values(2);
   const got = await run(be, { rewards: b.padded(rewards), values: b.padded(values), mask: b.mask }, { advantages: R * 23, returns: R * 23 }, (t) =>
-    be.gae(t.rewards!, t.values!, t.mask!, t.advantages!, t.returns!, { gamma: 0.97, lam: 0.9, rows: R }),
+    gae(t.rewards!, t.values!, t.mask!, t.advantages!, t.returns!, { gamma: 0.97, lam: 0.9, rows: R }),
   );
   const want = ref.gae(rewards, values, b.mask, R, 0.97, 0.9);
   assertClose(got.advantages, want.advantages, { rtol: 1e-5, atol: 1e-5, what: 'advantages' });
@@ -121,7 +121,7 @@ test('KL estimators and per-token rewards: hand-computed values', async () => {
   assertClose([expected.k3[0], expected.k3[1]], [0.10653066, 0.14872127], { atol: 1e-8, what: 'k3 by hand' });
   for (const est of ['k1', 'k3', 'clamped'] as const) {
     const got = await run(be, { logprobs, refLogprobs, mask, scores: [2] }, { rewards: 4, kl: 4, stats: 4 }, (t) =>
-      be.ppoRewards({ logprobs: t.logprobs!, refLogprobs: t.refLogprobs!, mask: t.mask!, scores: t.scores! }, { rewards: t.rewards!, kl: t.kl!, stats: t.stats! }, { klCoef: 0.1, klEstimator: est }),
+      ppoRewards({ logprobs: t.logprobs!, refLogprobs: t.refLogprobs!, mask: t.mask!, scores: t.scores! }, { rewards: t.rewards!, kl: t.kl!, stats: t.stats! }, { klCoef: 0.1, klEstimator: est }),
     );
     const [a, b2] = expected[est];
     assertClose(got.kl, [0, a, b2, 0], { atol: 1e-6, what: `${est} kl` });
@@ -140,7 +140,7 @@ test('ppoRewards agrees with float64 on a padded batch', async () => {
   const scores = Array.from({ length: R }, () => 3 * b.rand() - 1);
   for (const est of ['k1', 'k3', 'clamped'] as const) {
     const got = await run(be, { logprobs: b.padded(logprobs), refLogprobs: b.padded(refLogprobs), mask: b.mask, scores }, { rewards: R * T, kl: R * T, stats: 4 }, (t) =>
-      be.ppoRewards({ logprobs: t.logprobs!, refLogprobs: t.refLogprobs!, mask: t.mask!, scores: t.scores! }, { rewards: t.rewards!, kl: t.kl!, stats: t.stats! }, { klCoef: 0.05, klEstimator: est }),
+      ppoRewards({ logprobs: t.logprobs!, refLogprobs: t.refLogprobs!, mask: t.mask!, scores: t.scores! }, { rewards: t.rewards!, kl: t.kl!, stats: t.stats! }, { klCoef: 0.05, klEstimator: est }),
     );
     const want = ref.ppoRewards(logprobs, refLogprobs, b.mask, scores, 0.05, est);
     assertClose(got.kl, want.kl, { rtol: 1e-5, atol: 1e-6, what: `${est} kl` });
@@ -159,7 +159,7 @@ test('clipped policy loss and its gradient: golden numbers', async () => {
   const mask = [1, 1, 1, 1, 0];
   const entropies = [1, 2, 3, 4, NaN];
   const got = await run(be, { logprobs, old, advantages, mask, entropies }, { d: 5, stats: 5 }, (t) =>
-    be.ppoPolicyLoss({ logprobs: t.logprobs!, oldLogprobs: t.old!, advantages: t.advantages!, mask: t.mask!, entropies: t.entropies! }, { dLogprobs: t.d!, stats: t.stats! }, { cliprange: 0.2 }),
+    ppoPolicyLoss({ logprobs: t.logprobs!, oldLogprobs: t.old!, advantages: t.advantages!, mask: t.mask!, entropies: t.entropies! }, { dLogprobs: t.d!, stats: t.stats! }, { cliprange: 0.2 }),
   );
   const approxkl = (0.5 * (2 * Math.log(1.5) ** 2 + Math.log(0.5) ** 2)) / 4;
   assertClose(got.stats, [0.025, 0.5, approxkl, 1.125, 2.5], { atol: 2e-6, what: 'stats (loss, clipfrac, approxkl, ratio, entropy)' });
@@ -175,7 +175,7 @@ test('clipped policy loss: float64 agreement and finite differences', async () =
   const advantages = b.values(1.5);
   const entropies = b.values(1, 2);
   const got = await run(be, { logprobs: b.padded(logprobs), old: b.padded(old), advantages: b.padded(advantages), mask: b.mask, entropies: b.padded(entropies) }, { d: logprobs.length, stats: 5 }, (t) =>
-    be.ppoPolicyLoss({ logprobs: t.logprobs!, oldLogprobs: t.old!, advantages: t.advantages!, mask: t.mask!, entropies: t.entropies! }, { dLogprobs: t.d!, stats: t.stats! }, { cliprange: 0.2 }),
+    ppoPolicyLoss({ logprobs: t.logprobs!, oldLogprobs: t.old!, advantages: t.advantages!, mask: t.mask!, entropies: t.entropies! }, { dLogprobs: t.d!, stats: t.stats! }, { cliprange: 0.2 }),
   );
   const want = ref.ppoPolicyLoss(logprobs, old, advantages, b.mask, entropies, 0.2);
   assertClose(got.stats, want.stats, { rtol: 1e-5, atol: 1e-6, what: 'stats' });
@@ -191,7 +191,7 @@ test('clipped value loss and its gradient: golden numbers', async () => {
   const returns = [0, 0, 2, NaN];
   const mask = [1, 1, 1, 0];
   const got = await run(be, { values, old, returns, mask }, { d: 4, stats: 2 }, (t) =>
-    be.ppoValueLoss({ values: t.values!, oldValues: t.old!, returns: t.returns!, mask: t.mask! }, { dValues: t.d!, stats: t.stats! }, { cliprangeValue: 0.2, vfCoef: 0.1 }),
+    ppoValueLoss({ values: t.values!, oldValues: t.old!, returns: t.returns!, mask: t.mask! }, { dValues: t.d!, stats: t.stats! }, { cliprangeValue: 0.2, vfCoef: 0.1 }),
   );
   assertClose(got.stats, [0.94, 1 / 3], { atol: 1e-6, what: 'stats (loss, clipfrac)' });
   assertClose(got.d, [0.1 / 3, 0.2 / 3, 0, 0], { atol: 1e-7, what: 'dValues (vf_coef 0.1)' });
@@ -204,7 +204,7 @@ test('clipped value loss: float64 agreement and finite differences', async () =>
   const values = old.map((v) => v + 0.5 * (2 * b.rand() - 1));
   const returns = b.values(1.5);
   const got = await run(be, { values: b.padded(values), old: b.padded(old), returns: b.padded(returns), mask: b.mask }, { d: values.length, stats: 2 }, (t) =>
-    be.ppoValueLoss({ values: t.values!, oldValues: t.old!, returns: t.returns!, mask: t.mask! }, { dValues: t.d!, stats: t.stats! }, { cliprangeValue: 0.2, vfCoef: 0.5 }),
+    ppoValueLoss({ values: t.values!, oldValues: t.old!, returns: t.returns!, mask: t.mask! }, { dValues: t.d!, stats: t.stats! }, { cliprangeValue: 0.2, vfCoef: 0.5 }),
   );
   const want = ref.ppoValueLoss(values, old, returns, b.mask, 0.2);
   assertClose(got.stats, want.stats, { rtol: 1e-5, atol: 1e-6, what: 'stats' });
@@ -216,13 +216,13 @@ test('Bradley–Terry loss and gradient: golden numbers, with and without centri
   const be = await backend();
   // Chosen (2, 0), rejected (1, 1): margins (1, −1); −log σ(1) = 0.3132617, −log σ(−1) = 1.3132617.
   const scores = [2, 0, 1, 1];
-  const plain = await run(be, { scores }, { d: 4, stats: 4 }, (t) => be.bradleyTerryLoss(t.scores!, t.d!, t.stats!));
+  const plain = await run(be, { scores }, { d: 4, stats: 4 }, (t) => bradleyTerryLoss(t.scores!, t.d!, t.stats!));
   assertClose(plain.stats, [0.8132617, 0.5, 0, 1], { atol: 1e-6, what: 'stats (loss, accuracy, margin, mean reward)' });
   const s1 = 1 / (1 + Math.exp(1)); // σ(−1)
   const s2 = 1 - s1; // σ(1)
   assertClose(plain.d, [-s1 / 2, -s2 / 2, s1 / 2, s2 / 2], { atol: 1e-7, what: 'dScores' });
   // centre 0.01: + 0.01·mean(3², 1²) = 0.05, and 2·0.01·(r_w + r_l)/P = (0.03, 0.01) on both sides.
-  const centred = await run(be, { scores }, { d: 4, stats: 4 }, (t) => be.bradleyTerryLoss(t.scores!, t.d!, t.stats!, { centerCoefficient: 0.01 }));
+  const centred = await run(be, { scores }, { d: 4, stats: 4 }, (t) => bradleyTerryLoss(t.scores!, t.d!, t.stats!, { centerCoefficient: 0.01 }));
   assertClose(centred.stats, [0.8632617, 0.5, 0, 1], { atol: 1e-6, what: 'centred stats' });
   assertClose(centred.d, [0.03 - s1 / 2, 0.01 - s2 / 2, 0.03 + s1 / 2, 0.01 + s2 / 2], { atol: 1e-7, what: 'centred dScores' });
 });
@@ -231,7 +231,7 @@ test('Bradley–Terry: float64 agreement and finite differences on 150 pairs', a
   const be = await backend();
   const r = rng(6);
   const scores = Array.from({ length: 300 }, () => 4 * (2 * r() - 1));
-  const got = await run(be, { scores }, { d: 300, stats: 4 }, (t) => be.bradleyTerryLoss(t.scores!, t.d!, t.stats!, { centerCoefficient: 0.02 }));
+  const got = await run(be, { scores }, { d: 300, stats: 4 }, (t) => bradleyTerryLoss(t.scores!, t.d!, t.stats!, { centerCoefficient: 0.02 }));
   assertClose(got.stats, ref.bradleyTerryLoss(scores, 0.02).stats, { rtol: 1e-5, atol: 1e-6, what: 'stats' });
   assertClose(got.d, ref.numericGradient((s) => ref.bradleyTerryLoss(s, 0.02).loss, scores), { rtol: 1e-4, atol: 1e-7, what: 'dScores vs finite differences' });
 });
@@ -244,7 +244,7 @@ test('DPO loss and gradient: golden numbers', async () => {
   const refLogprobs = [NaN, -2, -1, -1];
   const mask = [0, 1, 1, 1];
   const got = await run(be, { logprobs, refLogprobs, mask }, { d: 4, stats: 7 }, (t) =>
-    be.dpoLoss({ logprobs: t.logprobs!, refLogprobs: t.refLogprobs!, mask: t.mask! }, { dLogprobs: t.d!, stats: t.stats! }, { beta: 0.1, rows: 2 }),
+    dpoLoss({ logprobs: t.logprobs!, refLogprobs: t.refLogprobs!, mask: t.mask! }, { dLogprobs: t.d!, stats: t.stats! }, { beta: 0.1, rows: 2 }),
   );
   assertClose(got.stats, [0.5981389, 0.1, -0.1, 1, 0.2, -1, -3], { atol: 1e-6, what: 'stats (loss, rewards, accuracy, margin, logps)' });
   assertClose(got.d, [0, -0.0450166, 0.0450166, 0.0450166], { atol: 1e-7, what: 'dLogprobs' });
@@ -258,7 +258,7 @@ test('DPO: float64 agreement and finite differences on a padded batch', async ()
   const logprobs = b.values(1, -2);
   const refLogprobs = logprobs.map((v) => v + 0.5 * (2 * b.rand() - 1));
   const got = await run(be, { logprobs: b.padded(logprobs), refLogprobs: b.padded(refLogprobs), mask: b.mask }, { d: rows * T, stats: 7 }, (t) =>
-    be.dpoLoss({ logprobs: t.logprobs!, refLogprobs: t.refLogprobs!, mask: t.mask! }, { dLogprobs: t.d!, stats: t.stats! }, { beta: 0.5, rows }),
+    dpoLoss({ logprobs: t.logprobs!, refLogprobs: t.refLogprobs!, mask: t.mask! }, { dLogprobs: t.d!, stats: t.stats! }, { beta: 0.5, rows }),
   );
   const want = ref.dpoLoss(logprobs, refLogprobs, b.mask, rows, 0.5);
   assertClose(got.stats, want.stats, { rtol: 1e-5, atol: 1e-5, what: 'stats' });
@@ -276,7 +276,7 @@ test('RLMEC loss and gradient: golden numbers', async () => {
   const rewards = [-0.1, 0.2, -0.05, 0, 0, 0];
   const imitation = [0, 0, 0, 1, 0.5, 0];
   const got = await run(be, { logprobs, ref, rewards, imitation }, { d: 6, stats: 5 }, (t) =>
-    be.rlmecLoss({ logprobs: t.logprobs!, refLogprobs: t.ref!, rewards: t.rewards!, imitation: t.imitation! }, { dLogprobs: t.d!, stats: t.stats! }, { cliprange: 0.3, imitationWeight: 1 }),
+    rlmecLoss({ logprobs: t.logprobs!, refLogprobs: t.ref!, rewards: t.rewards!, imitation: t.imitation! }, { dLogprobs: t.d!, stats: t.stats! }, { cliprange: 0.3, imitationWeight: 1 }),
   );
   const w = [-0.1, 0.26, -0.035];
   const rl = -w.reduce((a, wi, i) => a + wi * logprobs[i]!, 0) / 3;
@@ -296,7 +296,7 @@ test('RLMEC loss: float64 agreement and finite differences (ρ held constant)', 
   const imitation = b.mask.map((m, i) => (m && Math.floor(i / 21) % 2 === 1 ? (r() < 0.3 ? 1 : 0.5) : 0));
   const used = (i: number) => rewards[i] !== 0 || imitation[i] !== 0;
   const got = await run(be, { logprobs: logprobs.map((v, i) => (used(i) ? v : NaN)), ref: refLp.map((v, i) => (rewards[i] ? v : NaN)), rewards, imitation }, { d: logprobs.length, stats: 5 }, (t) =>
-    be.rlmecLoss({ logprobs: t.logprobs!, refLogprobs: t.ref!, rewards: t.rewards!, imitation: t.imitation! }, { dLogprobs: t.d!, stats: t.stats! }, { cliprange: 0.3, imitationWeight: 0.7 }),
+    rlmecLoss({ logprobs: t.logprobs!, refLogprobs: t.ref!, rewards: t.rewards!, imitation: t.imitation! }, { dLogprobs: t.d!, stats: t.stats! }, { cliprange: 0.3, imitationWeight: 0.7 }),
   );
   assertClose(got.stats, ref.rlmecLoss(logprobs, refLp, rewards, imitation, 0.3, 0.7).stats, { rtol: 1e-5, atol: 1e-6, what: 'stats' });
   const numeric = ref.numericGradient((lp) => ref.rlmecLoss(lp, refLp, rewards, imitation, 0.3, 0.7, logprobs).loss, logprobs);
@@ -334,7 +334,7 @@ async function runMIB(be: Backend, x: Record<keyof mib.MIBInputs, number[]>, B: 
   return runShaped(be, inputs, outputs, (t) => {
     const i = { mu1: t.mu1!, sigma1: t.sigma1!, z1: t.z1!, mu2: t.mu2!, sigma2: t.sigma2!, z2: t.z2!, tPos: t.tPos!, tNeg: t.tNeg! };
     const out = { dMu1: t.dMu1!, dSigma1: t.dSigma1!, dZ1: t.dZ1!, dMu2: t.dMu2!, dSigma2: t.dSigma2!, dZ2: t.dZ2!, dTPos: t.dTPos!, dTNeg: t.dTNeg!, stats: t.stats! };
-    be.mibLoss(i, out, o);
+    mibLoss(i, out, o);
   });
 }
 
@@ -350,8 +350,8 @@ test('gaussianReparameterize and its backward: float64 agreement and finite diff
   const shaped = (data: number[]) => ({ data, shape: [R, K] });
   const got = await runShaped(be, { mu: shaped(mu), raw: shaped(raw), eps: shaped(eps), dZ: shaped(dZ), dSigma: shaped(dSigma) },
     { z: [R, K], sigma: [R, K], dMu: [R, K], dRaw: [R, K] }, (t) => {
-      be.gaussianReparameterize(t.mu!, t.raw!, t.eps!, { z: t.z!, sigma: t.sigma! });
-      be.gaussianReparameterizeBackward(t.dZ!, t.dSigma!, t.eps!, t.raw!, { dMu: t.dMu!, dRawSigma: t.dRaw! });
+      gaussianReparameterize(t.mu!, t.raw!, t.eps!, { z: t.z!, sigma: t.sigma! });
+      gaussianReparameterizeBackward(t.dZ!, t.dSigma!, t.eps!, t.raw!, { dMu: t.dMu!, dRawSigma: t.dRaw! });
     });
   const want = mib.reparameterize(mu, raw, eps);
   assertClose(got.z, want.z, { rtol: 1e-5, atol: 1e-6, what: 'z' });
@@ -373,8 +373,8 @@ test('gaussianReparameterize backward: accumulate adds into dMu and dRawSigma', 
   const out = await runShaped(be, { raw: flat(raw!), eps: flat(eps!), dZ: flat(dZ!), dSigma: flat(dSigma!) }, { fresh: [n], freshRaw: [n], acc: [n], accRaw: [n] }, (t) => {
     be.write(t.acc!, pMu!);
     be.write(t.accRaw!, pRaw!);
-    be.gaussianReparameterizeBackward(t.dZ!, t.dSigma!, t.eps!, t.raw!, { dMu: t.fresh!, dRawSigma: t.freshRaw! });
-    be.gaussianReparameterizeBackward(t.dZ!, t.dSigma!, t.eps!, t.raw!, { dMu: t.acc!, dRawSigma: t.accRaw! }, { accumulate: true });
+    gaussianReparameterizeBackward(t.dZ!, t.dSigma!, t.eps!, t.raw!, { dMu: t.fresh!, dRawSigma: t.freshRaw! });
+    gaussianReparameterizeBackward(t.dZ!, t.dSigma!, t.eps!, t.raw!, { dMu: t.acc!, dRawSigma: t.accRaw! }, { accumulate: true });
   });
   assertClose(out.fresh, dZ!, { atol: 0, rtol: 0, what: 'dMu = dZ' });
   assertClose(out.acc, out.fresh.map((v, i) => v + pMu![i]!), { rtol: 1e-6, atol: 1e-7, what: 'accumulated dMu' });
@@ -419,8 +419,8 @@ test('mibLoss and gaussianReparameterize stay finite at extreme inputs', async (
   const flat = (data: number[]) => ({ data, shape: [n] });
   const got = await runShaped(be, { mu: flat(raw.map(() => 0.5)), raw: flat(raw), eps: flat(raw.map(() => 1)), dZ: flat(raw.map(() => 1)), dSigma: flat(raw.map(() => 1)) },
     { z: [n], sigma: [n], dMu: [n], dRaw: [n] }, (t) => {
-      be.gaussianReparameterize(t.mu!, t.raw!, t.eps!, { z: t.z!, sigma: t.sigma! });
-      be.gaussianReparameterizeBackward(t.dZ!, t.dSigma!, t.eps!, t.raw!, { dMu: t.dMu!, dRawSigma: t.dRaw! });
+      gaussianReparameterize(t.mu!, t.raw!, t.eps!, { z: t.z!, sigma: t.sigma! });
+      gaussianReparameterizeBackward(t.dZ!, t.dSigma!, t.eps!, t.raw!, { dMu: t.dMu!, dRawSigma: t.dRaw! });
     });
   for (const [k, v] of Object.entries(got)) assert.ok(v.every(Number.isFinite), `${k} has a non-finite value: ${v}`);
   // σ = softplus(raw) + 1e-7: the floor where softplus underflows, raw itself where it is large.
@@ -451,17 +451,17 @@ test('mibLoss rejects one row, mismatched shapes, shared outputs and a negative 
   const two = make(2, 4);
   const all = [...Object.values(one.i), ...Object.values(one.out), ...Object.values(two.i), ...Object.values(two.out)];
   try {
-    assert.throws(() => be.mibLoss(one.i, one.out, { beta: 1 }), errorOf(ShapeError, /mibLoss/, /B ≥ 2/, /at least 2 view pairs/));
-    assert.throws(() => be.mibLoss({ ...two.i, z2: one.i.z1 }, two.out, { beta: 1 }), errorOf(ShapeError, /mibLoss: z2 has shape \[1, 4\], expected \[2, 4\]/));
-    assert.throws(() => be.mibLoss(two.i, { ...two.out, dTNeg: two.out.dTPos }, { beta: 1 }), errorOf(ShapeError, /mibLoss: output/, /separate tensor/));
-    assert.throws(() => be.mibLoss(two.i, { ...two.out, dZ1: two.i.z1 }, { beta: 1 }), errorOf(ShapeError, /mibLoss: output/));
-    assert.throws(() => be.mibLoss(two.i, two.out, { beta: -1 }), errorOf(ConfigError, /mibLoss: beta/));
+    assert.throws(() => mibLoss(one.i, one.out, { beta: 1 }), errorOf(ShapeError, /mibLoss/, /B ≥ 2/, /at least 2 view pairs/));
+    assert.throws(() => mibLoss({ ...two.i, z2: one.i.z1 }, two.out, { beta: 1 }), errorOf(ShapeError, /mibLoss: z2 has shape \[1, 4\], expected \[2, 4\]/));
+    assert.throws(() => mibLoss(two.i, { ...two.out, dTNeg: two.out.dTPos }, { beta: 1 }), errorOf(ShapeError, /mibLoss: output/, /separate tensor/));
+    assert.throws(() => mibLoss(two.i, { ...two.out, dZ1: two.i.z1 }, { beta: 1 }), errorOf(ShapeError, /mibLoss: output/));
+    assert.throws(() => mibLoss(two.i, two.out, { beta: -1 }), errorOf(ConfigError, /mibLoss: beta/));
     assert.throws(
-      () => be.gaussianReparameterize(two.i.mu1, two.i.sigma1, one.i.z1, { z: two.out.dZ1, sigma: two.out.dSigma1 }),
+      () => gaussianReparameterize(two.i.mu1, two.i.sigma1, one.i.z1, { z: two.out.dZ1, sigma: two.out.dSigma1 }),
       errorOf(ShapeError, /gaussianReparameterize: eps has shape \[1, 4\], expected \[2, 4\]/),
     );
     assert.throws(
-      () => be.gaussianReparameterizeBackward(two.out.dZ1, two.out.dSigma1, two.i.z1, two.i.sigma1, { dMu: two.out.dZ1, dRawSigma: two.out.dMu1 }),
+      () => gaussianReparameterizeBackward(two.out.dZ1, two.out.dSigma1, two.i.z1, two.i.sigma1, { dMu: two.out.dZ1, dRawSigma: two.out.dMu1 }),
       errorOf(ShapeError, /gaussianReparameterizeBackward: output/),
     );
   } finally {
@@ -477,21 +477,21 @@ test('loss ops reject bad shapes and options with the name of the problem', asyn
   const s4 = be.zeros([4]);
   const s7 = be.zeros([7]);
   try {
-    assert.throws(() => be.bradleyTerryLoss(t3, be.zeros([3]), s4), (e: unknown) => e instanceof ShapeError && /2P/.test((e as Error).message));
-    assert.throws(() => be.gae(t4, t4, t4, t3, t4, { gamma: 1, lam: 1, rows: 1 }), (e: unknown) => e instanceof ShapeError && /advantages/.test((e as Error).message));
-    assert.throws(() => be.gae(t4, t4, t4, be.zeros([4]), be.zeros([4]), { gamma: 1.5, lam: 1, rows: 1 }), (e: unknown) => e instanceof ConfigError && /gamma/.test((e as Error).message));
-    assert.throws(() => be.gae(t4, t4, t4, be.zeros([4]), be.zeros([4]), { gamma: 1, lam: 1, rows: 3 }), (e: unknown) => e instanceof ShapeError && /rows/.test((e as Error).message));
+    assert.throws(() => bradleyTerryLoss(t3, be.zeros([3]), s4), (e: unknown) => e instanceof ShapeError && /2P/.test((e as Error).message));
+    assert.throws(() => gae(t4, t4, t4, t3, t4, { gamma: 1, lam: 1, rows: 1 }), (e: unknown) => e instanceof ShapeError && /advantages/.test((e as Error).message));
+    assert.throws(() => gae(t4, t4, t4, be.zeros([4]), be.zeros([4]), { gamma: 1.5, lam: 1, rows: 1 }), (e: unknown) => e instanceof ConfigError && /gamma/.test((e as Error).message));
+    assert.throws(() => gae(t4, t4, t4, be.zeros([4]), be.zeros([4]), { gamma: 1, lam: 1, rows: 3 }), (e: unknown) => e instanceof ShapeError && /rows/.test((e as Error).message));
     assert.throws(
-      () => be.ppoRewards({ logprobs: t4, refLogprobs: t4, mask: t4, scores: s2 }, { rewards: be.zeros([4]), kl: be.zeros([4]), stats: s4 }, { klCoef: 0.1, klEstimator: 'k2' as never }),
+      () => ppoRewards({ logprobs: t4, refLogprobs: t4, mask: t4, scores: s2 }, { rewards: be.zeros([4]), kl: be.zeros([4]), stats: s4 }, { klCoef: 0.1, klEstimator: 'k2' as never }),
       (e: unknown) => e instanceof ConfigError && /klEstimator must be one of k1, k3, clamped/.test((e as Error).message),
     );
     assert.throws(
-      () => be.ppoPolicyLoss({ logprobs: t4, oldLogprobs: t4, advantages: t4, mask: t4, entropies: t4 }, { dLogprobs: t4, stats: be.zeros([5]) }, { cliprange: 0.2 }),
+      () => ppoPolicyLoss({ logprobs: t4, oldLogprobs: t4, advantages: t4, mask: t4, entropies: t4 }, { dLogprobs: t4, stats: be.zeros([5]) }, { cliprange: 0.2 }),
       (e: unknown) => e instanceof ShapeError,
       'an output that is also an input',
     );
-    assert.throws(() => be.dpoLoss({ logprobs: t4, refLogprobs: t4, mask: t4 }, { dLogprobs: be.zeros([4]), stats: s7 }, { beta: -1, rows: 2 }), (e: unknown) => e instanceof ConfigError && /beta/.test((e as Error).message));
-    assert.throws(() => be.dpoLoss({ logprobs: t4, refLogprobs: t4, mask: t4 }, { dLogprobs: be.zeros([4]), stats: s7 }, { beta: 0.1, rows: 1 }), (e: unknown) => e instanceof ShapeError && /2P rows/.test((e as Error).message));
+    assert.throws(() => dpoLoss({ logprobs: t4, refLogprobs: t4, mask: t4 }, { dLogprobs: be.zeros([4]), stats: s7 }, { beta: -1, rows: 2 }), (e: unknown) => e instanceof ConfigError && /beta/.test((e as Error).message));
+    assert.throws(() => dpoLoss({ logprobs: t4, refLogprobs: t4, mask: t4 }, { dLogprobs: be.zeros([4]), stats: s7 }, { beta: 0.1, rows: 1 }), (e: unknown) => e instanceof ShapeError && /2P rows/.test((e as Error).message));
   } finally {
     for (const t of [t4, t3, s2, s4, s7]) t.dispose();
   }
@@ -513,13 +513,13 @@ test('softmaxCrossEntropy at a temperature: loss and gradient of −log softmax(
   const got = await run(be, { logits, targets, weights }, { losses: 2, d: 2 * V }, (t) => {
     const l = be.view(t.logits!, 0, [2, V]);
     const d = be.view(t.d!, 0, [2, V]);
-    be.softmaxCrossEntropy(l, t.targets!, t.weights!, t.losses!, d, { scale });
+    softmaxCrossEntropy(l, t.targets!, t.weights!, t.losses!, d, { scale });
   });
   const rows = [logits.slice(0, V), logits.slice(V)];
   assertClose(got.losses, rows.map((row, n) => weights[n]! * lossOf(row, targets[n]!)), { rtol: 1e-5, what: 'losses' });
   const numeric = rows.flatMap((row, n) => ref.numericGradient((x) => weights[n]! * lossOf(x, targets[n]!), row));
   assertClose(got.d, numeric, { rtol: 1e-4, atol: 1e-6, what: 'dlogits vs finite differences' });
-  assert.throws(() => be.softmaxCrossEntropy(be.zeros([1, V]), be.zeros([1]), be.zeros([1]), be.zeros([1]), undefined, { scale: 0 }), (e: unknown) => e instanceof ConfigError && /softmaxCrossEntropy: scale/.test((e as Error).message));
+  assert.throws(() => softmaxCrossEntropy(be.zeros([1, V]), be.zeros([1]), be.zeros([1]), be.zeros([1]), undefined, { scale: 0 }), (e: unknown) => e instanceof ConfigError && /softmaxCrossEntropy: scale/.test((e as Error).message));
 });
 
 test.run();

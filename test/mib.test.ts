@@ -4,10 +4,7 @@
 // critic and loss with the same noise), the GPT's lastHidden hook, mibBeta and philoxNormals.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import {
-  AdamW, ConfigError, GPT, MIB_BETA_START, MIBHeads, MLP, ShapeError, TensorStateError, gptConfig, mibBeta, philoxNormals,
-  type Backend, type Tensor,
-} from 'webrlhf';
+import { AdamW, ConfigError, GPT, MIBHeads, MIB_BETA_START, MLP, ShapeError, TensorStateError, add, gptConfig, mibBeta, philoxNormals, scale, type Backend, type Tensor } from 'webrlhf';
 import { numericGrad } from './harness/layer_reference.js';
 import * as mib from './harness/mib_reference.js';
 import { tinyModel } from './harness/models.js';
@@ -121,8 +118,8 @@ test('AdamW trains an MLP: a small regression loss falls', async () => {
     for (let step = 0; step < 80; step++) {
       const y = mlp.forward(x);
       // L = mean (y − t)²: dL/dy = 2(y − t)/N, on the device.
-      be.add(y, negTarget, diff);
-      be.scale(diff, 2 / N, dOut);
+      add(y, negTarget, diff);
+      scale(diff, 2 / N, dOut);
       mlp.zeroGrad();
       mlp.backward(dOut);
       opt.update();

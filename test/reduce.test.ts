@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ShapeError } from 'webrlhf';
+import { ShapeError, max, sum } from 'webrlhf';
 import { assertClose, randomF32 } from './harness/reference.js';
 import { legBackendInstance as backend } from './harness/runtime.js';
 
@@ -22,7 +22,7 @@ for (const [rows, cols] of [[1, 1], [1, 1000], [7, 3], [33, 257], [1, 100_003], 
     test(`${op} over the last axis of [${rows}, ${cols}]`, async () => {
       const be = await backend();
       const x = randomF32(rows * cols, rows * 31 + cols);
-      const out = be[op](be.tensor(x, [rows, cols]), { axis: -1 });
+      const out = { sum, max }[op](be.tensor(x, [rows, cols]), { axis: -1 });
       assert.equal([...out.shape], [rows]);
       const ref = rowsRef(x, rows, cols, op);
       assertClose(await be.read(out), ref.value, { rtol: 1e-6, scale: op === 'sum' ? ref.scale : undefined, what: op });
@@ -34,7 +34,7 @@ for (const op of ['sum', 'max'] as const) {
   test(`${op} of everything`, async () => {
     const be = await backend();
     const x = randomF32(4 * 5 * 6, 99);
-    const out = be[op](be.tensor(x, [4, 5, 6]));
+    const out = { sum, max }[op](be.tensor(x, [4, 5, 6]));
     assert.equal([...out.shape], [1]);
     const ref = rowsRef(x, 1, x.length, op);
     assertClose(await be.read(out), ref.value, { rtol: 1e-6, scale: op === 'sum' ? ref.scale : undefined });
@@ -43,14 +43,14 @@ for (const op of ['sum', 'max'] as const) {
 
 test('max keeps -Infinity and negative rows', async () => {
   const be = await backend();
-  const out = be.max(be.tensor([-Infinity, -Infinity, -5, -7, -1e30, -2], [3, 2]), { axis: -1 });
+  const out = max(be.tensor([-Infinity, -Infinity, -5, -7, -1e30, -2], [3, 2]), { axis: -1 });
   assert.equal([...(await be.read(out))], [-Infinity, -5, -2]);
 });
 
 test('reducing an empty tensor is a ShapeError', async () => {
   const be = await backend();
-  assert.throws(() => be.sum(be.zeros([0])), (e: unknown) => e instanceof ShapeError);
-  assert.throws(() => be.max(be.zeros([3, 0]), { axis: -1 }), (e: unknown) => e instanceof ShapeError);
+  assert.throws(() => sum(be.zeros([0])), (e: unknown) => e instanceof ShapeError);
+  assert.throws(() => max(be.zeros([3, 0]), { axis: -1 }), (e: unknown) => e instanceof ShapeError);
 });
 
 test.run();

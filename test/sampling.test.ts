@@ -7,7 +7,7 @@
 // boundary, which the reference measures: such draws may differ, and are counted).
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ConfigError, createRuntime, philox4x32, philoxUniforms, ShapeError, uniformFromBits, type Backend, type SampleOptions } from 'webrlhf';
+import { ConfigError, ShapeError, createRuntime, philox4x32, philoxUniforms, randomUniform, sampleTokens, tokenLogprobs, uniformFromBits, type Backend, type SampleOptions } from 'webrlhf';
 import { assertClose, rng } from './harness/reference.js';
 import { keptDistribution, sampleRef, tokenLogprobRef } from './harness/sampling_reference.js';
 import { legBackend, legBackendInstance as backend } from './harness/runtime.js';
@@ -40,7 +40,7 @@ function logitRows(N: number, V: number, seed: number): Float32Array {
 async function sample(be: Backend, logits: Float32Array, N: number, V: number, o: SampleOptions): Promise<number[]> {
   const t = be.tensor(logits, [N, V]);
   const out = be.zeros([N]);
-  be.sampleTokens(t, out, o);
+  sampleTokens(t, out, o);
   const ids = Array.from(await be.read(out));
   t.dispose();
   out.dispose();
@@ -66,7 +66,7 @@ test('randomUniform equals the host generator bit for bit (seeds past 2^32, stre
   ];
   for (const { n, ...o } of draws) {
     const out = be.zeros([n]);
-    be.randomUniform(out, o);
+    randomUniform(out, o);
     const got = await be.read(out);
     const want = philoxUniforms(n, o);
     for (let i = 0; i < n; i++) {
@@ -79,7 +79,7 @@ test('randomUniform equals the host generator bit for bit (seeds past 2^32, stre
   const n = 64 * 65535 + 100;
   const big = be.zeros([n]);
   const o = { seed: 77, stream: 10, offset: 3 };
-  be.randomUniform(big, o);
+  randomUniform(big, o);
   const got = await be.read(big);
   for (let i = 0; i < n; i += i < n - 200 ? 4099 : 1) {
     assert.is(got[i], Math.fround(uniformFromBits(philox4x32([o.stream + i, o.offset, 0, 0], [o.seed, 0])[0]!)), `element ${i}`);
@@ -87,7 +87,7 @@ test('randomUniform equals the host generator bit for bit (seeds past 2^32, stre
   big.dispose();
   // Any shape: elements in row-major order.
   const m = be.zeros([3, 5]);
-  be.randomUniform(m, { seed: 9, stream: 4, offset: 2 });
+  randomUniform(m, { seed: 9, stream: 4, offset: 2 });
   assert.equal(Array.from(await be.read(m)), Array.from(philoxUniforms(15, { seed: 9, stream: 4, offset: 2 })));
   m.dispose();
 });
@@ -168,7 +168,7 @@ test('70,000 rows (past 65535 workgroups), one-token rows, and no rows', async (
   const o = { seed: 8, stream: 0, offset: 0, temperature: 1, topP: 0.9 };
   assert.ok(compareWithReference(await sample(be, logits, N, V, o), logits, V, o) <= N / 200);
   const [tl, tt, lp, ent] = [be.tensor(logits, [N, V]), be.tensor(new Float32Array(N).fill(2)), be.zeros([N]), be.zeros([N])];
-  be.tokenLogprobs(tl, tt, lp, ent);
+  tokenLogprobs(tl, tt, lp, ent);
   const want = Array.from({ length: N }, (_, n) => tokenLogprobRef(logits.subarray(n * V, n * V + V), 2, 1).logprob);
   assertClose(await be.read(lp), want, { rtol: 1e-6, atol: 1e-5, what: 'logprobs of 70,000 rows' });
   for (const t of [tl, tt, lp, ent]) t.dispose();
@@ -240,7 +240,7 @@ test('tokenLogprobs equals float64 log-softmax and entropy (scale ≠ 1, logits 
     if (N > 2) targets[2] = V;
     if (N > 3) targets[3] = 1.5;
     const [tl, tt, lp, ent] = [be.tensor(logits, [N, V]), be.tensor(targets), be.zeros([N]), be.zeros([N])];
-    be.tokenLogprobs(tl, tt, lp, ent, { scale });
+    tokenLogprobs(tl, tt, lp, ent, { scale });
     const refs = targets.map((t, n) => tokenLogprobRef(logits.subarray(n * V, (n + 1) * V), t, scale));
     const got = await be.read(lp);
     refs.forEach((ref, n) => { if (Number.isNaN(ref.logprob)) assert.ok(Number.isNaN(got[n]!), `row ${n}: target ${targets[n]} should give NaN`); });
@@ -268,23 +268,23 @@ test('bad options and shapes are typed errors naming what is wrong', async () =>
   const logits = be.tensor(new Float32Array(12), [3, 4]);
   const out = be.zeros([3]);
   const base = { seed: 1, stream: 0, offset: 0, temperature: 1 };
-  for (const temperature of [-1, NaN, Infinity, 1e-300]) throwsTyped(() => be.sampleTokens(logits, out, { ...base, temperature }), ConfigError, /temperature/);
-  for (const topK of [-1, 1.5, NaN]) throwsTyped(() => be.sampleTokens(logits, out, { ...base, topK }), ConfigError, /topK/);
-  for (const topP of [0, -0.5, 1.5, NaN]) throwsTyped(() => be.sampleTokens(logits, out, { ...base, topP }), ConfigError, /topP/);
-  for (const seed of [-1, 0.5, 2 ** 53]) throwsTyped(() => be.sampleTokens(logits, out, { ...base, seed }), ConfigError, /seed/);
-  throwsTyped(() => be.sampleTokens(logits, out, { ...base, stream: 2 ** 32 - 2 }), ConfigError, /stream/); // rows 2 and 3 pass 2^32
-  throwsTyped(() => be.randomUniform(out, { seed: 0, stream: 0, offset: 2 ** 32 }), ConfigError, /offset/);
-  throwsTyped(() => be.randomUniform(out, { seed: 0, stream: -1, offset: 0 }), ConfigError, /stream/);
-  throwsTyped(() => be.sampleTokens(logits, be.zeros([4]), base), ShapeError, /out has shape \[4\], expected \[3\]/);
-  throwsTyped(() => be.sampleTokens(be.zeros([12]), out, base), ShapeError, /logits has shape/);
-  throwsTyped(() => be.sampleTokens(be.zeros([3, 0]), out, base), ShapeError, /V must be in/);
+  for (const temperature of [-1, NaN, Infinity, 1e-300]) throwsTyped(() => sampleTokens(logits, out, { ...base, temperature }), ConfigError, /temperature/);
+  for (const topK of [-1, 1.5, NaN]) throwsTyped(() => sampleTokens(logits, out, { ...base, topK }), ConfigError, /topK/);
+  for (const topP of [0, -0.5, 1.5, NaN]) throwsTyped(() => sampleTokens(logits, out, { ...base, topP }), ConfigError, /topP/);
+  for (const seed of [-1, 0.5, 2 ** 53]) throwsTyped(() => sampleTokens(logits, out, { ...base, seed }), ConfigError, /seed/);
+  throwsTyped(() => sampleTokens(logits, out, { ...base, stream: 2 ** 32 - 2 }), ConfigError, /stream/); // rows 2 and 3 pass 2^32
+  throwsTyped(() => randomUniform(out, { seed: 0, stream: 0, offset: 2 ** 32 }), ConfigError, /offset/);
+  throwsTyped(() => randomUniform(out, { seed: 0, stream: -1, offset: 0 }), ConfigError, /stream/);
+  throwsTyped(() => sampleTokens(logits, be.zeros([4]), base), ShapeError, /out has shape \[4\], expected \[3\]/);
+  throwsTyped(() => sampleTokens(be.zeros([12]), out, base), ShapeError, /logits has shape/);
+  throwsTyped(() => sampleTokens(be.zeros([3, 0]), out, base), ShapeError, /V must be in/);
   const shared = be.zeros([128]);
-  throwsTyped(() => be.sampleTokens(be.view(shared, 0, [3, 4]), be.view(shared, 64, [3]), base), ShapeError, /shares storage/);
-  for (const scale of [0, -1, Infinity]) throwsTyped(() => be.tokenLogprobs(logits, out, be.zeros([3]), be.zeros([3]), { scale }), ConfigError, /scale/);
-  throwsTyped(() => be.tokenLogprobs(logits, be.zeros([2]), be.zeros([3]), be.zeros([3])), ShapeError, /targets has shape/);
-  throwsTyped(() => be.tokenLogprobs(be.zeros([3, 0]), out, be.zeros([3]), be.zeros([3])), ShapeError, /V must be in/);
+  throwsTyped(() => sampleTokens(be.view(shared, 0, [3, 4]), be.view(shared, 64, [3]), base), ShapeError, /shares storage/);
+  for (const scale of [0, -1, Infinity]) throwsTyped(() => tokenLogprobs(logits, out, be.zeros([3]), be.zeros([3]), { scale }), ConfigError, /scale/);
+  throwsTyped(() => tokenLogprobs(logits, be.zeros([2]), be.zeros([3]), be.zeros([3])), ShapeError, /targets has shape/);
+  throwsTyped(() => tokenLogprobs(be.zeros([3, 0]), out, be.zeros([3]), be.zeros([3])), ShapeError, /V must be in/);
   const lp = be.zeros([3]);
-  throwsTyped(() => be.tokenLogprobs(logits, out, lp, lp), ShapeError, /same tensor/);
+  throwsTyped(() => tokenLogprobs(logits, out, lp, lp), ShapeError, /same tensor/);
 });
 
 if (legBackend() === 'wasm') {
@@ -297,8 +297,8 @@ if (legBackend() === 'wasm') {
         const [N, V] = [40, 2003]; // big enough to be split
         const logits = be.tensor(logitRows(N, V, 9), [N, V]);
         const [ids, lp, ent] = [be.zeros([N]), be.zeros([N]), be.zeros([N])];
-        be.sampleTokens(logits, ids, { seed: 4, stream: 0, offset: 0, temperature: 0.9, topK: 100, topP: 0.9 });
-        be.tokenLogprobs(logits, ids, lp, ent, { scale: 1.3 });
+        sampleTokens(logits, ids, { seed: 4, stream: 0, offset: 0, temperature: 0.9, topK: 100, topP: 0.9 });
+        tokenLogprobs(logits, ids, lp, ent, { scale: 1.3 });
         results.push(await Promise.all([ids, lp, ent].map((t) => be.read(t))));
       } finally {
         rt.dispose();

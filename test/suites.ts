@@ -1,5 +1,6 @@
 // Every suite that runs in all six legs (Node, Deno, Chromium × WebGPU, WASM).
 import './runtime.test.js';
+import './kernel_interface.test.js';
 import './matmul.test.js';
 import './elementwise.test.js';
 import './reduce.test.js';

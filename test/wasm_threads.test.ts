@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ConfigError, createRuntime } from 'webrlhf';
+import { ConfigError, causalSoftmax, causalSoftmaxBackward, createRuntime, matmul, softmaxCrossEntropy } from 'webrlhf';
 import { randomF32 } from './harness/reference.js';
 
 const test = suite('wasm threads');
@@ -33,9 +33,9 @@ test('results do not depend on the thread count (bitwise)', async () => {
         const size = (s: number[]) => s.reduce((x, y) => x * y, 1);
         const a = be.tensor(randomF32(size(c.a), 1), c.a);
         const b = be.tensor(randomF32(size(c.b), 2), c.b);
-        const outShape = be.matmul(a, b, { transA: (c.o as { transA?: boolean }).transA, transB: (c.o as { transB?: boolean }).transB }).shape;
+        const outShape = matmul(a, b, { transA: (c.o as { transA?: boolean }).transA, transB: (c.o as { transB?: boolean }).transB }).shape;
         const out = be.tensor(randomF32(size([...outShape]), 3), [...outShape]);
-        be.matmul(a, b, { ...c.o, out });
+        matmul(a, b, { ...c.o, out });
         results.push(await be.read(out));
       }
       assert.equal(Array.from(results[1]!), Array.from(results[0]!), JSON.stringify(c));
@@ -57,13 +57,13 @@ test('row-split layer kernels do not depend on the thread count (bitwise)', asyn
       const [B, H, T, N, V] = [2, 4, 130, 40, 2003];
       const probs = be.zeros([B, H, T, T]);
       const dscores = be.zeros([B, H, T, T]);
-      be.causalSoftmax(be.tensor(randomF32(B * H * T * T, 1), [B, H, T, T]), be.tensor(Array.from({ length: B * T }, (_, i) => (i % 7 ? 1 : 0)), [B, T]), probs);
-      be.causalSoftmaxBackward(be.tensor(randomF32(B * H * T * T, 2), [B, H, T, T]), probs, dscores);
+      causalSoftmax(be.tensor(randomF32(B * H * T * T, 1), [B, H, T, T]), be.tensor(Array.from({ length: B * T }, (_, i) => (i % 7 ? 1 : 0)), [B, T]), probs);
+      causalSoftmaxBackward(be.tensor(randomF32(B * H * T * T, 2), [B, H, T, T]), probs, dscores);
       const losses = be.zeros([N]);
       const dlogits = be.zeros([N, V]);
       const targets = be.tensor(Array.from({ length: N }, (_, i) => (i * 37) % V));
       const weights = be.tensor(Array.from({ length: N }, (_, i) => (i % 5 ? 1 : 0)));
-      be.softmaxCrossEntropy(be.tensor(randomF32(N * V, 3), [N, V]), targets, weights, losses, dlogits);
+      softmaxCrossEntropy(be.tensor(randomF32(N * V, 3), [N, V]), targets, weights, losses, dlogits);
       results.push(await Promise.all([probs, dscores, losses, dlogits].map((t) => be.read(t))));
     }
     for (let k = 0; k < 4; k++) assert.equal(Array.from(results[1]![k]!), Array.from(results[0]![k]!), `output ${k}`);

@@ -7,6 +7,7 @@ import { WebGPUBackend } from '../src/backend/webgpu/webgpu_backend.js';
 import { assertClose, randomF32 } from './harness/reference.js';
 import { causalSoftmaxRef, crossEntropyRef, layerNormBackwardRef, layerNormRef } from './harness/layer_reference.js';
 import { legBackend, legBackendInstance as backend } from './harness/runtime.js';
+import { adamw, causalSoftmax, causalSoftmaxBackward, columnSum, embedding, gatherRows, gelu, geluBackward, layerNorm, layerNormBackward, max, scale, scatterAddRows, softmaxCrossEntropy, sum, sumSquares } from 'webrlhf';
 
 const test = suite('webgpu layers');
 
@@ -56,12 +57,12 @@ if (legBackend() === 'webgpu') {
         const b = randomF32(C, 2);
         const dout = randomF32(N * C, 3);
         const [tx, tw, tout, tmean, trstd] = [be.tensor(x, [N, C]), be.tensor(w), be.zeros([N, C]), be.zeros([N]), be.zeros([N])];
-        be.layerNorm(tx, tw, be.tensor(b), tout, tmean, trstd, eps);
+        layerNorm(tx, tw, be.tensor(b), tout, tmean, trstd, eps);
         const ref = layerNormRef(x, w, b, C, eps);
         assertClose(await be.read(tout), ref.out, { rtol: 1e-4, atol: 1e-5, what: 'out' });
         assertClose(await be.read(trstd), ref.rstd, { rtol: 1e-5, atol: 1e-6, what: 'rstd' });
         const [dx, dw, db] = [be.zeros([N, C]), be.zeros([C]), be.zeros([C])];
-        be.layerNormBackward(be.tensor(dout, [N, C]), tx, tw, tmean, trstd, dx, dw, db);
+        layerNormBackward(be.tensor(dout, [N, C]), tx, tw, tmean, trstd, dx, dw, db);
         const g = layerNormGrads(dout, x, w, C, eps);
         assertClose(await be.read(dx), g.dx, { rtol: 1e-4, atol: 1e-5, what: 'dx' });
         // Column sums over 70000 rows run in several dispatches (the loop limit).
@@ -80,12 +81,12 @@ if (legBackend() === 'webgpu') {
         // Batch entry 0 pads its first keys (queries that see nothing); entry 1 pads inside.
         const mask = Array.from({ length: B * T }, (_, i) => (i < 3 || i % T === 5 ? 0 : 1));
         const [ts, tp, tds] = [be.tensor(s, [B, H, T, T]), be.zeros([B, H, T, T]), be.zeros([B, H, T, T])];
-        be.causalSoftmax(ts, be.tensor(mask, [B, T]), tp);
+        causalSoftmax(ts, be.tensor(mask, [B, T]), tp);
         const want = causalSoftmaxRef(s, mask, B, H, T);
         const p = await be.read(tp);
         assertClose(p, want, { rtol: 1e-5, atol: 1e-6, what: 'probs' });
         const dp = randomF32(n, T + 1);
-        be.causalSoftmaxBackward(be.tensor(dp, [B, H, T, T]), tp, tds);
+        causalSoftmaxBackward(be.tensor(dp, [B, H, T, T]), tp, tds);
         assertClose(await be.read(tds), softmaxBackwardRef(p, dp, B * H * T, T), { rtol: 1e-5, atol: 1e-6, what: 'dscores' });
         for (const t of [ts, tp, tds]) t.dispose();
       }));
@@ -97,7 +98,7 @@ if (legBackend() === 'webgpu') {
     const [N, C] = [70_000, 3];
     const x = randomF32(N * C, 4);
     const out = be.tensor([1, 2, 3]);
-    be.columnSum(be.tensor(x, [N, C]), out);
+    columnSum(be.tensor(x, [N, C]), out);
     const want = [1, 2, 3].map((v, c) => {
       let s = v;
       for (let n = 0; n < N; n++) s += x[n * C + c]!;
@@ -124,7 +125,7 @@ if (legBackend() === 'webgpu') {
       starts.push(order.length);
     }
     const dst = be.tensor(new Float32Array(V * C).fill(1), [V, C]);
-    be.scatterAddRows(be.tensor(src, [R, C]), { order: be.tensor(order), starts: be.tensor(starts), targets: be.tensor(targets), groups: targets.length }, dst);
+    scatterAddRows(be.tensor(src, [R, C]), { order: be.tensor(order), starts: be.tensor(starts), targets: be.tensor(targets), groups: targets.length }, dst);
     const want = new Float64Array(V * C).fill(1);
     for (let i = 0; i < R; i++) {
       for (let c = 0; c < C; c++) {
@@ -143,12 +144,12 @@ if (legBackend() === 'webgpu') {
     const wte = randomF32(V * C, 6);
     const wpe = randomF32(P * C, 7);
     const out = be.zeros([N, C]);
-    be.embedding(be.tensor(ids), be.tensor(pos), be.tensor(wte, [V, C]), be.tensor(wpe, [P, C]), out);
+    embedding(be.tensor(ids), be.tensor(pos), be.tensor(wte, [V, C]), be.tensor(wpe, [P, C]), out);
     const got = await be.read(out);
     for (const n of [0, 1, 65_535, 65_536, N - 1]) {
       for (let c = 0; c < C; c++) assert.is(got[n * C + c], Math.fround(wte[ids[n]! * C + c]! + wpe[pos[n]! * C + c]!), `row ${n}`);
     }
-    be.gatherRows(be.tensor(wte, [V, C]), be.tensor(ids), out);
+    gatherRows(be.tensor(wte, [V, C]), be.tensor(ids), out);
     const rows = await be.read(out);
     for (const n of [0, 65_536, N - 1]) assert.equal([...rows.slice(n * C, n * C + C)], [...wte.slice(ids[n]! * C, ids[n]! * C + C)]);
   });
@@ -173,7 +174,7 @@ if (legBackend() === 'webgpu') {
           want.push(a);
           scale.push(s);
         }
-        assertClose(await be.read(be[op](t, { axis })), want, { rtol: op === 'max' ? 0 : 1e-5, atol: 0, scale: op === 'max' ? undefined : scale, what: op });
+        assertClose(await be.read({ sum, max, sumSquares }[op](t, { axis })), want, { rtol: op === 'max' ? 0 : 1e-5, atol: 0, scale: op === 'max' ? undefined : scale, what: op });
       }
       t.dispose();
     });
@@ -182,16 +183,16 @@ if (legBackend() === 'webgpu') {
   test('disposing an input right after queueing its op (before any submit) is fine', async () => {
     const be = await gpu();
     const x = be.tensor([1, 2, 3, 4, 5]);
-    const ss = be.sumSquares(x);
-    const out = be.scale(x, 2);
+    const ss = sumSquares(x);
+    const out = scale(x, 2);
     x.dispose(); // its buffer must outlive the queued commands that read it
     ss.dispose();
     assert.equal([...(await be.read(out))], [2, 4, 6, 8, 10]);
     // A long reduction's scratch partials, released inside the op, likewise.
     const big = be.tensor(new Float32Array(1_200_000).fill(0.5));
-    const sum = be.sum(big);
+    const total = sum(big);
     big.dispose();
-    assert.equal([...(await be.read(sum))], [600_000]);
+    assert.equal([...(await be.read(total))], [600_000]);
   });
 
   test('ops on views at non-zero offsets, outputs sharing one buffer', async () => {
@@ -206,7 +207,7 @@ if (legBackend() === 'webgpu') {
     const dlogits = be.view(outs, 64, [N, V]);
     const targets = [4, 0, 49];
     const weights = [1, 0, 0.5];
-    be.softmaxCrossEntropy(be.view(inputs, 64, [N, V]), be.tensor(targets), be.tensor(weights), losses, dlogits);
+    softmaxCrossEntropy(be.view(inputs, 64, [N, V]), be.tensor(targets), be.tensor(weights), losses, dlogits);
     assertClose(await be.read(losses), crossEntropyRef(logits, targets, weights, V), { rtol: 1e-5, atol: 1e-6, what: 'losses' });
     const d = await be.read(dlogits);
     assert.ok(d.slice(V, 2 * V).every((v) => v === 0), 'a row of weight 0 has a zero gradient');
@@ -220,7 +221,7 @@ if (legBackend() === 'webgpu') {
     be.zero(m!);
     be.zero(v!);
     const g = randomF32(n, 10);
-    be.adamw(p!, be.tensor(g), m!, v!, { lr: 0.1, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, step: 1 });
+    adamw(p!, be.tensor(g), m!, v!, { lr: 0.1, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, step: 1 });
     const all = await be.read(state);
     for (let i = 0; i < n; i++) {
       // Step 1 without decay: p − lr·sign(g) (up to eps), m = 0.1g, v = 0.001g².
@@ -232,8 +233,8 @@ if (legBackend() === 'webgpu') {
     // GELU and its backward into a 7-value view: the 8th value (same vec4) is left alone.
     const host = be.tensor(new Float32Array(64 + 16).fill(3));
     const xs = be.tensor([-2, -1, -0.5, 0, 0.5, 1, 2]);
-    be.gelu(xs, be.view(host, 64, [7]));
-    be.geluBackward(be.tensor(new Float32Array(7).fill(1)), xs, be.view(host, 0, [7]));
+    gelu(xs, be.view(host, 64, [7]));
+    geluBackward(be.tensor(new Float32Array(7).fill(1)), xs, be.view(host, 0, [7]));
     const h = await be.read(host);
     assert.is(h[7], 3, 'after the backward view');
     assert.is(h[64 + 7], 3, 'after the forward view');

@@ -1,17 +1,18 @@
 // One AdamW step (PyTorch semantics) over n parameters in place:
 //   g = grad·clip;  p ← p·(1 − lr·wd);  m ← β1·m + (1 − β1)·g;  v ← β2·v + (1 − β2)·g²;
 //   p ← p − (lr / (1 − β1ᵗ))·m / (√v / √(1 − β2ᵗ) + eps).
-// clip = min(1, maxNorm / (√ss + 1e-6)) with ss read from gradSumSquares[0] when that
-// pointer is non-zero and maxNorm > 0, else 1. JavaScript passes the step's constants:
-// decay = 1 − lr·wd, stepSize = lr / (1 − β1ᵗ), invSqrtBc2 = 1 / √(1 − β2ᵗ).
+// clip = min(1, maxGradNorm / (√ss + 1e-6)) with ss read from gradSumSquares[0] when that
+// pointer is non-zero and maxGradNorm > 0, else 1. JavaScript passes the step's constants
+// (adamwPlan in src/ops/optimizer.ts, as for the WGSL twin): decay = 1 − lr·wd,
+// stepSize = lr / (1 − β1ᵗ), invSqrtBc2 = 1 / √(1 − β2ᵗ).
 
 export function adamw(
   param: usize, grad: usize, m: usize, v: usize, n: i32,
   beta1: f32, beta2: f32, eps: f32, decay: f32, stepSize: f32, invSqrtBc2: f32,
-  gradSumSquares: usize, maxNorm: f64,
+  gradSumSquares: usize, maxGradNorm: f64,
 ): void {
   let clip: f32 = 1;
-  if (gradSumSquares && maxNorm > 0) clip = <f32>min(1.0, maxNorm / (Math.sqrt(<f64>load<f32>(gradSumSquares)) + 1e-6));
+  if (gradSumSquares && maxGradNorm > 0) clip = <f32>min(1.0, maxGradNorm / (Math.sqrt(<f64>load<f32>(gradSumSquares)) + 1e-6));
   const b1 = f32x4.splat(beta1), c1 = f32x4.splat(1 - beta1);
   const b2 = f32x4.splat(beta2), c2 = f32x4.splat(1 - beta2);
   const ep = f32x4.splat(eps), dc = f32x4.splat(decay), ss = f32x4.splat(stepSize), ib = f32x4.splat(invSqrtBc2), cl = f32x4.splat(clip);

@@ -2,8 +2,8 @@
 // `col`) and [B, H, T, D], and the causal, key-masked row softmax of scores [B, H, T, T] with
 // its backward. Rows are independent: the softmax kernels take (part, parts) and do the rows
 // of share `part`, so they can be split across threads with the same result.
-import { rowShare } from './row_share';
-import { expf1, expf4, hsum4 } from './simd_math';
+import { rowShare } from './lib/row_share';
+import { expf1, expf4, hsum4 } from './lib/simd_math';
 
 /** dst[b, h, t0 + t, :] = src[b, t, col + h·D : col + (h+1)·D]; dst is [B, H, S, D]. */
 export function gather_heads(src: usize, dst: usize, B: i32, T: i32, H: i32, D: i32, W: i32, col: i32, S: i32, t0: i32): void {

@@ -3,8 +3,8 @@
 // row: an online softmax walks the visible keys once, rescaling the output accumulator
 // whenever the running max grows, so nothing the size of S is stored. Rows are independent,
 // so (part, parts) splits them across threads with the same result.
-import { rowShare } from './row_share';
-import { expf1 } from './simd_math';
+import { rowShare } from './lib/row_share';
+import { expf1 } from './lib/simd_math';
 
 
 /** Σ_d a[d]·b[d] over D floats. */

@@ -3,8 +3,8 @@
 // when dlogits is given (pointer 0: not), dlogits[n] = w·s·(softmax(z) − onehot(t)). Rows of weight 0 give loss 0 and zero gradient without
 // reading their target. A target outside [0, V) with a nonzero weight gives a NaN loss.
 // Takes (part, parts): share `part` of the rows.
-import { rowShare } from './row_share';
-import { expf1, expf4, highHalf, hsum2, rowMax } from './simd_math';
+import { rowShare } from './lib/row_share';
+import { expf1, expf4, highHalf, hsum2, rowMax } from './lib/simd_math';
 
 export function softmax_crossentropy(logits: usize, targets: usize, weights: usize, losses: usize, dlogits: usize, N: i32, V: i32, scale: f32, part: i32, parts: i32): void {
   const rowBytes = <usize>V * 4;

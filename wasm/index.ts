@@ -3,23 +3,28 @@
 // allocates, so the AssemblyScript runtime is the stub one. The module is built twice, with
 // a plain and with a shared (threads) memory; kernels that split across threads take
 // (part, parts) as their last arguments.
-export { matmul, matmul_scratch_bytes } from './matmul';
-export { add, scale } from './elementwise';
-export { reduce_sum, reduce_max, reduce_sumsq, column_sum } from './reduce';
-export { random_uniform } from './philox';
-export { sample_tokens, sample_scratch_bytes } from './sampling';
-export { token_logprobs } from './logprobs';
-export { embedding, gather_rows, scatter_add_rows } from './embedding';
-export { layernorm, layernorm_backward } from './layernorm';
-export { gelu, gelu_backward } from './gelu';
-export { gather_heads, scatter_heads, causal_softmax, causal_softmax_backward } from './attention';
-export { cached_attention } from './cached_attention';
-export { softmax_crossentropy } from './crossentropy';
-export { adamw } from './adamw';
-export { ppo_rewards, masked_whiten, gae, ppo_policy_loss, ppo_value_loss } from './losses/ppo';
-export { bradley_terry, dpo } from './losses/preference';
-export { rlmec } from './losses/rlmec';
-export { gaussian_reparameterize, gaussian_reparameterize_backward, mib_loss } from './losses/mib';
+//
+// Every export of a kernel file below is a kernel (or, returning a number, a size helper the
+// host calls): the host calls each by its parameter names, which the build stores in the
+// module (scripts/wasm_manifest.mjs), and each kernel has a WGSL twin of the same name
+// (test/kernel_interface.test.ts). Shared helpers live in lib/ and are not exported.
+export * from './activations';
+export * from './adamw';
+export * from './attention';
+export * from './cached_attention';
+export * from './crossentropy';
+export * from './elementwise';
+export * from './embedding';
+export * from './layernorm';
+export * from './logprobs';
+export * from './matmul';
+export * from './random';
+export * from './reduce';
+export * from './sampling';
+export * from './losses/mib';
+export * from './losses/ppo';
+export * from './losses/preference';
+export * from './losses/rlmec';
 
 /** First byte JavaScript may allocate from. */
 export function heap_base(): usize {

@@ -1,7 +1,7 @@
 // LayerNorm over the last axis of x [N, C] and its backward. Row statistics run in f64:
 // mean first, then the biased variance Σ(x − mean)²/C (two passes, no cancellation).
-import { addColumns } from './reduce';
-import { hsum2, highHalf } from './simd_math';
+import { addColumns } from './lib/columns';
+import { hsum2, highHalf } from './lib/simd_math';
 
 /** out = (x − mean)·rstd·weight + bias, saving mean[n] and rstd[n] = 1/√(var + eps). */
 export function layernorm(x: usize, weight: usize, bias: usize, out: usize, mean: usize, rstd: usize, N: i32, C: i32, eps: f32): void {

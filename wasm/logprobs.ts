@@ -3,8 +3,8 @@
 // not an integer in [0, V)) and entropies[n] = log S − D / S. Subtracting before scaling keeps
 // d exact for the max token and its error relative to |d|. Takes (part, parts): share `part`
 // of the rows.
-import { rowShare } from './row_share';
-import { expOrZero4, highHalf, hsum2, kv, K_EXP_MIN, rowMax } from './simd_math';
+import { rowShare } from './lib/row_share';
+import { expOrZero4, highHalf, hsum2, kv, K_EXP_MIN, rowMax } from './lib/simd_math';
 
 export function token_logprobs(logits: usize, targets: usize, logprobs: usize, entropies: usize, N: i32, V: i32, scale: f32, part: i32, parts: i32): void {
   const rowBytes = <usize>V * 4;

@@ -7,8 +7,8 @@
 // stream past it, and the micro-kernel (matmul_kernel.ts) computes one MR×NR tile of C in
 // registers. Packing also turns transposed operands into the kernel's layout, so Aᵀ and Bᵀ
 // run the same kernel at nearly the same speed.
-import { MR, NR, microKernel } from './matmul_kernel';
-import { packPanels } from './matmul_pack';
+import { MR, NR, microKernel } from './lib/matmul_kernel';
+import { packPanels } from './lib/matmul_pack';
 
 // Block sizes. Measured on a Zen 5 core (48 KiB L1d, 1 MiB L2): KC from 128 to 512 and MC,
 // NC from half to twice these were all within noise of each other at 256³–1024³.

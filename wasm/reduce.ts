@@ -1,8 +1,16 @@
 // Row reductions of a [rows, cols] f32 matrix into out[rows].
 // Sums run in f64 with four f32 lanes folded pairwise, so long rows keep their precision.
-import { hsum2, highHalf } from './simd_math';
+import { accumulateRow, addColumns } from './lib/columns';
+import { hsum2, highHalf } from './lib/simd_math';
 
-export function reduce_sum(a: usize, out: usize, rows: i32, cols: i32): void {
+/** out[r] = the reduction `op` (0 sum, 1 max, 2 sum of squares) of row r of a [rows, cols]. */
+export function reduce(a: usize, out: usize, rows: i32, cols: i32, op: i32): void {
+  if (op == 1) reduceMax(a, out, rows, cols);
+  else if (op == 2) reduceSumSquares(a, out, rows, cols);
+  else reduceSum(a, out, rows, cols);
+}
+
+function reduceSum(a: usize, out: usize, rows: i32, cols: i32): void {
   for (let r = 0; r < rows; r++) {
     const row = a + <usize>r * <usize>cols * 4;
     let acc: f64 = 0;
@@ -16,7 +24,7 @@ export function reduce_sum(a: usize, out: usize, rows: i32, cols: i32): void {
   }
 }
 
-export function reduce_max(a: usize, out: usize, rows: i32, cols: i32): void {
+function reduceMax(a: usize, out: usize, rows: i32, cols: i32): void {
   for (let r = 0; r < rows; r++) {
     const row = a + <usize>r * <usize>cols * 4;
     let best = f32x4.splat(-Infinity);
@@ -29,7 +37,7 @@ export function reduce_max(a: usize, out: usize, rows: i32, cols: i32): void {
 }
 
 /** out[r] = Σ a[r, c]², squared and summed in f64. */
-export function reduce_sumsq(a: usize, out: usize, rows: i32, cols: i32): void {
+function reduceSumSquares(a: usize, out: usize, rows: i32, cols: i32): void {
   for (let r = 0; r < rows; r++) {
     const row = a + <usize>r * <usize>cols * 4;
     let acc0 = f64x2.splat(0), acc1 = f64x2.splat(0);
@@ -57,27 +65,4 @@ export function column_sum(a: usize, out: usize, rows: i32, cols: i32, scratch: 
   memory.fill(scratch, 0, <usize>cols * 8);
   for (let r = 0; r < rows; r++) accumulateRow(a + <usize>r * <usize>cols * 4, scratch, cols);
   addColumns(scratch, out, cols);
-}
-
-/** acc[c] += <f64>row[c] for c < cols (acc is f64). */
-export function accumulateRow(row: usize, acc: usize, cols: i32): void {
-  let c = 0;
-  for (; c + 4 <= cols; c += 4) {
-    const v = v128.load(row + <usize>c * 4);
-    const p = acc + <usize>c * 8;
-    v128.store(p, f64x2.add(v128.load(p), f64x2.promote_low_f32x4(v)));
-    v128.store(p + 16, f64x2.add(v128.load(p + 16), f64x2.promote_low_f32x4(highHalf(v))));
-  }
-  for (; c < cols; c++) {
-    const p = acc + <usize>c * 8;
-    store<f64>(p, load<f64>(p) + <f64>load<f32>(row + <usize>c * 4));
-  }
-}
-
-/** out[c] += <f32>acc[c] (acc is f64). */
-export function addColumns(acc: usize, out: usize, cols: i32): void {
-  for (let c = 0; c < cols; c++) {
-    const o = out + <usize>c * 4;
-    store<f32>(o, load<f32>(o) + <f32>load<f64>(acc + <usize>c * 8));
-  }
 }

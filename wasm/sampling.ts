@@ -6,9 +6,9 @@
 // to scratch first, padded to whole vectors (pad keys are the lowest key, below every finite
 // logit's; pad weights 0), so each pass is whole vectors. Masses are f64. Takes (part, parts):
 // share `part` of the rows, each part with its own scratch.
-import { rowShare } from './row_share';
-import { philoxUniform } from './philox';
-import { expOrZero4, highHalf, hsum2, rowMax } from './simd_math';
+import { rowShare } from './lib/row_share';
+import { philoxUniform } from './lib/philox';
+import { expOrZero4, highHalf, hsum2, rowMax } from './lib/simd_math';
 
 const LOWEST_KEY = i32.MIN_VALUE;
 const HIGHEST_KEY = i32.MAX_VALUE;
@@ -91,7 +91,7 @@ function massPass(keys: usize, weights: usize, bytes: usize, keep: i32, mid: i32
 }
 
 export function sample_tokens(
-  logits: usize, out: usize, N: i32, V: i32, k0: u32, k1: u32, stream: u32, offset: u32,
+  logits: usize, out: usize, N: i32, V: i32, key0: u32, key1: u32, stream: u32, offset: u32,
   invT: f32, topK: i32, topP: f64, greedy: i32, scratch: usize, part: i32, parts: i32,
 ): void {
   const rowBytes = <usize>V * 4;
@@ -159,7 +159,7 @@ export function sample_tokens(
     // The first kept index whose running mass passes u · the kept mass (the last kept one if
     // rounding runs off the end).
     massPass(keys, weights, padded, tau, tau);
-    const target = <f64>philoxUniform(k0, k1, stream, offset, <u32>n) * passMass;
+    const target = <f64>philoxUniform(key0, key1, stream, offset, <u32>n) * passMass;
     let run: f64 = 0;
     let pick = 0;
     for (let i = 0; i < V; i++) {

@@ -1,11 +1,11 @@
 // node examples/node/quickstart.mjs — the README's first example, through the package entry.
-import { createRuntime } from 'webrlhf';
+import { createRuntime, matmul } from 'webrlhf';
 
 const rt = await createRuntime({ backend: process.argv[2] ?? 'auto' });
 const be = rt.backend;
 const a = be.tensor([1, 2, 3, 4, 5, 6], [2, 3]);
 const b = be.tensor([1, 0, 0, 1, 1, 1], [3, 2]);
-const c = be.matmul(a, b, { bias: be.tensor([10, 20]) });
+const c = matmul(a, b, { bias: be.tensor([10, 20]) });
 console.log(`${rt.runtime} · ${rt.choice.chosen} (${rt.choice.reason})`);
 console.log('a·b + bias =', Array.from(await be.read(c)));
 rt.dispose();

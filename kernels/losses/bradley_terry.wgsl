@@ -1,5 +1,6 @@
 // Backend.bradleyTerryLoss: one invocation per pair (strided), scores[p] chosen and
 // scores[P + p] rejected.
+//! include lib/loss_workgroup.wgsl
 struct Params { P: u32, _p0: u32, _p1: u32, _p2: u32, center: f32, _q0: f32, _q1: f32, _q2: f32 }
 
 @group(0) @binding(0) var<storage, read> scores: array<f32>;
@@ -7,12 +8,12 @@ struct Params { P: u32, _p0: u32, _p1: u32, _p2: u32, center: f32, _q0: f32, _q1
 @group(0) @binding(2) var<storage, read_write> stats: array<f32>;  // BRADLEY_TERRY_STATS
 @group(0) @binding(3) var<uniform> p: Params;
 
-@compute @workgroup_size(LOSS_WG)
+@compute @workgroup_size(WG)
 fn bradley_terry(@builtin(local_invocation_index) li: u32) {
   let inv = 1.0 / f32(p.P);
   var acc0 = vec4<f32>(0.0); // Σ −log σ(d), Σ [d > 0], Σ d, Σ (r_w + r_l)²
   var acc1 = vec4<f32>(0.0); // Σ (r_w + r_l)
-  for (var i = li; i < p.P; i += LOSS_WG) {
+  for (var i = li; i < p.P; i += WG) {
     let w = scores[i];
     let l = scores[p.P + i];
     let d = w - l;

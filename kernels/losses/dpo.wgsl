@@ -1,5 +1,6 @@
 // Backend.dpoLoss: one invocation per pair (strided) sums its two rows' log-probs, then
 // writes the pair's gradient into every masked token of both rows.
+//! include lib/loss_workgroup.wgsl
 struct Params { P: u32, T: u32, _p0: u32, _p1: u32, beta: f32, _q0: f32, _q1: f32, _q2: f32 }
 
 @group(0) @binding(0) var<storage, read> logprobs: array<f32>;
@@ -26,12 +27,12 @@ fn fillRow(r: u32, g: f32) {
   }
 }
 
-@compute @workgroup_size(LOSS_WG)
+@compute @workgroup_size(WG)
 fn dpo(@builtin(local_invocation_index) li: u32) {
   let inv = 1.0 / f32(p.P);
   var acc0 = vec4<f32>(0.0); // Σ loss, Σ chosen reward, Σ rejected reward, Σ [chosen > rejected]
   var acc1 = vec4<f32>(0.0); // Σ s_w, Σ s_l
-  for (var i = li; i < p.P; i += LOSS_WG) {
+  for (var i = li; i < p.P; i += WG) {
     let w = rowSums(i);
     let l = rowSums(p.P + i);
     let rw = p.beta * (w.x - w.y);

@@ -1,6 +1,7 @@
 // Backend.gaussianReparameterize and its backward: one invocation per element, the flat
 // index folding the grid's y dimension in (p.row = invocations per grid row).
 // σ = softplus(raw) + SIGMA_FLOOR, z = μ + σ·ε; backward dμ = dz, draw = (dσ + dz·ε)·sigmoid(raw).
+//! include lib/math.wgsl
 struct Params { n: u32, row: u32, accumulate: u32, _p0: u32 }
 
 @group(0) @binding(0) var<storage, read> mu: array<f32>;
@@ -18,7 +19,7 @@ const REPARAM_WG = 64u;
 const SIGMA_FLOOR = 1e-7; // MIB_SIGMA_FLOOR
 
 @compute @workgroup_size(REPARAM_WG)
-fn forward(@builtin(global_invocation_id) gid: vec3<u32>) {
+fn gaussian_reparameterize(@builtin(global_invocation_id) gid: vec3<u32>) {
   let i = gid.x + gid.y * p.row;
   if (i >= p.n) { return; }
   let s = softplus(rawSigma[i]) + SIGMA_FLOOR;
@@ -27,7 +28,7 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>) {
 }
 
 @compute @workgroup_size(REPARAM_WG)
-fn backward(@builtin(global_invocation_id) gid: vec3<u32>) {
+fn gaussian_reparameterize_backward(@builtin(global_invocation_id) gid: vec3<u32>) {
   let i = gid.x + gid.y * p.row;
   if (i >= p.n) { return; }
   let g = dZ[i];

@@ -1,5 +1,6 @@
 // Backend.ppoPolicyLoss: one pass for the masked sums (n and the stats), one for the
 // gradient, which needs n.
+//! include lib/loss_workgroup.wgsl
 struct Params { N: u32, _p0: u32, _p1: u32, _p2: u32, cliprange: f32, _q0: f32, _q1: f32, _q2: f32 }
 
 @group(0) @binding(0) var<storage, read> logprobs: array<f32>;
@@ -18,11 +19,11 @@ fn terms(i: u32) -> vec3<f32> {
   return vec3<f32>(-a * ratio, -a * clamp(ratio, 1.0 - p.cliprange, 1.0 + p.cliprange), ratio);
 }
 
-@compute @workgroup_size(LOSS_WG)
+@compute @workgroup_size(WG)
 fn ppo_policy_loss(@builtin(local_invocation_index) li: u32) {
   var acc0 = vec4<f32>(0.0); // n, Σ loss, Σ clipped, Σ ½Δ²
   var acc1 = vec4<f32>(0.0); // Σ ρ, Σ entropy
-  for (var i = li; i < p.N; i += LOSS_WG) {
+  for (var i = li; i < p.N; i += WG) {
     if (!masked(mask[i])) { continue; }
     let t = terms(i);
     let d = logprobs[i] - oldLogprobs[i];
@@ -32,7 +33,7 @@ fn ppo_policy_loss(@builtin(local_invocation_index) li: u32) {
   let s0 = workgroupSum(0u, li, acc0);
   let s1 = workgroupSum(1u, li, acc1);
   let inv = 1.0 / max(s0.x, 1.0);
-  for (var i = li; i < p.N; i += LOSS_WG) {
+  for (var i = li; i < p.N; i += WG) {
     var g = 0.0;
     if (masked(mask[i])) {
       let t = terms(i);

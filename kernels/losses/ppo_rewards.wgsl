@@ -1,6 +1,7 @@
 // PPO's per-token rewards (Backend.ppoRewards): one invocation per row (strided over the
 // rows), walking its tokens: the KL estimate of Δ = logprobs − refLogprobs, r = −β·kl, and
 // the row's score added at its last response token.
+//! include lib/loss_workgroup.wgsl
 struct Params { R: u32, T: u32, estimator: u32, _p: u32, klCoef: f32, _q0: f32, _q1: f32, _q2: f32 }
 
 @group(0) @binding(0) var<storage, read> logprobs: array<f32>;
@@ -18,10 +19,10 @@ fn klEstimate(d: f32) -> f32 {
   return d;
 }
 
-@compute @workgroup_size(LOSS_WG)
+@compute @workgroup_size(WG)
 fn ppo_rewards(@builtin(local_invocation_index) li: u32) {
   var acc = vec4<f32>(0.0); // Σ kl, Σ −logprobs, Σ scores
-  for (var r = li; r < p.R; r += LOSS_WG) {
+  for (var r = li; r < p.R; r += WG) {
     var last = -1;
     for (var t = 0u; t < p.T; t++) {
       let i = r * p.T + t;

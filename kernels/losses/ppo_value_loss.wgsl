@@ -1,4 +1,5 @@
 // Backend.ppoValueLoss: one pass for n and the stats, one for the gradient.
+//! include lib/loss_workgroup.wgsl
 struct Params { N: u32, _p0: u32, _p1: u32, _p2: u32, cliprangeValue: f32, vfCoef: f32, _q0: f32, _q1: f32 }
 
 @group(0) @binding(0) var<storage, read> values: array<f32>;
@@ -19,17 +20,17 @@ fn terms(i: u32) -> vec2<f32> {
   return vec2<f32>(a * a, b * b);
 }
 
-@compute @workgroup_size(LOSS_WG)
+@compute @workgroup_size(WG)
 fn ppo_value_loss(@builtin(local_invocation_index) li: u32) {
   var acc = vec4<f32>(0.0); // n, Σ ½max, Σ clipped
-  for (var i = li; i < p.N; i += LOSS_WG) {
+  for (var i = li; i < p.N; i += WG) {
     if (!masked(mask[i])) { continue; }
     let t = terms(i);
     acc += vec4<f32>(1.0, 0.5 * max(t.x, t.y), select(0.0, 1.0, t.y > t.x), 0.0);
   }
   let s = workgroupSum(0u, li, acc);
   let inv = 1.0 / max(s.x, 1.0);
-  for (var i = li; i < p.N; i += LOSS_WG) {
+  for (var i = li; i < p.N; i += WG) {
     var g = 0.0;
     if (masked(mask[i])) {
       let t = terms(i);

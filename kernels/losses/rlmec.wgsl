@@ -1,5 +1,6 @@
 // Backend.rlmecLoss: one pass for the counts and the loss terms, one for the gradient.
 // ρ = exp(logprobs − refLogprobs) is a constant of the gradient (no gradient through it).
+//! include lib/loss_workgroup.wgsl
 struct Params { N: u32, _p0: u32, _p1: u32, _p2: u32, cliprange: f32, imitationWeight: f32, _q0: f32, _q1: f32 }
 
 @group(0) @binding(0) var<storage, read> logprobs: array<f32>;
@@ -19,11 +20,11 @@ fn weight(i: u32) -> vec3<f32> {
   return vec3<f32>(min(unclipped, clipped), ratio, select(0.0, 1.0, clipped < unclipped));
 }
 
-@compute @workgroup_size(LOSS_WG)
+@compute @workgroup_size(WG)
 fn rlmec(@builtin(local_invocation_index) li: u32) {
   var acc0 = vec4<f32>(0.0); // N (r ≠ 0), Σ −w·logp, Σ ρ, Σ clipped
   var acc1 = vec4<f32>(0.0); // N_c (c ≠ 0), Σ c·(−logp)
-  for (var i = li; i < p.N; i += LOSS_WG) {
+  for (var i = li; i < p.N; i += WG) {
     if (rewards[i] != 0.0) {
       let w = weight(i);
       acc0 += vec4<f32>(1.0, -w.x * logprobs[i], w.y, w.z);
@@ -35,7 +36,7 @@ fn rlmec(@builtin(local_invocation_index) li: u32) {
   let s1 = workgroupSum(1u, li, acc1);
   let invN = 1.0 / max(s0.x, 1.0);
   let invNc = 1.0 / max(s1.x, 1.0);
-  for (var i = li; i < p.N; i += LOSS_WG) {
+  for (var i = li; i < p.N; i += WG) {
     var g = 0.0;
     if (rewards[i] != 0.0) { g -= weight(i).x * invN; }
     let c = imitation[i];

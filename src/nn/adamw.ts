@@ -1,5 +1,7 @@
 import type { Backend, Tensor } from '../backend/backend.js';
 import { ConfigError } from '../errors.js';
+import { sumSquares } from '../ops/core.js';
+import { adamw } from '../ops/optimizer.js';
 import type { ParamLayout } from './layout.js';
 
 /**
@@ -68,7 +70,7 @@ export class AdamW {
    * the next apply(). Read it to report the gradient norm.
    */
   measureGradients(): Tensor {
-    return this.model.backend.sumSquares(this.model.grads, { out: this.#gradSumSquares });
+    return sumSquares(this.model.grads, { out: this.#gradSumSquares });
   }
 
   /** One update from the current gradients; `lr` overrides the configured rate (schedules). */
@@ -79,12 +81,11 @@ export class AdamW {
 
   /** One update, clipped by the norm of the last measureGradients() (call it after backward). */
   apply(lr = this.config.lr): void {
-    const be = this.model.backend;
     const c = this.config;
     this.step++;
     const clip = c.max_grad_norm > 0 ? { gradSumSquares: this.#gradSumSquares, maxGradNorm: c.max_grad_norm } : {};
     for (const r of this.#ranges) {
-      be.adamw(r.param, r.grad, r.m, r.v, {
+      adamw(r.param, r.grad, r.m, r.v, {
         lr, beta1: c.beta1, beta2: c.beta2, eps: c.eps, weightDecay: r.decay ? c.weight_decay : 0, step: this.step, ...clip,
       });
     }

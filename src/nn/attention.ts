@@ -1,4 +1,6 @@
 import type { Backend, Tensor } from '../backend/backend.js';
+import { causalSoftmax, causalSoftmaxBackward, gatherHeads, scatterHeads } from '../ops/attention.js';
+import { matmul } from '../ops/core.js';
 
 /** The tensors of one attention call: B, T, H from the shapes of q ([B, H, T, D]). */
 export interface AttentionBuffers {
@@ -34,13 +36,13 @@ export function attentionForward(be: Backend, a: AttentionBuffers, keyMask: Tens
   const [B, H, T, D] = a.q.shape as [number, number, number, number];
   const C = H * D;
   const qkv = be.view(a.qkv, 0, [B, T, 3 * C]);
-  be.gatherHeads(qkv, 0, a.q);
-  be.gatherHeads(qkv, C, a.k);
-  be.gatherHeads(qkv, 2 * C, a.v);
-  be.matmul(a.q, a.k, { transB: true, alpha: 1 / Math.sqrt(D), out: a.scores });
-  be.causalSoftmax(a.scores, keyMask, a.probs);
-  be.matmul(a.probs, a.v, { out: a.yHeads });
-  be.scatterHeads(a.yHeads, be.view(a.out, 0, [B, T, C]), 0);
+  gatherHeads(qkv, 0, a.q);
+  gatherHeads(qkv, C, a.k);
+  gatherHeads(qkv, 2 * C, a.v);
+  matmul(a.q, a.k, { transB: true, alpha: 1 / Math.sqrt(D), out: a.scores });
+  causalSoftmax(a.scores, keyMask, a.probs);
+  matmul(a.probs, a.v, { out: a.yHeads });
+  scatterHeads(a.yHeads, be.view(a.out, 0, [B, T, C]), 0);
 }
 
 /** Writes dQkv (overwriting it) from dOut, using the forward's q, k, v and probs. */
@@ -48,14 +50,14 @@ export function attentionBackward(be: Backend, a: AttentionBuffers, g: Attention
   const [B, H, T, D] = a.q.shape as [number, number, number, number];
   const C = H * D;
   const scale = 1 / Math.sqrt(D);
-  be.gatherHeads(be.view(g.dOut, 0, [B, T, C]), 0, g.dYHeads);
-  be.matmul(g.dYHeads, a.v, { transB: true, out: g.dProbs });
-  be.matmul(a.probs, g.dYHeads, { transA: true, out: g.dv });
-  be.causalSoftmaxBackward(g.dProbs, a.probs, g.dScores);
-  be.matmul(g.dScores, a.k, { alpha: scale, out: g.dq });
-  be.matmul(g.dScores, a.q, { transA: true, alpha: scale, out: g.dk });
+  gatherHeads(be.view(g.dOut, 0, [B, T, C]), 0, g.dYHeads);
+  matmul(g.dYHeads, a.v, { transB: true, out: g.dProbs });
+  matmul(a.probs, g.dYHeads, { transA: true, out: g.dv });
+  causalSoftmaxBackward(g.dProbs, a.probs, g.dScores);
+  matmul(g.dScores, a.k, { alpha: scale, out: g.dq });
+  matmul(g.dScores, a.q, { transA: true, alpha: scale, out: g.dk });
   const dQkv = be.view(g.dQkv, 0, [B, T, 3 * C]);
-  be.scatterHeads(g.dq, dQkv, 0);
-  be.scatterHeads(g.dk, dQkv, C);
-  be.scatterHeads(g.dv, dQkv, 2 * C);
+  scatterHeads(g.dq, dQkv, 0);
+  scatterHeads(g.dk, dQkv, C);
+  scatterHeads(g.dv, dQkv, 2 * C);
 }

@@ -1,5 +1,5 @@
 import type { Backend, Tensor } from '../backend/backend.js';
-import type { RowIndex } from '../backend/layer_ops.js';
+import type { RowIndex } from '../ops/layers.js';
 import type { PreparedBatch } from './batch.js';
 import { groupRows } from './row_index.js';
 

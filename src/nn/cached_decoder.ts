@@ -1,5 +1,9 @@
 import type { Backend, Tensor } from '../backend/backend.js';
 import { ShapeError, TensorStateError } from '../errors.js';
+import { gelu } from '../ops/activations.js';
+import { cachedAttention, gatherHeads } from '../ops/attention.js';
+import { matmul } from '../ops/core.js';
+import { embedding, gatherRows, layerNorm } from '../ops/layers.js';
 import type { GPT } from './gpt.js';
 
 /** Per-step buffers for T new tokens per row (one set for the prompt, one for T = 1). */
@@ -74,27 +78,27 @@ export class CachedDecoder {
     const { n_layer: L, layer_norm_epsilon: eps, n_embd: C } = model.config;
     const s = this.#buffers(T);
     const w = (l: number, name: string) => model.param(`h.${l}.${name}`);
-    be.embedding(ids, pos, model.param('wte.weight'), model.param('wpe.weight'), s.x);
+    embedding(ids, pos, model.param('wte.weight'), model.param('wpe.weight'), s.x);
     const { qkv3, attn3 } = s;
     for (let l = 0; l < L; l++) {
-      be.layerNorm(s.x, w(l, 'ln_1.weight'), w(l, 'ln_1.bias'), s.ln, s.mean, s.rstd, eps);
-      be.matmul(s.ln, w(l, 'attn.c_attn.weight'), { bias: w(l, 'attn.c_attn.bias'), out: s.qkv });
-      be.gatherHeads(qkv3, C, this.#keys[l]!, start);
-      be.gatherHeads(qkv3, 2 * C, this.#values[l]!, start);
-      be.cachedAttention(qkv3, this.#keys[l]!, this.#values[l]!, this.keyMask, start, attn3);
+      layerNorm(s.x, w(l, 'ln_1.weight'), w(l, 'ln_1.bias'), s.ln, s.mean, s.rstd, eps);
+      matmul(s.ln, w(l, 'attn.c_attn.weight'), { bias: w(l, 'attn.c_attn.bias'), out: s.qkv });
+      gatherHeads(qkv3, C, this.#keys[l]!, start);
+      gatherHeads(qkv3, 2 * C, this.#values[l]!, start);
+      cachedAttention(qkv3, this.#keys[l]!, this.#values[l]!, this.keyMask, start, attn3);
       be.copy(s.x, s.mid);
-      be.matmul(s.attn, w(l, 'attn.c_proj.weight'), { bias: w(l, 'attn.c_proj.bias'), out: s.mid, accumulate: true });
-      be.layerNorm(s.mid, w(l, 'ln_2.weight'), w(l, 'ln_2.bias'), s.ln, s.mean, s.rstd, eps);
-      be.matmul(s.ln, w(l, 'mlp.c_fc.weight'), { bias: w(l, 'mlp.c_fc.bias'), out: s.fc });
-      be.gelu(s.fc, s.fcGelu);
+      matmul(s.attn, w(l, 'attn.c_proj.weight'), { bias: w(l, 'attn.c_proj.bias'), out: s.mid, accumulate: true });
+      layerNorm(s.mid, w(l, 'ln_2.weight'), w(l, 'ln_2.bias'), s.ln, s.mean, s.rstd, eps);
+      matmul(s.ln, w(l, 'mlp.c_fc.weight'), { bias: w(l, 'mlp.c_fc.bias'), out: s.fc });
+      gelu(s.fc, s.fcGelu);
       be.copy(s.mid, s.x);
-      be.matmul(s.fcGelu, w(l, 'mlp.c_proj.weight'), { bias: w(l, 'mlp.c_proj.bias'), out: s.x, accumulate: true });
+      matmul(s.fcGelu, w(l, 'mlp.c_proj.weight'), { bias: w(l, 'mlp.c_proj.bias'), out: s.x, accumulate: true });
     }
     // Only each row's last token needs ln_f and the [V]-wide LM head.
-    if (s.lastRows) be.gatherRows(s.x, s.lastRows, this.#hLast);
+    if (s.lastRows) gatherRows(s.x, s.lastRows, this.#hLast);
     else be.copy(s.x, this.#hLast);
-    be.layerNorm(this.#hLast, model.param('ln_f.weight'), model.param('ln_f.bias'), this.#lnLast, this.#lnMean, this.#lnRstd, eps);
-    be.matmul(this.#lnLast, model.param('wte.weight'), { transB: true, out: this.#logits });
+    layerNorm(this.#hLast, model.param('ln_f.weight'), model.param('ln_f.bias'), this.#lnLast, this.#lnMean, this.#lnRstd, eps);
+    matmul(this.#lnLast, model.param('wte.weight'), { transB: true, out: this.#logits });
     return this.#logits;
   }
 

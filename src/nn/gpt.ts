@@ -1,5 +1,9 @@
 import type { Backend, Tensor } from '../backend/backend.js';
 import { ShapeError, TensorStateError } from '../errors.js';
+import { gelu, geluBackward } from '../ops/activations.js';
+import { columnSum, matmul, scale, sum } from '../ops/core.js';
+import { embedding, gatherRows, layerNorm, layerNormBackward, scatterAddRows, softmaxCrossEntropy } from '../ops/layers.js';
+import { tokenLogprobs } from '../ops/sampling.js';
 import { Activations } from './activations.js';
 import { attentionBackward, attentionForward } from './attention.js';
 import { prepareBatch, type LossReduction, type PreparedBatch, type TokenBatch } from './batch.js';
@@ -181,28 +185,28 @@ export class GPT {
     bt.upload(p);
     this.#forwardOptions = options;
     const eps = this.config.layer_norm_epsilon;
-    be.embedding(bt.ids, bt.pos, this.param('wte.weight'), this.param('wpe.weight'), acts.blocks[0]?.input ?? acts.out);
+    embedding(bt.ids, bt.pos, this.param('wte.weight'), this.param('wpe.weight'), acts.blocks[0]?.input ?? acts.out);
     const L = this.config.n_layer;
     for (let l = 0; l < L; l++) {
       const blk = acts.blocks[l]!;
       const w = (name: string) => this.param(`h.${l}.${name}`);
-      be.layerNorm(blk.input, w('ln_1.weight'), w('ln_1.bias'), blk.ln1, blk.ln1Mean, blk.ln1Rstd, eps);
-      be.matmul(blk.ln1, w('attn.c_attn.weight'), { bias: w('attn.c_attn.bias'), out: blk.qkv });
+      layerNorm(blk.input, w('ln_1.weight'), w('ln_1.bias'), blk.ln1, blk.ln1Mean, blk.ln1Rstd, eps);
+      matmul(blk.ln1, w('attn.c_attn.weight'), { bias: w('attn.c_attn.bias'), out: blk.qkv });
       attentionForward(be, { qkv: blk.qkv, q: blk.q, k: blk.k, v: blk.v, scores: acts.scores, probs: blk.probs, yHeads: acts.yHeads, out: blk.attnOut }, bt.keyMask);
       // Residual adds ride on matmul's accumulate: copy the stream, then add the projection.
       be.copy(blk.input, blk.mid);
-      be.matmul(blk.attnOut, w('attn.c_proj.weight'), { bias: w('attn.c_proj.bias'), out: blk.mid, accumulate: true });
-      be.layerNorm(blk.mid, w('ln_2.weight'), w('ln_2.bias'), blk.ln2, blk.ln2Mean, blk.ln2Rstd, eps);
-      be.matmul(blk.ln2, w('mlp.c_fc.weight'), { bias: w('mlp.c_fc.bias'), out: blk.fc });
-      be.gelu(blk.fc, blk.fcGelu);
+      matmul(blk.attnOut, w('attn.c_proj.weight'), { bias: w('attn.c_proj.bias'), out: blk.mid, accumulate: true });
+      layerNorm(blk.mid, w('ln_2.weight'), w('ln_2.bias'), blk.ln2, blk.ln2Mean, blk.ln2Rstd, eps);
+      matmul(blk.ln2, w('mlp.c_fc.weight'), { bias: w('mlp.c_fc.bias'), out: blk.fc });
+      gelu(blk.fc, blk.fcGelu);
       const next = l + 1 < L ? acts.blocks[l + 1]!.input : acts.out;
       be.copy(blk.mid, next);
-      be.matmul(blk.fcGelu, w('mlp.c_proj.weight'), { bias: w('mlp.c_proj.bias'), out: next, accumulate: true });
+      matmul(blk.fcGelu, w('mlp.c_proj.weight'), { bias: w('mlp.c_proj.bias'), out: next, accumulate: true });
     }
-    be.layerNorm(acts.out, this.param('ln_f.weight'), this.param('ln_f.bias'), acts.lnf, acts.lnfMean, acts.lnfRstd, eps);
+    layerNorm(acts.out, this.param('ln_f.weight'), this.param('ln_f.bias'), acts.lnf, acts.lnfMean, acts.lnfRstd, eps);
     if (options.logits ?? true) {
       acts.logits = acts.lazy(acts.logits, [p.B * p.T, this.config.vocab_size]);
-      be.matmul(acts.lnf, this.param('wte.weight'), { transB: true, out: acts.logits });
+      matmul(acts.lnf, this.param('wte.weight'), { transB: true, out: acts.logits });
     }
     this.#ran = 'forward';
     return p;
@@ -237,9 +241,9 @@ export class GPT {
       this.#losses = be.zeros([N]);
     }
     if (!this.#frozen) this.#dlogits = acts.logitsGrad ??= acts.lazy(undefined, logits.shape as number[]);
-    be.softmaxCrossEntropy(logits, bt.targets, bt.weights, this.#losses, this.#frozen ? undefined : this.#dlogits);
+    softmaxCrossEntropy(logits, bt.targets, bt.weights, this.#losses, this.#frozen ? undefined : this.#dlogits);
     this.#loss ??= be.zeros([1]);
-    be.sum(this.#losses, { out: this.#loss });
+    sum(this.#losses, { out: this.#loss });
     this.#ran = 'loss';
     return this.#loss;
   }
@@ -262,7 +266,7 @@ export class GPT {
       this.#disposeLogprobs();
       this.#logprobs = { logprobs: this.backend.zeros([N]), entropies: this.backend.zeros([N]) };
     }
-    this.backend.tokenLogprobs(logits, this.#batch!.targets, this.#logprobs.logprobs, this.#logprobs.entropies, { scale });
+    tokenLogprobs(logits, this.#batch!.targets, this.#logprobs.logprobs, this.#logprobs.entropies, { scale });
     return this.#logprobs;
   }
 
@@ -273,7 +277,7 @@ export class GPT {
   lastHidden(): Tensor {
     const acts = this.#needForward();
     acts.hLast = acts.lazy(acts.hLast, [acts.B, this.config.n_embd]);
-    this.backend.gatherRows(acts.lnf, this.#batch!.lastRows, acts.hLast);
+    gatherRows(acts.lnf, this.#batch!.lastRows, acts.hLast);
     return acts.hLast;
   }
 
@@ -282,7 +286,7 @@ export class GPT {
     const acts = this.#needForward();
     const hLast = this.lastHidden();
     acts.scoreOut = acts.lazy(acts.scoreOut, [acts.B, 1]);
-    this.backend.matmul(hLast, this.#headParam('score.weight'), { transB: true, bias: this.param('score.bias'), out: acts.scoreOut });
+    matmul(hLast, this.#headParam('score.weight'), { transB: true, bias: this.param('score.bias'), out: acts.scoreOut });
     return acts.scoreOut;
   }
 
@@ -290,7 +294,7 @@ export class GPT {
   values(): Tensor {
     const acts = this.#needForward();
     acts.valueOut = acts.lazy(acts.valueOut, [acts.B * acts.T, 1]);
-    this.backend.matmul(acts.lnf, this.#headParam('v_head.summary.weight'), { transB: true, bias: this.param('v_head.summary.bias'), out: acts.valueOut });
+    matmul(acts.lnf, this.#headParam('v_head.summary.weight'), { transB: true, bias: this.param('v_head.summary.bias'), out: acts.valueOut });
     return acts.valueOut;
   }
 
@@ -313,10 +317,10 @@ export class GPT {
     if (input.dScores) {
       const dh = (acts.dhLast = acts.lazy(acts.dhLast, [acts.B, this.config.n_embd]));
       if (!acts.hLast) throw new TensorStateError('GPT: backward({ dScores }) needs scores() after forward()');
-      be.matmul(input.dScores, acts.hLast, { transA: true, out: g('score.weight'), accumulate: true });
-      be.columnSum(input.dScores, g('score.bias'));
-      be.matmul(input.dScores, this.#headParam('score.weight'), { out: dh });
-      be.scatterAddRows(dh, bt.lastIndex, acts.dLn);
+      matmul(input.dScores, acts.hLast, { transA: true, out: g('score.weight'), accumulate: true });
+      columnSum(input.dScores, g('score.bias'));
+      matmul(input.dScores, this.#headParam('score.weight'), { out: dh });
+      scatterAddRows(dh, bt.lastIndex, acts.dLn);
     }
     if (input.dLastHidden) {
       const C = this.config.n_embd;
@@ -324,44 +328,44 @@ export class GPT {
       if (d.shape.length !== 2 || d.shape[0] !== acts.B || d.shape[1] !== C) {
         throw new ShapeError(`GPT: dLastHidden has shape [${d.shape.join(', ')}], expected [${acts.B}, ${C}] (one row per sequence of the last forward)`);
       }
-      be.scatterAddRows(d, bt.lastIndex, acts.dLn);
+      scatterAddRows(d, bt.lastIndex, acts.dLn);
     }
     if (input.dValues) {
-      be.matmul(input.dValues, acts.lnf, { transA: true, out: g('v_head.summary.weight'), accumulate: true });
-      be.columnSum(input.dValues, g('v_head.summary.bias'));
-      be.matmul(input.dValues, this.#headParam('v_head.summary.weight'), { out: acts.dLn, accumulate: true });
+      matmul(input.dValues, acts.lnf, { transA: true, out: g('v_head.summary.weight'), accumulate: true });
+      columnSum(input.dValues, g('v_head.summary.bias'));
+      matmul(input.dValues, this.#headParam('v_head.summary.weight'), { out: acts.dLn, accumulate: true });
     }
     const dres = acts.dResidual;
     be.zero(dres);
-    be.layerNormBackward(acts.dLn, acts.out, w('ln_f.weight'), acts.lnfMean, acts.lnfRstd, dres, g('ln_f.weight'), g('ln_f.bias'));
+    layerNormBackward(acts.dLn, acts.out, w('ln_f.weight'), acts.lnfMean, acts.lnfRstd, dres, g('ln_f.weight'), g('ln_f.bias'));
     for (let l = this.config.n_layer - 1; l >= 0; l--) {
       const blk = acts.blocks[l]!;
       const h = `h.${l}.`;
       // MLP: dres is ∂L/∂(block output) and becomes ∂L/∂mid once ln_2's backward adds in.
-      be.matmul(blk.fcGelu, dres, { transA: true, out: g(h + 'mlp.c_proj.weight'), accumulate: true });
-      be.columnSum(dres, g(h + 'mlp.c_proj.bias'));
-      be.matmul(dres, w(h + 'mlp.c_proj.weight'), { transB: true, out: acts.dFcGelu });
-      be.geluBackward(acts.dFcGelu, blk.fc, acts.dFc);
-      be.matmul(blk.ln2, acts.dFc, { transA: true, out: g(h + 'mlp.c_fc.weight'), accumulate: true });
-      be.columnSum(acts.dFc, g(h + 'mlp.c_fc.bias'));
-      be.matmul(acts.dFc, w(h + 'mlp.c_fc.weight'), { transB: true, out: acts.dLn });
-      be.layerNormBackward(acts.dLn, blk.mid, w(h + 'ln_2.weight'), blk.ln2Mean, blk.ln2Rstd, dres, g(h + 'ln_2.weight'), g(h + 'ln_2.bias'));
+      matmul(blk.fcGelu, dres, { transA: true, out: g(h + 'mlp.c_proj.weight'), accumulate: true });
+      columnSum(dres, g(h + 'mlp.c_proj.bias'));
+      matmul(dres, w(h + 'mlp.c_proj.weight'), { transB: true, out: acts.dFcGelu });
+      geluBackward(acts.dFcGelu, blk.fc, acts.dFc);
+      matmul(blk.ln2, acts.dFc, { transA: true, out: g(h + 'mlp.c_fc.weight'), accumulate: true });
+      columnSum(acts.dFc, g(h + 'mlp.c_fc.bias'));
+      matmul(acts.dFc, w(h + 'mlp.c_fc.weight'), { transB: true, out: acts.dLn });
+      layerNormBackward(acts.dLn, blk.mid, w(h + 'ln_2.weight'), blk.ln2Mean, blk.ln2Rstd, dres, g(h + 'ln_2.weight'), g(h + 'ln_2.bias'));
       // Attention: dres is now ∂L/∂mid and becomes ∂L/∂input.
-      be.matmul(blk.attnOut, dres, { transA: true, out: g(h + 'attn.c_proj.weight'), accumulate: true });
-      be.columnSum(dres, g(h + 'attn.c_proj.bias'));
-      be.matmul(dres, w(h + 'attn.c_proj.weight'), { transB: true, out: acts.dAttnOut });
+      matmul(blk.attnOut, dres, { transA: true, out: g(h + 'attn.c_proj.weight'), accumulate: true });
+      columnSum(dres, g(h + 'attn.c_proj.bias'));
+      matmul(dres, w(h + 'attn.c_proj.weight'), { transB: true, out: acts.dAttnOut });
       attentionBackward(
         be,
         { qkv: blk.qkv, q: blk.q, k: blk.k, v: blk.v, scores: acts.scores, probs: blk.probs, yHeads: acts.yHeads, out: blk.attnOut },
         { dOut: acts.dAttnOut, dQkv: acts.dQkv, dq: acts.dq, dk: acts.dk, dv: acts.dv, dYHeads: acts.yHeads, dProbs: acts.dProbs, dScores: acts.dScores },
       );
-      be.matmul(blk.ln1, acts.dQkv, { transA: true, out: g(h + 'attn.c_attn.weight'), accumulate: true });
-      be.columnSum(acts.dQkv, g(h + 'attn.c_attn.bias'));
-      be.matmul(acts.dQkv, w(h + 'attn.c_attn.weight'), { transB: true, out: acts.dLn });
-      be.layerNormBackward(acts.dLn, blk.input, w(h + 'ln_1.weight'), blk.ln1Mean, blk.ln1Rstd, dres, g(h + 'ln_1.weight'), g(h + 'ln_1.bias'));
+      matmul(blk.ln1, acts.dQkv, { transA: true, out: g(h + 'attn.c_attn.weight'), accumulate: true });
+      columnSum(acts.dQkv, g(h + 'attn.c_attn.bias'));
+      matmul(acts.dQkv, w(h + 'attn.c_attn.weight'), { transB: true, out: acts.dLn });
+      layerNormBackward(acts.dLn, blk.input, w(h + 'ln_1.weight'), blk.ln1Mean, blk.ln1Rstd, dres, g(h + 'ln_1.weight'), g(h + 'ln_1.bias'));
     }
-    be.scatterAddRows(dres, bt.idIndex, g('wte.weight'));
-    be.scatterAddRows(dres, bt.posIndex, g('wpe.weight'));
+    scatterAddRows(dres, bt.idIndex, g('wte.weight'));
+    scatterAddRows(dres, bt.posIndex, g('wpe.weight'));
   }
 
   /** Device bytes held: parameters, gradients and activations (optimizer state is the optimizer's). */
@@ -395,15 +399,15 @@ export class GPT {
   /** Adds the LM head's share of backward for ∂L/∂logits: into wte's gradient and ∂L/∂ln_f. */
   #backwardLogits(dlogits: Tensor): void {
     const acts = this.#acts!;
-    this.backend.matmul(dlogits, acts.lnf, { transA: true, out: this.grad('wte.weight'), accumulate: true });
-    this.backend.matmul(dlogits, this.param('wte.weight'), { out: acts.dLn, accumulate: true });
+    matmul(dlogits, acts.lnf, { transA: true, out: this.grad('wte.weight'), accumulate: true });
+    matmul(dlogits, this.param('wte.weight'), { out: acts.dLn, accumulate: true });
   }
 
   /**
    * ∂L/∂logits from ∂L/∂log p(target): softmaxCrossEntropy with weights −∂L/∂log p gives
    * exactly dlogits = ∂L/∂log p · scale · (onehot − softmax), and skips rows of weight 0.
    */
-  #logprobGradient(dLogprobs: Tensor, scale: number): Tensor {
+  #logprobGradient(dLogprobs: Tensor, logitScale: number): Tensor {
     const be = this.backend;
     const acts = this.#acts!;
     const logits = this.logits;
@@ -414,9 +418,9 @@ export class GPT {
       this.#losses = be.zeros([N]);
     }
     this.#negatedDLogprobs = acts.lazy(this.#negatedDLogprobs, [N]);
-    be.scale(dLogprobs, -1, this.#negatedDLogprobs);
+    scale(dLogprobs, -1, this.#negatedDLogprobs);
     const dlogits = (acts.logitsGrad ??= acts.lazy(undefined, logits.shape as number[]));
-    be.softmaxCrossEntropy(logits, this.#batch!.targets, this.#negatedDLogprobs, this.#losses, dlogits, { scale });
+    softmaxCrossEntropy(logits, this.#batch!.targets, this.#negatedDLogprobs, this.#losses, dlogits, { scale: logitScale });
     return dlogits;
   }
 

@@ -1,4 +1,4 @@
-import { VIEW_ALIGN } from '../backend/layer_ops.js';
+import { VIEW_ALIGN } from '../backend/backend.js';
 import { gpt2TensorShapes, type GPTConfig } from './config.js';
 
 /** Which optional heads a model carries besides the tied LM head. */

@@ -1,5 +1,7 @@
 import type { Backend, Tensor } from '../backend/backend.js';
 import { ConfigError, ShapeError, TensorStateError } from '../errors.js';
+import { gelu, geluBackward } from '../ops/activations.js';
+import { columnSum, matmul } from '../ops/core.js';
 import type { Trainable } from './adamw.js';
 import type { TensorInit } from './layout.js';
 import { ParameterStore } from './parameter_store.js';
@@ -150,7 +152,6 @@ export class MLP implements Trainable {
    * (reallocated when N changes).
    */
   forward(x: Tensor | readonly Tensor[], tape?: MLPTape): Tensor {
-    const be = this.backend;
     const xs = Array.isArray(x) ? (x as readonly Tensor[]) : [x as Tensor];
     if (xs.length !== this.inputs.length) throw new ShapeError(`MLP.forward: ${xs.length} input tensors for ${this.inputs.length} input blocks (${this.inputs.join(' + ')} columns)`);
     const N = xs[0]!.shape[0]!;
@@ -162,15 +163,14 @@ export class MLP implements Trainable {
     for (let l = 0; l < L; l++) {
       const ins = l === 0 ? xs : [t.act[l - 1]!];
       // The first block adds the bias; the others accumulate their share of the product.
-      ins.forEach((a, b) => be.matmul(a, this.#weight(l, b), { bias: b === 0 ? this.#param(`${l}.bias`) : undefined, out: t.pre[l]!, accumulate: b > 0 }));
-      if (l < L - 1) be.gelu(t.pre[l]!, t.act[l]!);
+      ins.forEach((a, b) => matmul(a, this.#weight(l, b), { bias: b === 0 ? this.#param(`${l}.bias`) : undefined, out: t.pre[l]!, accumulate: b > 0 }));
+      if (l < L - 1) gelu(t.pre[l]!, t.act[l]!);
     }
     return t.output;
   }
 
   /** Adds ∂L/∂parameters for dOut = ∂L/∂y [N, out] of the tape's forward; writes (or adds) ∂L/∂x into dX. */
   backward(dOut: Tensor, options: MLPBackwardOptions = {}): void {
-    const be = this.backend;
     const t = options.tape ?? this.#defaultTape;
     if (!t?.inputs) throw new TensorStateError('MLP.backward: run forward() on this tape first');
     const L = this.sizes.length - 1;
@@ -181,14 +181,14 @@ export class MLP implements Trainable {
     let d = dOut;
     for (let l = L - 1; l >= 0; l--) {
       const ins = l === 0 ? t.inputs : [t.act[l - 1]!];
-      ins.forEach((a, b) => be.matmul(a, d, { transA: true, out: this.#grad(l, b), accumulate: true }));
-      be.columnSum(d, this.store.grad(`${this.#prefix}${l}.bias`)); // adds
+      ins.forEach((a, b) => matmul(a, d, { transA: true, out: this.#grad(l, b), accumulate: true }));
+      columnSum(d, this.store.grad(`${this.#prefix}${l}.bias`)); // adds
       if (l > 0) {
-        be.matmul(d, this.#weight(l, 0), { transB: true, out: t.dAct[l - 1]! });
-        be.geluBackward(t.dAct[l - 1]!, t.pre[l - 1]!, t.dPre[l - 1]!);
+        matmul(d, this.#weight(l, 0), { transB: true, out: t.dAct[l - 1]! });
+        geluBackward(t.dAct[l - 1]!, t.pre[l - 1]!, t.dPre[l - 1]!);
         d = t.dPre[l - 1]!;
       } else {
-        dX.forEach((out, b) => out && be.matmul(d, this.#weight(0, b), { transB: true, out, accumulate: !!options.accumulate }));
+        dX.forEach((out, b) => out && matmul(d, this.#weight(0, b), { transB: true, out, accumulate: !!options.accumulate }));
       }
     }
   }

@@ -1,5 +1,5 @@
 import type { Backend } from '../backend/backend.js';
-import type { RowIndex } from '../backend/layer_ops.js';
+import type { RowIndex } from '../ops/layers.js';
 
 /** The grouping behind a RowIndex, as host arrays. */
 export interface RowGroups {

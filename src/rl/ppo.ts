@@ -3,11 +3,12 @@
 // value model. All of the loss math runs on the device (kernels/losses/); the host keeps
 // the token ids, the scores (for the missing-EOS penalty) and the numbers it reports.
 import type { Tensor } from '../backend/backend.js';
-import { PPO_POLICY_STATS, PPO_REWARD_STATS, PPO_VALUE_STATS } from '../backend/loss_ops.js';
 import { ConfigError } from '../errors.js';
 import type { AdamW } from '../nn/adamw.js';
 import type { TokenBatch } from '../nn/batch.js';
 import type { GPT } from '../nn/gpt.js';
+import { gatherRows } from '../ops/layers.js';
+import { PPO_POLICY_STATS, PPO_REWARD_STATS, PPO_VALUE_STATS, gae, maskedWhiten, ppoPolicyLoss, ppoRewards, ppoValueLoss } from '../ops/ppo_losses.js';
 import { seededPermutation } from '../random/permutation.js';
 import { generate } from '../text/generate.js';
 import { responseBatch, type ResponseBatch } from '../text/response_batch.js';
@@ -147,17 +148,17 @@ export class PPOLearner {
       const rewards = zeros();
       const kl = zeros();
       const rewardStats = zeros(PPO_REWARD_STATS.length);
-      be.ppoRewards({ logprobs: oldLogprobs, refLogprobs, mask, scores: scoreTensor }, { rewards, kl, stats: rewardStats }, { klCoef: this.klCoef, klEstimator: hp.kl_estimator });
+      ppoRewards({ logprobs: oldLogprobs, refLogprobs, mask, scores: scoreTensor }, { rewards, kl, stats: rewardStats }, { klCoef: this.klCoef, klEstimator: hp.kl_estimator });
       let gaeRewards = rewards;
       if (hp.whiten_rewards) {
         gaeRewards = zeros();
-        be.maskedWhiten(rewards, mask, gaeRewards, { shiftMean: false });
+        maskedWhiten(rewards, mask, gaeRewards, { shiftMean: false });
       }
       const rawAdvantages = zeros();
       const returns = zeros();
-      be.gae(gaeRewards, oldValues, mask, rawAdvantages, returns, { gamma: hp.gamma, lam: hp.lam, rows: batch.B });
+      gae(gaeRewards, oldValues, mask, rawAdvantages, returns, { gamma: hp.gamma, lam: hp.lam, rows: batch.B });
       const advantages = zeros();
-      be.maskedWhiten(rawAdvantages, mask, advantages, { shiftMean: true });
+      maskedWhiten(rawAdvantages, mask, advantages, { shiftMean: true });
 
       const [rs, klTokens] = await Promise.all([be.read(rewardStats), be.read(kl)]);
       const r = Object.fromEntries(PPO_REWARD_STATS.map((k, i) => [k, rs[i]!])) as Record<(typeof PPO_REWARD_STATS)[number], number>;
@@ -228,7 +229,7 @@ export class PPOLearner {
           const rows = order.slice(m * size, (m + 1) * size);
           const index = be.tensor(Float32Array.from(rows));
           try {
-            for (const key of Object.keys(sources) as (keyof typeof sources)[]) be.gatherRows(sources[key], index, be.view(mb[key], 0, [size, T]));
+            for (const key of Object.keys(sources) as (keyof typeof sources)[]) gatherRows(sources[key], index, be.view(mb[key], 0, [size, T]));
           } finally {
             index.dispose();
           }
@@ -237,7 +238,7 @@ export class PPOLearner {
           policy.zeroGrad();
           policy.forward(sub);
           const { logprobs, entropies } = policy.tokenLogprobs(1 / hp.temperature);
-          be.ppoPolicyLoss(
+          ppoPolicyLoss(
             { logprobs, oldLogprobs: mb.oldLogprobs, advantages: mb.advantages, mask: mb.mask, entropies },
             { dLogprobs, stats: policyStats }, { cliprange: hp.cliprange },
           );
@@ -245,7 +246,7 @@ export class PPOLearner {
 
           value.zeroGrad();
           value.forward(sub, { logits: false });
-          be.ppoValueLoss(
+          ppoValueLoss(
             { values: be.view(value.values(), 0, [M]), oldValues: mb.oldValues, returns: mb.returns, mask: mb.mask },
             { dValues, stats: valueStats }, { cliprangeValue: hp.cliprange_value, vfCoef: hp.vf_coef },
           );

@@ -1,7 +1,8 @@
 import type { Backend, BackendKind } from '../backend/backend.js';
 import { compileWasm, createMemory, instantiateWasm, type WasmSource } from '../backend/wasm/load_wasm.js';
 import { WasmThreadPool } from '../backend/wasm/thread_pool.js';
-import { THREADED_KERNELS, WasmBackend } from '../backend/wasm/wasm_backend.js';
+import { splittableKernels } from '../backend/wasm/kernel_manifest.js';
+import { WasmBackend } from '../backend/wasm/wasm_backend.js';
 import { WebGPUBackend } from '../backend/webgpu/webgpu_backend.js';
 import { ConfigError, NoGPUError } from '../errors.js';
 import { chooseAuto } from './auto_choice.js';
@@ -110,7 +111,7 @@ async function createWasmBackend(options: RuntimeOptions): Promise<WasmBackend> 
   }
   const module = await compileWasm(options.wasmThreads ?? (await p.wasmSource('threads')));
   const memory = createMemory(true);
-  const kernels = await instantiateWasm(module, memory);
-  const pool = await WasmThreadPool.start(module, memory, threads, THREADED_KERNELS, p.spawnWorker!, p.canBlock);
-  return new WasmBackend(kernels, pool);
+  const instance = await instantiateWasm(module, memory);
+  const pool = await WasmThreadPool.start(module, memory, threads, splittableKernels(instance.manifest), p.spawnWorker!, p.canBlock);
+  return new WasmBackend(instance, pool);
 }

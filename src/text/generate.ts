@@ -1,10 +1,11 @@
 // Batched generation on the device: left-padded prompts, a KV cache, sampling with a
 // counter-based RNG, and host checks every few steps for sequences that have stopped.
-import type { Tensor } from '../backend/backend.js';
-import { VIEW_ALIGN } from '../backend/layer_ops.js';
+import { VIEW_ALIGN, type Tensor } from '../backend/backend.js';
 import { BatchError, ConfigError } from '../errors.js';
 import { CachedDecoder } from '../nn/cached_decoder.js';
 import type { GPT } from '../nn/gpt.js';
+import { gatherRows } from '../ops/layers.js';
+import { sampleTokens, tokenLogprobs } from '../ops/sampling.js';
 import { resolveGeneration, type GenerationConfig, type ResolvedGeneration } from './generation_config.js';
 import { SequenceProgress, StopCriteria, type FinishReason } from './stop_criteria.js';
 import type { Tokenizer } from './tokenizer.js';
@@ -131,10 +132,9 @@ class StepOutputs {
 
   /** Samples step `step`'s tokens from logits [B, V] and scores them. */
   sample(logits: Tensor, step: number, stream: number, g: ResolvedGeneration): Tensor {
-    const be = this.model.backend;
     const tokens = this.row(this.tokens, step);
-    be.sampleTokens(logits, tokens, { seed: g.seed, stream, offset: step, temperature: g.temperature, topK: g.topK, topP: g.topP });
-    be.tokenLogprobs(logits, tokens, this.row(this.logprobs, step), this.row(this.entropies, step), { scale: g.temperature > 0 ? 1 / g.temperature : 1 });
+    sampleTokens(logits, tokens, { seed: g.seed, stream, offset: step, temperature: g.temperature, topK: g.topK, topP: g.topP });
+    tokenLogprobs(logits, tokens, this.row(this.logprobs, step), this.row(this.entropies, step), { scale: g.temperature > 0 ? 1 / g.temperature : 1 });
     return tokens;
   }
 
@@ -249,7 +249,7 @@ async function generateUncached(model: GPT, rows: Row[], stream: number, g: Reso
       const attentionMask = seqs.map((ids) => [...new Array<number>(T - ids.length).fill(0), ...new Array<number>(ids.length).fill(1)]);
       model.forward({ inputIds, attentionMask }, { logits: true });
       be.write(lastRows, Float32Array.from({ length: B }, (_, b) => b * T + T - 1));
-      be.gatherRows(model.logits, lastRows, last);
+      gatherRows(model.logits, lastRows, last);
       out.sample(last, s, stream, g);
       // The next step's input needs this step's tokens on the host.
       const [tokens] = await out.read(out.tokens, s, s + 1);

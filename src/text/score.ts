@@ -2,6 +2,7 @@
 // the responses, and the value and reward heads where the model has them.
 import { ConfigError } from '../errors.js';
 import type { GPT } from '../nn/gpt.js';
+import { tokenLogprobs } from '../ops/sampling.js';
 import { responseBatch, type PromptResponse } from './response_batch.js';
 
 export interface ScoreOptions {
@@ -65,7 +66,7 @@ async function scoreBatch(model: GPT, pairs: PromptResponse[], temperature: numb
   const logprobs = be.zeros([N]);
   const entropies = be.zeros([N]);
   try {
-    be.tokenLogprobs(model.logits, targets, logprobs, entropies, { scale: 1 / temperature });
+    tokenLogprobs(model.logits, targets, logprobs, entropies, { scale: 1 / temperature });
     const lp = await be.read(logprobs);
     const ent = await be.read(entropies);
     const values = value ? await be.read(model.values()) : undefined;

@@ -1,9 +1,9 @@
 // One DPO step (ALGORITHMS.md §6): the policy and the frozen reference score the chosen and
 // rejected responses of a batch of pairs; the sigmoid loss's gradient goes back through the
 // policy's log-probs.
-import { DPO_STATS } from '../backend/loss_ops.js';
 import type { AdamW } from '../nn/adamw.js';
 import type { GPT } from '../nn/gpt.js';
+import { DPO_STATS, dpoLoss } from '../ops/preference_losses.js';
 import { applyUpdate, namedStats } from './apply_update.js';
 import { averageStats } from './average_stats.js';
 import { preferenceBatch, type EncodedPreference } from './preference_batch.js';
@@ -14,7 +14,7 @@ export interface DPOStepOptions {
 }
 
 /** Runs both models and the loss op; returns the device tensors the caller reads. */
-function dpoLoss(policy: GPT, reference: GPT, pairs: EncodedPreference[], o: DPOStepOptions) {
+function dpoBatchLoss(policy: GPT, reference: GPT, pairs: EncodedPreference[], o: DPOStepOptions) {
   const be = policy.backend;
   const r = preferenceBatch(pairs, o.pad);
   const mask = be.tensor(r.responseMask);
@@ -24,13 +24,13 @@ function dpoLoss(policy: GPT, reference: GPT, pairs: EncodedPreference[], o: DPO
   const { logprobs } = policy.tokenLogprobs();
   const dLogprobs = be.zeros([r.B * r.T]);
   const stats = be.zeros([DPO_STATS.length]);
-  be.dpoLoss({ logprobs, refLogprobs, mask }, { dLogprobs, stats }, { beta: o.beta, rows: r.B });
+  dpoLoss({ logprobs, refLogprobs, mask }, { dLogprobs, stats }, { beta: o.beta, rows: r.B });
   return { dLogprobs, stats, dispose: () => (mask.dispose(), dLogprobs.dispose(), stats.dispose()) };
 }
 
 export async function dpoTrainStep(policy: GPT, reference: GPT, optimizer: AdamW, pairs: EncodedPreference[], lr: number, o: DPOStepOptions): Promise<Record<string, number>> {
   policy.zeroGrad();
-  const s = dpoLoss(policy, reference, pairs, o);
+  const s = dpoBatchLoss(policy, reference, pairs, o);
   try {
     policy.backward({ dLogprobs: s.dLogprobs });
     const { gradNorm, values } = await applyUpdate(optimizer, [s.stats], (v) => v[0]![0]!, lr);
@@ -42,5 +42,5 @@ export async function dpoTrainStep(policy: GPT, reference: GPT, optimizer: AdamW
 
 /** DPO's metrics over `pairs` without updating (eval: the margin and accuracy on held-out pairs). */
 export async function evaluateDPO(policy: GPT, reference: GPT, pairs: EncodedPreference[], batchSize: number, o: DPOStepOptions): Promise<Record<string, number>> {
-  return averageStats(DPO_STATS, pairs, batchSize, (chunk) => dpoLoss(policy, reference, chunk, o));
+  return averageStats(DPO_STATS, pairs, batchSize, (chunk) => dpoBatchLoss(policy, reference, chunk, o));
 }

@@ -1,8 +1,8 @@
 // One Bradley–Terry step of a reward model (ALGORITHMS.md §2), and its evaluation on held-out
 // pairs: chosen and rejected responses in one batch, the scalar head at each last token.
-import { BRADLEY_TERRY_STATS } from '../backend/loss_ops.js';
 import type { AdamW } from '../nn/adamw.js';
 import type { GPT } from '../nn/gpt.js';
+import { BRADLEY_TERRY_STATS, bradleyTerryLoss } from '../ops/preference_losses.js';
 import { applyUpdate, namedStats } from './apply_update.js';
 import { averageStats } from './average_stats.js';
 import { preferenceBatch, type EncodedPreference } from './preference_batch.js';
@@ -25,7 +25,7 @@ export function scorePairs(model: GPT, pairs: EncodedPreference[], o: RewardStep
   const scores = model.scores();
   const dScores = be.zeros([r.B, 1]);
   const stats = be.zeros([BRADLEY_TERRY_STATS.length]);
-  be.bradleyTerryLoss(scores, dScores, stats, { centerCoefficient: o.centerCoefficient ?? 0 });
+  bradleyTerryLoss(scores, dScores, stats, { centerCoefficient: o.centerCoefficient ?? 0 });
   return { dScores, stats, dispose: () => (dScores.dispose(), stats.dispose()) };
 }
 

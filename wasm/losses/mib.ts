@@ -1,29 +1,29 @@
 // RLP-UML's multi-view bottleneck on the CPU (see Backend.gaussianReparameterize and mibLoss,
 // and kernels/losses/gaussian_reparameterize.wgsl and mib.wgsl). Arithmetic and sums are f64.
-import { at, logSigmoid, put, sigmoid, softplus } from './common';
+import { at, logSigmoid, put, sigmoid, softplus } from '../lib/scalar';
 
 const SIGMA_FLOOR: f64 = 1e-7; // MIB_SIGMA_FLOOR
 
-export function gaussian_reparameterize(mu: usize, raw: usize, eps: usize, z: usize, sigma: usize, n: i32): void {
+export function gaussian_reparameterize(mu: usize, rawSigma: usize, eps: usize, z: usize, sigma: usize, n: i32): void {
   for (let i = 0; i < n; i++) {
-    const s = softplus(at(raw, i)) + SIGMA_FLOOR;
+    const s = softplus(at(rawSigma, i)) + SIGMA_FLOOR;
     put(sigma, i, s);
     put(z, i, at(mu, i) + s * at(eps, i));
   }
 }
 
-export function gaussian_reparameterize_backward(dZ: usize, dSigma: usize, eps: usize, raw: usize, dMu: usize, dRaw: usize, n: i32, accumulate: i32): void {
+export function gaussian_reparameterize_backward(dZ: usize, dSigma: usize, eps: usize, rawSigma: usize, dMu: usize, dRawSigma: usize, n: i32, accumulate: i32): void {
   for (let i = 0; i < n; i++) {
     const g = at(dZ, i);
     // softplus′ = sigmoid.
-    let dr = (at(dSigma, i) + g * at(eps, i)) * sigmoid(at(raw, i));
+    let dr = (at(dSigma, i) + g * at(eps, i)) * sigmoid(at(rawSigma, i));
     let dm = g;
     if (accumulate) {
       dm += at(dMu, i);
-      dr += at(dRaw, i);
+      dr += at(dRawSigma, i);
     }
     put(dMu, i, dm);
-    put(dRaw, i, dr);
+    put(dRawSigma, i, dr);
   }
 }
 

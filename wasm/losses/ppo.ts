@@ -1,6 +1,6 @@
 // PPO's losses on the CPU (see Backend.ppoRewards, maskedWhiten, gae, ppoPolicyLoss,
 // ppoValueLoss and the WGSL twins in kernels/losses/). Sums are f64.
-import { at, masked, put } from './common';
+import { at, masked, put } from '../lib/scalar';
 
 function klEstimate(d: f64, estimator: i32): f64 {
   if (estimator == 1) return Math.exp(-d) - 1 + d;
@@ -8,7 +8,7 @@ function klEstimate(d: f64, estimator: i32): f64 {
   return d;
 }
 
-export function ppo_rewards(logprobs: usize, ref: usize, mask: usize, scores: usize, rewards: usize, kl: usize, stats: usize, R: i32, T: i32, estimator: i32, klCoef: f64): void {
+export function ppo_rewards(logprobs: usize, refLogprobs: usize, mask: usize, scores: usize, rewards: usize, kl: usize, stats: usize, R: i32, T: i32, estimator: i32, klCoef: f64): void {
   let klSum: f64 = 0, entropy: f64 = 0, scoreSum: f64 = 0;
   for (let r = 0; r < R; r++) {
     let last = -1;
@@ -16,7 +16,7 @@ export function ppo_rewards(logprobs: usize, ref: usize, mask: usize, scores: us
       const i = r * T + t;
       let k: f64 = 0;
       if (masked(mask, i)) {
-        k = klEstimate(at(logprobs, i) - at(ref, i), estimator);
+        k = klEstimate(at(logprobs, i) - at(refLogprobs, i), estimator);
         klSum += k;
         entropy -= at(logprobs, i);
         last = i;
@@ -67,11 +67,11 @@ export function gae(rewards: usize, values: usize, mask: usize, advantages: usiz
   }
 }
 
-export function ppo_policy_loss(logprobs: usize, old: usize, advantages: usize, mask: usize, entropies: usize, dLogprobs: usize, stats: usize, N: i32, cliprange: f64): void {
+export function ppo_policy_loss(logprobs: usize, oldLogprobs: usize, advantages: usize, mask: usize, entropies: usize, dLogprobs: usize, stats: usize, N: i32, cliprange: f64): void {
   let n: f64 = 0, loss: f64 = 0, clipped: f64 = 0, approxkl: f64 = 0, ratios: f64 = 0, entropy: f64 = 0;
   for (let i = 0; i < N; i++) {
     if (!masked(mask, i)) continue;
-    const d = at(logprobs, i) - at(old, i);
+    const d = at(logprobs, i) - at(oldLogprobs, i);
     const ratio = Math.exp(d);
     const a = at(advantages, i);
     const unclipped = -a * ratio;
@@ -87,7 +87,7 @@ export function ppo_policy_loss(logprobs: usize, old: usize, advantages: usize, 
   for (let i = 0; i < N; i++) {
     let g: f64 = 0;
     if (masked(mask, i)) {
-      const ratio = Math.exp(at(logprobs, i) - at(old, i));
+      const ratio = Math.exp(at(logprobs, i) - at(oldLogprobs, i));
       const a = at(advantages, i);
       // The max takes the unclipped term (ties included: equal there, and clip passes ρ through).
       if (-a * ratio >= -a * Math.min(Math.max(ratio, 1 - cliprange), 1 + cliprange)) g = -a * ratio * inv;
@@ -101,12 +101,12 @@ export function ppo_policy_loss(logprobs: usize, old: usize, advantages: usize, 
   put(stats, 4, entropy * inv);
 }
 
-export function ppo_value_loss(values: usize, old: usize, returns: usize, mask: usize, dValues: usize, stats: usize, N: i32, cliprange: f64, vfCoef: f64): void {
+export function ppo_value_loss(values: usize, oldValues: usize, returns: usize, mask: usize, dValues: usize, stats: usize, N: i32, cliprangeValue: f64, vfCoef: f64): void {
   let n: f64 = 0, loss: f64 = 0, clipped: f64 = 0;
   for (let i = 0; i < N; i++) {
     if (!masked(mask, i)) continue;
     const a = at(values, i) - at(returns, i);
-    const b = Math.min(Math.max(at(values, i), at(old, i) - cliprange), at(old, i) + cliprange) - at(returns, i);
+    const b = Math.min(Math.max(at(values, i), at(oldValues, i) - cliprangeValue), at(oldValues, i) + cliprangeValue) - at(returns, i);
     n++;
     loss += 0.5 * Math.max(a * a, b * b);
     if (b * b > a * a) clipped++;
@@ -116,7 +116,7 @@ export function ppo_value_loss(values: usize, old: usize, returns: usize, mask: 
     let g: f64 = 0;
     if (masked(mask, i)) {
       const a = at(values, i) - at(returns, i);
-      const b = Math.min(Math.max(at(values, i), at(old, i) - cliprange), at(old, i) + cliprange) - at(returns, i);
+      const b = Math.min(Math.max(at(values, i), at(oldValues, i) - cliprangeValue), at(oldValues, i) + cliprangeValue) - at(returns, i);
       // Where the clipped term wins, V is outside the clip range and the loss is flat in V.
       if (a * a >= b * b) g = vfCoef * a * inv;
     }

@@ -1,6 +1,6 @@
 // The pairwise losses on the CPU (see Backend.bradleyTerryLoss and dpoLoss, and the WGSL
 // twins in kernels/losses/): P chosen rows, then P rejected rows. Sums are f64.
-import { at, logSigmoid, masked, put, sigmoid } from './common';
+import { at, logSigmoid, masked, put, sigmoid } from '../lib/scalar';
 
 export function bradley_terry(scores: usize, dScores: usize, stats: usize, P: i32, center: f64): void {
   const inv = 1 / <f64>P;
@@ -37,14 +37,14 @@ function fillRow(out: usize, mask: usize, r: i32, T: i32, g: f64): void {
   for (let t = 0; t < T; t++) put(out, r * T + t, masked(mask, r * T + t) ? g : 0);
 }
 
-export function dpo(logprobs: usize, ref: usize, mask: usize, dLogprobs: usize, stats: usize, P: i32, T: i32, beta: f64): void {
+export function dpo(logprobs: usize, refLogprobs: usize, mask: usize, dLogprobs: usize, stats: usize, P: i32, T: i32, beta: f64): void {
   const inv = 1 / <f64>P;
   let loss: f64 = 0, chosen: f64 = 0, rejected: f64 = 0, correct: f64 = 0, lpChosen: f64 = 0, lpRejected: f64 = 0;
   for (let i = 0; i < P; i++) {
     const sw = rowSum(logprobs, mask, i, T);
     const sl = rowSum(logprobs, mask, P + i, T);
-    const rw = beta * (sw - rowSum(ref, mask, i, T));
-    const rl = beta * (sl - rowSum(ref, mask, P + i, T));
+    const rw = beta * (sw - rowSum(refLogprobs, mask, i, T));
+    const rl = beta * (sl - rowSum(refLogprobs, mask, P + i, T));
     const z = rw - rl;
     loss -= logSigmoid(z);
     chosen += rw;

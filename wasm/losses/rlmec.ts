@@ -1,5 +1,5 @@
 // RLMEC's loss on the CPU (see Backend.rlmecLoss and kernels/losses/rlmec.wgsl). Sums are f64.
-import { at, put } from './common';
+import { at, put } from '../lib/scalar';
 
 @inline function ratioOf(logprobs: usize, ref: usize, i: i32): f64 {
   return Math.exp(at(logprobs, i) - at(ref, i));
@@ -9,14 +9,14 @@ import { at, put } from './common';
   return Math.min(Math.max(ratio, 1 - eps), 1 + eps);
 }
 
-export function rlmec(logprobs: usize, ref: usize, rewards: usize, imitation: usize, dLogprobs: usize, stats: usize, N: i32, eps: f64, lambda: f64): void {
+export function rlmec(logprobs: usize, refLogprobs: usize, rewards: usize, imitation: usize, dLogprobs: usize, stats: usize, N: i32, cliprange: f64, imitationWeight: f64): void {
   let n: f64 = 0, rl: f64 = 0, ratios: f64 = 0, clips: f64 = 0, nc: f64 = 0, reg: f64 = 0;
   for (let i = 0; i < N; i++) {
     const r = at(rewards, i);
     if (r != 0) {
-      const ratio = ratioOf(logprobs, ref, i);
+      const ratio = ratioOf(logprobs, refLogprobs, i);
       const full = ratio * r;
-      const clip = clipped(ratio, eps) * r;
+      const clip = clipped(ratio, cliprange) * r;
       n++;
       rl -= Math.min(full, clip) * at(logprobs, i);
       ratios += ratio;
@@ -34,14 +34,14 @@ export function rlmec(logprobs: usize, ref: usize, rewards: usize, imitation: us
     let g: f64 = 0;
     const r = at(rewards, i);
     if (r != 0) {
-      const ratio = ratioOf(logprobs, ref, i);
-      g -= Math.min(ratio * r, clipped(ratio, eps) * r) * invN;
+      const ratio = ratioOf(logprobs, refLogprobs, i);
+      g -= Math.min(ratio * r, clipped(ratio, cliprange) * r) * invN;
     }
     const c = at(imitation, i);
-    if (c != 0) g -= lambda * c * invNc;
+    if (c != 0) g -= imitationWeight * c * invNc;
     put(dLogprobs, i, g);
   }
-  put(stats, 0, rl * invN + lambda * reg * invNc);
+  put(stats, 0, rl * invN + imitationWeight * reg * invNc);
   put(stats, 1, rl * invN);
   put(stats, 2, reg * invNc);
   put(stats, 3, ratios * invN);

@@ -1,14 +1,15 @@
 import { WasmLoadError } from '../../errors.js';
-import type { WasmKernels } from './wasm_backend.js';
+import { readKernelManifest, type KernelManifest } from './kernel_manifest.js';
 
 /** Where a compiled kernel module (webrlhf.wasm, webrlhf-mt.wasm) comes from. */
 export type WasmSource = BufferSource | Response | URL | string | WebAssembly.Module;
 
-const EXPORTS = [
-  'heap_base', 'matmul', 'matmul_scratch_bytes', 'add', 'scale', 'reduce_sum', 'reduce_max', 'reduce_sumsq', 'column_sum',
-  'embedding', 'gather_rows', 'scatter_add_rows', 'layernorm', 'layernorm_backward', 'gelu', 'gelu_backward',
-  'gather_heads', 'scatter_heads', 'causal_softmax', 'causal_softmax_backward', 'cached_attention', 'softmax_crossentropy', 'adamw',
-] as const;
+/** An instantiated kernel module: its exports, the memory they work on, and their signatures. */
+export interface WasmInstance {
+  readonly exports: Readonly<Record<string, (...args: number[]) => number | void>>;
+  readonly memory: WebAssembly.Memory;
+  readonly manifest: KernelManifest;
+}
 
 /** Pages the memory starts with, and its cap (wasm32's 4 GiB); the build uses the same. */
 export const INITIAL_PAGES = 16;
@@ -31,17 +32,18 @@ export async function compileWasm(source: WasmSource): Promise<WebAssembly.Modul
 }
 
 /** Instantiates the kernels on `memory` (which the module imports). */
-export async function instantiateWasm(module: WebAssembly.Module, memory: WebAssembly.Memory): Promise<WasmKernels> {
+export async function instantiateWasm(module: WebAssembly.Module, memory: WebAssembly.Memory): Promise<WasmInstance> {
+  const manifest = readKernelManifest(module);
   let instance: WebAssembly.Instance;
   try {
     instance = await WebAssembly.instantiate(module, { env: { memory, abort: wasmAbort } });
   } catch (cause) {
     throw new WasmLoadError(`could not instantiate the WASM kernels (${String(cause)}): a threads build needs a shared memory and the plain build a plain one`, { cause });
   }
-  const exports = instance.exports as Record<string, unknown>;
-  const missing = EXPORTS.filter((name) => !(name in exports));
-  if (missing.length) throw new WasmLoadError(`the WASM kernels lack ${missing.join(', ')}: they are from another version; rebuild with npm run build`);
-  return { ...(exports as unknown as Omit<WasmKernels, 'memory'>), memory };
+  const exports = instance.exports as Record<string, (...args: number[]) => number | void>;
+  const missing = Object.keys(manifest.exports).filter((name) => typeof exports[name] !== 'function');
+  if (missing.length) throw new WasmLoadError(`the WASM kernels lack ${missing.join(', ')}, which their own manifest lists: the file is damaged; rebuild with npm run build`);
+  return { exports, memory, manifest };
 }
 
 async function bytes(source: WasmSource): Promise<BufferSource> {

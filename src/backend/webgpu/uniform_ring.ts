@@ -1,3 +1,6 @@
+import { KernelInterfaceError } from '../../errors.js';
+import type { UniformStruct } from './wgsl_reflection.js';
+
 /**
  * Uniform parameters for queued dispatches. Every dispatch of one batch needs its own
  * slot: queue.writeBuffer runs before the batch's commands, so reusing one slot would
@@ -42,15 +45,27 @@ export class UniformRing {
   }
 }
 
-/** Packs a uniform struct of 32-bit fields; `f` marks the float fields, the rest are u32. */
-export function packParams(values: readonly number[], floatFields: readonly number[] = []): ArrayBuffer {
-  const words = Math.ceil(values.length / 4) * 4;
-  const buf = new ArrayBuffer(words * 4);
+/**
+ * Packs a kernel's uniform struct from values by field name (the struct as its shader declares
+ * it, see wgsl_reflection.ts). Every field the entry point reads must be given, and only
+ * fields the struct has; fields it does not read are 0. u32 and i32 fields take integers.
+ */
+export function packUniform(what: string, struct: UniformStruct & { read: ReadonlySet<string> }, values: Readonly<Record<string, number>>): ArrayBuffer {
+  const buf = new ArrayBuffer(struct.words * 4);
   const u = new Uint32Array(buf);
+  const i = new Int32Array(buf);
   const f = new Float32Array(buf);
-  values.forEach((v, i) => {
-    if (floatFields.includes(i)) f[i] = v;
-    else u[i] = v;
-  });
+  for (const name of struct.read) {
+    if (!(name in values)) throw new KernelInterfaceError(`${what} reads ${struct.variable}.${name}, which the host did not give (gave: ${Object.keys(values).join(', ')})`);
+  }
+  for (const name in values) {
+    const field = struct.fields.get(name);
+    if (!field) throw new KernelInterfaceError(`${what}: its uniform struct has no field ${name} (fields: ${[...struct.fields.keys()].join(', ')})`);
+    const v = values[name]!;
+    if (field.type === 'f32') f[field.word] = v;
+    else if (field.type === 'u32' && Number.isInteger(v) && v >= 0 && v < 2 ** 32) u[field.word] = v;
+    else if (field.type === 'i32' && Number.isInteger(v) && v >= -(2 ** 31) && v < 2 ** 31) i[field.word] = v;
+    else throw new KernelInterfaceError(`${what}: ${struct.variable}.${name} is ${field.type}, given ${v}`);
+  }
   return buf;
 }

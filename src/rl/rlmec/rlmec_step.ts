@@ -2,9 +2,9 @@
 // policy; the loss op weighs the samples' tokens by their clipped importance-weighted rewards
 // and the rewrites' tokens by their imitation weights; the gradient goes back through the
 // policy's log-probs.
-import { RLMEC_STATS } from '../../backend/loss_ops.js';
 import type { AdamW } from '../../nn/adamw.js';
 import type { GPT } from '../../nn/gpt.js';
+import { RLMEC_STATS, rlmecLoss } from '../../ops/rlmec_loss.js';
 import { responseBatch } from '../../text/response_batch.js';
 import { applyUpdate, namedStats } from '../../train/apply_update.js';
 import type { RLMECRow } from './rlmec_rows.js';
@@ -39,7 +39,7 @@ export async function rlmecTrainStep(policy: GPT, optimizer: AdamW, rows: Scored
     policy.zeroGrad();
     policy.forward(r.batch);
     const { logprobs } = policy.tokenLogprobs();
-    be.rlmecLoss({ logprobs, refLogprobs, rewards, imitation }, { dLogprobs, stats }, { cliprange: o.cliprange, imitationWeight: o.imitationWeight });
+    rlmecLoss({ logprobs, refLogprobs, rewards, imitation }, { dLogprobs, stats }, { cliprange: o.cliprange, imitationWeight: o.imitationWeight });
     policy.backward({ dLogprobs });
     const { gradNorm, values } = await applyUpdate(optimizer, [stats], (v) => v[0]![0]!, lr);
     return { ...namedStats(RLMEC_STATS, values[0]!), grad_norm: gradNorm };

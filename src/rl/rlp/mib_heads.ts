@@ -1,11 +1,12 @@
 import type { Backend, Tensor } from '../../backend/backend.js';
-import type { RowIndex } from '../../backend/layer_ops.js';
-import { checkNumber } from '../../backend/loss_ops.js';
 import { ConfigError, ShapeError } from '../../errors.js';
 import { AdamW, type AdamWConfig } from '../../nn/adamw.js';
 import { MLP, mlpTensors, type MLPShape, type MLPTape } from '../../nn/mlp.js';
 import { ParameterStore } from '../../nn/parameter_store.js';
 import { disposeRowIndex, rowIndex } from '../../nn/row_index.js';
+import { checkNumber } from '../../ops/checks.js';
+import { gatherRows, scatterAddRows, type RowIndex } from '../../ops/layers.js';
+import { gaussianReparameterize, gaussianReparameterizeBackward, mibLoss } from '../../ops/mib_losses.js';
 import { philoxNormals } from '../../random/normals.js';
 
 /**
@@ -116,13 +117,13 @@ export class MIBHeads {
     const raw1 = this.sigma.forward(h1, s.tapes.sigma1);
     const mu2 = this.mu.forward(h2, s.tapes.mu2);
     const raw2 = this.sigma.forward(h2, s.tapes.sigma2);
-    be.gaussianReparameterize(mu1, raw1, s.eps1, { z: s.z1, sigma: s.sigma1 });
-    be.gaussianReparameterize(mu2, raw2, s.eps2, { z: s.z2, sigma: s.sigma2 });
+    gaussianReparameterize(mu1, raw1, s.eps1, { z: s.z1, sigma: s.sigma1 });
+    gaussianReparameterize(mu2, raw2, s.eps2, { z: s.z2, sigma: s.sigma2 });
     // Negatives pair z1 of row i − 1 with z2 of row i.
-    be.gatherRows(s.z1, s.roll, s.z1Rolled);
+    gatherRows(s.z1, s.roll, s.z1Rolled);
     const tPos = this.critic.forward([s.z1, s.z2], s.tapes.pos);
     const tNeg = this.critic.forward([s.z1Rolled, s.z2], s.tapes.neg);
-    be.mibLoss(
+    mibLoss(
       { mu1, sigma1: s.sigma1, z1: s.z1, mu2, sigma2: s.sigma2, z2: s.z2, tPos, tNeg },
       { dMu1: s.dMu1, dSigma1: s.dSigma1, dZ1: s.dZ1, dMu2: s.dMu2, dSigma2: s.dSigma2, dZ2: s.dZ2, dTPos: s.dTPos, dTNeg: s.dTNeg, stats: s.stats },
       { beta, weight },
@@ -132,14 +133,14 @@ export class MIBHeads {
     this.critic.backward(s.dTPos, { tape: s.tapes.pos, dX: [s.dZ1, s.dZ2], accumulate: true });
     be.zero(s.dZ1Rolled);
     this.critic.backward(s.dTNeg, { tape: s.tapes.neg, dX: [s.dZ1Rolled, s.dZ2], accumulate: true });
-    be.scatterAddRows(s.dZ1Rolled, s.unroll, s.dZ1);
+    scatterAddRows(s.dZ1Rolled, s.unroll, s.dZ1);
     // Through z = μ + σ·ε: dμ adds onto the loss's direct ∂/∂μ; draw starts from zero.
     for (const v of [
       { dZ: s.dZ1, dSigma: s.dSigma1, eps: s.eps1, raw: raw1, dMu: s.dMu1, dRaw: s.dRaw1, h: s.dH1, mu: s.tapes.mu1, sigma: s.tapes.sigma1 },
       { dZ: s.dZ2, dSigma: s.dSigma2, eps: s.eps2, raw: raw2, dMu: s.dMu2, dRaw: s.dRaw2, h: s.dH2, mu: s.tapes.mu2, sigma: s.tapes.sigma2 },
     ]) {
       be.zero(v.dRaw);
-      be.gaussianReparameterizeBackward(v.dZ, v.dSigma, v.eps, v.raw, { dMu: v.dMu, dRawSigma: v.dRaw }, { accumulate: true });
+      gaussianReparameterizeBackward(v.dZ, v.dSigma, v.eps, v.raw, { dMu: v.dMu, dRawSigma: v.dRaw }, { accumulate: true });
       this.mu.backward(v.dMu, { tape: v.mu, dX: v.h });
       this.sigma.backward(v.dRaw, { tape: v.sigma, dX: v.h, accumulate: true });
     }

@@ -4,24 +4,25 @@
 // hidden states. Both losses' gradients add up in the reward model before one AdamW step;
 // the bottleneck's heads have their own AdamW. The heads are a training device only: the
 // saved reward model is a plain score-head GPT.
-import { BRADLEY_TERRY_STATS, MIB_STATS } from '../../backend/loss_ops.js';
 import type { Tensor } from '../../backend/backend.js';
-import type { RowIndex } from '../../backend/layer_ops.js';
 import { ConfigError } from '../../errors.js';
 import type { AdamW } from '../../nn/adamw.js';
 import type { GPT } from '../../nn/gpt.js';
 import { disposeRowIndex, rowIndex } from '../../nn/row_index.js';
+import { gatherRows, scatterAddRows, type RowIndex } from '../../ops/layers.js';
+import { MIB_STATS } from '../../ops/mib_losses.js';
+import { BRADLEY_TERRY_STATS } from '../../ops/preference_losses.js';
+import { applyUpdates, namedStats } from '../../train/apply_update.js';
 import type { UMLRewardConfig } from '../../train/config/uml_reward.js';
 import { DataOrder } from '../../train/data_order.js';
 import { encodePreference } from '../../train/encode.js';
-import { applyUpdates, namedStats } from '../../train/apply_update.js';
 import { preferenceBatch, type EncodedPreference } from '../../train/preference_batch.js';
 import { PreferenceTrainer, type PreferenceTrainerInit } from '../../train/preference_trainer.js';
 import { evaluateRewardModel, scorePairs, type RewardStepOptions } from '../../train/reward_step.js';
-import { optimizerFor, padId } from '../../train/trainer_parts.js';
 import type { TrainerParts } from '../../train/trainer.js';
-import { MIBHeads } from './mib_heads.js';
+import { optimizerFor, padId } from '../../train/trainer_parts.js';
 import { mibBeta } from './mib_beta.js';
+import { MIBHeads } from './mib_heads.js';
 
 /** Two policy samples of one prompt: the two views of the bottleneck. */
 export interface ViewPair {
@@ -111,13 +112,13 @@ export class UMLRewardTrainer extends PreferenceTrainer<UMLRewardConfig> {
     this.model.forward(preferenceBatch(views, this.#o.pad).batch, { logits: false });
     const hidden = this.model.lastHidden();
     const s = this.#splitFor(views.length);
-    be.gatherRows(hidden, s.firstRows, s.h1);
-    be.gatherRows(hidden, s.secondRows, s.h2);
+    gatherRows(hidden, s.firstRows, s.h1);
+    gatherRows(hidden, s.secondRows, s.h2);
     const beta = mibBeta(step, this.totalSteps, { beta: c.mib_beta, anneal: c.mib_beta_anneal });
     const out = this.heads.step(s.h1, s.h2, { beta, weight: c.mib_lambda, seed: c.seed, step });
     be.zero(s.dH);
-    be.scatterAddRows(out.dH1, s.firstIndex, s.dH);
-    be.scatterAddRows(out.dH2, s.secondIndex, s.dH);
+    scatterAddRows(out.dH1, s.firstIndex, s.dH);
+    scatterAddRows(out.dH2, s.secondIndex, s.dH);
     this.model.backward({ dLastHidden: s.dH });
     return out.stats;
   }

@@ -3,7 +3,7 @@
 import { booleanKey, enumKey, integerKey, numberKey, resolveConfig, stringKey, type ConfigSchema } from './schema.js';
 import { checkTrainingConfig, trainingKeys, type TrainingConfig } from './training.js';
 
-import { KL_ESTIMATORS, type KLEstimator } from '../../backend/loss_ops.js';
+import { KL_ESTIMATORS, type KLEstimator } from '../../ops/ppo_losses.js';
 export type PPOPreset = 'trl' | 'alpacafarm';
 
 /** PPO's keys. The policy model is sft_model_path (so there is no model_name_or_path). */

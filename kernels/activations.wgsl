@@ -1,4 +1,4 @@
-// GELU, tanh approximation (GPT-2's), and its derivative, elementwise over n values.
+// Activations and their derivatives, elementwise over n values: GELU, tanh approximation (GPT-2's).
 // Each invocation handles 4 consecutive values as one vec4 (tensor bindings are whole vec4s:
 // sizes are padded to 16 bytes, views start on 256); in the last, partial vec4 only the values
 // below n are stored, as the rest may belong to another view of the same buffer. The flat
@@ -21,7 +21,7 @@ fn tanhTerm(v: vec4<f32>) -> vec4<f32> {
   return tanh(clamp(SQRT_2_OVER_PI * (v + K * v * v * v), vec4(-15.0), vec4(15.0)));
 }
 
-fn gelu(v: vec4<f32>) -> vec4<f32> {
+fn geluOf(v: vec4<f32>) -> vec4<f32> {
   return 0.5 * v * (1.0 + tanhTerm(v));
 }
 
@@ -44,15 +44,15 @@ fn store(q: u32, r: vec4<f32>) {
 }
 
 @compute @workgroup_size(WG)
-fn forward(@builtin(global_invocation_id) gid: vec3<u32>) {
+fn gelu(@builtin(global_invocation_id) gid: vec3<u32>) {
   let q = gid.x + gid.y * p.row;
   if (q * 4u >= p.n) { return; }
-  store(q, gelu(x[q]));
+  store(q, geluOf(x[q]));
 }
 
 // dx = dout · GELU′(x) (overwrites dx)
 @compute @workgroup_size(WG)
-fn backward(@builtin(global_invocation_id) gid: vec3<u32>) {
+fn gelu_backward(@builtin(global_invocation_id) gid: vec3<u32>) {
   let q = gid.x + gid.y * p.row;
   if (q * 4u >= p.n) { return; }
   store(q, dout[q] * geluGrad(x[q]));

@@ -1,5 +1,5 @@
-// Helpers of the loss kernels (the WASM side of kernels/losses/): element access by index
-// and the numerically safe logistic functions, in f64.
+// Helpers of the loss kernels (wasm/losses/): element access by index and the numerically
+// safe logistic functions in f64 (the WGSL side's are in kernels/lib/math.wgsl).
 @inline export function at(p: usize, i: i32): f64 {
   return <f64>load<f32>(p + (<usize>i << 2));
 }

@@ -1,6 +1,6 @@
 // Philox4x32-10, the counter-based generator of src/random/philox.ts (Salmon et al., SC 2011),
-// and the uniform it gives. No entry points: src/backend/webgpu/kernels.ts puts this file in
-// front of the kernels that draw random numbers (random.wgsl, sampling.wgsl).
+// and the uniform it gives. Included by the kernels that draw random numbers (random.wgsl,
+// sampling.wgsl).
 const PHILOX_M0 = 0xD2511F53u;
 const PHILOX_M1 = 0xCD9E8D57u;
 const PHILOX_W = vec2<u32>(0x9E3779B9u, 0xBB67AE85u);

@@ -2,7 +2,7 @@
 // computed as x·σ(2u) = x / (1 + e^(−2u)), which is the same function without the
 // cancellation of 1 + tanh(u) for negative x. e^z is clamped (simd_math.ts) and very
 // negative x gives 0, so no finite x gives inf or NaN.
-import { K_GELU_3A, K_GELU_A, K_GELU_HI, K_GELU_K, K_GELU_LO, K_MINUS_TWO, K_ONE, expf4, kv } from './simd_math';
+import { K_GELU_3A, K_GELU_A, K_GELU_HI, K_GELU_K, K_GELU_LO, K_MINUS_TWO, K_ONE, expf4, kv } from './lib/simd_math';
 
 /** e^(−2u) per lane. */
 // @ts-ignore: decorator

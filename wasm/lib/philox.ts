@@ -1,5 +1,5 @@
 // Philox4x32-10, the counter-based generator of src/random/philox.ts (Salmon et al., SC
-// 2011), for randomUniform and for the one draw per row of sample_tokens. u64 products give
+// 2011), shared by random_uniform and by sample_tokens' one draw per row. u64 products give
 // the high and low halves directly.
 const M0: u64 = 0xD2511F53;
 const M1: u64 = 0xCD9E8D57;
@@ -21,9 +21,4 @@ const W1: u32 = 0xBB67AE85;
     k1 += W1;
   }
   return <f32>(c0 >>> 8) * (1.0 / 16777216.0);
-}
-
-/** out[i] = philoxUniform(key, stream, offset, i) for i < n. */
-export function random_uniform(out: usize, n: i32, k0: u32, k1: u32, stream: u32, offset: u32): void {
-  for (let i = 0; i < n; i++) store<f32>(out + <usize>i * 4, philoxUniform(k0, k1, stream, offset, <u32>i));
 }

@@ -1,0 +1,68 @@
+// Elementwise activations and their derivatives (kernels/activations.wgsl, wasm/activations.ts).
+import { opFamily } from '../backend/op_family.js';
+import { checkSameShape } from '../backend/shapes.js';
+import type { Tensor } from '../backend/tensor.js';
+import { kernelsOf, noAlias } from './checks.js';
+
+/** A forward kernel reads x and writes out; a backward one reads dout and x and writes dx. */
+interface Forward {
+  x: Tensor;
+  out: Tensor;
+  n: number;
+}
+interface Backward {
+  dout: Tensor;
+  x: Tensor;
+  dx: Tensor;
+  n: number;
+}
+
+export interface ActivationKernels {
+  gelu(p: Forward): void;
+  gelu_backward(p: Backward): void;
+}
+
+/** Invocations per workgroup of activations.wgsl, and values per invocation (one vec4). */
+const WG = 64;
+const PER_INVOCATION = 4;
+
+export const activationFamily = opFamily<ActivationKernels>('activations', {
+  webgpu: (gpu) => {
+    const forward = (op: string, entry: string) => ({ x, out, n }: Forward) => {
+      const grid = gpu.grid(Math.ceil(n / (WG * PER_INVOCATION)));
+      gpu.dispatch(op, entry, { x, out }, { n, row: grid[0] * WG }, grid);
+    };
+    // The WGSL names dx `out`: one binding serves both directions.
+    const backward = (op: string, entry: string) => ({ dout, x, dx, n }: Backward) => {
+      const grid = gpu.grid(Math.ceil(n / (WG * PER_INVOCATION)));
+      gpu.dispatch(op, entry, { x, dout, out: dx }, { n, row: grid[0] * WG }, grid);
+    };
+    return { gelu: forward('gelu', 'gelu'), gelu_backward: backward('geluBackward', 'gelu_backward') };
+  },
+  wasm: (cpu) => cpu.direct<ActivationKernels>(['gelu', 'gelu_backward']),
+});
+
+/** out = GELU(x), tanh approximation (GPT-2's). Same shapes; out may not alias x. */
+export function gelu(x: Tensor, out: Tensor): void {
+  forwardOp('gelu', x, out).gelu({ x, out, n: x.size });
+}
+
+/** dx = dout · GELU′(x) (overwrites dx). */
+export function geluBackward(dout: Tensor, x: Tensor, dx: Tensor): void {
+  backwardOp('geluBackward', dout, x, dx).gelu_backward({ dout, x, dx, n: x.size });
+}
+
+function forwardOp(op: string, x: Tensor, out: Tensor): ActivationKernels {
+  const k = kernelsOf(op, activationFamily, x, out);
+  checkSameShape(op, x.shape, out.shape);
+  noAlias(op, [out], [x]);
+  return k;
+}
+
+function backwardOp(op: string, dout: Tensor, x: Tensor, dx: Tensor): ActivationKernels {
+  const k = kernelsOf(op, activationFamily, dout, x, dx);
+  checkSameShape(op, dout.shape, x.shape);
+  checkSameShape(op, dx.shape, x.shape);
+  noAlias(op, [dx], [dout, x]);
+  return k;
+}

@@ -1,0 +1,191 @@
+// Attention's pieces: the head split and merge (pure permutes, also appending to a KV cache),
+// the causal softmax with its backward, and attention of new queries against a KV cache
+// (kernels/attention.wgsl, cached_attention.wgsl; wasm/attention.ts, cached_attention.ts).
+// Training composes attention from these and batched matmuls (src/nn/attention.ts).
+import { ShapeError } from '../errors.js';
+import { opFamily } from '../backend/op_family.js';
+import { fmt } from '../backend/shapes.js';
+import type { Tensor } from '../backend/tensor.js';
+import { ROW_WG } from '../backend/webgpu/gpu_kernels.js';
+import { expectShape, kernelsOf, noAlias } from './checks.js';
+
+/** Shapes of an attention head split: src [B, T, W] holds a [B, T, H·D] block at column `col`. */
+export interface HeadsGeometry {
+  B: number;
+  T: number;
+  H: number;
+  D: number;
+  /** Row width of the [B, T, W] side. */
+  W: number;
+  col: number;
+  /** Time rows of the heads side ([B, H, S, D], S ≥ t0 + T) and the first one T maps to. */
+  S: number;
+  t0: number;
+}
+
+/** Shapes of cachedAttention: T queries at positions start.. against a cache of S positions. */
+export interface CachedAttentionGeometry {
+  B: number;
+  T: number;
+  H: number;
+  D: number;
+  S: number;
+  /** Row width of qkv. */
+  W: number;
+  start: number;
+}
+
+/** Widest attention head cachedAttention takes (each WGSL invocation keeps D/64 accumulators). */
+export const MAX_CACHED_HEAD_DIM = 256;
+
+interface SoftmaxRows {
+  B: number;
+  H: number;
+  T: number;
+}
+
+export interface AttentionKernels {
+  gather_heads(p: HeadsGeometry & { src: Tensor; dst: Tensor }): void;
+  scatter_heads(p: HeadsGeometry & { src: Tensor; dst: Tensor }): void;
+  causal_softmax(p: SoftmaxRows & { scores: Tensor; keyMask: Tensor; probs: Tensor }): void;
+  causal_softmax_backward(p: SoftmaxRows & { dprobs: Tensor; probs: Tensor; dscores: Tensor }): void;
+  cached_attention(p: CachedAttentionGeometry & { qkv: Tensor; kCache: Tensor; vCache: Tensor; keyMask: Tensor; out: Tensor }): void;
+}
+
+/** Below this many elements a row-wise WASM kernel runs on one thread. */
+const PARALLEL_MIN_ELEMENTS = 1 << 16;
+
+export const attentionFamily = opFamily<AttentionKernels>('attention', {
+  webgpu: (gpu) => {
+    const heads = (op: string, entry: string) => ({ src, dst, B, T, H, D, W, col, S, t0 }: HeadsGeometry & { src: Tensor; dst: Tensor }) => {
+      const grid = gpu.grid(B * T);
+      gpu.dispatch(op, entry, { src, dst }, { B, T, H, D, W, col, gridX: grid[0], t0, S }, grid);
+    };
+    /** A causal-softmax kernel over B·H·T rows, in the row strategy rowKernels picks for T. */
+    const softmax = (op: string, entry: string, bindings: Record<string, Tensor>, { B, H, T }: SoftmaxRows) => {
+      const rows = gpu.rowPerInvocation(T);
+      const grid = gpu.grid(rows ? Math.ceil((B * H * T) / ROW_WG) : B * H * T);
+      gpu.dispatch(op, rows ? `${entry}__rows` : entry, bindings, { B, T, H, gridX: grid[0] }, grid);
+    };
+    return {
+      gather_heads: heads('gatherHeads', 'gather_heads'),
+      scatter_heads: heads('scatterHeads', 'scatter_heads'),
+      causal_softmax: ({ scores, keyMask, probs, ...g }) => softmax('causalSoftmax', 'causal_softmax', { scores, keyMask, probs }, g),
+      // The backward reads probs through its own (read-only) binding, probsIn.
+      causal_softmax_backward: ({ dprobs, probs, dscores, ...g }) => softmax('causalSoftmaxBackward', 'causal_softmax_backward', { dprobs, probsIn: probs, dscores }, g),
+      cached_attention({ qkv, kCache, vCache, keyMask, out, B, T, H, D, S, W, start }) {
+        const grid = gpu.grid(B * T * H);
+        const params = { B, T, H, D, S, W, start, gridX: grid[0], scale: 1 / Math.sqrt(D) };
+        gpu.dispatch('cachedAttention', 'cached_attention', { qkv, kCache, vCache, keyMask, out }, params, grid);
+      },
+    };
+  },
+  wasm: (cpu) => ({
+    gather_heads: (p) => cpu.call('gather_heads', p),
+    // The merge writes whole rows of its [B, T, W] side: it has no cache offset.
+    scatter_heads: ({ src, dst, B, T, H, D, W, col }) => cpu.call('scatter_heads', { src, dst, B, T, H, D, W, col }),
+    causal_softmax: (p) => cpu.split('causal_softmax', p, { rows: p.B * p.H * p.T, work: p.scores.size, minWork: PARALLEL_MIN_ELEMENTS }),
+    causal_softmax_backward: (p) => cpu.split('causal_softmax_backward', p, { rows: p.B * p.H * p.T, work: p.probs.size, minWork: PARALLEL_MIN_ELEMENTS }),
+    cached_attention: (p) =>
+      cpu.split('cached_attention', p, { rows: p.B * p.T * p.H, work: p.B * p.H * (p.start + p.T) * p.D * p.T, minWork: PARALLEL_MIN_ELEMENTS }),
+  }),
+});
+
+/**
+ * dst[b, h, t, d] = src[b, t, col + h·D + d]: one [B, T, H·D] block of src split into heads.
+ * With `time`, dst is [B, H, S, D] and src's T rows land at time..time+T (appending to a
+ * KV cache); dst's other rows are kept.
+ */
+export function gatherHeads(src: Tensor, col: number, dst: Tensor, time?: number): void {
+  const k = kernelsOf('gatherHeads', attentionFamily, src, dst);
+  const g = headsGeometry('gatherHeads', src, dst, col, time);
+  noAlias('gatherHeads', [dst], [src]);
+  k.gather_heads({ src, dst, ...g });
+}
+
+/** dst[b, t, col + h·D + d] = src[b, h, t, d]; dst's other columns are left as they are. */
+export function scatterHeads(src: Tensor, dst: Tensor, col: number): void {
+  const k = kernelsOf('scatterHeads', attentionFamily, src, dst);
+  const g = headsGeometry('scatterHeads', dst, src, col);
+  noAlias('scatterHeads', [dst], [src]);
+  k.scatter_heads({ src, dst, ...g });
+}
+
+/**
+ * Row softmax of attention scores [B, H, T, T] (query × key) where query i sees key j only
+ * if j ≤ i and keyMask[b, j] = 1 (keyMask [B, T]: 1 real token, 0 padding). Hidden keys get
+ * probability 0; a query that sees no key gets a row of zeros.
+ */
+export function causalSoftmax(scores: Tensor, keyMask: Tensor, probs: Tensor): void {
+  const k = kernelsOf('causalSoftmax', attentionFamily, scores, keyMask, probs);
+  const [B, H, T] = attentionShape('causalSoftmax', scores);
+  expectShape('causalSoftmax', 'keyMask', keyMask, [B, T]);
+  expectShape('causalSoftmax', 'probs', probs, scores.shape);
+  noAlias('causalSoftmax', [probs], [scores, keyMask]);
+  k.causal_softmax({ scores, keyMask, probs, B, H, T });
+}
+
+/** dscores = probs ⊙ (dprobs − Σⱼ probs·dprobs) per row (overwrites dscores). */
+export function causalSoftmaxBackward(dprobs: Tensor, probs: Tensor, dscores: Tensor): void {
+  const k = kernelsOf('causalSoftmaxBackward', attentionFamily, dprobs, probs, dscores);
+  const [B, H, T] = attentionShape('causalSoftmaxBackward', probs);
+  expectShape('causalSoftmaxBackward', 'dprobs', dprobs, probs.shape);
+  expectShape('causalSoftmaxBackward', 'dscores', dscores, probs.shape);
+  noAlias('causalSoftmaxBackward', [dscores], [dprobs, probs]);
+  k.causal_softmax_backward({ dprobs, probs, dscores, B, H, T });
+}
+
+/**
+ * Attention of T new queries against a key/value cache (incremental decoding):
+ * out[b, i, h·D + d] = Σⱼ pⱼ·v[b, h, j, d], p = softmax over the keys j ≤ start + i with
+ * keyMask[b, j] = 1 of q·k[b, h, j]/√D, q = qkv[b, i, h·D : (h+1)·D]. qkv is [B, T, W ≥ C]
+ * (c_attn's output; only its q columns are read), kCache and vCache [B, H, S, D] hold keys
+ * 0..start+T−1 (write them with gatherHeads(…, time) first), keyMask [B, S], out [B, T, C].
+ * A query that sees no key gets zeros.
+ */
+export function cachedAttention(qkv: Tensor, kCache: Tensor, vCache: Tensor, keyMask: Tensor, start: number, out: Tensor): void {
+  const k = kernelsOf('cachedAttention', attentionFamily, qkv, kCache, vCache, keyMask, out);
+  if (kCache.shape.length !== 4) throw new ShapeError(`cachedAttention: kCache has shape ${fmt(kCache.shape)}, expected [B, H, S, D]`);
+  const [B, H, S, D] = kCache.shape as [number, number, number, number];
+  if (qkv.shape.length !== 3 || qkv.shape[0] !== B || qkv.shape[2]! < H * D) {
+    throw new ShapeError(`cachedAttention: qkv has shape ${fmt(qkv.shape)}, expected [${B}, T, W ≥ ${H * D}]`);
+  }
+  const T = qkv.shape[1]!;
+  expectShape('cachedAttention', 'vCache', vCache, kCache.shape);
+  expectShape('cachedAttention', 'keyMask', keyMask, [B, S]);
+  expectShape('cachedAttention', 'out', out, [B, T, H * D]);
+  if (D > MAX_CACHED_HEAD_DIM) {
+    throw new ShapeError(`cachedAttention: heads of ${D} dimensions exceed the kernels' ${MAX_CACHED_HEAD_DIM}; use more heads (n_head ≥ n_embd / ${MAX_CACHED_HEAD_DIM})`);
+  }
+  if (!Number.isInteger(start) || start < 0 || start + T > S) {
+    throw new ShapeError(`cachedAttention: queries at ${start}..${start + T} do not fit a cache of ${S} positions`);
+  }
+  noAlias('cachedAttention', [out], [qkv, kCache, vCache, keyMask]);
+  k.cached_attention({ qkv, kCache, vCache, keyMask, out, B, T, H, D, S, W: qkv.shape[2]!, start });
+}
+
+/**
+ * [B, T, W] with a column block at `col` against heads [B, H, T, D], or, given `time`,
+ * against time rows time..time+T of heads [B, H, S, D] (a KV cache).
+ */
+function headsGeometry(op: string, wide: Tensor, heads: Tensor, col: number, time?: number): HeadsGeometry {
+  if (wide.shape.length !== 3) throw new ShapeError(`${op}: the [B, T, W] operand has shape ${fmt(wide.shape)}`);
+  if (heads.shape.length !== 4) throw new ShapeError(`${op}: the heads operand has shape ${fmt(heads.shape)}, expected [B, H, T, D]`);
+  const [B, T, W] = wide.shape as [number, number, number];
+  const [hb, H, ht, D] = heads.shape as [number, number, number, number];
+  if (hb !== B) throw new ShapeError(`${op}: ${fmt(wide.shape)} and heads ${fmt(heads.shape)} differ in B`);
+  const t0 = time ?? 0;
+  if (time === undefined ? ht !== T : !Number.isInteger(t0) || t0 < 0 || t0 + T > ht) {
+    const want = time === undefined ? `${T} time rows` : `time rows ${t0}..${t0 + T}`;
+    throw new ShapeError(`${op}: heads ${fmt(heads.shape)} cannot hold ${want} of ${fmt(wide.shape)}`);
+  }
+  if (!Number.isInteger(col) || col < 0 || col + H * D > W) {
+    throw new ShapeError(`${op}: columns ${col}..${col + H * D} do not fit in a row of ${W}`);
+  }
+  return { B, T, H, D, W, col, S: ht, t0 };
+}
+
+function attentionShape(op: string, t: Tensor): [number, number, number] {
+  if (t.shape.length !== 4 || t.shape[2] !== t.shape[3]) throw new ShapeError(`${op}: scores have shape ${fmt(t.shape)}, expected [B, H, T, T]`);
+  return [t.shape[0]!, t.shape[1]!, t.shape[2]!];
+}

@@ -1,0 +1,290 @@
+// The core op family: matmul, elementwise add and scale, reductions, and column sums (a
+// bias's gradient): what any backend needs first (kernels/matmul.wgsl, elementwise.wgsl,
+// reduce.wgsl; wasm/matmul.ts, elementwise.ts, reduce.ts).
+import { ShapeError } from '../errors.js';
+import { opFamily } from '../backend/op_family.js';
+import { checkSameShape, fmt, sizeOf, type Shape } from '../backend/shapes.js';
+import type { Tensor } from '../backend/tensor.js';
+import { LOOP_CHUNK, chunks } from '../backend/webgpu/gpu_kernels.js';
+import { backendOf, expectShape, kernelsOf, noAlias, outputOf } from './checks.js';
+
+export interface MatmulOptions {
+  /** Use Aᵀ: A is stored [..., K, M]. */
+  transA?: boolean;
+  /** Use Bᵀ: B is stored [N, K] (or [..., N, K]). */
+  transB?: boolean;
+  /** Added to every row of the product; shape [N]. */
+  bias?: Tensor;
+  /** Scales the product (not the bias). Default 1. */
+  alpha?: number;
+  /** Write into this tensor instead of a new one; its shape must be the product's. */
+  out?: Tensor;
+  /** With `out`: add the result to out's current values (gradient accumulation). */
+  accumulate?: boolean;
+}
+
+export interface ReduceOptions {
+  /** 'all' (default) reduces to one value of shape [1]; -1 reduces the last axis. */
+  axis?: 'all' | -1;
+  out?: Tensor;
+}
+
+export type ReduceOp = 'sum' | 'max' | 'sumsq';
+/** The kernels' code for each reduction (reduce.wgsl's OP, wasm/reduce.ts's op). */
+const REDUCE_CODES: Record<ReduceOp, number> = { sum: 0, max: 1, sumsq: 2 };
+
+/** The geometry of one (optionally batched) matmul, out = op(A)·op(B) (+ bias). */
+export interface MatmulGeometry {
+  M: number;
+  N: number;
+  K: number;
+  /** Number of independent products; A (and B unless broadcast) hold `batch` matrices. */
+  batch: number;
+  /** Elements between consecutive matrices of A, B and out (0 for a broadcast B). */
+  strideA: number;
+  strideB: number;
+  strideOut: number;
+  outShape: number[];
+}
+
+export interface MatmulLayout {
+  transA?: boolean;
+  transB?: boolean;
+}
+
+/**
+ * A is [..., M, K] ([..., K, M] when transA), B is [K, N] or [..., K, N] with the same
+ * leading dims as A ([N, K] / [..., N, K] when transB); out is [..., M, N].
+ */
+export function matmulGeometry(a: Shape, b: Shape, layout: MatmulLayout, bias?: Shape): MatmulGeometry {
+  const what = `matmul(A ${fmt(a)}${layout.transA ? 'ᵀ' : ''}, B ${fmt(b)}${layout.transB ? 'ᵀ' : ''})`;
+  if (a.length < 2 || b.length < 2) throw new ShapeError(`${what}: both operands need at least 2 dimensions`);
+  const [ar, ac] = a.slice(-2) as [number, number];
+  const [br, bc] = b.slice(-2) as [number, number];
+  const M = layout.transA ? ac : ar;
+  const K = layout.transA ? ar : ac;
+  const Kb = layout.transB ? bc : br;
+  const N = layout.transB ? br : bc;
+  if (K !== Kb) {
+    throw new ShapeError(`${what}: inner dimensions differ (A gives K=${K}, B gives K=${Kb}); transpose an operand or fix its shape`);
+  }
+  const lead = a.slice(0, -2);
+  const batch = sizeOf(lead);
+  const bLead = b.slice(0, -2);
+  if (bLead.length > 0 && fmt(bLead) !== fmt(lead)) {
+    throw new ShapeError(`${what}: batch dimensions differ (${fmt(lead)} vs ${fmt(bLead)}); B must be 2-D or share A's leading dimensions`);
+  }
+  if (bias && (bias.length !== 1 || bias[0] !== N)) {
+    throw new ShapeError(`${what}: bias has shape ${fmt(bias)}, expected [${N}]`);
+  }
+  return {
+    M, N, K, batch,
+    strideA: M * K,
+    strideB: bLead.length > 0 ? K * N : 0,
+    strideOut: M * N,
+    outShape: [...lead, M, N],
+  };
+}
+
+/** A checked matmul: the geometry and what the product does with bias, alpha and out. */
+interface MatmulPlan extends MatmulGeometry {
+  a: Tensor;
+  b: Tensor;
+  bias: Tensor | undefined;
+  out: Tensor;
+  transA: boolean;
+  transB: boolean;
+  alpha: number;
+  accumulate: boolean;
+}
+
+/** A checked row reduction of a [rows, cols] view. */
+interface ReducePlan {
+  a: Tensor;
+  out: Tensor;
+  rows: number;
+  cols: number;
+  op: ReduceOp;
+}
+
+/** The kernels of the core family, one per op, each taking its checked plan. */
+export interface CoreKernels {
+  matmul(p: MatmulPlan): void;
+  add(p: { a: Tensor; b: Tensor; out: Tensor; n: number }): void;
+  scale(p: { a: Tensor; s: number; out: Tensor; n: number }): void;
+  reduce(p: ReducePlan): void;
+  column_sum(p: { a: Tensor; out: Tensor; rows: number; cols: number }): void;
+}
+
+/** Below this many multiply-adds a WASM matmul runs on one thread: waking workers costs more. */
+const PARALLEL_MIN_MACS = 1 << 18;
+/** Invocations per workgroup of elementwise.wgsl, and of reduce.wgsl's column_sum. */
+const ELEMENTWISE_WG = 256;
+const COLUMN_WG = 64;
+/** Values of a row one reduce workgroup (256 invocations) takes: 2048 iterations each. */
+const REDUCE_SEGMENT = 256 * 2048;
+
+export const coreFamily = opFamily<CoreKernels>('core', {
+  webgpu: (gpu) => {
+    const elementwise = (op: string, entry: string, bindings: Record<string, Tensor>, n: number, s?: number) => {
+      const [x, y] = gpu.grid(Math.ceil(n / ELEMENTWISE_WG));
+      gpu.dispatch(op, entry, bindings, { n, row: x * ELEMENTWISE_WG, ...(s === undefined ? {} : { s }) }, [x, y]);
+    };
+    /** One reduce dispatch: `op` over segments of `seg` values, segs per row. */
+    const reduceRows = (a: Tensor, out: Tensor, rows: number, cols: number, op: ReduceOp, segs: number, seg: number) => {
+      const [x, y] = gpu.grid(rows * segs);
+      gpu.dispatch(op, 'reduce', { a, out }, { rows, cols, gridX: x, segs, seg }, [x, y], { OP: REDUCE_CODES[op] });
+    };
+    const kernels: CoreKernels = {
+      matmul(g) {
+        const { R, C, WX, WY } = gpu.matmulTiling;
+        const tilesX = Math.ceil(g.N / (WX * 4 * C));
+        const tilesY = Math.ceil(g.M / (WY * R));
+        // One workgroup per tile per batch entry, folded into x and y (each ≤ 65535).
+        const grid = gpu.grid(tilesX * tilesY * g.batch);
+        const constants = {
+          R, C, WX, WY,
+          TRANS_A: Number(g.transA),
+          TRANS_B: Number(g.transB),
+          // vec4 loads need every stored row to start on a vec4: rows of A are M long when
+          // transposed (else K), rows of B are K long when transposed (else N), rows of out N.
+          ALIGNED_A: Number((g.transA ? g.M : g.K) % 4 === 0),
+          ALIGNED_B: Number((g.transB ? g.K : g.N) % 4 === 0),
+          ALIGNED_OUT: Number(g.N % 4 === 0),
+          HAS_BIAS: Number(!!g.bias),
+          ACCUMULATE: Number(g.accumulate),
+        };
+        const params = { M: g.M, N: g.N, K: g.K, batch: g.batch, strideA: g.strideA, strideB: g.strideB, strideOut: g.strideOut, tilesX, tilesY, gridX: grid[0], alpha: g.alpha };
+        gpu.dispatch('matmul', 'matmul', { a: g.a, b: g.b, bias: g.bias ?? gpu.unused, out: g.out }, params, grid, constants);
+      },
+      add({ a, b, out, n }) {
+        // WebGPU binds a buffer once per dispatch, so in-place forms have their own entry
+        // points (IEEE addition is commutative, and x + x = 2x exactly).
+        if (out === a && out === b) elementwise('add', 'scale__into', { out }, n, 2);
+        else if (out === a) elementwise('add', 'add__into', { b, out }, n);
+        else if (out === b) elementwise('add', 'add__into', { b: a, out }, n);
+        else elementwise('add', 'add', { a, b, out }, n);
+      },
+      scale({ a, s, out, n }) {
+        if (out === a) elementwise('scale', 'scale__into', { out }, n, s);
+        else elementwise('scale', 'scale', { a, out }, n, s);
+      },
+      reduce({ a, out, rows, cols, op }) {
+        if (cols <= REDUCE_SEGMENT) return reduceRows(a, out, rows, cols, op, 1, cols);
+        // Long rows: each row's segments reduce into partials [rows, segs] first (no invocation
+        // may loop 65535 times on llvmpipe), then the partials reduce like any row.
+        const segs = Math.ceil(cols / REDUCE_SEGMENT);
+        const partials = gpu.scratch([rows, segs]);
+        reduceRows(a, partials, rows, cols, op, segs, Math.ceil(cols / segs));
+        kernels.reduce({ a: partials, out, rows, cols: segs, op: op === 'sumsq' ? 'sum' : op });
+        gpu.retire(partials);
+      },
+      column_sum({ a, out, rows, cols }) {
+        const [x, y] = gpu.grid(Math.ceil(cols / COLUMN_WG));
+        // One dispatch per chunk of rows, each adding into out in turn (the loop limit of llvmpipe).
+        for (const [rowStart, rowCount] of chunks(rows, LOOP_CHUNK)) {
+          gpu.dispatch('columnSum', 'column_sum', { a, out }, { cols, gridX: x, rowStart, rowCount }, [x, y]);
+        }
+      },
+    };
+    return kernels;
+  },
+  wasm: (cpu) => {
+    // Packing space for matmul, one slice per thread, for the backend's lifetime.
+    const scratchStride = cpu.helper('matmul_scratch_bytes');
+    const scratch = cpu.reserve(scratchStride * cpu.threads);
+    return {
+      ...cpu.direct<CoreKernels>(['add', 'scale']),
+      matmul({ a, b, bias, out, M, N, K, batch, strideA, strideB, strideOut, transA, transB, alpha, accumulate }) {
+        const args = { a, b, bias, out, M, N, K, batch, strideA, strideB, strideOut, transA, transB, alpha, accumulate, scratch, scratchStride };
+        // Parts split batch entries, else rows.
+        cpu.split('matmul', args, { rows: batch > 1 ? batch * M : M, work: batch * M * N * K, minWork: PARALLEL_MIN_MACS });
+      },
+      reduce: ({ a, out, rows, cols, op }) => cpu.call('reduce', { a, out, rows, cols, op: REDUCE_CODES[op] }),
+      // Column sums run in f64 in scratch space.
+      column_sum: ({ a, out, rows, cols }) => cpu.call('column_sum', { a, out, rows, cols, scratch: cpu.workspace(cols * 8) }),
+    };
+  },
+});
+
+/**
+ * out = alpha · op(A) · op(B) (+ bias), batched over A's leading dimensions with B either
+ * shared (2-D) or batched alike: the forms a transformer's forward and backward need
+ * (`dW += Xᵀ·dY` is `matmul(x, dy, { transA: true, out: dw, accumulate: true })`).
+ */
+export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tensor {
+  const be = backendOf('matmul', a, b, options.bias, options.out);
+  const g = matmulGeometry(a.shape, b.shape, options, options.bias?.shape);
+  if (options.accumulate && !options.out) throw new ShapeError('matmul: accumulate needs an out tensor to add into');
+  const out = outputOf('matmul', be, g.outShape, options.out);
+  noAlias('matmul', [out], options.bias ? [a, b, options.bias] : [a, b]);
+  be.kernels(coreFamily, 'matmul').matmul({
+    ...g, a, b, bias: options.bias, out,
+    transA: !!options.transA, transB: !!options.transB, alpha: options.alpha ?? 1, accumulate: !!options.accumulate,
+  });
+  return out;
+}
+
+/** out = a + b, elementwise; a and b have the same shape. `out` may be a or b itself. */
+export function add(a: Tensor, b: Tensor, out?: Tensor): Tensor {
+  const be = backendOf('add', a, b, out);
+  checkSameShape('add', a.shape, b.shape);
+  const o = outputOf('add', be, a.shape, out);
+  // In place is fine (out is a or b itself); a different view of the same storage is not.
+  noAlias('add', [o], [a, b].filter((t) => t !== o));
+  be.kernels(coreFamily, 'add').add({ a, b, out: o, n: o.size });
+  return o;
+}
+
+/** out = s · a, elementwise. `out` may be `a` itself. */
+export function scale(a: Tensor, s: number, out?: Tensor): Tensor {
+  const be = backendOf('scale', a, out);
+  const o = outputOf('scale', be, a.shape, out);
+  if (o !== a) noAlias('scale', [o], [a]);
+  be.kernels(coreFamily, 'scale').scale({ a, s, out: o, n: o.size });
+  return o;
+}
+
+/** Σ over everything (default, shape [1]) or the last axis. */
+export function sum(a: Tensor, options: ReduceOptions = {}): Tensor {
+  return reduce('sum', a, options);
+}
+
+/** The maximum over everything (default, shape [1]) or the last axis. */
+export function max(a: Tensor, options: ReduceOptions = {}): Tensor {
+  return reduce('max', a, options);
+}
+
+/** Σ a², over everything (default, shape [1]) or the last axis. */
+export function sumSquares(a: Tensor, options: ReduceOptions = {}): Tensor {
+  return reduce('sumsq', a, options);
+}
+
+/** out[c] += Σₙ x[n, c]: the gradient of a bias. x [N, C] (or [..., C]), out [C]. */
+export function columnSum(x: Tensor, out: Tensor): void {
+  const k = kernelsOf('columnSum', coreFamily, x, out);
+  const { rows, cols } = lastAxisGeometry(x.shape);
+  expectShape('columnSum', 'out', out, [cols]);
+  noAlias('columnSum', [out], [x]);
+  k.column_sum({ a: x, out, rows, cols });
+}
+
+function reduce(op: ReduceOp, a: Tensor, options: ReduceOptions): Tensor {
+  const be = backendOf(op, a, options.out);
+  if (a.size === 0) throw new ShapeError(`${op}: cannot reduce an empty tensor of shape ${fmt(a.shape)}`);
+  const axis = options.axis ?? 'all';
+  const { rows, cols, outShape } = axis === 'all' ? { rows: 1, cols: a.size, outShape: [1] } : lastAxisGeometry(a.shape);
+  if (cols === 0) throw new ShapeError(`${op}: cannot reduce an empty last axis of shape ${fmt(a.shape)}`);
+  const out = outputOf(op, be, outShape, options.out);
+  noAlias(op, [out], [a]);
+  be.kernels(coreFamily, op).reduce({ a, out, rows, cols, op });
+  return out;
+}
+
+/** Rows × columns view of a tensor reduced along its last axis. */
+export function lastAxisGeometry(shape: Shape): { rows: number; cols: number; outShape: number[] } {
+  if (shape.length === 0) return { rows: 1, cols: 1, outShape: [1] };
+  const cols = shape[shape.length - 1]!;
+  const lead = shape.slice(0, -1);
+  return { rows: sizeOf(lead), cols, outShape: lead.length ? [...lead] : [1] };
+}
