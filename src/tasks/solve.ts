@@ -3,7 +3,7 @@
 import type { GPT } from '../nn/gpt.js';
 import { generate } from '../text/generate.js';
 import type { Tokenizer } from '../text/tokenizer.js';
-import { isCorrect, promptOf, type ReasoningProblem } from '../rl/rlmec/problem.js';
+import { isCorrect, promptOf, type ReasoningProblem } from '../data/problems.js';
 
 export interface SolveOptions {
   /** Solutions per problem (1 when greedy). */
