@@ -129,7 +129,8 @@ export {
   type Annotator, type Preference,
 } from './tasks/instruction_annotator.js';
 export { labelPreferences, DEFAULT_LABEL_NOISE, type LabelOptions, type LabelledPairs } from './tasks/instruction_labels.js';
-export { levenshteinAlignment, imitationWeights, type Alignment } from './text/alignment.js';
+export { levenshteinAlignment, type Alignment } from './text/alignment.js';
+export { imitationWeights } from './algorithms/rlmec/imitation_weights.js';
 export { tokenRewards } from './algorithms/rlmec/token_rewards.js';
 export { escapeHtml, escapeVisible } from './report/html_escape.js';
 export { tokensHtml, type TokenRewardEntry, type TokenRewardReport } from './report/tokens_html.js';

@@ -1,6 +1,6 @@
-// A reasoning problem as RLMEC sees it (ALGORITHMS.md §5): a question, a reference solution
-// whose lines are its steps, and the answer read after "The answer is". The built-in
-// arithmetic task and a user's JSONL problems both become this shape.
+// A reasoning problem: a question, a reference solution whose lines are its steps, and the
+// answer read after "The answer is". The built-in arithmetic task and a user's JSONL problems
+// both become this shape; solving them (tasks/solve.ts) and RLMEC (ALGORITHMS.md §5) read it.
 import { extractAnswer, formatSolution, problemPrompt, type ArithmeticProblem } from '../tasks/arithmetic.js';
 
 export interface ReasoningProblem {

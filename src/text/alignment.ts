@@ -1,5 +1,6 @@
-// Token-id Levenshtein alignment for RLMEC's imitation weights (ALGORITHMS.md §5): which
-// tokens of the rewrite ŷ the minimum edit changed relative to the policy's sample y.
+// Levenshtein alignment of two id sequences (tokens, character codes): the edit distance and
+// which target items a minimal edit changed. RLMEC's imitation weights mark the tokens of a
+// rewrite it changed; the instruction task scores how close two answers are.
 
 export interface Alignment {
   /** Insertions + deletions + substitutions turning `source` into `target`. */
@@ -45,10 +46,4 @@ export function levenshteinAlignment(source: ArrayLike<number>, target: ArrayLik
     }
   }
   return { distance: d[n * w + m]!, edited };
-}
-
-/** c_t of L_reg for each token of ŷ: 1.0 where edited, 0.5 elsewhere; 0.5 everywhere for a correct sample (ŷ = y). */
-export function imitationWeights(sample: ArrayLike<number>, rewrite: ArrayLike<number>, correct: boolean): number[] {
-  if (correct) return Array.from({ length: rewrite.length }, () => 0.5);
-  return levenshteinAlignment(sample, rewrite).edited.map((e) => (e ? 1 : 0.5));
 }

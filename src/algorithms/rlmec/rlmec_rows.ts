@@ -2,7 +2,7 @@
 // the token-level rewards r_t of y, and a rewrite row carrying the imitation weights c_t of ŷ
 // (for a correct sample, y is its own rewrite: one row carries both). Erroneous samples
 // without a correct rewrite are dropped; duplicate correct samples are removed.
-import { imitationWeights } from '../../text/alignment.js';
+import { imitationWeights } from './imitation_weights.js';
 import { tokenRewards } from './token_rewards.js';
 
 export interface JudgedPolicySample {
