@@ -108,10 +108,10 @@ export {
   Progress, progressLine, progressLogLine, progressSummary, progressBar, formatDuration, formatRate, formatMetric,
   type ProgressOptions, type ProgressStream, type ProgressSnapshot,
 } from './training/progress.js';
-export { Trainer, type StepOutput, type StepEvent, type TrainOptions, type TrainResult, type TrainerParts } from './training/trainer.js';
+export { Trainer, type StepOutput, type StepEvent, type TrainOptions, type TrainResult, type TrainerParts, type TrainerInit } from './training/trainer.js';
 export { SFTTrainer, type SFTTrainerInit } from './algorithms/sft/trainer.js';
-export { RewardTrainer } from './algorithms/reward/trainer.js';
-export { DPOTrainer } from './algorithms/dpo/trainer.js';
+export { RewardTrainer, type RewardTrainerInit } from './algorithms/reward/trainer.js';
+export { DPOTrainer, type DPOTrainerInit } from './algorithms/dpo/trainer.js';
 export type { PreferenceTrainerInit } from './algorithms/preference/preference_trainer.js';
 export { PPOTrainer, type PPOTrainerInit } from './algorithms/ppo/trainer.js';
 export { DataOrder } from './training/data_order.js';

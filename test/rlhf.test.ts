@@ -133,7 +133,7 @@ test('the trainer classes in this runtime: SFT and PPO write their run folder in
   const value = await policy.withHeads({ value: true });
   const config = ppoConfig({ max_steps: 2, save_steps: 1, per_device_train_batch_size: 4, num_mini_batches: 2, response_length: 6, learning_rate: 1e-3 });
   const ppo = new PPOTrainer({
-    policy, reference, value, tokenizer: toyTokenizer, config, prompts: [{ prompt: PROMPT }, { prompt: '' }],
+    policy, reference, value, tokenizer: toyTokenizer, config, train: [{ prompt: PROMPT }, { prompt: '' }],
     reward: (samples) => samples.map((s) => countA(toyTokenizer.decode(s.response))),
   });
   const storage = memoryRunStorage();

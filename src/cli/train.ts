@@ -103,7 +103,7 @@ async function buildTrainer(name: TrainerName, config: Record<string, unknown>, 
     const reward = needHead(await load(c.reward_model_path!), 'score', 'reward_model_path', 'webrlhf reward').freeze();
     const value = c.value_model_path ? needHead(await load(c.value_model_path), 'value', 'value_model_path', 'a PPO run (its checkpoints\' value_model/)') : own(await reward.withHeads({ value: true }));
     const prompts = await data(loadPromptDataset, c.train_file);
-    return new PPOTrainer({ policy, reference, value, reward, tokenizer, config: c, prompts });
+    return new PPOTrainer({ policy, reference, value, reward, tokenizer, config: c, train: prompts });
   }
   const modelPath = config.model_name_or_path as string;
   const tokenizer = await tokenizerOf(modelPath);
@@ -115,12 +115,12 @@ async function buildTrainer(name: TrainerName, config: Record<string, unknown>, 
   const [train, evalSet] = [await data(loadPreferenceDataset, config.train_file), await data(loadPreferenceDataset, config.eval_file)];
   let trainer: RewardTrainer | DPOTrainer;
   if (name === 'reward') {
-    trainer = new RewardTrainer(await load(modelPath, { score: true }), { tokenizer, config: config as unknown as RewardConfig, train, eval: evalSet });
+    trainer = new RewardTrainer({ model: await load(modelPath, { score: true }), tokenizer, config: config as unknown as RewardConfig, train, eval: evalSet });
   } else {
     const c = config as unknown as DPOConfig;
     const policy = await load(modelPath);
     const reference = c.ref_model_name_or_path ? (await load(c.ref_model_name_or_path)).freeze() : own(policy.clone().freeze());
-    trainer = new DPOTrainer(policy, reference, { tokenizer, config: c, train, eval: evalSet });
+    trainer = new DPOTrainer({ policy, reference, tokenizer, config: c, train, eval: evalSet });
   }
   if (trainer.dropped.train || trainer.dropped.eval) {
     console.error(`webrlhf ${name}: left out ${trainer.dropped.train} training and ${trainer.dropped.eval} eval pairs whose chosen and rejected are the same text (drop_identical)`);

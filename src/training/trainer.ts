@@ -60,16 +60,34 @@ export interface TrainerParts {
 /** The shared keys a trainer reads (PPO names its model keys differently). */
 export type TrainerConfig = Omit<TrainingConfig, 'model_name_or_path'>;
 
+/**
+ * What every trainer is made from, in one object: the tokenizer, the config and the training
+ * records. Each trainer's own init adds its models by role (`model`, or `policy`, `reference`,
+ * `value`, `reward`) and any extras of its own (RLP-UML's `views`).
+ */
+export interface TrainerInit<C, R> {
+  tokenizer: Tokenizer;
+  config: C;
+  /** The records it trains on: SFT pairs, preference pairs, PPO's prompts, RLMEC's judged samples. */
+  train: readonly R[];
+  /** Held-out records for the eval_* metrics (the trainers that evaluate). */
+  eval?: readonly R[];
+}
+
 export abstract class Trainer<C extends TrainerConfig = TrainerConfig> {
   abstract readonly name: string;
   /** The metric the progress bar shows. */
   abstract readonly keyMetric: string;
   /** Completed optimizer steps. */
   step = 0;
+  readonly config: C;
+  readonly tokenizer: Tokenizer;
 
-  protected constructor(readonly config: C, readonly tokenizer: Tokenizer) {
-    if (config.gradient_accumulation_steps !== 1 && !this.accumulates) {
-      throw new ConfigError(`gradient_accumulation_steps = ${config.gradient_accumulation_steps} is not supported by this trainer yet; raise per_device_train_batch_size instead`);
+  protected constructor(init: Pick<TrainerInit<C, unknown>, 'config' | 'tokenizer'>) {
+    this.config = init.config;
+    this.tokenizer = init.tokenizer;
+    if (this.config.gradient_accumulation_steps !== 1 && !this.accumulates) {
+      throw new ConfigError(`gradient_accumulation_steps = ${this.config.gradient_accumulation_steps} is not supported by this trainer yet; raise per_device_train_batch_size instead`);
     }
   }
 

@@ -1,23 +1,33 @@
 // The DPO trainer (ALGORITHMS.md §6): the policy against a frozen reference on preference pairs.
 import type { AdamW } from '../../nn/adamw.js';
 import type { GPT } from '../../nn/gpt.js';
-import type { DPOConfig } from './config.js';
-import { dpoTrainStep, evaluateDPO, type DPOStepOptions } from './step.js';
+import type { TrainerParts } from '../../training/trainer.js';
+import { optimizerFor, padId } from '../../training/trainer_parts.js';
 import type { EncodedPreference } from '../preference/preference_batch.js';
 import { PreferenceTrainer, type PreferenceTrainerInit } from '../preference/preference_trainer.js';
-import { optimizerFor, padId } from '../../training/trainer_parts.js';
-import type { TrainerParts } from '../../training/trainer.js';
+import type { DPOConfig } from './config.js';
+import { dpoTrainStep, evaluateDPO, type DPOStepOptions } from './step.js';
+
+export interface DPOTrainerInit extends PreferenceTrainerInit<DPOConfig> {
+  /** Trained in place. */
+  policy: GPT;
+  /** Frozen: π_ref (policy.clone().freeze() of the starting policy when there is no other). */
+  reference: GPT;
+}
 
 export class DPOTrainer extends PreferenceTrainer<DPOConfig> {
   readonly name = 'dpo';
   readonly keyMetric = 'rewards/margins';
+  readonly policy: GPT;
+  readonly reference: GPT;
   readonly optimizer: AdamW;
   readonly #o: DPOStepOptions;
 
-  /** `reference` is frozen (policy.clone().freeze() when none is given). */
-  constructor(readonly policy: GPT, readonly reference: GPT, init: PreferenceTrainerInit<DPOConfig>) {
-    super(init, policy);
-    this.optimizer = optimizerFor(policy, init.config);
+  constructor(init: DPOTrainerInit) {
+    super(init, init.policy);
+    this.policy = init.policy;
+    this.reference = init.reference;
+    this.optimizer = optimizerFor(init.policy, init.config);
     this.#o = { beta: init.config.beta, pad: padId(init.tokenizer) };
   }
 

@@ -5,38 +5,34 @@ import type { PromptRecord } from '../../data/records.js';
 import { ConfigError } from '../../errors.js';
 import type { AdamW } from '../../nn/adamw.js';
 import type { GPT } from '../../nn/gpt.js';
-import type { Tokenizer } from '../../text/tokenizer.js';
-import type { PPOConfig } from './config.js';
 import { DataOrder } from '../../training/data_order.js';
+import { Trainer, type StepOutput, type TrainerInit, type TrainerParts } from '../../training/trainer.js';
 import { optimizerFor, padId } from '../../training/trainer_parts.js';
-import { Trainer, type StepOutput, type TrainerParts } from '../../training/trainer.js';
-import { PPOLearner, adaptKLCoef, type RewardFunction } from './learner.js';
+import type { PPOConfig } from './config.js';
+import { PPOLearner, adaptKLCoef, type PPOModels, type RewardFunction } from './learner.js';
 
-export interface PPOTrainerInit {
-  /** Trained; starts as the SFT model. */
-  policy: GPT;
-  /** Frozen reference (policy.clone().freeze() of the SFT model). */
-  reference: GPT;
-  /** Trained; a value head (rewardModel.withHeads({ value: true })). */
-  value: GPT;
-  /** Frozen score-head model, or a programmatic reward. */
-  reward: GPT | RewardFunction;
-  tokenizer: Tokenizer;
-  config: PPOConfig;
-  prompts: readonly PromptRecord[];
-}
+/** PPO's four models by role (ppoModels makes them), and its prompts as `train` (no eval set yet). */
+export type PPOTrainerInit = PPOModels & Omit<TrainerInit<PPOConfig, PromptRecord>, 'eval'>;
 
 export class PPOTrainer extends Trainer<PPOConfig> {
   readonly name = 'ppo';
   readonly keyMetric = 'objective/scores';
+  readonly policy: GPT;
+  readonly reference: GPT;
+  readonly value: GPT;
+  readonly reward: GPT | RewardFunction;
   readonly learner: PPOLearner;
   readonly optimizers: { policy: AdamW; value: AdamW };
   readonly #prompts: number[][];
   readonly #order: DataOrder;
   readonly #batch: number;
 
-  constructor(readonly init: PPOTrainerInit) {
-    super(init.config, init.tokenizer);
+  constructor(init: PPOTrainerInit) {
+    super(init);
+    this.policy = init.policy;
+    this.reference = init.reference;
+    this.value = init.value;
+    this.reward = init.reward;
     const c = init.config;
     const stop = c.stop_token_id ?? init.tokenizer.eosTokenId;
     if (stop === undefined) throw new ConfigError('PPO: the tokenizer has no EOS token; set stop_token_id to the token that ends a response');
@@ -44,7 +40,7 @@ export class PPOTrainer extends Trainer<PPOConfig> {
     const room = init.policy.config.n_positions - c.response_length;
     if (room < 1) throw new ConfigError(`PPO: response_length ${c.response_length} leaves no room for a prompt in n_positions = ${init.policy.config.n_positions}; lower response_length`);
     // Prompts keep their last tokens when too long: the part next to the response.
-    this.#prompts = init.prompts.map((p) => {
+    this.#prompts = init.train.map((p) => {
       const ids = init.tokenizer.encode(p.prompt);
       const start = init.tokenizer.bosTokenId ?? stop;
       return ids.length ? ids.slice(Math.max(0, ids.length - room)) : [start];
@@ -102,7 +98,7 @@ export class PPOTrainer extends Trainer<PPOConfig> {
   }
 
   protected parts(): TrainerParts {
-    return { models: { policy: this.init.policy, value_model: this.init.value }, optimizers: { policy: this.optimizers.policy, value_model: this.optimizers.value } };
+    return { models: { policy: this.policy, value_model: this.value }, optimizers: { policy: this.optimizers.policy, value_model: this.optimizers.value } };
   }
 
   protected override extraState(): Record<string, unknown> {

@@ -1,22 +1,17 @@
-// What the reward-model and DPO trainers share: preference pairs encoded once (identical
-// pairs dropped and counted), seeded shuffled batches, and an eval set of pairs.
+// What the reward-model, DPO and RLP-UML trainers share: preference pairs encoded once
+// (identical pairs dropped and counted), seeded shuffled batches, and an eval set of pairs.
 import { dropIdenticalPairs } from '../../data/datasets.js';
 import type { PreferenceRecord } from '../../data/records.js';
 import type { GPT } from '../../nn/gpt.js';
-import type { Tokenizer } from '../../text/tokenizer.js';
 import type { TrainingConfig } from '../../training/config/training.js';
 import { DataOrder } from '../../training/data_order.js';
 import { encodePreference } from '../../training/encode.js';
-import type { EncodedPreference } from './preference_batch.js';
 import { totalTrainingSteps } from '../../training/schedule.js';
-import { Trainer, type StepOutput } from '../../training/trainer.js';
+import { Trainer, type StepOutput, type TrainerInit } from '../../training/trainer.js';
+import type { EncodedPreference } from './preference_batch.js';
 
-export interface PreferenceTrainerInit<C> {
-  tokenizer: Tokenizer;
-  config: C;
-  train: readonly PreferenceRecord[];
-  eval?: readonly PreferenceRecord[];
-}
+/** A preference trainer's init without its models: train and eval are {prompt, chosen, rejected} pairs. */
+export type PreferenceTrainerInit<C> = TrainerInit<C, PreferenceRecord>;
 
 type PreferenceConfig = TrainingConfig & { max_length: number; drop_identical: boolean; max_prompt_length?: number };
 
@@ -27,8 +22,9 @@ export abstract class PreferenceTrainer<C extends PreferenceConfig> extends Trai
   readonly #eval: EncodedPreference[];
   readonly #order: DataOrder;
 
+  /** `model` is the one trained: its n_positions caps max_length. */
   protected constructor(init: PreferenceTrainerInit<C>, model: GPT) {
-    super(init.config, init.tokenizer);
+    super(init);
     const c = init.config;
     const keep = (records: readonly PreferenceRecord[]) => (c.drop_identical ? dropIdenticalPairs(records) : { records: [...records], dropped: 0 });
     const train = keep(init.train);

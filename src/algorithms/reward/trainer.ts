@@ -2,23 +2,29 @@
 // (a new, zero one when starting from an SFT model), trained on preference pairs.
 import type { AdamW } from '../../nn/adamw.js';
 import type { GPT } from '../../nn/gpt.js';
-import type { RewardConfig } from './config.js';
+import type { TrainerParts } from '../../training/trainer.js';
+import { optimizerFor, padId } from '../../training/trainer_parts.js';
 import type { EncodedPreference } from '../preference/preference_batch.js';
 import { PreferenceTrainer, type PreferenceTrainerInit } from '../preference/preference_trainer.js';
+import type { RewardConfig } from './config.js';
 import { evaluateRewardModel, rewardTrainStep, type RewardStepOptions } from './step.js';
-import { optimizerFor, padId } from '../../training/trainer_parts.js';
-import type { TrainerParts } from '../../training/trainer.js';
+
+export interface RewardTrainerInit extends PreferenceTrainerInit<RewardConfig> {
+  /** Trained in place; it must have a score head: GPT.withHeads({ score: true }) adds a zero one. */
+  model: GPT;
+}
 
 export class RewardTrainer extends PreferenceTrainer<RewardConfig> {
   readonly name = 'reward';
   readonly keyMetric = 'accuracy';
+  readonly model: GPT;
   readonly optimizer: AdamW;
   readonly #o: RewardStepOptions;
 
-  /** `model` must have a score head: GPT.withHeads({ score: true }) adds a zero one. */
-  constructor(readonly model: GPT, init: PreferenceTrainerInit<RewardConfig>) {
-    super(init, model);
-    this.optimizer = optimizerFor(model, init.config);
+  constructor(init: RewardTrainerInit) {
+    super(init, init.model);
+    this.model = init.model;
+    this.optimizer = optimizerFor(init.model, init.config);
     this.#o = { pad: padId(init.tokenizer), centerCoefficient: init.config.center_rewards_coefficient ?? 0 };
   }
 

@@ -5,41 +5,41 @@ import { ConfigError } from '../../errors.js';
 import type { AdamW } from '../../nn/adamw.js';
 import type { GPT } from '../../nn/gpt.js';
 import { scoreSequences } from '../../text/score.js';
-import type { Tokenizer } from '../../text/tokenizer.js';
-import type { RLMECConfig } from './config.js';
 import { DataOrder } from '../../training/data_order.js';
 import { totalTrainingSteps } from '../../training/schedule.js';
-import { Trainer, type StepOutput, type TrainerParts } from '../../training/trainer.js';
+import { Trainer, type StepOutput, type TrainerInit, type TrainerParts } from '../../training/trainer.js';
 import { optimizerFor, padId } from '../../training/trainer_parts.js';
+import type { RLMECConfig } from './config.js';
 import type { RLMECRow } from './rlmec_rows.js';
 import { rlmecTrainStep, type ScoredRow } from './step.js';
 
-export interface RLMECTrainerInit {
+/** `train` holds, per judged sample, its rows (rlmecRows' items); there is no eval set. */
+export interface RLMECTrainerInit extends Omit<TrainerInit<RLMECConfig, RLMECRow[]>, 'eval'> {
   /** Trained; starts as the policy that drew the samples. */
   policy: GPT;
   /** Frozen: the policy that drew the samples (policy.clone().freeze()). */
   reference: GPT;
-  tokenizer: Tokenizer;
-  config: RLMECConfig;
-  /** Per sample, its rows (rlmecRows). */
-  items: readonly RLMECRow[][];
 }
 
 export class RLMECTrainer extends Trainer<RLMECConfig> {
   readonly name = 'rlmec';
   readonly keyMetric = 'loss';
+  readonly policy: GPT;
+  readonly reference: GPT;
   readonly optimizer: AdamW;
   readonly #items: RLMECRow[][];
   readonly #order: DataOrder;
   #scored: Promise<ScoredRow[][]> | undefined;
 
-  constructor(readonly init: RLMECTrainerInit) {
-    super(init.config, init.tokenizer);
-    if (!init.items.length) {
+  constructor(init: RLMECTrainerInit) {
+    super(init);
+    this.policy = init.policy;
+    this.reference = init.reference;
+    if (!init.train.length) {
       throw new ConfigError('RLMEC: no training samples (rlmecRows kept none: every erroneous sample lost its rewrite and none was correct); train the GRM longer or give a rewrites file');
     }
     const maxLength = Math.min(init.config.max_length, init.policy.config.n_positions);
-    this.#items = init.items.map((rows) => rows.map((row) => fitRow(row, maxLength)));
+    this.#items = init.train.map((rows) => rows.map((row) => fitRow(row, maxLength)));
     this.optimizer = optimizerFor(init.policy, init.config);
     this.#order = new DataOrder(this.#items.length, init.config.per_device_train_batch_size, init.config.seed);
   }
@@ -52,19 +52,19 @@ export class RLMECTrainer extends Trainer<RLMECConfig> {
     const scored = await (this.#scored ??= this.#scoreReference());
     const rows = this.#order.batch(step).flatMap((i) => scored[i]!);
     const pad = padId(this.tokenizer);
-    const metrics = await rlmecTrainStep(this.init.policy, this.optimizer, rows, lr, { cliprange: this.config.cliprange, imitationWeight: this.config.imitation_weight, pad });
+    const metrics = await rlmecTrainStep(this.policy, this.optimizer, rows, lr, { cliprange: this.config.cliprange, imitationWeight: this.config.imitation_weight, pad });
     const tokens = rows.reduce((n, r) => n + r.prompt.length + r.response.length, 0);
     return { metrics: { ...metrics, epoch: (step + 1) / this.#order.stepsPerEpoch }, tokens };
   }
 
   protected parts(): TrainerParts {
-    return { models: { model: this.init.policy }, optimizers: { model: this.optimizer } };
+    return { models: { model: this.policy }, optimizers: { model: this.optimizer } };
   }
 
   /** The frozen reference's log-probs of every row's tokens, once (the samples never change). */
   async #scoreReference(): Promise<ScoredRow[][]> {
     const flat = this.#items.flat();
-    const scores = await scoreSequences(this.init.reference, flat, { batch_size: this.config.per_device_eval_batch_size, pad_token_id: padId(this.tokenizer) });
+    const scores = await scoreSequences(this.reference, flat, { batch_size: this.config.per_device_eval_batch_size, pad_token_id: padId(this.tokenizer) });
     let k = 0;
     return this.#items.map((rows) => rows.map((row) => ({ ...row, refLogprobs: scores[k++]!.logprobs })));
   }

@@ -31,6 +31,9 @@ export interface ViewPair {
 }
 
 export interface UMLRewardTrainerInit extends PreferenceTrainerInit<UMLRewardConfig> {
+  /** Trained in place; it must have a score head: GPT.withHeads({ score: true }) adds a zero one. */
+  model: GPT;
+  /** The bottleneck's view pairs (two at least). */
   views: readonly ViewPair[];
 }
 
@@ -49,6 +52,7 @@ interface ViewSplit {
 export class UMLRewardTrainer extends PreferenceTrainer<UMLRewardConfig> {
   readonly name = 'reward_uml';
   readonly keyMetric = 'accuracy';
+  readonly model: GPT;
   readonly optimizer: AdamW;
   readonly heads: MIBHeads;
   readonly #o: RewardStepOptions;
@@ -56,9 +60,10 @@ export class UMLRewardTrainer extends PreferenceTrainer<UMLRewardConfig> {
   readonly #viewOrder: DataOrder;
   #split: ViewSplit | undefined;
 
-  /** `model` must have a score head: GPT.withHeads({ score: true }) adds a zero one. */
-  constructor(readonly model: GPT, init: UMLRewardTrainerInit) {
-    super(init, model);
+  constructor(init: UMLRewardTrainerInit) {
+    super(init, init.model);
+    const model = init.model;
+    this.model = model;
     const c = init.config;
     if (init.views.length < 2) throw new ConfigError(`RLP-UML: ${init.views.length} view pair(s); the bottleneck's critic needs two at least (sample two or more responses for two or more unlabeled prompts)`);
     this.optimizer = optimizerFor(model, c);

@@ -6,20 +6,16 @@ import type { TokenBatch } from '../../nn/batch.js';
 import type { GPT } from '../../nn/gpt.js';
 import { lmTrainStep } from './step.js';
 import { responseBatch } from '../../text/response_batch.js';
-import type { Tokenizer } from '../../text/tokenizer.js';
 import type { SFTConfig } from './config.js';
 import { DataOrder } from '../../training/data_order.js';
 import { encodePair, type EncodedPair } from '../../training/encode.js';
 import { optimizerFor, padId } from '../../training/trainer_parts.js';
 import { totalTrainingSteps } from '../../training/schedule.js';
-import { Trainer, type StepOutput, type TrainerParts } from '../../training/trainer.js';
+import { Trainer, type StepOutput, type TrainerInit, type TrainerParts } from '../../training/trainer.js';
 
-export interface SFTTrainerInit {
+export interface SFTTrainerInit extends TrainerInit<SFTConfig, SFTRecord> {
+  /** Trained in place. */
   model: GPT;
-  tokenizer: Tokenizer;
-  config: SFTConfig;
-  train: readonly SFTRecord[];
-  eval?: readonly SFTRecord[];
 }
 
 export class SFTTrainer extends Trainer<SFTConfig> {
@@ -32,7 +28,7 @@ export class SFTTrainer extends Trainer<SFTConfig> {
   readonly #order: DataOrder;
 
   constructor(init: SFTTrainerInit) {
-    super(init.config, init.tokenizer);
+    super(init);
     this.model = init.model;
     this.optimizer = optimizerFor(init.model, init.config);
     const maxLength = Math.min(init.config.max_length, init.model.config.n_positions);

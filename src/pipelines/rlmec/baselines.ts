@@ -78,7 +78,7 @@ export async function trainDPO(i: BaselineInput): Promise<BaselineResult> {
   const reference = i.start.clone().freeze();
   try {
     const config = dpoConfig({ ...schedule(i.config, i.seed, i.steps), learning_rate: i.config.dpo_learning_rate, beta: i.config.dpo_beta, max_prompt_length: Math.max(1, i.config.max_length - i.config.max_new_tokens - 1) });
-    await new DPOTrainer(policy, reference, { tokenizer: i.tokenizer, config, train: pairs }).train(await i.train('dpo'));
+    await new DPOTrainer({ policy, reference, tokenizer: i.tokenizer, config, train: pairs }).train(await i.train('dpo'));
     return { model: policy };
   } finally {
     reference.dispose();
@@ -112,7 +112,7 @@ export async function trainPPO(i: BaselineInput): Promise<BaselineResult> {
       logging_steps: c.logging_steps,
     });
     const prompts = i.problems.map((p) => ({ prompt: promptOf(p) }));
-    await new PPOTrainer({ policy, reference, value, reward, tokenizer: i.tokenizer, config, prompts }).train(await i.train('ppo'));
+    await new PPOTrainer({ policy, reference, value, reward, tokenizer: i.tokenizer, config, train: prompts }).train(await i.train('ppo'));
     return { model: policy };
   } finally {
     reference.dispose();

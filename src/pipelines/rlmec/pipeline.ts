@@ -143,7 +143,7 @@ async function runSeed(backend: Backend, c: RLMECRunConfig, source: RLMECSource,
       }
       const reference = policy.clone().freeze();
       try {
-        const trainer = new RLMECTrainer({ policy, reference, tokenizer, config: c, items: judged.items });
+        const trainer = new RLMECTrainer({ policy, reference, tokenizer, config: c, train: judged.items });
         result.steps.push(trainer.totalSteps);
         await trainer.train(await stage(`rlmec${suffix}`, 'loss'));
       } finally {

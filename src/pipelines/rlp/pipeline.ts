@@ -299,7 +299,7 @@ class SeedPipeline {
     if (!records.length) throw new ConfigError(`RLP: no preference pairs to train ${stage} on`);
     const rm = await sft.withHeads({ score: true });
     try {
-      await new RewardTrainer(rm, { tokenizer: this.#tokenizer, config: rewardConfig(this.#rewardSettings(this.seed)), train: records }).train(await this.#stage(stage, 'accuracy'));
+      await new RewardTrainer({ model: rm, tokenizer: this.#tokenizer, config: rewardConfig(this.#rewardSettings(this.seed)), train: records }).train(await this.#stage(stage, 'accuracy'));
       return rm;
     } catch (e) {
       rm.dispose();
@@ -319,7 +319,7 @@ class SeedPipeline {
     const config = umlRewardConfig({ ...this.#rewardSettings(this.seed), mib_lambda: c.mib_lambda, mib_beta: c.mib_beta, mib_beta_anneal: c.mib_beta_anneal, mib_latent: c.mib_latent, mib_hidden: c.mib_hidden });
     let trainer: UMLRewardTrainer | undefined;
     try {
-      trainer = new UMLRewardTrainer(rm, { tokenizer: this.#tokenizer, config, train: D, views });
+      trainer = new UMLRewardTrainer({ model: rm, tokenizer: this.#tokenizer, config, train: D, views });
       this.#result.counts.reward_uml = { pairs: D.length, view_pairs: views.length };
       await trainer.train(await this.#stage('reward_uml', 'accuracy'));
       return rm;
@@ -350,7 +350,7 @@ class SeedPipeline {
         ...(c.ppo_kl_coef === null ? {} : { kl_coef: c.ppo_kl_coef }),
       });
       const prompts = this.#data.unlabeled.map((prompt) => ({ prompt }));
-      await new PPOTrainer({ policy, reference: sft, value, reward: rm, tokenizer: this.#tokenizer, config, prompts }).train(await this.#stage(stage, 'objective/scores'));
+      await new PPOTrainer({ policy, reference: sft, value, reward: rm, tokenizer: this.#tokenizer, config, train: prompts }).train(await this.#stage(stage, 'objective/scores'));
       return policy;
     } catch (e) {
       policy.dispose();
