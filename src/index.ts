@@ -114,6 +114,7 @@ export { RewardTrainer, type RewardTrainerInit } from './algorithms/reward/train
 export { DPOTrainer, type DPOTrainerInit } from './algorithms/dpo/trainer.js';
 export type { PreferenceTrainerInit } from './algorithms/preference/preference_trainer.js';
 export { PPOTrainer, type PPOTrainerInit } from './algorithms/ppo/trainer.js';
+export { ppoModels, type PPOModelSources, type PPOModelSet } from './algorithms/ppo/models.js';
 export { DataOrder } from './training/data_order.js';
 export {
   generateArithmeticProblems, arithmeticSplits, formatSolution, formatStep, problemPrompt, extractAnswer, checkSolution, minimumEditRewrite, DIFFICULTIES,

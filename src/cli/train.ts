@@ -5,6 +5,7 @@ import { describeSkipped, loadPreferenceDataset, loadPromptDataset, loadSFTDatas
 import { ConfigError } from '../errors.js';
 import { loadGPT } from '../io/gpt_folder.js';
 import type { GPT } from '../nn/gpt.js';
+import { ppoModels } from '../algorithms/ppo/models.js';
 import { PPOTrainer } from '../algorithms/ppo/trainer.js';
 import { createRuntime } from '../runtime/create_runtime.js';
 import { loadTokenizer } from '../text/tokenizer_files.js';
@@ -62,7 +63,7 @@ export function trainCommand(name: TrainerName): (argv: string[]) => Promise<num
       throw new ConfigError(`resume_from_checkpoint: resuming from a given folder is not supported yet; set output_dir to the run folder and pass --resume (the newest complete checkpoint)`);
     }
     const rt = await createRuntime({ backend: config.backend as 'auto' });
-    const models: GPT[] = [];
+    const models: Disposable[] = [];
     try {
       const trainer = await buildTrainer(name, config, rt.backend, models);
       const run = await openRun(config.output_dir as string, { config, resume: config.resume_from_checkpoint === true, saveTotalLimit: (config.save_total_limit as number | null) ?? 0 });
@@ -81,13 +82,14 @@ export function trainCommand(name: TrainerName): (argv: string[]) => Promise<num
   };
 }
 
-async function buildTrainer(name: TrainerName, config: Record<string, unknown>, backend: GPT['backend'], models: GPT[]): Promise<Trainer<TrainerConfig>> {
-  const load = async (path: string, heads?: { score?: boolean; value?: boolean }) => {
-    const m = await loadGPT(backend, path, heads ? { heads } : {});
-    models.push(m);
-    return m;
-  };
-  const own = (m: GPT) => (models.push(m), m);
+/** What the command frees when it ends: the models it loaded or made. */
+interface Disposable {
+  dispose(): void;
+}
+
+async function buildTrainer(name: TrainerName, config: Record<string, unknown>, backend: GPT['backend'], models: Disposable[]): Promise<Trainer<TrainerConfig>> {
+  const own = <M extends Disposable>(m: M) => (models.push(m), m);
+  const load = async (path: string, heads?: { score?: boolean; value?: boolean }) => own(await loadGPT(backend, path, heads ? { heads } : {}));
   const data = async <R>(loader: (f: string, o: { skip_bad_lines: boolean }) => Promise<Dataset<R>>, file: unknown): Promise<R[]> => {
     if (typeof file !== 'string') return [];
     const ds = await loader(file, { skip_bad_lines: config.skip_bad_lines === true });
@@ -98,10 +100,11 @@ async function buildTrainer(name: TrainerName, config: Record<string, unknown>, 
   if (name === 'ppo') {
     const c = config as unknown as PPOConfig;
     const tokenizer = await tokenizerOf(c.sft_model_path!);
-    const policy = await load(c.sft_model_path!, {});
-    const reference = own(policy.clone().freeze());
-    const reward = needHead(await load(c.reward_model_path!), 'score', 'reward_model_path', 'webrlhf reward').freeze();
-    const value = c.value_model_path ? needHead(await load(c.value_model_path), 'value', 'value_model_path', 'a PPO run (its checkpoints\' value_model/)') : own(await reward.withHeads({ value: true }));
+    // The policy is the model loaded from sft_model_path, trained in place; no value_model_path: a new one from the reward model.
+    const sft = await load(c.sft_model_path!, {});
+    const rewardModel = needHead(await load(c.reward_model_path!), 'score', 'reward_model_path', 'webrlhf reward');
+    const valueModel = c.value_model_path ? needHead(await load(c.value_model_path), 'value', 'value_model_path', 'a PPO run (its checkpoints\' value_model/)') : undefined;
+    const { policy, reference, value, reward } = own(await ppoModels({ sft, trainInPlace: true, reward: rewardModel, value: valueModel }));
     const prompts = await data(loadPromptDataset, c.train_file);
     return new PPOTrainer({ policy, reference, value, reward, tokenizer, config: c, train: prompts });
   }

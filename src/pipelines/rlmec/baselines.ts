@@ -5,6 +5,7 @@
 // correctness reward.
 import type { GPT } from '../../nn/gpt.js';
 import { promptOf, isCorrect, type ReasoningProblem } from '../../data/problems.js';
+import { ppoModels } from '../../algorithms/ppo/models.js';
 import { PPOTrainer } from '../../algorithms/ppo/trainer.js';
 import type { Solution } from '../../tasks/solve.js';
 import type { Tokenizer } from '../../text/tokenizer.js';
@@ -88,15 +89,14 @@ export async function trainDPO(i: BaselineInput): Promise<BaselineResult> {
 /** PPO with reward 1 for a right final answer, 0 otherwise, on as many sampled solutions as the others saw. */
 export async function trainPPO(i: BaselineInput): Promise<BaselineResult> {
   const c = i.config;
-  const policy = i.start.clone();
-  const reference = i.start.clone().freeze();
-  const value = await i.start.withHeads({ value: true });
   const byPrompt = new Map(i.problems.map((p) => [promptOf(p), p]));
-  const reward = (batch: { prompt: number[]; response: number[] }[]) =>
+  const correctness = (batch: { prompt: number[]; response: number[] }[]) =>
     batch.map((s) => {
       const problem = byPrompt.get(i.tokenizer.decode(s.prompt, { skipSpecialTokens: true }));
       return problem && isCorrect(problem, i.tokenizer.decode(s.response, { skipSpecialTokens: true })) ? 1 : 0;
     });
+  // No reward model to start the value model from: it starts from the policy's start.
+  const models = await ppoModels({ sft: i.start, reward: correctness, valueFrom: i.start });
   try {
     const config = ppoConfig({
       seed: i.seed,
@@ -111,11 +111,11 @@ export async function trainPPO(i: BaselineInput): Promise<BaselineResult> {
       save_steps: c.save_steps,
       logging_steps: c.logging_steps,
     });
+    const { policy, reference, value, reward } = models;
     const prompts = i.problems.map((p) => ({ prompt: promptOf(p) }));
     await new PPOTrainer({ policy, reference, value, reward, tokenizer: i.tokenizer, config, train: prompts }).train(await i.train('ppo'));
     return { model: policy };
   } finally {
-    reference.dispose();
-    value.dispose();
+    models.dispose();
   }
 }

@@ -12,6 +12,7 @@ import { ConfigError } from '../../errors.js';
 import { evaluateWinRate, type PreferenceCode, type WinRateResult } from '../../eval/win_rate.js';
 import { loadGPT } from '../../io/gpt_folder.js';
 import type { GPT } from '../../nn/gpt.js';
+import { ppoModels } from '../../algorithms/ppo/models.js';
 import { PPOTrainer } from '../../algorithms/ppo/trainer.js';
 import type { Equivalence } from '../../algorithms/rlp/clustering.js';
 import { cosineEquivalence } from '../../algorithms/rlp/cosine_equivalence.js';
@@ -334,8 +335,7 @@ class SeedPipeline {
   /** PPO from the (frozen) SFT policy, its reference, with a frozen reward model; the value model starts from it. */
   async #trainPPO(stage: 'ppo' | 'ppo_uml' | 'ppo_spg', sft: GPT, rm: GPT): Promise<GPT> {
     const c = this.c;
-    const policy = sft.clone();
-    const value = await rm.withHeads({ value: true });
+    const models = await ppoModels({ sft, reward: rm });
     try {
       const config = ppoConfig({
         preset: c.ppo_preset,
@@ -349,14 +349,15 @@ class SeedPipeline {
         logging_steps: c.logging_steps,
         ...(c.ppo_kl_coef === null ? {} : { kl_coef: c.ppo_kl_coef }),
       });
+      const { policy, reference, value, reward } = models;
       const prompts = this.#data.unlabeled.map((prompt) => ({ prompt }));
-      await new PPOTrainer({ policy, reference: sft, value, reward: rm, tokenizer: this.#tokenizer, config, train: prompts }).train(await this.#stage(stage, 'objective/scores'));
+      await new PPOTrainer({ policy, reference, value, reward, tokenizer: this.#tokenizer, config, train: prompts }).train(await this.#stage(stage, 'objective/scores'));
       return policy;
     } catch (e) {
-      policy.dispose();
+      models.policy.dispose();
       throw e;
     } finally {
-      value.dispose();
+      models.dispose();
     }
   }
 
