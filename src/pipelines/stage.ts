@@ -1,6 +1,7 @@
-// What the multi-stage experiments (`webrlhf rlmec`, `webrlhf rlp`) share: each trained stage
-// gets its own run folder inside the seed's folder and a progress bar, and small text files
-// (results, samples) are written atomically through the run's storage.
+// What the pipelines (`webrlhf rlmec`, `webrlhf rlp`, the demo) share, stage by stage: a
+// trained stage gets its own run folder inside the seed's folder and a progress bar, and small
+// files (results, samples, a data stage's rows) are written atomically through the run's
+// storage and read back; a stage run again first sets its earlier output aside.
 import { readJsonlLines } from '../data/jsonl.js';
 import { Progress, type ProgressStream } from '../training/progress.js';
 import { openRun } from '../training/run/run_folder.js';
@@ -44,10 +45,12 @@ export async function seedFolder(storage: RunStorage | undefined, seed: number):
 }
 
 /**
- * A stage's TrainOptions: run folder `stage` under the seed's (config.json = `config`), step
- * events tagged with the seed and stage, and a bar once its length is known.
+ * A stage's TrainOptions: run folder `stage` under the seed's (its config.json: the pipeline's
+ * config with the stage and seed), step events tagged with the seed and stage, and a bar once
+ * its length is known.
  */
-export async function stageOptions(hooks: StageHooks, seed: number, stage: string, config: object, keyMetric: string): Promise<TrainOptions> {
+export async function stageOptions(hooks: StageHooks, seed: number, stage: string, runConfig: object, keyMetric: string): Promise<TrainOptions> {
+  const config = { ...runConfig, stage, seed };
   const run = hooks.storage ? await openRun(subRunStorage(hooks.storage, stage), { config }) : undefined;
   let bar: Progress | undefined;
   const label = `seed ${seed} ${stage}`;

@@ -3,17 +3,17 @@
 // many sampled solutions as the others saw): SFT on the problems' reference solutions, RFT
 // on the policy's own correct samples, DPO on (correct, wrong) pairs, PPO with a 0/1
 // correctness reward.
-import type { GPT } from '../../nn/gpt.js';
-import { promptOf, isCorrect, type ReasoningProblem } from '../../data/problems.js';
+import { dpoConfig } from '../../algorithms/dpo/config.js';
+import { DPOTrainer } from '../../algorithms/dpo/trainer.js';
+import { ppoConfig } from '../../algorithms/ppo/config.js';
 import { ppoModels } from '../../algorithms/ppo/models.js';
 import { PPOTrainer } from '../../algorithms/ppo/trainer.js';
+import { sftConfig } from '../../algorithms/sft/config.js';
+import { SFTTrainer } from '../../algorithms/sft/trainer.js';
+import { isCorrect, promptOf, type ReasoningProblem } from '../../data/problems.js';
+import type { GPT } from '../../nn/gpt.js';
 import type { Solution } from '../../tasks/solve.js';
 import type { Tokenizer } from '../../text/tokenizer.js';
-import { dpoConfig } from '../../algorithms/dpo/config.js';
-import { ppoConfig } from '../../algorithms/ppo/config.js';
-import { sftConfig } from '../../algorithms/sft/config.js';
-import { DPOTrainer } from '../../algorithms/dpo/trainer.js';
-import { SFTTrainer } from '../../algorithms/sft/trainer.js';
 import type { TrainOptions } from '../../training/trainer.js';
 import type { RLMECRunConfig } from './run_config.js';
 
@@ -26,7 +26,8 @@ export interface BaselineInput {
   samples: readonly Solution[];
   /** RLMEC's optimizer steps: the budget of SFT, RFT and DPO. */
   steps: number;
-  train: (method: string) => Promise<TrainOptions>;
+  /** Where a baseline's training writes (its stage's run folder, named after the method) and its progress bar's metric. */
+  train: (method: string, keyMetric: string) => Promise<TrainOptions>;
 }
 
 /** A trained baseline, or why it could not train (no correct samples for RFT, no pairs for DPO). */
@@ -48,7 +49,8 @@ const schedule = (c: RLMECRunConfig, seed: number, steps: number) => ({
 async function sftOn(i: BaselineInput, method: string, records: { prompt: string; completion: string }[]): Promise<BaselineResult> {
   const model = i.start.clone();
   const config = sftConfig({ ...schedule(i.config, i.seed, i.steps), learning_rate: i.config.baseline_learning_rate });
-  await new SFTTrainer({ model, tokenizer: i.tokenizer, config, train: records }).train(await i.train(method));
+  const trainer = new SFTTrainer({ model, tokenizer: i.tokenizer, config, train: records });
+  await trainer.train(await i.train(method, trainer.keyMetric));
   return { model };
 }
 
@@ -79,7 +81,8 @@ export async function trainDPO(i: BaselineInput): Promise<BaselineResult> {
   const reference = i.start.clone().freeze();
   try {
     const config = dpoConfig({ ...schedule(i.config, i.seed, i.steps), learning_rate: i.config.dpo_learning_rate, beta: i.config.dpo_beta, max_prompt_length: Math.max(1, i.config.max_length - i.config.max_new_tokens - 1) });
-    await new DPOTrainer({ policy, reference, tokenizer: i.tokenizer, config, train: pairs }).train(await i.train('dpo'));
+    const trainer = new DPOTrainer({ policy, reference, tokenizer: i.tokenizer, config, train: pairs });
+    await trainer.train(await i.train('dpo', trainer.keyMetric));
     return { model: policy };
   } finally {
     reference.dispose();
@@ -113,7 +116,8 @@ export async function trainPPO(i: BaselineInput): Promise<BaselineResult> {
     });
     const { policy, reference, value, reward } = models;
     const prompts = i.problems.map((p) => ({ prompt: promptOf(p) }));
-    await new PPOTrainer({ policy, reference, value, reward, tokenizer: i.tokenizer, config, train: prompts }).train(await i.train('ppo'));
+    const trainer = new PPOTrainer({ policy, reference, value, reward, tokenizer: i.tokenizer, config, train: prompts });
+    await trainer.train(await i.train('ppo', trainer.keyMetric));
     return { model: policy };
   } finally {
     models.dispose();

@@ -5,36 +5,34 @@
 // protocol), best-of-n on r_φ included, and each reward model's preference accuracy against
 // the gold annotator. Each stage writes what it made in the seed's folder, so `rerun` can run
 // one stage again with the others loaded from there.
-import type { Backend } from '../../backend/backend.js';
-import type { PreferenceRecord } from '../../data/records.js';
-import { auditPreferences } from '../../data/datasets.js';
-import { ConfigError } from '../../errors.js';
-import { evaluateWinRate, type PreferenceCode, type WinRateResult } from '../../eval/win_rate.js';
-import { loadGPT } from '../../io/gpt_folder.js';
-import type { GPT } from '../../nn/gpt.js';
+import { ppoConfig } from '../../algorithms/ppo/config.js';
 import { ppoModels } from '../../algorithms/ppo/models.js';
 import { PPOTrainer } from '../../algorithms/ppo/trainer.js';
+import { rewardConfig } from '../../algorithms/reward/config.js';
+import { RewardTrainer } from '../../algorithms/reward/trainer.js';
 import type { Equivalence } from '../../algorithms/rlp/clustering.js';
 import { cosineEquivalence } from '../../algorithms/rlp/cosine_equivalence.js';
 import { rewardEmbeddings } from '../../algorithms/rlp/reward_embeddings.js';
 import { mergePreferences, synthesizePreferences, type SampleGroup } from '../../algorithms/rlp/synthetic_preferences.js';
+import { umlRewardConfig } from '../../algorithms/rlp/uml_reward_config.js';
 import { UMLRewardTrainer, type ViewPair } from '../../algorithms/rlp/uml_reward_trainer.js';
+import type { Backend } from '../../backend/backend.js';
+import { auditPreferences } from '../../data/datasets.js';
+import type { PreferenceRecord } from '../../data/records.js';
+import { ConfigError } from '../../errors.js';
+import { evaluateWinRate, type PreferenceCode, type WinRateResult } from '../../eval/win_rate.js';
+import type { GPT } from '../../nn/gpt.js';
 import { generate, type GeneratedSequence } from '../../text/generate.js';
 import { rewardScores } from '../../text/score.js';
 import type { Tokenizer } from '../../text/tokenizer.js';
-import { storageFolder } from '../../training/run/checkpoint.js';
-import { ppoConfig } from '../../algorithms/ppo/config.js';
-import { rewardConfig } from '../../algorithms/reward/config.js';
-import { umlRewardConfig } from '../../algorithms/rlp/uml_reward_config.js';
-import { RewardTrainer } from '../../algorithms/reward/trainer.js';
-import { FINAL_DIR, openRun } from '../../training/run/run_folder.js';
-import { resolveRunStorage, type RunStorage } from '../../training/run/run_storage.js';
-import { padId } from '../../training/trainer_parts.js';
 import type { TrainOptions } from '../../training/trainer.js';
+import { padId } from '../../training/trainer_parts.js';
 import { formatTable, oneDecimal, summarise, type MethodSummary } from '../comparison_table.js';
-import { readJsonl, seedFolder, setAside, stageOptions, writeJsonl, writeText, type ExperimentHooks } from '../stage.js';
+import { runSeeds, type SeedHooks } from '../seed_loop.js';
+import { stageOptions, writeJsonl, type ExperimentHooks } from '../stage.js';
+import { StageCache } from '../stage_cache.js';
 import { rerunStages, type RLPRunConfig, type RLPStage } from './run_config.js';
-import type { RLPSource, RLPSeedData } from './source.js';
+import type { RLPSeedData, RLPSource } from './source.js';
 
 /** Pairs of PPO samples per evaluation prompt that the reward models' preference accuracy is measured on (most pairs are gold draws or identical, so one is too few). */
 const ACCURACY_PAIRS_PER_PROMPT = 2;
@@ -57,7 +55,7 @@ export const RLP_REWARD_MODELS = [
 ] as const;
 export type RLPRewardKey = (typeof RLP_REWARD_MODELS)[number]['key'];
 
-/** output, log, progress, onStep, signal (experiment_stage.ts). */
+/** output, log, progress, onStep, signal (pipelines/stage.ts). */
 export type RLPExperimentHooks = ExperimentHooks;
 
 export interface RLPSeedResult {
@@ -85,23 +83,19 @@ export interface RLPExperimentResult {
 }
 
 export async function runRLPExperiment(backend: Backend, config: RLPRunConfig, source: RLPSource, hooks: RLPExperimentHooks = {}): Promise<RLPExperimentResult> {
-  const t0 = performance.now();
-  const log = hooks.log ?? (() => {});
-  const storage = hooks.output === undefined ? undefined : resolveRunStorage(hooks.output);
   const rerun = rerunStages(config);
-  if (config.rerun !== null && !storage) throw new ConfigError('RLP: rerun loads the other stages from the run folder; give an output folder');
-  // A rerun continues the run in its folder (config.json kept); results.json is set aside first.
-  if (storage) {
-    await openRun(storage, { config, resume: config.rerun !== null });
-    if (config.rerun !== null) await setAside(storage, 'results.json', 'file');
-  }
-  const seeds = Array.from({ length: config.seeds }, (_, i) => config.seed + i);
-  const results: RLPSeedResult[] = [];
-  for (const seed of seeds) {
-    hooks.signal?.throwIfAborted();
-    log(`seed ${seed}: ${source.name}`);
-    results.push(await new SeedPipeline(backend, config, source, seed, rerun, { ...hooks, log, storage: await seedFolder(storage, seed) }).run());
-  }
+  if (config.rerun !== null && hooks.output === undefined) throw new ConfigError('RLP: rerun loads the other stages from the run folder; give an output folder');
+  return runSeeds(backend, source, hooks, {
+    config,
+    // A rerun continues the run in its folder.
+    rerun: config.rerun !== null,
+    runSeed: (seed, seedHooks) => new SeedPipeline(backend, config, source, seed, rerun, seedHooks).run(),
+    tables: (results, seeds) => rlpTables(config, results, seeds),
+  });
+}
+
+/** Win-rates and preference accuracies, mean ± s.e. over the seeds, of the rows the run's method includes. */
+function rlpTables(config: RLPRunConfig, results: RLPSeedResult[], seeds: number[]): Pick<RLPExperimentResult, 'table' | 'preferenceTable' | 'text'> {
   const policies = RLP_POLICIES.filter((p) => included(config, p.key));
   const rewardModels = RLP_REWARD_MODELS.filter((r) => included(config, r.key));
   const table = policies.map((p) => summarise(p.label, results.map((r) => r.winRate[p.key]?.win_rate ?? NaN)));
@@ -111,9 +105,7 @@ export async function runRLPExperiment(backend: Backend, config: RLPRunConfig, s
     '',
     formatTable(preferenceTable, seeds, { metric: 'preference accuracy vs gold' }),
   ].join('\n');
-  const result: RLPExperimentResult = { backend: backend.kind, data: source.name, seeds: results, table, preferenceTable, text, seconds: (performance.now() - t0) / 1000 };
-  if (storage) await writeText(storage, 'results.json', `${JSON.stringify(result, null, 2)}\n`);
-  return result;
+  return { table, preferenceTable, text };
 }
 
 /** Whether the run's method choice includes a row. */
@@ -121,11 +113,6 @@ function included(c: RLPRunConfig, key: RLPPolicyKey | RLPRewardKey): boolean {
   if (key.endsWith('_uml')) return c.method !== 'spg';
   if (key.endsWith('_spg')) return c.method !== 'uml';
   return true;
-}
-
-interface SeedHooks extends RLPExperimentHooks {
-  log: (line: string) => void;
-  storage: RunStorage | undefined;
 }
 
 /** A policy's samples on one prompt, with r_φ's score of each. */
@@ -137,18 +124,20 @@ class SeedPipeline {
   readonly #result: RLPSeedResult;
   readonly #data: RLPSeedData;
   readonly #tokenizer: Tokenizer;
+  readonly #stages: StageCache;
 
   constructor(
     readonly backend: Backend,
     readonly c: RLPRunConfig,
     readonly source: RLPSource,
     readonly seed: number,
-    readonly rerun: Set<RLPStage>,
+    rerun: ReadonlySet<RLPStage>,
     readonly hooks: SeedHooks,
   ) {
     this.#result = { seed, winRate: {}, preferenceAccuracy: {}, counts: {}, seconds: 0 };
     this.#data = source.data(seed);
     this.#tokenizer = source.tokenizer;
+    this.#stages = new StageCache({ pipeline: 'RLP', backend, storage: hooks.storage, rerun, continuing: c.rerun !== null, log: (line) => this.#log(line) });
     if (!this.#data.eval.length) throw new ConfigError('RLP: there are no evaluation prompts to measure win-rates on');
     if (this.#data.unlabeled.length < 2) throw new ConfigError('RLP: RLP needs two unlabeled prompts at least (PPO rollouts, the views and the synthetic pairs come from them)');
   }
@@ -191,48 +180,19 @@ class SeedPipeline {
   }
 
   #stage(name: string, keyMetric: string): Promise<TrainOptions> {
-    return stageOptions(this.hooks, this.seed, name, { ...this.c, stage: name, seed: this.seed }, keyMetric);
+    return stageOptions(this.hooks, this.seed, name, this.c, keyMetric);
   }
 
-  /** A trained stage's model: trained now, or loaded from <stage>/final when the stage is not rerun. */
+  /** A trained stage's model (trained now, or loaded when the stage is not rerun); the seed owns it. */
   async #model(stage: RLPStage, train: () => Promise<GPT>): Promise<GPT> {
-    const storage = this.hooks.storage;
-    let model: GPT;
-    if (!storage) model = await train();
-    else if (this.rerun.has(stage)) {
-      await this.#setAside(stage, 'folder');
-      model = await train();
-    } else {
-      const dir = `${stage}/${FINAL_DIR}`;
-      if (!(await storage.list(dir))) throw new ConfigError(`RLP: rerun needs stage ${stage}'s model in ${storage.location}/${dir}, which is missing; add ${stage} to rerun`);
-      model = await loadGPT(this.backend, storageFolder(storage, dir));
-      this.#log(`${stage}: loaded from ${storage.location}/${dir}`);
-    }
+    const model = await this.#stages.model(stage, train);
     this.#owned.push(model);
     return model;
   }
 
-  /** Moves a rerun stage's earlier output aside (only a rerun finds one there). */
-  async #setAside(path: string, kind: 'file' | 'folder'): Promise<void> {
-    if (this.c.rerun === null) return;
-    const to = await setAside(this.hooks.storage!, path, kind);
-    if (to) this.#log(`${path}: the earlier output is now ${to}`);
-  }
-
-  /** A data stage's rows: made now and written as <stage>.jsonl, or read from there when the stage is not rerun. */
-  async #rows<T>(stage: RLPStage, make: () => Promise<T[]>): Promise<T[]> {
-    const storage = this.hooks.storage;
-    const file = `${stage}.jsonl`;
-    if (this.rerun.has(stage) || !storage) {
-      if (storage) await this.#setAside(file, 'file');
-      const rows = await make();
-      if (storage) await writeJsonl(storage, file, rows);
-      return rows;
-    }
-    const rows = await readJsonl<T>(storage, file);
-    if (!rows) throw new ConfigError(`RLP: rerun needs stage ${stage}'s ${storage.location}/${file}, which is missing; add ${stage} to rerun`);
-    this.#log(`${stage}: loaded from ${storage.location}/${file}`);
-    return rows;
+  /** A data stage's rows (made now, or read when the stage is not rerun). */
+  #rows<T>(stage: RLPStage, make: () => Promise<T[]>): Promise<T[]> {
+    return this.#stages.rows(stage, make);
   }
 
   /** Preference pairs as a data stage; the loaded ones are audited like fresh ones. */
@@ -300,7 +260,8 @@ class SeedPipeline {
     if (!records.length) throw new ConfigError(`RLP: no preference pairs to train ${stage} on`);
     const rm = await sft.withHeads({ score: true });
     try {
-      await new RewardTrainer({ model: rm, tokenizer: this.#tokenizer, config: rewardConfig(this.#rewardSettings(this.seed)), train: records }).train(await this.#stage(stage, 'accuracy'));
+      const trainer = new RewardTrainer({ model: rm, tokenizer: this.#tokenizer, config: rewardConfig(this.#rewardSettings(this.seed)), train: records });
+      await trainer.train(await this.#stage(stage, trainer.keyMetric));
       return rm;
     } catch (e) {
       rm.dispose();
@@ -322,7 +283,7 @@ class SeedPipeline {
     try {
       trainer = new UMLRewardTrainer({ model: rm, tokenizer: this.#tokenizer, config, train: D, views });
       this.#result.counts.reward_uml = { pairs: D.length, view_pairs: views.length };
-      await trainer.train(await this.#stage('reward_uml', 'accuracy'));
+      await trainer.train(await this.#stage('reward_uml', trainer.keyMetric));
       return rm;
     } catch (e) {
       rm.dispose();
@@ -351,7 +312,8 @@ class SeedPipeline {
       });
       const { policy, reference, value, reward } = models;
       const prompts = this.#data.unlabeled.map((prompt) => ({ prompt }));
-      await new PPOTrainer({ policy, reference, value, reward, tokenizer: this.#tokenizer, config, train: prompts }).train(await this.#stage(stage, 'objective/scores'));
+      const trainer = new PPOTrainer({ policy, reference, value, reward, tokenizer: this.#tokenizer, config, train: prompts });
+      await trainer.train(await this.#stage(stage, trainer.keyMetric));
       return policy;
     } catch (e) {
       models.policy.dispose();
@@ -440,7 +402,7 @@ class SeedPipeline {
         outputs: Object.fromEntries([...outputs].map(([k, v]) => [k, v[i]])),
         preference: Object.fromEntries([...codes].map(([k, v]) => [k, v[i]])),
       }));
-      await this.#setAside('outputs.jsonl', 'file');
+      await this.#stages.setAside('outputs.jsonl', 'file');
       await writeJsonl(this.hooks.storage, 'outputs.jsonl', rows);
     }
   }
