@@ -5,7 +5,7 @@ import type { BackendChoice } from '../../runtime/create_runtime.js';
 import { booleanKey, enumKey, integerKey, numberKey, stringKey, type KeySpec } from './schema.js';
 
 /**
- * Learning-rate schedules (src/train/schedule.ts). Each warms up linearly over the warm-up
+ * Learning-rate schedules (src/training/schedule.ts). Each warms up linearly over the warm-up
  * steps; "constant_with_warmup" is the same as "constant" (TRL configs use both names).
  */
 export type SchedulerType = 'constant' | 'constant_with_warmup' | 'linear' | 'cosine';
