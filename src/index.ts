@@ -108,7 +108,7 @@ export {
   Progress, progressLine, progressLogLine, progressSummary, progressBar, formatDuration, formatRate, formatMetric,
   type ProgressOptions, type ProgressStream, type ProgressSnapshot,
 } from './training/progress.js';
-export { Trainer, type StepOutput, type StepEvent, type TrainOptions, type TrainResult, type TrainerParts, type TrainerInit } from './training/trainer.js';
+export { Trainer, type StepOutput, type StepEvent, type TrainOptions, type TrainResult, type TrainerParts, type TrainerInit, type ModelRole, type PolicyRoles } from './training/trainer.js';
 export { SFTTrainer, type SFTTrainerInit } from './algorithms/sft/trainer.js';
 export { RewardTrainer, type RewardTrainerInit } from './algorithms/reward/trainer.js';
 export { DPOTrainer, type DPOTrainerInit } from './algorithms/dpo/trainer.js';

@@ -74,6 +74,20 @@ export interface TrainerInit<C, R> {
   eval?: readonly R[];
 }
 
+/** The model role of a trainer of one model (SFT, the reward models). */
+export interface ModelRole {
+  /** Trained in place. */
+  model: GPT;
+}
+
+/** The model roles of a trainer that keeps a policy close to a reference (DPO, RLMEC). */
+export interface PolicyRoles {
+  /** Trained in place. */
+  policy: GPT;
+  /** Frozen: π_ref, the policy as it started (policy.clone().freeze() when there is no other). */
+  reference: GPT;
+}
+
 export abstract class Trainer<C extends TrainerConfig = TrainerConfig> {
   abstract readonly name: string;
   /** The metric the progress bar shows. */

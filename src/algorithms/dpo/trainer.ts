@@ -1,19 +1,14 @@
 // The DPO trainer (ALGORITHMS.md §6): the policy against a frozen reference on preference pairs.
 import type { AdamW } from '../../nn/adamw.js';
 import type { GPT } from '../../nn/gpt.js';
-import type { TrainerParts } from '../../training/trainer.js';
+import type { PolicyRoles, TrainerParts } from '../../training/trainer.js';
 import { optimizerFor, padId } from '../../training/trainer_parts.js';
 import type { EncodedPreference } from '../preference/preference_batch.js';
 import { PreferenceTrainer, type PreferenceTrainerInit } from '../preference/preference_trainer.js';
 import type { DPOConfig } from './config.js';
 import { dpoTrainStep, evaluateDPO, type DPOStepOptions } from './step.js';
 
-export interface DPOTrainerInit extends PreferenceTrainerInit<DPOConfig> {
-  /** Trained in place. */
-  policy: GPT;
-  /** Frozen: π_ref (policy.clone().freeze() of the starting policy when there is no other). */
-  reference: GPT;
-}
+export type DPOTrainerInit = PreferenceTrainerInit<DPOConfig> & PolicyRoles;
 
 export class DPOTrainer extends PreferenceTrainer<DPOConfig> {
   readonly name = 'dpo';

@@ -2,17 +2,15 @@
 // (a new, zero one when starting from an SFT model), trained on preference pairs.
 import type { AdamW } from '../../nn/adamw.js';
 import type { GPT } from '../../nn/gpt.js';
-import type { TrainerParts } from '../../training/trainer.js';
+import type { ModelRole, TrainerParts } from '../../training/trainer.js';
 import { optimizerFor, padId } from '../../training/trainer_parts.js';
 import type { EncodedPreference } from '../preference/preference_batch.js';
 import { PreferenceTrainer, type PreferenceTrainerInit } from '../preference/preference_trainer.js';
 import type { RewardConfig } from './config.js';
 import { evaluateRewardModel, rewardTrainStep, type RewardStepOptions } from './step.js';
 
-export interface RewardTrainerInit extends PreferenceTrainerInit<RewardConfig> {
-  /** Trained in place; it must have a score head: GPT.withHeads({ score: true }) adds a zero one. */
-  model: GPT;
-}
+/** `model` must have a score head: GPT.withHeads({ score: true }) adds a zero one. */
+export type RewardTrainerInit = PreferenceTrainerInit<RewardConfig> & ModelRole;
 
 export class RewardTrainer extends PreferenceTrainer<RewardConfig> {
   readonly name = 'reward';

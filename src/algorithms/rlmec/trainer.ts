@@ -7,19 +7,17 @@ import type { GPT } from '../../nn/gpt.js';
 import { scoreSequences } from '../../text/score.js';
 import { DataOrder } from '../../training/data_order.js';
 import { totalTrainingSteps } from '../../training/schedule.js';
-import { Trainer, type StepOutput, type TrainerInit, type TrainerParts } from '../../training/trainer.js';
+import { Trainer, type PolicyRoles, type StepOutput, type TrainerInit, type TrainerParts } from '../../training/trainer.js';
 import { optimizerFor, padId } from '../../training/trainer_parts.js';
 import type { RLMECConfig } from './config.js';
 import type { RLMECRow } from './rlmec_rows.js';
 import { rlmecTrainStep, type ScoredRow } from './step.js';
 
-/** `train` holds, per judged sample, its rows (rlmecRows' items); there is no eval set. */
-export interface RLMECTrainerInit extends Omit<TrainerInit<RLMECConfig, RLMECRow[]>, 'eval'> {
-  /** Trained; starts as the policy that drew the samples. */
-  policy: GPT;
-  /** Frozen: the policy that drew the samples (policy.clone().freeze()). */
-  reference: GPT;
-}
+/**
+ * `train` holds, per judged sample, its rows (rlmecRows' items); there is no eval set. The
+ * policy starts as the policy that drew the samples, and `reference` is that policy frozen.
+ */
+export type RLMECTrainerInit = Omit<TrainerInit<RLMECConfig, RLMECRow[]>, 'eval'> & PolicyRoles;
 
 export class RLMECTrainer extends Trainer<RLMECConfig> {
   readonly name = 'rlmec';

@@ -19,7 +19,7 @@ import { preferenceBatch, type EncodedPreference } from '../preference/preferenc
 import { PreferenceTrainer, type PreferenceTrainerInit } from '../preference/preference_trainer.js';
 import { evaluateRewardModel, scorePairs, type RewardStepOptions } from '../reward/step.js';
 import { optimizerFor, padId } from '../../training/trainer_parts.js';
-import type { TrainerParts } from '../../training/trainer.js';
+import type { ModelRole, TrainerParts } from '../../training/trainer.js';
 import { MIBHeads } from './mib_heads.js';
 import { mibBeta } from './mib_beta.js';
 
@@ -30,10 +30,8 @@ export interface ViewPair {
   second: string;
 }
 
-export interface UMLRewardTrainerInit extends PreferenceTrainerInit<UMLRewardConfig> {
-  /** Trained in place; it must have a score head: GPT.withHeads({ score: true }) adds a zero one. */
-  model: GPT;
-  /** The bottleneck's view pairs (two at least). */
+/** `model` must have a score head (GPT.withHeads({ score: true }) adds a zero one); `views` are the bottleneck's view pairs (two at least). */
+export interface UMLRewardTrainerInit extends PreferenceTrainerInit<UMLRewardConfig>, ModelRole {
   views: readonly ViewPair[];
 }
 

@@ -11,12 +11,9 @@ import { DataOrder } from '../../training/data_order.js';
 import { encodePair, type EncodedPair } from '../../training/encode.js';
 import { optimizerFor, padId } from '../../training/trainer_parts.js';
 import { totalTrainingSteps } from '../../training/schedule.js';
-import { Trainer, type StepOutput, type TrainerInit, type TrainerParts } from '../../training/trainer.js';
+import { Trainer, type ModelRole, type StepOutput, type TrainerInit, type TrainerParts } from '../../training/trainer.js';
 
-export interface SFTTrainerInit extends TrainerInit<SFTConfig, SFTRecord> {
-  /** Trained in place. */
-  model: GPT;
-}
+export type SFTTrainerInit = TrainerInit<SFTConfig, SFTRecord> & ModelRole;
 
 export class SFTTrainer extends Trainer<SFTConfig> {
   readonly name = 'sft';

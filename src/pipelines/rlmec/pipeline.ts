@@ -19,7 +19,7 @@ import type { Tokenizer } from '../../text/tokenizer.js';
 import type { RunStorage } from '../../training/run/run_storage.js';
 import type { TrainOptions } from '../../training/trainer.js';
 import { formatTable, summarise, type MethodSummary } from '../comparison_table.js';
-import { runSeeds, type SeedHooks } from '../seed_loop.js';
+import { runSeeds, type SeedHooks, type SeedLoopResult } from '../seed_loop.js';
 import { stageOptions, writeJsonl, writeText, type ExperimentHooks } from '../stage.js';
 import { trainDPO, trainPPO, trainRFT, trainSFTOnProblems, type BaselineInput, type BaselineResult } from './baselines.js';
 import type { RLMECRunConfig } from './run_config.js';
@@ -51,15 +51,8 @@ export interface SeedResult {
   seconds: number;
 }
 
-export interface RLMECExperimentResult {
-  backend: string;
-  data: string;
-  seeds: SeedResult[];
-  table: MethodSummary[];
-  /** The table as text (formatTable). */
-  text: string;
-  seconds: number;
-}
+/** results.json: the backend, the data, each seed's result, the test-accuracy table (mean ± s.e. over the seeds) and its text, the seconds. */
+export type RLMECExperimentResult = SeedLoopResult<SeedResult, { table: MethodSummary[]; text: string }>;
 
 export async function runRLMECExperiment(backend: Backend, config: RLMECRunConfig, source: RLMECSource, hooks: RLMECExperimentHooks = {}): Promise<RLMECExperimentResult> {
   return runSeeds(backend, source, hooks, {

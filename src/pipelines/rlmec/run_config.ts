@@ -5,7 +5,7 @@
 import { ConfigError } from '../../errors.js';
 import { builtinPolicyKeys, type BuiltinPolicyConfig } from '../builtin_policy.js';
 import { RLMEC_KEYS, type RLMECConfig } from '../../algorithms/rlmec/config.js';
-import { booleanKey, enumKey, integerKey, numberKey, resolveConfig, stringKey, type ConfigSchema } from '../../training/config/schema.js';
+import { booleanKey, integerKey, numberKey, resolveConfig, stringKey, type ConfigSchema } from '../../training/config/schema.js';
 import { checkTrainingConfig } from '../../training/config/training.js';
 
 export interface RLMECRunConfig extends RLMECConfig, BuiltinPolicyConfig {

@@ -28,7 +28,7 @@ import type { Tokenizer } from '../../text/tokenizer.js';
 import type { TrainOptions } from '../../training/trainer.js';
 import { padId } from '../../training/trainer_parts.js';
 import { formatTable, oneDecimal, summarise, type MethodSummary } from '../comparison_table.js';
-import { runSeeds, type SeedHooks } from '../seed_loop.js';
+import { runSeeds, type SeedHooks, type SeedLoopResult } from '../seed_loop.js';
 import { stageOptions, writeJsonl, type ExperimentHooks } from '../stage.js';
 import { StageCache } from '../stage_cache.js';
 import { rerunStages, type RLPRunConfig, type RLPStage } from './run_config.js';
@@ -69,18 +69,17 @@ export interface RLPSeedResult {
   seconds: number;
 }
 
-export interface RLPExperimentResult {
-  backend: string;
-  data: string;
-  seeds: RLPSeedResult[];
+export interface RLPTables {
   /** Win-rate (%), mean ± s.e. over the seeds. */
   table: MethodSummary[];
   /** Preference accuracy against the gold annotator, mean ± s.e. over the seeds. */
   preferenceTable: MethodSummary[];
   /** Both tables as text. */
   text: string;
-  seconds: number;
 }
+
+/** results.json: the backend, the data, each seed's result, the tables, the seconds. */
+export type RLPExperimentResult = SeedLoopResult<RLPSeedResult, RLPTables>;
 
 export async function runRLPExperiment(backend: Backend, config: RLPRunConfig, source: RLPSource, hooks: RLPExperimentHooks = {}): Promise<RLPExperimentResult> {
   const rerun = rerunStages(config);
@@ -95,7 +94,7 @@ export async function runRLPExperiment(backend: Backend, config: RLPRunConfig, s
 }
 
 /** Win-rates and preference accuracies, mean ± s.e. over the seeds, of the rows the run's method includes. */
-function rlpTables(config: RLPRunConfig, results: RLPSeedResult[], seeds: number[]): Pick<RLPExperimentResult, 'table' | 'preferenceTable' | 'text'> {
+function rlpTables(config: RLPRunConfig, results: RLPSeedResult[], seeds: number[]): RLPTables {
   const policies = RLP_POLICIES.filter((p) => included(config, p.key));
   const rewardModels = RLP_REWARD_MODELS.filter((r) => included(config, r.key));
   const table = policies.map((p) => summarise(p.label, results.map((r) => r.winRate[p.key]?.win_rate ?? NaN)));
