@@ -6,8 +6,8 @@ import { RLP_RUN_CONFIG, RLP_STAGES } from '../pipelines/rlp/run_config.js';
 import { builtinInstructionSource } from '../pipelines/rlp/source.js';
 import { createRuntime } from '../runtime/create_runtime.js';
 import { describeConfig } from '../training/config/describe.js';
-import { formatDuration } from '../training/progress.js';
 import type { ConfigSchema } from '../training/config/schema.js';
+import { formatDuration } from '../training/progress.js';
 import { commandConfig } from './command_config.js';
 import { progressStream } from './progress_stream.js';
 

@@ -1,27 +1,27 @@
 // `webrlhf sft|reward|dpo|ppo --config FILE [--key value ...]`: a trainer run from a config
 // file (TRL's key names) and flags, writing a run folder (config.json, metrics.jsonl,
 // checkpoints, final/) with a progress bar on stderr.
+import type { DPOConfig } from '../algorithms/dpo/config.js';
+import { DPOTrainer } from '../algorithms/dpo/trainer.js';
+import type { PPOConfig } from '../algorithms/ppo/config.js';
+import { ppoModels } from '../algorithms/ppo/models.js';
+import { PPOTrainer } from '../algorithms/ppo/trainer.js';
+import type { RewardConfig } from '../algorithms/reward/config.js';
+import { RewardTrainer } from '../algorithms/reward/trainer.js';
+import type { SFTConfig } from '../algorithms/sft/config.js';
+import { SFTTrainer } from '../algorithms/sft/trainer.js';
+import { TRAINER_CONFIGS, type TrainerName } from '../algorithms/trainer_configs.js';
 import { describeSkipped, loadPreferenceDataset, loadPromptDataset, loadSFTDataset, type Dataset } from '../data/datasets.js';
 import { ConfigError } from '../errors.js';
 import { loadGPT } from '../io/gpt_folder.js';
 import type { GPT } from '../nn/gpt.js';
-import { ppoModels } from '../algorithms/ppo/models.js';
-import { PPOTrainer } from '../algorithms/ppo/trainer.js';
 import { createRuntime } from '../runtime/create_runtime.js';
-import { loadTokenizer } from '../text/tokenizer_files.js';
 import type { Tokenizer } from '../text/tokenizer.js';
+import { loadTokenizer } from '../text/tokenizer_files.js';
 import { describeConfig } from '../training/config/describe.js';
 import { requireKeys, type ConfigSchema } from '../training/config/schema.js';
-import { TRAINER_CONFIGS, type TrainerName } from '../algorithms/trainer_configs.js';
-import type { DPOConfig } from '../algorithms/dpo/config.js';
-import type { PPOConfig } from '../algorithms/ppo/config.js';
-import type { RewardConfig } from '../algorithms/reward/config.js';
-import type { SFTConfig } from '../algorithms/sft/config.js';
-import { DPOTrainer } from '../algorithms/dpo/trainer.js';
 import { Progress } from '../training/progress.js';
-import { RewardTrainer } from '../algorithms/reward/trainer.js';
 import { openRun } from '../training/run/run_folder.js';
-import { SFTTrainer } from '../algorithms/sft/trainer.js';
 import type { Trainer, TrainerConfig } from '../training/trainer.js';
 import { commandConfig } from './command_config.js';
 import { progressStream } from './progress_stream.js';

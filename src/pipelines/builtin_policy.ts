@@ -1,14 +1,14 @@
 // The starting policy of a built-in task: a small GPT-2 trained from scratch by SFT on the
 // task's demonstrations, with the keys that size and train it (shared by `webrlhf rlmec` and
 // `webrlhf rlp`, each with its own context length and step count).
+import { sftConfig } from '../algorithms/sft/config.js';
+import { SFTTrainer } from '../algorithms/sft/trainer.js';
 import type { Backend } from '../backend/backend.js';
 import type { SFTRecord } from '../data/records.js';
 import { gptConfig } from '../nn/config.js';
 import { GPT } from '../nn/gpt.js';
 import type { Tokenizer } from '../text/tokenizer.js';
-import { sftConfig } from '../algorithms/sft/config.js';
 import { integerKey, numberKey } from '../training/config/schema.js';
-import { SFTTrainer } from '../algorithms/sft/trainer.js';
 import type { TrainOptions } from '../training/trainer.js';
 
 export interface BuiltinPolicyConfig {

@@ -1,11 +1,11 @@
 // The config reference of docs/CONFIG.md, generated from the schemas so the docs cannot drift
 // from the code (scripts/config_docs.mjs writes it; a test compares).
+import { TRAINER_CONFIGS } from '../algorithms/trainer_configs.js';
 import { describeConfig } from '../training/config/describe.js';
 import type { ConfigSchema, KeySpec } from '../training/config/schema.js';
 import { DEMO_RUN_CONFIG } from './demo/run_config.js';
 import { RLMEC_RUN_CONFIG } from './rlmec/run_config.js';
 import { RLP_RUN_CONFIG } from './rlp/run_config.js';
-import { TRAINER_CONFIGS } from '../algorithms/trainer_configs.js';
 
 /**
  * Markdown: one table of the keys every trainer shares (same default, same meaning), then a

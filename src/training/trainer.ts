@@ -2,12 +2,12 @@
 // save_steps, resume from the newest complete checkpoint, the final model folder, progress
 // and cancellation. A trainer supplies only its step and what a checkpoint holds.
 import { ConfigError } from '../errors.js';
-import { nextTask } from '../runtime/next_task.js';
 import type { AdamW } from '../nn/adamw.js';
 import type { GPT } from '../nn/gpt.js';
-import { tokenizerFiles } from '../text/tokenizer_files.js';
+import { nextTask } from '../runtime/next_task.js';
 import { BPETokenizer } from '../text/bpe_tokenizer.js';
 import type { Tokenizer } from '../text/tokenizer.js';
+import { tokenizerFiles } from '../text/tokenizer_files.js';
 import type { TrainingConfig } from './config/training.js';
 import type { Progress } from './progress.js';
 import type { Run } from './run/run_folder.js';

@@ -1,12 +1,12 @@
 // What the trained generative reward model does for RLMEC (ALGORITHMS.md §5): rewrite policy
 // samples (greedy, after the "Correct prediction:" prefix) and, teacher-forced on a sample,
 // give the probability of each of its tokens: the raw material of the token-level rewards.
+import type { ReasoningProblem } from '../../data/problems.js';
 import type { GPT } from '../../nn/gpt.js';
 import { generate } from '../../text/generate.js';
 import { scoreSequences } from '../../text/score.js';
 import type { Tokenizer } from '../../text/tokenizer.js';
 import { REWRITE_PREFIX, rewritePrompt } from './grm_data.js';
-import type { ReasoningProblem } from '../../data/problems.js';
 
 export interface GRMOptions {
   /** Sequences per device batch. */

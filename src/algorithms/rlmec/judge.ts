@@ -1,15 +1,15 @@
 // RLMEC's reward stage (ALGORITHMS.md §5) from start to finish: the teacher rewrites the
 // policy's erroneous samples, the GRM learns locating and rewriting from them, then the
 // trained GRM rewrites every erroneous sample (greedy) and scores every sample's tokens.
+import { isCorrect } from '../../data/problems.js';
 import type { GPT } from '../../nn/gpt.js';
+import type { Solution } from '../../tasks/solve.js';
 import type { Tokenizer } from '../../text/tokenizer.js';
+import type { TrainOptions } from '../../training/trainer.js';
 import type { SFTConfig } from '../sft/config.js';
 import { SFTTrainer } from '../sft/trainer.js';
-import type { TrainOptions } from '../../training/trainer.js';
-import type { Solution } from '../../tasks/solve.js';
-import { grmExamples, type GRMSample } from './grm_data.js';
 import { grmRewrites, grmTokenProbabilities } from './grm.js';
-import { isCorrect } from '../../data/problems.js';
+import { grmExamples, type GRMSample } from './grm_data.js';
 import { rlmecRows, type JudgedPolicySample, type RLMECRows } from './rlmec_rows.js';
 import { firstChangedLine, type RewriteTeacher } from './teacher.js';
 

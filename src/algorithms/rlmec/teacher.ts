@@ -1,9 +1,9 @@
 // The minimum-edit teacher of RLMEC's GRM data (ALGORITHMS.md §5), pluggable: the built-in
 // task's step checker, a line-level teacher that works from any reference solution, or
 // rewrites a large model wrote, loaded from JSONL.
+import type { ReasoningProblem } from '../../data/problems.js';
 import type { RewriteRecord } from '../../data/records.js';
 import { minimumEditRewrite, type ArithmeticProblem } from '../../tasks/arithmetic.js';
-import type { ReasoningProblem } from '../../data/problems.js';
 
 export interface RewriteTeacher {
   /** Names the teacher in a run's report. */

@@ -1,8 +1,8 @@
 // RLP-SPG's synthetic preference pairs D̂: for each unlabeled prompt, the policy's samples are
 // clustered by meaning; a prompt whose largest cluster holds at least a γ share of the samples
 // gives one pair — the best-scored sample of that cluster over a random sample outside it.
-import { ConfigError } from '../../errors.js';
 import type { PreferenceRecord } from '../../data/records.js';
+import { ConfigError } from '../../errors.js';
 import { philoxUniforms } from '../../random/philox.js';
 import { showValue } from '../../training/config/schema.js';
 import { clusterOutputs, type Equivalence } from './clustering.js';

@@ -5,15 +5,15 @@ import type { Backend } from '../../backend/backend.js';
 import { ConfigError } from '../../errors.js';
 import { formatDuration } from '../../training/progress.js';
 import { resolveRunStorage, subRunStorage, type RunStorage } from '../../training/run/run_storage.js';
-import { demoReport } from './report.js';
-import { FULL_SEEDS, type DemoRunConfig } from './run_config.js';
-import { writeText, type ExperimentHooks } from '../stage.js';
 import { runRLMECExperiment, type RLMECExperimentResult } from '../rlmec/pipeline.js';
 import { rlmecRunConfig, type RLMECRunConfig } from '../rlmec/run_config.js';
 import { builtinArithmeticSource } from '../rlmec/source.js';
 import { runRLPExperiment, type RLPExperimentResult } from '../rlp/pipeline.js';
 import { rlpRunConfig, type RLPRunConfig } from '../rlp/run_config.js';
 import { builtinInstructionSource } from '../rlp/source.js';
+import { writeText, type ExperimentHooks } from '../stage.js';
+import { demoReport } from './report.js';
+import { FULL_SEEDS, type DemoRunConfig } from './run_config.js';
 
 export interface DemoHooks extends ExperimentHooks {
   /** The demo's folder (a path, a file: URL or a RunStorage): rlp/, rlmec/ and report.html. */

@@ -6,9 +6,9 @@ import { reportHtml, type ReportSample, type ReportSection, type ReportTable } f
 import { formatDuration } from '../../training/progress.js';
 import type { RunStorage } from '../../training/run/run_storage.js';
 import { oneDecimal, tableCells, type MethodSummary, type TableFormat } from '../comparison_table.js';
-import { readJsonl } from '../stage.js';
 import { METHODS, type RLMECExperimentResult } from '../rlmec/pipeline.js';
 import { RLP_POLICIES, type RLPExperimentResult } from '../rlp/pipeline.js';
+import { readJsonl } from '../stage.js';
 
 /** Samples shown per pipeline. */
 const SAMPLES_SHOWN = 8;

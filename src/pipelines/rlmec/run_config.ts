@@ -2,11 +2,11 @@
 // built-in arithmetic task or a user's problems — the starting policy, sampling, the
 // teacher and the GRM, the RLMEC objective (RLMECConfig's keys), rounds — and the baselines
 // trained on the same samples and budget for the comparison table.
-import { ConfigError } from '../../errors.js';
-import { builtinPolicyKeys, type BuiltinPolicyConfig } from '../builtin_policy.js';
 import { RLMEC_KEYS, type RLMECConfig } from '../../algorithms/rlmec/config.js';
+import { ConfigError } from '../../errors.js';
 import { booleanKey, integerKey, numberKey, resolveConfig, stringKey, type ConfigSchema } from '../../training/config/schema.js';
 import { checkTrainingConfig } from '../../training/config/training.js';
+import { builtinPolicyKeys, type BuiltinPolicyConfig } from '../builtin_policy.js';
 
 export interface RLMECRunConfig extends RLMECConfig, BuiltinPolicyConfig {
   seeds: number;

@@ -1,10 +1,10 @@
 // Where an RLMEC run's problems, teacher and starting policy come from: the built-in
 // arithmetic task (data generated per seed, a small GPT-2 trained by SFT on it first), or a
 // user's own problems and model (loaded by the caller).
-import type { Backend } from '../../backend/backend.js';
-import type { GPT } from '../../nn/gpt.js';
-import { fromArithmetic, type ReasoningProblem } from '../../data/problems.js';
 import { arithmeticTeacher, type RewriteTeacher } from '../../algorithms/rlmec/teacher.js';
+import type { Backend } from '../../backend/backend.js';
+import { fromArithmetic, type ReasoningProblem } from '../../data/problems.js';
+import type { GPT } from '../../nn/gpt.js';
 import { arithmeticSplits, type Difficulty } from '../../tasks/arithmetic.js';
 import { byteTokenizer } from '../../text/byte_tokenizer.js';
 import type { Tokenizer } from '../../text/tokenizer.js';

@@ -2,10 +2,10 @@
 // built-in instruction task — the SFT policy, the labelled preferences D, the reward model
 // r_φ, PPO, the policy's samples on unlabeled prompts, the RLP-UML and RLP-SPG reward models,
 // PPO again from SFT — and the AlpacaFarm-style evaluation (win-rate against reference outputs).
-import { ConfigError } from '../../errors.js';
-import { builtinPolicyKeys, type BuiltinPolicyConfig } from '../builtin_policy.js';
 import { MIB_KEYS } from '../../algorithms/rlp/uml_reward_config.js';
+import { ConfigError } from '../../errors.js';
 import { enumKey, integerKey, numberKey, resolveConfig, stringKey, type ConfigSchema } from '../../training/config/schema.js';
+import { builtinPolicyKeys, type BuiltinPolicyConfig } from '../builtin_policy.js';
 
 /** Which RLP reward models the run trains (both: the full table). */
 export const RLP_METHODS = ['both', 'uml', 'spg'] as const;

@@ -2,11 +2,11 @@
 // source is the instruction task: a small GPT-2 trained by SFT on its demonstrations, D
 // labelled by the gold annotator with AlpacaFarm's label noise, and evaluation against the
 // task's simulated reference outputs.
+import type { Equivalence } from '../../algorithms/rlp/clustering.js';
 import type { Backend } from '../../backend/backend.js';
 import type { PreferenceRecord } from '../../data/records.js';
 import type { PreferenceAnnotator, PreferenceCode } from '../../eval/win_rate.js';
 import type { GPT } from '../../nn/gpt.js';
-import type { Equivalence } from '../../algorithms/rlp/clustering.js';
 import { goldPreference, instructionEquivalence } from '../../tasks/instruction_annotator.js';
 import { labelPreferences } from '../../tasks/instruction_labels.js';
 import { instructionSplits, type InstructionExample } from '../../tasks/instructions.js';
