@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { bundle, root } from './build_lib.mjs';
 
-const entry = join(root, 'src/train/config/reference.ts');
+const entry = join(root, 'src/pipelines/config_reference.ts');
 const out = join(root, 'build/config_reference.mjs');
 await bundle({ entry, outFile: out, target: 'node' });
 const { configReference } = await import(pathToFileURL(out).href);

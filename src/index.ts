@@ -42,7 +42,7 @@ export { prepareBatch, type TokenBatch, type PreparedBatch, type LossReduction }
 export { AdamW, ADAMW_DEFAULTS, type AdamWConfig, type Trainable } from './nn/adamw.js';
 export { ParameterStore } from './nn/parameter_store.js';
 export { MLP, MLPTape, mlpTensors, type MLPShape, type MLPBackwardOptions } from './nn/mlp.js';
-export { lmTrainStep, type StepResult } from './nn/train_step.js';
+export { lmTrainStep, type StepResult } from './algorithms/sft/step.js';
 export { rowIndex, disposeRowIndex, groupRows } from './nn/row_index.js';
 export { loadGPT, saveGPT, type LoadGPTOptions } from './io/gpt_folder.js';
 export type { Tokenizer } from './text/tokenizer.js';
@@ -60,19 +60,19 @@ export type { GenerationConfig } from './text/generation_config.js';
 export type { FinishReason } from './text/stop_criteria.js';
 export { scoreSequences, rewardScores, type ScoreOptions, type SequenceScore } from './text/score.js';
 export { responseBatch, type PromptResponse, type ResponseBatch } from './text/response_batch.js';
-export { MIBHeads, MIB_HEADS_DEFAULTS, type MIBHeadsConfig, type MIBStepOptions, type MIBStepResult } from './rl/rlp/mib_heads.js';
-export { mibBeta, MIB_BETA_START, type MIBBetaOptions } from './rl/rlp/mib_beta.js';
-export { UMLRewardTrainer, type ViewPair, type UMLRewardTrainerInit } from './rl/rlp/uml_reward_trainer.js';
-export { rewardEmbeddings } from './rl/rlp/reward_embeddings.js';
-export { UML_REWARD_CONFIG, MIB_KEYS, umlRewardConfig, type UMLRewardConfig } from './train/config/uml_reward.js';
+export { MIBHeads, MIB_HEADS_DEFAULTS, type MIBHeadsConfig, type MIBStepOptions, type MIBStepResult } from './algorithms/rlp/mib_heads.js';
+export { mibBeta, MIB_BETA_START, type MIBBetaOptions } from './algorithms/rlp/mib_beta.js';
+export { UMLRewardTrainer, type ViewPair, type UMLRewardTrainerInit } from './algorithms/rlp/uml_reward_trainer.js';
+export { rewardEmbeddings } from './algorithms/rlp/reward_embeddings.js';
+export { UML_REWARD_CONFIG, MIB_KEYS, umlRewardConfig, type UMLRewardConfig } from './algorithms/rlp/uml_reward_config.js';
 export type { TokenLogprobs } from './nn/gpt.js';
 export { seededPermutation } from './random/permutation.js';
-export { applyUpdate, applyUpdates, type AppliedUpdate, type UpdateRequest } from './train/apply_update.js';
-export { encodePair, encodePreference, type EncodedPair, type EncodeOptions } from './train/encode.js';
-export { preferenceBatch, type EncodedPreference } from './train/preference_batch.js';
-export { rewardTrainStep, evaluateRewardModel, type RewardStepOptions } from './train/reward_step.js';
-export { dpoTrainStep, evaluateDPO, type DPOStepOptions } from './train/dpo_step.js';
-export { PPOLearner, adaptKLCoef, type PPOHyperparameters, type PPOModels, type RewardFunction, type RolloutSample, type PPOStepResult } from './rl/ppo.js';
+export { applyUpdate, applyUpdates, type AppliedUpdate, type UpdateRequest } from './training/apply_update.js';
+export { encodePair, encodePreference, type EncodedPair, type EncodeOptions } from './training/encode.js';
+export { preferenceBatch, type EncodedPreference } from './algorithms/preference/preference_batch.js';
+export { rewardTrainStep, evaluateRewardModel, type RewardStepOptions } from './algorithms/reward/step.js';
+export { dpoTrainStep, evaluateDPO, type DPOStepOptions } from './algorithms/dpo/step.js';
+export { PPOLearner, adaptKLCoef, type PPOHyperparameters, type PPOModels, type RewardFunction, type RolloutSample, type PPOStepResult } from './algorithms/ppo/learner.js';
 export {
   readJsonlLines, jsonlSourceName, type JsonlSource, type JsonlText, type JsonlStream, type JsonlReadOptions, type JsonlLine,
 } from './data/jsonl.js';
@@ -89,39 +89,40 @@ export {
 export {
   checkConfigLayer, mergeConfig, resolveConfig, schemaDefaults, requireKeys, checkValue, isValidValue, describeType, suggestKey,
   numberKey, integerKey, stringKey, booleanKey, enumKey, type ConfigSchema, type KeySpec, type ValueType,
-} from './train/config/schema.js';
-export { configFlags, COMMAND_LINE, type ConfigFlags, type ConfigFlagsOptions } from './train/config/flags.js';
-export { configFromFile } from './train/config/file.js';
-export { describeConfig, type DescribeConfigOptions } from './train/config/describe.js';
-export { trainingKeys, SCHEDULER_TYPES, type TrainingConfig, type SchedulerType } from './train/config/training.js';
-export { SFT_CONFIG, sftConfig, type SFTConfig } from './train/config/sft.js';
-export { REWARD_CONFIG, rewardConfig, type RewardConfig } from './train/config/reward.js';
-export { DPO_CONFIG, dpoConfig, type DPOConfig, type DPOLossType } from './train/config/dpo.js';
-export { PPO_CONFIG, PPO_PRESETS, ppoConfig, type PPOConfig, type PPOPreset } from './train/config/ppo.js';
-export { TRAINER_CONFIGS, type TrainerName } from './train/config/trainers.js';
-export { learningRate, learningRateSchedule, warmupSteps, totalTrainingSteps, type ScheduleOptions } from './train/schedule.js';
-export { configReference } from './train/config/reference.js';
+} from './training/config/schema.js';
+export { configFlags, COMMAND_LINE, type ConfigFlags, type ConfigFlagsOptions } from './training/config/flags.js';
+export { configFromFile } from './training/config/file.js';
+export { describeConfig, type DescribeConfigOptions } from './training/config/describe.js';
+export { trainingKeys, SCHEDULER_TYPES, type TrainingConfig, type SchedulerType } from './training/config/training.js';
+export { SFT_CONFIG, sftConfig, type SFTConfig } from './algorithms/sft/config.js';
+export { REWARD_CONFIG, rewardConfig, type RewardConfig } from './algorithms/reward/config.js';
+export { DPO_CONFIG, dpoConfig, type DPOConfig, type DPOLossType } from './algorithms/dpo/config.js';
+export { PPO_CONFIG, PPO_PRESETS, ppoConfig, type PPOConfig, type PPOPreset } from './algorithms/ppo/config.js';
+export { TRAINER_CONFIGS, type TrainerName } from './algorithms/trainer_configs.js';
+export { learningRate, learningRateSchedule, warmupSteps, totalTrainingSteps, type ScheduleOptions } from './training/schedule.js';
+export { configReference } from './pipelines/config_reference.js';
 export {
   openRun, Run, RUN_CONFIG_FILE, METRICS_FILE, ROLLOUTS_FILE, FINAL_DIR, type OpenRunOptions,
-} from './train/run_folder.js';
-export { directoryRunStorage, memoryRunStorage, resolveRunStorage, subRunStorage, type RunStorage, type MemoryRunStorage } from './train/run_storage.js';
+} from './training/run/run_folder.js';
+export { directoryRunStorage, memoryRunStorage, resolveRunStorage, subRunStorage, type RunStorage, type MemoryRunStorage } from './training/run/run_storage.js';
 export {
   checkpointName, checkpointStep, TRAINER_STATE_FILE, OPTIMIZER_FILE,
   type Checkpoint, type CheckpointContents, type RestoreTargets,
-} from './train/checkpoint.js';
-export { configDifferences, type ConfigDifference } from './train/config_diff.js';
-export { CHECKPOINT_PAUSE_ENV } from './train/fault_injection.js';
+} from './training/run/checkpoint.js';
+export { configDifferences, type ConfigDifference } from './training/run/config_diff.js';
+export { CHECKPOINT_PAUSE_ENV } from './training/run/fault_injection.js';
 export {
   Progress, progressLine, progressLogLine, progressSummary, progressBar, formatDuration, formatRate, formatMetric,
   type ProgressOptions, type ProgressStream, type ProgressSnapshot,
-} from './train/progress.js';
-export { Trainer, type StepOutput, type StepEvent, type TrainOptions, type TrainResult, type TrainerParts } from './train/trainer.js';
-export { SFTTrainer, type SFTTrainerInit } from './train/sft_trainer.js';
-export { RewardTrainer } from './train/reward_trainer.js';
-export { DPOTrainer } from './train/dpo_trainer.js';
-export type { PreferenceTrainerInit } from './train/preference_trainer.js';
-export { PPOTrainer, type PPOTrainerInit } from './rl/ppo_trainer.js';
-export { DataOrder } from './train/data_order.js';
+} from './training/progress.js';
+export { Trainer, type StepOutput, type StepEvent, type TrainOptions, type TrainResult, type TrainerParts, type TrainerInit, type ModelRole, type PolicyRoles } from './training/trainer.js';
+export { SFTTrainer, type SFTTrainerInit } from './algorithms/sft/trainer.js';
+export { RewardTrainer, type RewardTrainerInit } from './algorithms/reward/trainer.js';
+export { DPOTrainer, type DPOTrainerInit } from './algorithms/dpo/trainer.js';
+export type { PreferenceTrainerInit } from './algorithms/preference/preference_trainer.js';
+export { PPOTrainer, type PPOTrainerInit } from './algorithms/ppo/trainer.js';
+export { ppoModels, type PPOModelSources, type PPOModelSet } from './algorithms/ppo/models.js';
+export { DataOrder } from './training/data_order.js';
 export {
   generateArithmeticProblems, arithmeticSplits, formatSolution, formatStep, problemPrompt, extractAnswer, checkSolution, minimumEditRewrite, DIFFICULTIES,
   type ArithmeticProblem, type ArithmeticStep, type ArithmeticSplits, type Difficulty, type Operator, type SolutionCheck,
@@ -136,8 +137,9 @@ export {
   type Annotator, type Preference,
 } from './tasks/instruction_annotator.js';
 export { labelPreferences, DEFAULT_LABEL_NOISE, type LabelOptions, type LabelledPairs } from './tasks/instruction_labels.js';
-export { levenshteinAlignment, imitationWeights, type Alignment } from './rl/rlmec/alignment.js';
-export { tokenRewards } from './rl/rlmec/token_rewards.js';
+export { levenshteinAlignment, type Alignment } from './text/alignment.js';
+export { imitationWeights } from './algorithms/rlmec/imitation_weights.js';
+export { tokenRewards } from './algorithms/rlmec/token_rewards.js';
 export { escapeHtml, escapeVisible } from './report/html_escape.js';
 export { tokensHtml, type TokenRewardEntry, type TokenRewardReport } from './report/tokens_html.js';
 export {
@@ -150,35 +152,35 @@ export {
 export {
   grmExamples, rewritePrompt, locatePrompt, REWRITE_PREFIX, REWRITE_INSTRUCTION, LOCATE_INSTRUCTION,
   type GRMSample, type GRMExample, type GRMDataset,
-} from './rl/rlmec/grm_data.js';
-export { promptOf, isCorrect, fromArithmetic, type ReasoningProblem } from './rl/rlmec/problem.js';
-export { arithmeticTeacher, referenceTeacher, rewritesTeacher, firstChangedLine, type RewriteTeacher } from './rl/rlmec/teacher.js';
-export { grmRewrites, grmTokenProbabilities, type GRMOptions, type JudgedSample } from './rl/rlmec/grm.js';
-export { rlmecRows, type JudgedPolicySample, type RLMECRow, type RLMECRows } from './rl/rlmec/rlmec_rows.js';
-export { rlmecTrainStep, type ScoredRow, type RLMECStepOptions } from './rl/rlmec/rlmec_step.js';
-export { RLMECTrainer, type RLMECTrainerInit } from './rl/rlmec/rlmec_trainer.js';
-export { judgeSamples, type JudgeOptions, type JudgeReport, type JudgeResult } from './rl/rlmec/judge.js';
-export { RLMEC_CONFIG, rlmecConfig, type RLMECConfig } from './train/config/rlmec.js';
+} from './algorithms/rlmec/grm_data.js';
+export { promptOf, isCorrect, fromArithmetic, type ReasoningProblem } from './data/problems.js';
+export { arithmeticTeacher, referenceTeacher, rewritesTeacher, firstChangedLine, type RewriteTeacher } from './algorithms/rlmec/teacher.js';
+export { grmRewrites, grmTokenProbabilities, type GRMOptions, type JudgedSample } from './algorithms/rlmec/grm.js';
+export { rlmecRows, type JudgedPolicySample, type RLMECRow, type RLMECRows } from './algorithms/rlmec/rlmec_rows.js';
+export { rlmecTrainStep, type ScoredRow, type RLMECStepOptions } from './algorithms/rlmec/step.js';
+export { RLMECTrainer, type RLMECTrainerInit } from './algorithms/rlmec/trainer.js';
+export { judgeSamples, type JudgeOptions, type JudgeReport, type JudgeResult } from './algorithms/rlmec/judge.js';
+export { RLMEC_CONFIG, rlmecConfig, type RLMECConfig } from './algorithms/rlmec/config.js';
 export { solveProblems, testAccuracy, type Solution, type SolveOptions } from './tasks/solve.js';
-export { RLMEC_RUN_CONFIG, rlmecRunConfig, type RLMECRunConfig } from './experiments/rlmec_run_config.js';
-export { builtinArithmeticSource, type RLMECSource, type SeedData } from './experiments/rlmec_source.js';
+export { RLMEC_RUN_CONFIG, rlmecRunConfig, type RLMECRunConfig } from './pipelines/rlmec/run_config.js';
+export { builtinArithmeticSource, type RLMECSource, type SeedData } from './pipelines/rlmec/source.js';
 export {
   runRLMECExperiment, METHODS, type MethodKey, type RLMECExperimentHooks, type RLMECExperimentResult, type SeedResult,
-} from './experiments/rlmec_experiment.js';
-export { summarise, formatTable, percent, type MethodSummary, type TableFormat } from './experiments/comparison_table.js';
-export { DEMO_RUN_CONFIG, DEMO_PIPELINES, FULL_SEEDS, demoRunConfig, type DemoRunConfig, type DemoPipelines } from './experiments/demo_run_config.js';
-export type { ExperimentHooks, StageStepEvent } from './experiments/experiment_stage.js';
-export { demoReport, type DemoReportInput } from './experiments/demo_report.js';
-export { runDemo, type DemoHooks, type DemoOverrides, type DemoResult } from './experiments/demo.js';
-export { RLP_RUN_CONFIG, RLP_STAGES, RLP_METHODS, rlpRunConfig, rerunStages, type RLPRunConfig, type RLPStage, type RLPMethodChoice } from './experiments/rlp_run_config.js';
-export { builtinInstructionSource, type RLPSource, type RLPSeedData, type LabelledPreferences } from './experiments/rlp_source.js';
+} from './pipelines/rlmec/pipeline.js';
+export { summarise, formatTable, percent, type MethodSummary, type TableFormat } from './pipelines/comparison_table.js';
+export { DEMO_RUN_CONFIG, DEMO_PIPELINES, FULL_SEEDS, demoRunConfig, type DemoRunConfig, type DemoPipelines } from './pipelines/demo/run_config.js';
+export type { ExperimentHooks, StageStepEvent } from './pipelines/stage.js';
+export { demoReport, type DemoReportInput } from './pipelines/demo/report.js';
+export { runDemo, type DemoHooks, type DemoOverrides, type DemoResult } from './pipelines/demo/demo.js';
+export { RLP_RUN_CONFIG, RLP_STAGES, RLP_METHODS, rlpRunConfig, rerunStages, type RLPRunConfig, type RLPStage, type RLPMethodChoice } from './pipelines/rlp/run_config.js';
+export { builtinInstructionSource, type RLPSource, type RLPSeedData, type LabelledPreferences } from './pipelines/rlp/source.js';
 export {
   runRLPExperiment, RLP_POLICIES, RLP_REWARD_MODELS, type RLPPolicyKey, type RLPRewardKey, type RLPExperimentHooks, type RLPSeedResult, type RLPExperimentResult,
-} from './experiments/rlp_experiment.js';
+} from './pipelines/rlp/pipeline.js';
 export { winRate, evaluateWinRate, type PreferenceCode, type PreferenceAnnotator, type AnnotatedItem, type WinRateResult } from './eval/win_rate.js';
-export { clusterOutputs, type Equivalence } from './rl/rlp/clustering.js';
-export { cosineEquivalence, type EmbeddingSource } from './rl/rlp/cosine_equivalence.js';
+export { clusterOutputs, type Equivalence } from './algorithms/rlp/clustering.js';
+export { cosineEquivalence, type EmbeddingSource } from './algorithms/rlp/cosine_equivalence.js';
 export {
   selectSyntheticPair, synthesizePreferences, mergePreferences, DEFAULT_SPG_GAMMA,
   type SampleGroup, type SyntheticPairOptions, type SyntheticPair, type DropReason, type SynthesizeOptions, type SyntheticPreferences,
-} from './rl/rlp/synthetic_preferences.js';
+} from './algorithms/rlp/synthetic_preferences.js';

@@ -7,7 +7,7 @@ import {
   dpoConfig, isValidValue, mergeConfig, ppoConfig, requireKeys, resolveConfig, rewardConfig, schemaDefaults, sftConfig,
   type ConfigSchema, type KeySpec, type PPOConfig, type SFTConfig,
 } from 'webrlhf';
-import { closest, editDistance } from '../src/train/config/suggest.js';
+import { closest, editDistance } from '../src/training/config/suggest.js';
 
 const test = suite('configs');
 

@@ -12,6 +12,7 @@ import './cli_rlp.test.js';
 import './demo.test.js';
 import './datasets_node.test.js';
 import './config_node.test.js';
+import './source_layers_node.test.js';
 import { finish } from './harness/finish.js';
 
 await finish();

@@ -4,11 +4,12 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  AdamW, GPT, PPOLearner, PPOTrainer, SFTTrainer, dpoTrainStep, evaluateDPO, evaluateRewardModel, encodePreference, memoryRunStorage, openRun, ppoConfig, rewardTrainStep, sftConfig,
+  AdamW, GPT, PPOLearner, PPOTrainer, SFTTrainer, dpoTrainStep, evaluateDPO, evaluateRewardModel, encodePreference, memoryRunStorage, openRun, ppoConfig, ppoModels, rewardTrainStep, sftConfig, ConfigError,
   type EncodedPreference,
 } from 'webrlhf';
 import { legBackendInstance as backend } from './harness/runtime.js';
 import { rng } from './harness/reference.js';
+import { errorOf, rejectsWith } from './harness/rejects.js';
 import { EOS, PAD, PROMPT, countA, randomLetters, toyPairs, toySFTModel, toyTokenizer } from './harness/toy_task.js';
 
 const test = suite('rlhf');
@@ -133,7 +134,7 @@ test('the trainer classes in this runtime: SFT and PPO write their run folder in
   const value = await policy.withHeads({ value: true });
   const config = ppoConfig({ max_steps: 2, save_steps: 1, per_device_train_batch_size: 4, num_mini_batches: 2, response_length: 6, learning_rate: 1e-3 });
   const ppo = new PPOTrainer({
-    policy, reference, value, tokenizer: toyTokenizer, config, prompts: [{ prompt: PROMPT }, { prompt: '' }],
+    policy, reference, value, tokenizer: toyTokenizer, config, train: [{ prompt: PROMPT }, { prompt: '' }],
     reward: (samples) => samples.map((s) => countA(toyTokenizer.decode(s.response))),
   });
   const storage = memoryRunStorage();
@@ -144,6 +145,36 @@ test('the trainer classes in this runtime: SFT and PPO write their run folder in
   assert.ok(storage.files.has('checkpoint-00000001/value_model/model.safetensors'));
   assert.ok(storage.files.has('final/tokenizer.json'), 'the final folder carries the tokenizer, for webrlhf generate');
   for (const m of [policy, reference, value]) m.dispose();
+});
+
+test('ppoModels: the policy a trainable copy (or the SFT model itself), π_ref the SFT model frozen, the value model new; dispose frees only what it made', async () => {
+  const sft = (await sftModel()).clone();
+  const rewardModel = await sft.withHeads({ score: true });
+  const copies = await ppoModels({ sft, reward: rewardModel });
+  assert.ok(copies.policy !== sft && !copies.policy.frozen, 'the policy is a trainable copy');
+  assert.ok(copies.reference !== sft && copies.reference.frozen && !sft.frozen, 'π_ref is a frozen copy of a trainable SFT model');
+  assert.ok(copies.value.heads.value && !copies.value.frozen, 'a new value model');
+  assert.ok(copies.reward === rewardModel && rewardModel.frozen, 'the reward model, frozen');
+  copies.dispose();
+  assert.ok(copies.reference.params.disposed && copies.value.params.disposed, 'dispose frees the reference copy and the value model');
+  assert.ok(!copies.policy.params.disposed && !sft.params.disposed && !rewardModel.params.disposed, 'the policy and the models passed in stay');
+  copies.policy.dispose();
+
+  const inPlace = await ppoModels({ sft, trainInPlace: true, reward: rewardModel });
+  assert.ok(inPlace.policy === sft && inPlace.reference.frozen && inPlace.reference !== sft);
+  inPlace.dispose();
+
+  sft.freeze();
+  const score = (samples: { response: number[] }[]) => samples.map((s) => s.response.length);
+  const shared = await ppoModels({ sft, reward: score, valueFrom: sft });
+  assert.ok(shared.reference === sft && shared.policy !== sft && !shared.policy.frozen, 'a frozen SFT model is π_ref itself');
+  assert.is(shared.reward, score);
+  shared.dispose();
+  assert.ok(!sft.params.disposed && shared.value.params.disposed);
+  shared.policy.dispose();
+  await rejectsWith(ppoModels({ sft, trainInPlace: true, reward: rewardModel }), errorOf(ConfigError, /frozen/), 'a frozen SFT model trained in place');
+  await rejectsWith(ppoModels({ sft, reward: score }), errorOf(ConfigError, /value/), 'a reward function and no value model');
+  for (const m of [sft, rewardModel]) m.dispose();
 });
 
 test.run();

@@ -92,7 +92,7 @@ test('the RLMEC trainer raises the log-probs of a rewrite it imitates and of a c
   const reference = start.clone().freeze();
   const storage = memoryRunStorage();
   const config = rlmecConfig({ max_steps: 12, learning_rate: 3e-3, per_device_train_batch_size: 2, logging_steps: 1, warmup_ratio: 0 });
-  const trainer = new RLMECTrainer({ policy, reference, tokenizer: toyTokenizer, config, items });
+  const trainer = new RLMECTrainer({ policy, reference, tokenizer: toyTokenizer, config, train: items });
   const result = await trainer.train({ run: await openRun(storage, { config }) });
   assert.is(result.step, 12);
   for (const key of ['loss', 'rl_loss', 'imitation_loss', 'ratio', 'clipfrac', 'grad_norm']) assert.ok(Number.isFinite(result.metrics[key]), key);
@@ -106,7 +106,7 @@ test('the RLMEC trainer raises the log-probs of a rewrite it imitates and of a c
   assert.ok(afterWrong!.logprobs[2]! < beforeWrong!.logprobs[2]!, 'the penalised third token of the wrong sample loses probability');
   assert.ok(Number.isFinite(before.wrong));
   for (const m of [start, policy, reference]) m.dispose();
-  assert.throws(() => new RLMECTrainer({ policy: start, reference: start, tokenizer: toyTokenizer, config, items: [] }), (e: unknown) => e instanceof ConfigError && /no training samples/.test((e as Error).message));
+  assert.throws(() => new RLMECTrainer({ policy: start, reference: start, tokenizer: toyTokenizer, config, train: [] }), (e: unknown) => e instanceof ConfigError && /no training samples/.test((e as Error).message));
 });
 
 test('the reward stage accounts for every sample: teacher rewrites, GRM examples, rewrites kept or dropped, duplicates', async () => {

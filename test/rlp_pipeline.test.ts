@@ -33,7 +33,7 @@ const settings = { seed: 1, learning_rate: 3e-3, max_steps: 4, per_device_train_
 async function trainUML(lambda: number) {
   const rm = await rewardModel();
   const metrics: Record<string, number>[] = [];
-  const trainer = new UMLRewardTrainer(rm, { tokenizer, config: umlRewardConfig({ ...settings, mib_lambda: lambda, mib_latent: 4, mib_hidden: 8 }), train: pairs, views });
+  const trainer = new UMLRewardTrainer({ model: rm, tokenizer, config: umlRewardConfig({ ...settings, mib_lambda: lambda, mib_latent: 4, mib_hidden: 8 }), train: pairs, views });
   try {
     await trainer.train({ onStep: (e) => metrics.push(e.metrics) });
   } finally {
@@ -56,7 +56,7 @@ test('the RLP-UML reward trainer reports both losses, is the plain reward traine
   for (const m of uml.metrics) assert.ok(Math.abs(m.loss! - (m.bt_loss! + 0.5 * m.mib_loss!)) < 1e-4, 'loss = L_BT + λ·L_M');
   const zero = await trainUML(0);
   const rm = await rewardModel();
-  await new RewardTrainer(rm, { tokenizer, config: rewardConfig(settings), train: pairs }).train();
+  await new RewardTrainer({ model: rm, tokenizer, config: rewardConfig(settings), train: pairs }).train();
   const plain = await rm.readParameters();
   rm.dispose();
   assert.ok(maxDifference(zero.params, plain) < 1e-6, `λ = 0 gives the plain reward model (max difference ${maxDifference(zero.params, plain)})`);
@@ -66,7 +66,7 @@ test('the RLP-UML reward trainer reports both losses, is the plain reward traine
 test('the RLP-UML reward trainer needs two view pairs for the critic', async () => {
   const rm = await rewardModel();
   try {
-    assert.throws(() => new UMLRewardTrainer(rm, { tokenizer, config: umlRewardConfig(settings), train: pairs, views: views.slice(0, 1) }), (e: unknown) => e instanceof ConfigError && /two at least/.test((e as Error).message));
+    assert.throws(() => new UMLRewardTrainer({ model: rm, tokenizer, config: umlRewardConfig(settings), train: pairs, views: views.slice(0, 1) }), (e: unknown) => e instanceof ConfigError && /two at least/.test((e as Error).message));
   } finally {
     rm.dispose();
   }

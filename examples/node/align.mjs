@@ -58,7 +58,7 @@ for (const p of splits.rl) {
 }
 const dpo = dpoConfig({ max_steps: 40, learning_rate: 2e-5, beta: 0.1, per_device_train_batch_size: 8, logging_steps: 10 });
 const reference = resumed.clone().freeze();
-const dpoResult = await new DPOTrainer(resumed, reference, { tokenizer, config: dpo, train: pairs }).train({ run: await openRun(join(dir, 'dpo'), { config: dpo }) });
+const dpoResult = await new DPOTrainer({ policy: resumed, reference, tokenizer, config: dpo, train: pairs }).train({ run: await openRun(join(dir, 'dpo'), { config: dpo }) });
 reference.dispose();
 const after = await testAccuracy(resumed, tokenizer, test, gen);
 console.log(`DPO: ${pairs.length} pairs, ${dpoResult.step} steps, rewards/accuracies ${dpoResult.metrics['rewards/accuracies'].toFixed(2)}; test accuracy ${pct(before.accuracy)} → ${pct(after.accuracy)}`);

@@ -1,8 +1,8 @@
 // How every config-driven command reads its settings: `--help` prints the command's help,
 // else the keys come from the defaults, then `--config FILE` (JSON), then the flags.
-import { configFromFile } from '../train/config/file.js';
-import { configFlags } from '../train/config/flags.js';
-import { mergeConfig, type ConfigSchema } from '../train/config/schema.js';
+import { configFromFile } from '../training/config/file.js';
+import { configFlags } from '../training/config/flags.js';
+import { mergeConfig, type ConfigSchema } from '../training/config/schema.js';
 
 /** The merged config, or undefined when --help was asked for (and printed). */
 export async function commandConfig<T extends object>(schema: ConfigSchema<T>, argv: string[], command: string, help: () => string): Promise<T | undefined> {

@@ -1,15 +1,15 @@
 // `webrlhf demo [--full] [--backend auto|webgpu|wasm] [--output_dir DIR]`: the main job. Both
 // research pipelines on their built-in tasks with progress bars, their two tables, and
 // report.html (curves, tables, samples, token rewards) to open in a browser.
-import { runDemo } from '../experiments/demo.js';
-import { DEMO_RUN_CONFIG } from '../experiments/demo_run_config.js';
-import { RLMEC_RUN_CONFIG } from '../experiments/rlmec_run_config.js';
-import { RLP_RUN_CONFIG } from '../experiments/rlp_run_config.js';
+import { runDemo } from '../pipelines/demo/demo.js';
+import { DEMO_RUN_CONFIG } from '../pipelines/demo/run_config.js';
+import { RLMEC_RUN_CONFIG } from '../pipelines/rlmec/run_config.js';
+import { RLP_RUN_CONFIG } from '../pipelines/rlp/run_config.js';
 import { createRuntime } from '../runtime/create_runtime.js';
-import { describeConfig } from '../train/config/describe.js';
-import { configFromFile } from '../train/config/file.js';
-import { formatDuration } from '../train/progress.js';
-import type { ConfigSchema } from '../train/config/schema.js';
+import { describeConfig } from '../training/config/describe.js';
+import { configFromFile } from '../training/config/file.js';
+import type { ConfigSchema } from '../training/config/schema.js';
+import { formatDuration } from '../training/progress.js';
 import { commandConfig } from './command_config.js';
 import { progressStream } from './progress_stream.js';
 

@@ -1,5 +1,5 @@
 // Where the CLI's progress bars go.
-import type { ProgressStream } from '../train/progress.js';
+import type { ProgressStream } from '../training/progress.js';
 
 /** stderr: redrawn in place on a terminal; else whole lines through console.error (which tests capture). */
 export function progressStream(): ProgressStream {

@@ -1,20 +1,20 @@
 // `webrlhf rlmec [--config FILE] [--seeds N] [--key value ...]`: the RLMEC pipeline and its
 // baselines on the built-in arithmetic task (no file needed) or on the user's problems,
 // printing the test-accuracy table and writing the run folder.
+import { referenceTeacher, rewritesTeacher } from '../algorithms/rlmec/teacher.js';
+import type { Backend } from '../backend/backend.js';
 import { describeSkipped, loadProblemDataset, loadRewriteDataset } from '../data/datasets.js';
 import type { ProblemRecord } from '../data/records.js';
 import { ConfigError } from '../errors.js';
-import { runRLMECExperiment } from '../experiments/rlmec_experiment.js';
-import { RLMEC_RUN_CONFIG, type RLMECRunConfig } from '../experiments/rlmec_run_config.js';
-import { builtinArithmeticSource, type RLMECSource } from '../experiments/rlmec_source.js';
 import { loadGPT } from '../io/gpt_folder.js';
-import { referenceTeacher, rewritesTeacher } from '../rl/rlmec/teacher.js';
-import type { Backend } from '../backend/backend.js';
+import { runRLMECExperiment } from '../pipelines/rlmec/pipeline.js';
+import { RLMEC_RUN_CONFIG, type RLMECRunConfig } from '../pipelines/rlmec/run_config.js';
+import { builtinArithmeticSource, type RLMECSource } from '../pipelines/rlmec/source.js';
 import { createRuntime } from '../runtime/create_runtime.js';
 import { loadTokenizer } from '../text/tokenizer_files.js';
-import { describeConfig } from '../train/config/describe.js';
-import { formatDuration } from '../train/progress.js';
-import type { ConfigSchema } from '../train/config/schema.js';
+import { describeConfig } from '../training/config/describe.js';
+import type { ConfigSchema } from '../training/config/schema.js';
+import { formatDuration } from '../training/progress.js';
 import { commandConfig } from './command_config.js';
 import { progressStream } from './progress_stream.js';
 

@@ -1,13 +1,13 @@
 // `webrlhf rlp [--method uml|spg|both] [--config FILE] [--seeds N] [--key value ...]`: the
 // RLP pipeline on the built-in instruction task, printing the win-rate and preference-accuracy
 // tables and writing the run folder.
-import { runRLPExperiment } from '../experiments/rlp_experiment.js';
-import { RLP_RUN_CONFIG, RLP_STAGES } from '../experiments/rlp_run_config.js';
-import { builtinInstructionSource } from '../experiments/rlp_source.js';
+import { runRLPExperiment } from '../pipelines/rlp/pipeline.js';
+import { RLP_RUN_CONFIG, RLP_STAGES } from '../pipelines/rlp/run_config.js';
+import { builtinInstructionSource } from '../pipelines/rlp/source.js';
 import { createRuntime } from '../runtime/create_runtime.js';
-import { describeConfig } from '../train/config/describe.js';
-import { formatDuration } from '../train/progress.js';
-import type { ConfigSchema } from '../train/config/schema.js';
+import { describeConfig } from '../training/config/describe.js';
+import type { ConfigSchema } from '../training/config/schema.js';
+import { formatDuration } from '../training/progress.js';
 import { commandConfig } from './command_config.js';
 import { progressStream } from './progress_stream.js';
 

@@ -1,27 +1,28 @@
 // `webrlhf sft|reward|dpo|ppo --config FILE [--key value ...]`: a trainer run from a config
 // file (TRL's key names) and flags, writing a run folder (config.json, metrics.jsonl,
 // checkpoints, final/) with a progress bar on stderr.
+import type { DPOConfig } from '../algorithms/dpo/config.js';
+import { DPOTrainer } from '../algorithms/dpo/trainer.js';
+import type { PPOConfig } from '../algorithms/ppo/config.js';
+import { ppoModels } from '../algorithms/ppo/models.js';
+import { PPOTrainer } from '../algorithms/ppo/trainer.js';
+import type { RewardConfig } from '../algorithms/reward/config.js';
+import { RewardTrainer } from '../algorithms/reward/trainer.js';
+import type { SFTConfig } from '../algorithms/sft/config.js';
+import { SFTTrainer } from '../algorithms/sft/trainer.js';
+import { TRAINER_CONFIGS, type TrainerName } from '../algorithms/trainer_configs.js';
 import { describeSkipped, loadPreferenceDataset, loadPromptDataset, loadSFTDataset, type Dataset } from '../data/datasets.js';
 import { ConfigError } from '../errors.js';
 import { loadGPT } from '../io/gpt_folder.js';
 import type { GPT } from '../nn/gpt.js';
-import { PPOTrainer } from '../rl/ppo_trainer.js';
 import { createRuntime } from '../runtime/create_runtime.js';
-import { loadTokenizer } from '../text/tokenizer_files.js';
 import type { Tokenizer } from '../text/tokenizer.js';
-import { describeConfig } from '../train/config/describe.js';
-import { requireKeys, type ConfigSchema } from '../train/config/schema.js';
-import { TRAINER_CONFIGS, type TrainerName } from '../train/config/trainers.js';
-import type { DPOConfig } from '../train/config/dpo.js';
-import type { PPOConfig } from '../train/config/ppo.js';
-import type { RewardConfig } from '../train/config/reward.js';
-import type { SFTConfig } from '../train/config/sft.js';
-import { DPOTrainer } from '../train/dpo_trainer.js';
-import { Progress } from '../train/progress.js';
-import { RewardTrainer } from '../train/reward_trainer.js';
-import { openRun } from '../train/run_folder.js';
-import { SFTTrainer } from '../train/sft_trainer.js';
-import type { Trainer, TrainerConfig } from '../train/trainer.js';
+import { loadTokenizer } from '../text/tokenizer_files.js';
+import { describeConfig } from '../training/config/describe.js';
+import { requireKeys, type ConfigSchema } from '../training/config/schema.js';
+import { Progress } from '../training/progress.js';
+import { openRun } from '../training/run/run_folder.js';
+import type { Trainer, TrainerConfig } from '../training/trainer.js';
 import { commandConfig } from './command_config.js';
 import { progressStream } from './progress_stream.js';
 
@@ -62,7 +63,7 @@ export function trainCommand(name: TrainerName): (argv: string[]) => Promise<num
       throw new ConfigError(`resume_from_checkpoint: resuming from a given folder is not supported yet; set output_dir to the run folder and pass --resume (the newest complete checkpoint)`);
     }
     const rt = await createRuntime({ backend: config.backend as 'auto' });
-    const models: GPT[] = [];
+    const models: Disposable[] = [];
     try {
       const trainer = await buildTrainer(name, config, rt.backend, models);
       const run = await openRun(config.output_dir as string, { config, resume: config.resume_from_checkpoint === true, saveTotalLimit: (config.save_total_limit as number | null) ?? 0 });
@@ -81,13 +82,14 @@ export function trainCommand(name: TrainerName): (argv: string[]) => Promise<num
   };
 }
 
-async function buildTrainer(name: TrainerName, config: Record<string, unknown>, backend: GPT['backend'], models: GPT[]): Promise<Trainer<TrainerConfig>> {
-  const load = async (path: string, heads?: { score?: boolean; value?: boolean }) => {
-    const m = await loadGPT(backend, path, heads ? { heads } : {});
-    models.push(m);
-    return m;
-  };
-  const own = (m: GPT) => (models.push(m), m);
+/** What the command frees when it ends: the models it loaded or made. */
+interface Disposable {
+  dispose(): void;
+}
+
+async function buildTrainer(name: TrainerName, config: Record<string, unknown>, backend: GPT['backend'], models: Disposable[]): Promise<Trainer<TrainerConfig>> {
+  const own = <M extends Disposable>(m: M) => (models.push(m), m);
+  const load = async (path: string, heads?: { score?: boolean; value?: boolean }) => own(await loadGPT(backend, path, heads ? { heads } : {}));
   const data = async <R>(loader: (f: string, o: { skip_bad_lines: boolean }) => Promise<Dataset<R>>, file: unknown): Promise<R[]> => {
     if (typeof file !== 'string') return [];
     const ds = await loader(file, { skip_bad_lines: config.skip_bad_lines === true });
@@ -98,12 +100,13 @@ async function buildTrainer(name: TrainerName, config: Record<string, unknown>, 
   if (name === 'ppo') {
     const c = config as unknown as PPOConfig;
     const tokenizer = await tokenizerOf(c.sft_model_path!);
-    const policy = await load(c.sft_model_path!, {});
-    const reference = own(policy.clone().freeze());
-    const reward = needHead(await load(c.reward_model_path!), 'score', 'reward_model_path', 'webrlhf reward').freeze();
-    const value = c.value_model_path ? needHead(await load(c.value_model_path), 'value', 'value_model_path', 'a PPO run (its checkpoints\' value_model/)') : own(await reward.withHeads({ value: true }));
+    // The policy is the model loaded from sft_model_path, trained in place; no value_model_path: a new one from the reward model.
+    const sft = await load(c.sft_model_path!, {});
+    const rewardModel = needHead(await load(c.reward_model_path!), 'score', 'reward_model_path', 'webrlhf reward');
+    const valueModel = c.value_model_path ? needHead(await load(c.value_model_path), 'value', 'value_model_path', 'a PPO run (its checkpoints\' value_model/)') : undefined;
+    const { policy, reference, value, reward } = own(await ppoModels({ sft, trainInPlace: true, reward: rewardModel, value: valueModel }));
     const prompts = await data(loadPromptDataset, c.train_file);
-    return new PPOTrainer({ policy, reference, value, reward, tokenizer, config: c, prompts });
+    return new PPOTrainer({ policy, reference, value, reward, tokenizer, config: c, train: prompts });
   }
   const modelPath = config.model_name_or_path as string;
   const tokenizer = await tokenizerOf(modelPath);
@@ -115,12 +118,12 @@ async function buildTrainer(name: TrainerName, config: Record<string, unknown>, 
   const [train, evalSet] = [await data(loadPreferenceDataset, config.train_file), await data(loadPreferenceDataset, config.eval_file)];
   let trainer: RewardTrainer | DPOTrainer;
   if (name === 'reward') {
-    trainer = new RewardTrainer(await load(modelPath, { score: true }), { tokenizer, config: config as unknown as RewardConfig, train, eval: evalSet });
+    trainer = new RewardTrainer({ model: await load(modelPath, { score: true }), tokenizer, config: config as unknown as RewardConfig, train, eval: evalSet });
   } else {
     const c = config as unknown as DPOConfig;
     const policy = await load(modelPath);
     const reference = c.ref_model_name_or_path ? (await load(c.ref_model_name_or_path)).freeze() : own(policy.clone().freeze());
-    trainer = new DPOTrainer(policy, reference, { tokenizer, config: c, train, eval: evalSet });
+    trainer = new DPOTrainer({ policy, reference, tokenizer, config: c, train, eval: evalSet });
   }
   if (trainer.dropped.train || trainer.dropped.eval) {
     console.error(`webrlhf ${name}: left out ${trainer.dropped.train} training and ${trainer.dropped.eval} eval pairs whose chosen and rejected are the same text (drop_identical)`);

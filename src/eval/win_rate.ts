@@ -1,7 +1,7 @@
 // AlpacaFarm's win-rate: each evaluated output is judged against a reference output for the
 // same prompt, and the judgements are averaged with draws counting half a win.
 import { AnnotatorError, ConfigError } from '../errors.js';
-import { showValue } from '../train/config/schema.js';
+import { showValue } from '../training/config/schema.js';
 
 /** An annotator's verdict: 0 draw, 1 the reference wins, 2 the model wins (AlpacaFarm's codes). */
 export type PreferenceCode = 0 | 1 | 2;

@@ -46,7 +46,7 @@ export interface PlatformFS {
   writeFileAtomic(path: string | URL, bytes: Uint8Array): Promise<void>;
   /** Creates a directory and its parents; nothing when it exists. */
   mkdirp(path: string | URL): Promise<void>;
-  // Run folders (src/train/run_storage.ts): logs appended line by line, checkpoints
+  // Run folders (src/training/run/run_storage.ts): logs appended line by line, checkpoints
   // committed by renaming a finished directory.
   /** Appends bytes to a file, creating it when missing. */
   appendFile(path: string | URL, bytes: Uint8Array): Promise<void>;

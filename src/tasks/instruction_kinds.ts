@@ -3,7 +3,7 @@
 // it (partial credit, so a reward model can learn from pairwise labels), the answer's
 // normal form (for answer equivalence), and the plausible mistake the simulated reference
 // model makes. Everything here works on the answer's words; the annotator handles format.
-import { levenshteinAlignment } from '../rl/rlmec/alignment.js';
+import { levenshteinAlignment } from '../text/alignment.js';
 
 export type InstructionKind = 'sort' | 'reverse' | 'count' | 'evens' | 'add' | 'extreme' | 'starts_with';
 export const INSTRUCTION_KINDS: readonly InstructionKind[] = ['sort', 'reverse', 'count', 'evens', 'add', 'extreme', 'starts_with'];

@@ -1,9 +1,9 @@
 // A policy solving reasoning problems: sampled solutions (the RL methods' raw material) and
 // greedy test accuracy (the number a comparison table reports).
+import { isCorrect, promptOf, type ReasoningProblem } from '../data/problems.js';
 import type { GPT } from '../nn/gpt.js';
 import { generate } from '../text/generate.js';
 import type { Tokenizer } from '../text/tokenizer.js';
-import { isCorrect, promptOf, type ReasoningProblem } from '../rl/rlmec/problem.js';
 
 export interface SolveOptions {
   /** Solutions per problem (1 when greedy). */

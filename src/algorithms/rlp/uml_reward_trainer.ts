@@ -1,0 +1,172 @@
+// RLP-UML's reward model (ALGORITHMS.md §4): each step takes a batch of labelled pairs for
+// the Bradley–Terry loss and a batch of view pairs — two policy samples of one unlabeled
+// prompt — for λ·L_M, the multi-view information bottleneck on the reward model's last
+// hidden states. Both losses' gradients add up in the reward model before one AdamW step;
+// the bottleneck's heads have their own AdamW. The heads are a training device only: the
+// saved reward model is a plain score-head GPT.
+import type { Tensor } from '../../backend/backend.js';
+import { ConfigError } from '../../errors.js';
+import type { AdamW } from '../../nn/adamw.js';
+import type { GPT } from '../../nn/gpt.js';
+import { disposeRowIndex, rowIndex } from '../../nn/row_index.js';
+import { gatherRows, scatterAddRows, type RowIndex } from '../../ops/layers.js';
+import { MIB_STATS } from '../../ops/mib_losses.js';
+import { BRADLEY_TERRY_STATS } from '../../ops/preference_losses.js';
+import { applyUpdates, namedStats } from '../../training/apply_update.js';
+import { DataOrder } from '../../training/data_order.js';
+import { encodePreference } from '../../training/encode.js';
+import type { ModelRole, TrainerParts } from '../../training/trainer.js';
+import { optimizerFor, padId } from '../../training/trainer_parts.js';
+import { preferenceBatch, type EncodedPreference } from '../preference/preference_batch.js';
+import { PreferenceTrainer, type PreferenceTrainerInit } from '../preference/preference_trainer.js';
+import { evaluateRewardModel, scorePairs, type RewardStepOptions } from '../reward/step.js';
+import { mibBeta } from './mib_beta.js';
+import { MIBHeads } from './mib_heads.js';
+import type { UMLRewardConfig } from './uml_reward_config.js';
+
+/** Two policy samples of one prompt: the two views of the bottleneck. */
+export interface ViewPair {
+  prompt: string;
+  first: string;
+  second: string;
+}
+
+/** `model` must have a score head (GPT.withHeads({ score: true }) adds a zero one); `views` are the bottleneck's view pairs (two at least). */
+export interface UMLRewardTrainerInit extends PreferenceTrainerInit<UMLRewardConfig>, ModelRole {
+  views: readonly ViewPair[];
+}
+
+/** Device row indices that split a [2B, C] batch of hidden states into its two views. */
+interface ViewSplit {
+  B: number;
+  firstRows: Tensor;
+  secondRows: Tensor;
+  firstIndex: RowIndex;
+  secondIndex: RowIndex;
+  h1: Tensor;
+  h2: Tensor;
+  dH: Tensor;
+}
+
+export class UMLRewardTrainer extends PreferenceTrainer<UMLRewardConfig> {
+  readonly name = 'reward_uml';
+  readonly keyMetric = 'accuracy';
+  readonly model: GPT;
+  readonly optimizer: AdamW;
+  readonly heads: MIBHeads;
+  readonly #o: RewardStepOptions;
+  readonly #views: EncodedPreference[];
+  readonly #viewOrder: DataOrder;
+  #split: ViewSplit | undefined;
+
+  constructor(init: UMLRewardTrainerInit) {
+    super(init, init.model);
+    const model = init.model;
+    this.model = model;
+    const c = init.config;
+    if (init.views.length < 2) throw new ConfigError(`RLP-UML: ${init.views.length} view pair(s); the bottleneck's critic needs two at least (sample two or more responses for two or more unlabeled prompts)`);
+    this.optimizer = optimizerFor(model, c);
+    this.#o = { pad: padId(init.tokenizer), centerCoefficient: c.center_rewards_coefficient ?? 0 };
+    const maxLength = Math.min(c.max_length, model.config.n_positions);
+    this.#views = init.views.map((v) => encodePreference(init.tokenizer, { prompt: v.prompt, chosen: v.first, rejected: v.second }, { maxLength }));
+    // The rolled negative of the bottleneck's critic needs a second row, so a view batch has two at least.
+    this.#viewOrder = new DataOrder(this.#views.length, Math.min(c.per_device_train_batch_size, this.#views.length), c.seed + 1);
+    this.heads = new MIBHeads(model.backend, {
+      n_embd: model.config.n_embd,
+      mib_latent: c.mib_latent,
+      mib_hidden: c.mib_hidden,
+      seed: c.seed,
+      optimizer: { lr: c.learning_rate, beta1: c.adam_beta1, beta2: c.adam_beta2, eps: c.adam_epsilon, weight_decay: c.weight_decay, max_grad_norm: c.max_grad_norm },
+    });
+  }
+
+  protected async pairStep(pairs: EncodedPreference[], lr: number) {
+    const c = this.config;
+    const step = this.optimizer.step;
+    this.model.zeroGrad();
+    this.heads.zeroGrad();
+    const bt = scorePairs(this.model, pairs, this.#o);
+    try {
+      this.model.backward({ dScores: bt.dScores });
+      let rows = this.#viewOrder.batch(step);
+      // An epoch's short last batch may hold one pair; the critic's rolled negative needs two.
+      if (rows.length < 2) rows = [rows[0]!, (rows[0]! + 1) % this.#views.length];
+      const views = rows.map((i) => this.#views[i]!);
+      const mib = this.#viewStep(views, step);
+      const [rm, heads] = await applyUpdates(
+        [
+          { optimizer: this.optimizer, reads: [bt.stats], loss: (v) => v[0]![0]! },
+          { optimizer: this.heads.optimizer, reads: [mib], loss: (v) => v[0]![0]! },
+        ],
+        lr,
+      );
+      const btStats = namedStats(BRADLEY_TERRY_STATS, rm!.values[0]!);
+      const mibStats = namedStats(MIB_STATS, heads!.values[0]!);
+      return { ...btStats, ...mibStats, loss: btStats.loss! + c.mib_lambda * mibStats.mib_loss!, bt_loss: btStats.loss!, grad_norm: rm!.gradNorm, mib_grad_norm: heads!.gradNorm };
+    } finally {
+      bt.dispose();
+    }
+  }
+
+  /** The bottleneck on one batch of view pairs: its gradients go into the reward model and the heads; returns its stats tensor. */
+  #viewStep(views: EncodedPreference[], step: number): Tensor {
+    const c = this.config;
+    const be = this.model.backend;
+    this.model.forward(preferenceBatch(views, this.#o.pad).batch, { logits: false });
+    const hidden = this.model.lastHidden();
+    const s = this.#splitFor(views.length);
+    gatherRows(hidden, s.firstRows, s.h1);
+    gatherRows(hidden, s.secondRows, s.h2);
+    const beta = mibBeta(step, this.totalSteps, { beta: c.mib_beta, anneal: c.mib_beta_anneal });
+    const out = this.heads.step(s.h1, s.h2, { beta, weight: c.mib_lambda, seed: c.seed, step });
+    be.zero(s.dH);
+    scatterAddRows(out.dH1, s.firstIndex, s.dH);
+    scatterAddRows(out.dH2, s.secondIndex, s.dH);
+    this.model.backward({ dLastHidden: s.dH });
+    return out.stats;
+  }
+
+  #splitFor(B: number): ViewSplit {
+    if (this.#split?.B === B) return this.#split;
+    this.#disposeSplit();
+    const be = this.model.backend;
+    const C = this.model.config.n_embd;
+    const first = Array.from({ length: B }, (_, i) => i);
+    const second = first.map((i) => B + i);
+    this.#split = {
+      B,
+      firstRows: be.tensor(first),
+      secondRows: be.tensor(second),
+      firstIndex: rowIndex(be, first),
+      secondIndex: rowIndex(be, second),
+      h1: be.zeros([B, C]),
+      h2: be.zeros([B, C]),
+      dH: be.zeros([2 * B, C]),
+    };
+    return this.#split;
+  }
+
+  #disposeSplit(): void {
+    const s = this.#split;
+    if (!s) return;
+    for (const t of [s.firstRows, s.secondRows, s.h1, s.h2, s.dH]) t.dispose();
+    disposeRowIndex(s.firstIndex);
+    disposeRowIndex(s.secondIndex);
+    this.#split = undefined;
+  }
+
+  protected pairEval(pairs: EncodedPreference[]) {
+    return evaluateRewardModel(this.model, pairs, this.config.per_device_eval_batch_size, this.#o);
+  }
+
+  /** The reward model and its optimizer (the bottleneck's heads restart on resume). */
+  protected parts(): TrainerParts {
+    return { models: { model: this.model }, optimizers: { model: this.optimizer } };
+  }
+
+  /** Frees the heads and the split buffers (the reward model stays the caller's). */
+  dispose(): void {
+    this.#disposeSplit();
+    this.heads.dispose(); // its optimizer too
+  }
+}

@@ -1,0 +1,51 @@
+// The starting policy of a built-in task: a small GPT-2 trained from scratch by SFT on the
+// task's demonstrations, with the keys that size and train it (shared by `webrlhf rlmec` and
+// `webrlhf rlp`, each with its own context length and step count).
+import { sftConfig } from '../algorithms/sft/config.js';
+import { SFTTrainer } from '../algorithms/sft/trainer.js';
+import type { Backend } from '../backend/backend.js';
+import type { SFTRecord } from '../data/records.js';
+import { gptConfig } from '../nn/config.js';
+import { GPT } from '../nn/gpt.js';
+import type { Tokenizer } from '../text/tokenizer.js';
+import { integerKey, numberKey } from '../training/config/schema.js';
+import type { TrainOptions } from '../training/trainer.js';
+
+export interface BuiltinPolicyConfig {
+  n_embd: number;
+  n_layer: number;
+  n_head: number;
+  n_positions: number;
+  sft_max_steps: number;
+  sft_learning_rate: number;
+  logging_steps: number;
+}
+
+/** The keys, with the task's context length and SFT steps (and why they suit it). */
+export function builtinPolicyKeys(d: { n_positions: number; positionsWhy: string; sft_max_steps: number; data: string }) {
+  return {
+    n_embd: integerKey(64, 'Built-in starting policy: width.', { min: 1 }),
+    n_layer: integerKey(2, 'Built-in starting policy: layers.', { min: 1 }),
+    n_head: integerKey(4, 'Built-in starting policy: attention heads (must divide n_embd).', { min: 1 }),
+    n_positions: integerKey(d.n_positions, `Built-in starting policy: context length (${d.positionsWhy}).`, { min: 16 }),
+    sft_max_steps: integerKey(d.sft_max_steps, `Built-in starting policy: SFT steps on ${d.data} (batch 16).`, { min: 1 }),
+    sft_learning_rate: numberKey(3e-3, 'Built-in starting policy: SFT learning rate.', { min: 0 }),
+  };
+}
+
+/** A new policy trained from scratch on `demos` (cosine schedule, 5% warm-up, batch 16); the caller owns it. */
+export async function trainBuiltinPolicy(backend: Backend, tokenizer: Tokenizer, c: BuiltinPolicyConfig, seed: number, demos: readonly SFTRecord[], run: TrainOptions): Promise<GPT> {
+  const config = gptConfig({ vocab_size: tokenizer.vocabSize, n_positions: c.n_positions, n_embd: c.n_embd, n_layer: c.n_layer, n_head: c.n_head });
+  const model = GPT.create(backend, config, { seed });
+  try {
+    const sft = sftConfig({
+      seed, max_steps: c.sft_max_steps, learning_rate: c.sft_learning_rate, per_device_train_batch_size: 16,
+      lr_scheduler_type: 'cosine', warmup_ratio: 0.05, save_steps: 1_000_000, logging_steps: c.logging_steps,
+    });
+    await new SFTTrainer({ model, tokenizer, config: sft, train: demos }).train(run);
+    return model;
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+}

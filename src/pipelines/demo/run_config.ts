@@ -1,0 +1,39 @@
+// The settings of `webrlhf demo`: which pipelines run, where, on which backend, and at which
+// scale. The demo scale is each pipeline's own defaults for one seed (RLMEC without its
+// baselines), so it finishes in minutes on a laptop CPU; `full` runs the 3-seed tables of
+// docs/RLP.md and docs/RLMEC.md.
+import { booleanKey, enumKey, integerKey, resolveConfig, stringKey, type ConfigSchema } from '../../training/config/schema.js';
+
+export const DEMO_PIPELINES = ['both', 'rlp', 'rlmec'] as const;
+export type DemoPipelines = (typeof DEMO_PIPELINES)[number];
+
+export interface DemoRunConfig {
+  output_dir: string;
+  backend: 'auto' | 'webgpu' | 'wasm';
+  seed: number;
+  full: boolean;
+  pipelines: DemoPipelines;
+  rlp_config: string | null;
+  rlmec_config: string | null;
+}
+
+/** Seeds of a `full` run: the tables of the RLP and RLMEC issues. */
+export const FULL_SEEDS = 3;
+
+export const DEMO_RUN_CONFIG: ConfigSchema<DemoRunConfig> = {
+  name: 'demo',
+  keys: {
+    output_dir: stringKey('runs/demo', 'Where the demo writes report.html, and each pipeline its run folder (rlp/, rlmec/).'),
+    backend: enumKey(['auto', 'webgpu', 'wasm'] as const, 'auto', 'Where the math runs: WebGPU, WebAssembly, or auto (WebGPU when a GPU is usable).'),
+    seed: integerKey(42, 'Seed of every random choice; a full run uses seed, seed+1, seed+2.', { min: 0 }),
+    full: booleanKey(false, `The larger settings: ${FULL_SEEDS} seeds of each pipeline and RLMEC's SFT/RFT/PPO/DPO baselines (about 20 minutes on 2 CPU cores, against about 5 for the demo).`),
+    pipelines: enumKey(DEMO_PIPELINES, 'both', 'Which research pipelines run: RLP (SFT → reward model → PPO → RLP-UML and RLP-SPG), RLMEC (SFT → GRM → RLMEC), or both.'),
+    rlp_config: stringKey(null, 'A JSON file of `webrlhf rlp` keys that change the RLP run (its output_dir, backend, seed and seeds are the demo\'s); null: its defaults.', { nullable: true }),
+    rlmec_config: stringKey(null, 'The same for the RLMEC run (`webrlhf rlmec` keys); null: its defaults.', { nullable: true }),
+  },
+};
+
+/** The full demo config from options (unset keys take their defaults); throws ConfigError naming a bad key. */
+export function demoRunConfig(options: Partial<DemoRunConfig> = {}): DemoRunConfig {
+  return resolveConfig(DEMO_RUN_CONFIG, options, 'demo options');
+}

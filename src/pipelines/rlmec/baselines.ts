@@ -1,0 +1,125 @@
+// The baselines of RLMEC's table (ALGORITHMS.md §5), each trained from the same starting
+// policy on the same problems and samples, for as many optimizer steps as RLMEC (PPO: as
+// many sampled solutions as the others saw): SFT on the problems' reference solutions, RFT
+// on the policy's own correct samples, DPO on (correct, wrong) pairs, PPO with a 0/1
+// correctness reward.
+import { dpoConfig } from '../../algorithms/dpo/config.js';
+import { DPOTrainer } from '../../algorithms/dpo/trainer.js';
+import { ppoConfig } from '../../algorithms/ppo/config.js';
+import { ppoModels } from '../../algorithms/ppo/models.js';
+import { PPOTrainer } from '../../algorithms/ppo/trainer.js';
+import { sftConfig } from '../../algorithms/sft/config.js';
+import { SFTTrainer } from '../../algorithms/sft/trainer.js';
+import { isCorrect, promptOf, type ReasoningProblem } from '../../data/problems.js';
+import type { GPT } from '../../nn/gpt.js';
+import type { Solution } from '../../tasks/solve.js';
+import type { Tokenizer } from '../../text/tokenizer.js';
+import type { TrainOptions } from '../../training/trainer.js';
+import type { RLMECRunConfig } from './run_config.js';
+
+export interface BaselineInput {
+  start: GPT;
+  tokenizer: Tokenizer;
+  config: RLMECRunConfig;
+  seed: number;
+  problems: readonly ReasoningProblem[];
+  samples: readonly Solution[];
+  /** RLMEC's optimizer steps: the budget of SFT, RFT and DPO. */
+  steps: number;
+  /** Where a baseline's training writes (its stage's run folder, named after the method) and its progress bar's metric. */
+  train: (method: string, keyMetric: string) => Promise<TrainOptions>;
+}
+
+/** A trained baseline, or why it could not train (no correct samples for RFT, no pairs for DPO). */
+export type BaselineResult = { model: GPT } | { skipped: string };
+
+const schedule = (c: RLMECRunConfig, seed: number, steps: number) => ({
+  seed,
+  max_steps: steps,
+  lr_scheduler_type: c.lr_scheduler_type,
+  warmup_ratio: c.warmup_ratio,
+  weight_decay: c.weight_decay,
+  max_grad_norm: c.max_grad_norm,
+  per_device_train_batch_size: c.per_device_train_batch_size,
+  save_steps: c.save_steps,
+  logging_steps: c.logging_steps,
+  max_length: c.max_length,
+});
+
+async function sftOn(i: BaselineInput, method: string, records: { prompt: string; completion: string }[]): Promise<BaselineResult> {
+  const model = i.start.clone();
+  const config = sftConfig({ ...schedule(i.config, i.seed, i.steps), learning_rate: i.config.baseline_learning_rate });
+  const trainer = new SFTTrainer({ model, tokenizer: i.tokenizer, config, train: records });
+  await trainer.train(await i.train(method, trainer.keyMetric));
+  return { model };
+}
+
+/** SFT on the reference solutions of the problems the RL methods sample on. */
+export function trainSFTOnProblems(i: BaselineInput): Promise<BaselineResult> {
+  return sftOn(i, 'sft_more', i.problems.map((p) => ({ prompt: promptOf(p), completion: p.solution })));
+}
+
+/** Rejection-sampling fine-tuning: SFT on the policy's own correct samples (each distinct one once). */
+export function trainRFT(i: BaselineInput): Promise<BaselineResult> {
+  const distinct = new Map(i.samples.filter((s) => s.correct).map((s) => [`${s.problem.question}\u0000${s.text}`, s]));
+  const records = [...distinct.values()];
+  if (!records.length) return Promise.resolve({ skipped: 'no correct samples to fine-tune on' });
+  return sftOn(i, 'rft', records.map((s) => ({ prompt: promptOf(s.problem), completion: s.text })));
+}
+
+/** DPO on pairs of a problem's correct and wrong samples (each wrong sample paired with a correct one in turn). */
+export async function trainDPO(i: BaselineInput): Promise<BaselineResult> {
+  const byProblem = new Map<ReasoningProblem, { right: string[]; wrong: string[] }>();
+  for (const s of i.samples) {
+    const entry = byProblem.get(s.problem) ?? { right: [], wrong: [] };
+    (s.correct ? entry.right : entry.wrong).push(s.text);
+    byProblem.set(s.problem, entry);
+  }
+  const pairs = [...byProblem].flatMap(([p, { right, wrong }]) => (right.length ? wrong.map((w, k) => ({ prompt: promptOf(p), chosen: right[k % right.length]!, rejected: w })) : []));
+  if (!pairs.length) return { skipped: 'no problem has both a correct and a wrong sample' };
+  const policy = i.start.clone();
+  const reference = i.start.clone().freeze();
+  try {
+    const config = dpoConfig({ ...schedule(i.config, i.seed, i.steps), learning_rate: i.config.dpo_learning_rate, beta: i.config.dpo_beta, max_prompt_length: Math.max(1, i.config.max_length - i.config.max_new_tokens - 1) });
+    const trainer = new DPOTrainer({ policy, reference, tokenizer: i.tokenizer, config, train: pairs });
+    await trainer.train(await i.train('dpo', trainer.keyMetric));
+    return { model: policy };
+  } finally {
+    reference.dispose();
+  }
+}
+
+/** PPO with reward 1 for a right final answer, 0 otherwise, on as many sampled solutions as the others saw. */
+export async function trainPPO(i: BaselineInput): Promise<BaselineResult> {
+  const c = i.config;
+  const byPrompt = new Map(i.problems.map((p) => [promptOf(p), p]));
+  const correctness = (batch: { prompt: number[]; response: number[] }[]) =>
+    batch.map((s) => {
+      const problem = byPrompt.get(i.tokenizer.decode(s.prompt, { skipSpecialTokens: true }));
+      return problem && isCorrect(problem, i.tokenizer.decode(s.response, { skipSpecialTokens: true })) ? 1 : 0;
+    });
+  // No reward model to start the value model from: it starts from the policy's start.
+  const models = await ppoModels({ sft: i.start, reward: correctness, valueFrom: i.start });
+  try {
+    const config = ppoConfig({
+      seed: i.seed,
+      learning_rate: c.ppo_learning_rate,
+      lr_scheduler_type: c.lr_scheduler_type,
+      warmup_ratio: c.warmup_ratio,
+      per_device_train_batch_size: c.ppo_batch_size,
+      total_episodes: i.samples.length,
+      temperature: c.temperature,
+      response_length: c.max_new_tokens,
+      local_rollout_forward_batch_size: c.generation_batch_size,
+      save_steps: c.save_steps,
+      logging_steps: c.logging_steps,
+    });
+    const { policy, reference, value, reward } = models;
+    const prompts = i.problems.map((p) => ({ prompt: promptOf(p) }));
+    const trainer = new PPOTrainer({ policy, reference, value, reward, tokenizer: i.tokenizer, config, train: prompts });
+    await trainer.train(await i.train('ppo', trainer.keyMetric));
+    return { model: policy };
+  } finally {
+    models.dispose();
+  }
+}

@@ -1,0 +1,278 @@
+// `webrlhf rlmec` as a library call: for each seed, the starting policy samples solutions,
+// the reward stage (teacher → GRM → rewrites and token rewards) judges them, RLMEC trains on
+// them (for `rounds` rounds), the baselines train from the same start on the same samples,
+// and every model's greedy test accuracy goes into one table (mean ± s.e. over the seeds).
+// With an output folder: config.json, results.json, and per seed samples.jsonl, outputs.jsonl
+// (each method's test solutions), tokens.html and a run folder per trained stage.
+import { grmRewrites, grmTokenProbabilities } from '../../algorithms/rlmec/grm.js';
+import { judgeSamples, type JudgeReport } from '../../algorithms/rlmec/judge.js';
+import { tokenRewards } from '../../algorithms/rlmec/token_rewards.js';
+import { RLMECTrainer } from '../../algorithms/rlmec/trainer.js';
+import { sftConfig } from '../../algorithms/sft/config.js';
+import type { Backend } from '../../backend/backend.js';
+import type { ReasoningProblem } from '../../data/problems.js';
+import { ConfigError } from '../../errors.js';
+import type { GPT } from '../../nn/gpt.js';
+import { tokensHtml, type TokenRewardEntry } from '../../report/tokens_html.js';
+import { solveProblems, testAccuracy, type Solution } from '../../tasks/solve.js';
+import type { Tokenizer } from '../../text/tokenizer.js';
+import type { RunStorage } from '../../training/run/run_storage.js';
+import type { TrainOptions } from '../../training/trainer.js';
+import { formatTable, summarise, type MethodSummary } from '../comparison_table.js';
+import { runSeeds, type SeedHooks, type SeedLoopResult } from '../seed_loop.js';
+import { stageOptions, writeJsonl, writeText, type ExperimentHooks } from '../stage.js';
+import { trainDPO, trainPPO, trainRFT, trainSFTOnProblems, type BaselineInput, type BaselineResult } from './baselines.js';
+import type { RLMECRunConfig } from './run_config.js';
+import type { RLMECSource, SeedData } from './source.js';
+
+/** The table's rows, in order: the start, the baselines, RLMEC. */
+export const METHODS = [
+  { key: 'sft', label: 'SFT (start)' },
+  { key: 'sft_more', label: 'SFT on RL problems' },
+  { key: 'rft', label: 'RFT' },
+  { key: 'ppo', label: 'PPO' },
+  { key: 'dpo', label: 'DPO' },
+  { key: 'rlmec', label: 'RLMEC' },
+] as const;
+export type MethodKey = (typeof METHODS)[number]['key'];
+
+/** output, log, progress, onStep, signal (pipelines/stage.ts). */
+export type RLMECExperimentHooks = ExperimentHooks;
+
+export interface SeedResult {
+  seed: number;
+  accuracy: Partial<Record<MethodKey, number>>;
+  /** Why a method has no accuracy in this seed. */
+  skipped: Partial<Record<MethodKey, string>>;
+  /** The reward stage of each round. */
+  judge: JudgeReport[];
+  /** RLMEC's optimizer steps per round (the baselines' budget is the first round's). */
+  steps: number[];
+  seconds: number;
+}
+
+/** results.json: the backend, the data, each seed's result, the test-accuracy table (mean ± s.e. over the seeds) and its text, the seconds. */
+export type RLMECExperimentResult = SeedLoopResult<SeedResult, { table: MethodSummary[]; text: string }>;
+
+export async function runRLMECExperiment(backend: Backend, config: RLMECRunConfig, source: RLMECSource, hooks: RLMECExperimentHooks = {}): Promise<RLMECExperimentResult> {
+  return runSeeds(backend, source, hooks, {
+    config,
+    runSeed: (seed, seedHooks) => new SeedPipeline(backend, config, source, seed, seedHooks).run(),
+    tables: (results, seeds) => {
+      const methods = METHODS.filter((m) => config.baselines || m.key === 'sft' || m.key === 'rlmec');
+      const table = methods.map((m) => summarise(m.label, results.map((r) => r.accuracy[m.key] ?? NaN)));
+      return { table, text: formatTable(table, seeds) };
+    },
+  });
+}
+
+/** The baselines in the table's order, each trained from the start on the first round's samples. */
+const BASELINES: [MethodKey, (i: BaselineInput) => Promise<BaselineResult>][] = [['sft_more', trainSFTOnProblems], ['rft', trainRFT], ['ppo', trainPPO], ['dpo', trainDPO]];
+
+/** One seed's pipeline: the start's samples, then per round the reward stage and RLMEC, the baselines, and each model's test accuracy. */
+class SeedPipeline {
+  readonly #owned: GPT[] = [];
+  readonly #result: SeedResult;
+  readonly #data: SeedData;
+  readonly #tokenizer: Tokenizer;
+  /** Each evaluated method's test solutions, for outputs.jsonl. */
+  readonly #outputs = new Map<MethodKey, Solution[]>();
+  readonly #gen: { max_new_tokens: number; batch_size: number };
+
+  constructor(
+    readonly backend: Backend,
+    readonly c: RLMECRunConfig,
+    readonly source: RLMECSource,
+    readonly seed: number,
+    readonly hooks: SeedHooks,
+  ) {
+    this.#data = source.data(seed);
+    checkSeedData(this.#data);
+    this.#tokenizer = source.tokenizer;
+    this.#result = { seed, accuracy: {}, skipped: {}, judge: [], steps: [], seconds: 0 };
+    this.#gen = { max_new_tokens: c.max_new_tokens, batch_size: c.generation_batch_size };
+  }
+
+  async run(): Promise<SeedResult> {
+    const t0 = performance.now();
+    const { c, seed } = this;
+    const storage = this.hooks.storage;
+    const start = this.#own(await this.source.startPolicy(seed, () => this.#stage('sft', 'loss')));
+    try {
+      await this.#evaluate('sft', start);
+      const samples = await this.#solve(start, seed);
+      this.#log(`sampled ${samples.length} solutions of ${this.#data.problems.length} problems; ${samples.filter((s) => s.correct).length} correct`);
+      const grm = this.#own(this.source.grm ? await this.source.grm(seed) : start.clone());
+      const policy = this.#own(start.clone());
+      for (let round = 0; round < c.rounds; round++) await this.#round(round, policy, grm, samples);
+      const solutions = await this.#evaluate('rlmec', policy);
+      if (storage && c.tokens_html_samples > 0) await writeTokensHtml(storage, c, this.#tokenizer, grm, solutions, this.#gen, `seed ${seed}, ${this.source.name}, ${this.backend.kind}`);
+      if (c.baselines) await this.#baselines(start, samples);
+      if (storage) await writeTestOutputs(storage, this.#data.test, this.#outputs);
+    } finally {
+      for (const m of this.#owned) m.dispose();
+    }
+    this.#result.seconds = (performance.now() - t0) / 1000;
+    return this.#result;
+  }
+
+  #log(line: string): void {
+    this.hooks.log(`seed ${this.seed}: ${line}`);
+  }
+
+  #own(model: GPT): GPT {
+    this.#owned.push(model);
+    return model;
+  }
+
+  #stage(name: string, keyMetric: string): Promise<TrainOptions> {
+    return stageOptions(this.hooks, this.seed, name, this.c, keyMetric);
+  }
+
+  /** `model`'s sampled solutions of the seed's problems (num_samples each). */
+  #solve(model: GPT, seed: number): Promise<Solution[]> {
+    const c = this.c;
+    return solveProblems(model, this.#tokenizer, this.#data.problems, { ...this.#gen, num_samples: c.num_samples, temperature: c.temperature, top_p: c.top_p, seed });
+  }
+
+  /** A model's greedy test accuracy, kept in the result with its solutions. */
+  async #evaluate(key: MethodKey, model: GPT): Promise<Solution[]> {
+    const { accuracy, solutions } = await testAccuracy(model, this.#tokenizer, this.#data.test, this.#gen);
+    this.#result.accuracy[key] = accuracy;
+    this.#outputs.set(key, solutions);
+    this.#log(`${METHODS.find((m) => m.key === key)!.label}: test accuracy ${(100 * accuracy).toFixed(1)}% (${solutions.filter((s) => s.correct).length}/${solutions.length})`);
+    return solutions;
+  }
+
+  /**
+   * One round: the policy's samples (the start's in the first round, the policy's own after),
+   * the reward stage judging them (the GRM trains in the first round only), then RLMEC on
+   * them against the policy as it was.
+   */
+  async #round(round: number, policy: GPT, grm: GPT, firstSamples: Solution[]): Promise<void> {
+    const { c, seed } = this;
+    this.hooks.signal?.throwIfAborted();
+    const suffix = round ? `_round${round + 1}` : '';
+    const samples = round ? await this.#solve(policy, seed + round * 7919) : firstSamples;
+    const judged = await judgeSamples(samples, {
+      grm,
+      tokenizer: this.#tokenizer,
+      teacher: this.#data.teacher,
+      grmConfig: sftConfig({ seed, max_steps: c.grm_max_steps, learning_rate: c.grm_learning_rate, per_device_train_batch_size: c.grm_batch_size, lr_scheduler_type: 'cosine', warmup_ratio: 0.05, save_steps: c.save_steps, logging_steps: c.logging_steps }),
+      trainGRM: round === 0,
+      ...this.#gen,
+      train: await this.#stage(`grm${suffix}`, 'loss'),
+    });
+    this.#result.judge.push(judged.report);
+    this.#log(`reward stage${suffix}: ${describeJudge(judged.report, this.#data.teacher.name)}`);
+    if (this.hooks.storage) await writeSamples(this.hooks.storage, `samples${suffix}.jsonl`, this.#tokenizer, samples, judged);
+    if (!judged.items.length) {
+      const r = judged.report;
+      throw new ConfigError(
+        `RLMEC: nothing to train on in seed ${seed}${suffix}: all ${r.erroneous} erroneous samples were dropped because the GRM's rewrite never reached the right answer, ` +
+          'and no sample was correct. Train the GRM longer (grm_max_steps, grm_learning_rate), give a rewrites_file, or start from a stronger policy.',
+      );
+    }
+    const reference = policy.clone().freeze();
+    try {
+      const trainer = new RLMECTrainer({ policy, reference, tokenizer: this.#tokenizer, config: c, train: judged.items });
+      this.#result.steps.push(trainer.totalSteps);
+      await trainer.train(await this.#stage(`rlmec${suffix}`, trainer.keyMetric));
+    } finally {
+      reference.dispose();
+    }
+  }
+
+  /** The baselines from the start on the first round's samples, for RLMEC's first-round budget; each evaluated, then freed. */
+  async #baselines(start: GPT, samples: Solution[]): Promise<void> {
+    const input: BaselineInput = {
+      start, tokenizer: this.#tokenizer, config: this.c, seed: this.seed, problems: this.#data.problems, samples, steps: this.#result.steps[0]!,
+      train: (method, keyMetric) => this.#stage(method, keyMetric),
+    };
+    for (const [key, train] of BASELINES) {
+      this.hooks.signal?.throwIfAborted();
+      const out = await train(input);
+      if ('skipped' in out) {
+        this.#result.skipped[key] = out.skipped;
+        this.#log(`${key}: skipped: ${out.skipped}`);
+        continue;
+      }
+      try {
+        await this.#evaluate(key, out.model);
+      } finally {
+        out.model.dispose();
+      }
+    }
+  }
+}
+
+/** outputs.jsonl: per test problem, each method's greedy solution and whether it is right. */
+async function writeTestOutputs(storage: RunStorage, test: readonly ReasoningProblem[], outputs: Map<MethodKey, Solution[]>): Promise<void> {
+  const rows = test.map((p, i) => ({
+    question: p.question,
+    answer: p.answer,
+    outputs: Object.fromEntries([...outputs].map(([k, v]) => [k, v[i]!.text])),
+    correct: Object.fromEntries([...outputs].map(([k, v]) => [k, v[i]!.correct])),
+  }));
+  await writeJsonl(storage, 'outputs.jsonl', rows);
+}
+
+function describeJudge(r: JudgeReport, teacher: string): string {
+  const parts = [
+    `${r.erroneous} erroneous and ${r.correct} correct samples`,
+    `teacher (${teacher}) failed on ${r.teacherFailed}`,
+    `GRM examples ${r.grmExamples.locate} locate + ${r.grmExamples.rewrite} rewrite + ${r.grmExamples.copy} copy`,
+    `GRM rewrites right ${r.rewritesCorrect}/${r.erroneous}`,
+    `dropped ${r.dropped} erroneous samples whose rewrite failed`,
+    `removed ${r.duplicates} duplicate correct samples`,
+  ];
+  return parts.join('; ');
+}
+
+/** Every judged sample: its text, whether it is right, the GRM's rewrite and each token's reward. */
+async function writeSamples(storage: RunStorage, path: string, tokenizer: Tokenizer, samples: readonly Solution[], judged: { judged: { probs: number[] }[]; rewrites: string[] }): Promise<void> {
+  const lines = samples.map((s, i) => {
+    const probs = judged.judged[i]!.probs;
+    return JSON.stringify({
+      question: s.problem.question,
+      prediction: s.text,
+      correct: s.correct,
+      rewrite: s.correct ? null : judged.rewrites[i],
+      tokens: s.ids.map((id) => tokenizer.decode([id])),
+      rewards: tokenRewards(probs, s.correct),
+    });
+  });
+  await writeText(storage, path, `${lines.join('\n')}\n`);
+}
+
+/** tokens.html: the trained policy's test solutions, each token coloured by the GRM's reward. */
+async function writeTokensHtml(storage: RunStorage, c: RLMECRunConfig, tokenizer: Tokenizer, grm: GPT, solutions: Solution[], gen: { max_new_tokens: number; batch_size: number }, note: string): Promise<void> {
+  const wrong = solutions.filter((s) => !s.correct);
+  const right = solutions.filter((s) => s.correct);
+  const shown: Solution[] = [];
+  for (let i = 0; shown.length < c.tokens_html_samples && (i < wrong.length || i < right.length); i++) {
+    if (i < wrong.length) shown.push(wrong[i]!);
+    if (i < right.length && shown.length < c.tokens_html_samples) shown.push(right[i]!);
+  }
+  const judged = shown.map((s) => ({ problem: s.problem, ids: s.ids }));
+  const probs = await grmTokenProbabilities(grm, tokenizer, judged, gen);
+  const rewrites = await grmRewrites(grm, tokenizer, judged, gen);
+  const entries: TokenRewardEntry[] = shown.map((s, i) => {
+    const rewards = tokenRewards(probs[i]!, s.correct);
+    return {
+      question: s.problem.question,
+      correct: s.correct,
+      answer: s.problem.answer,
+      tokens: s.ids.map((id, k) => ({ text: tokenizer.decode([id]), reward: rewards[k]! })),
+      ...(s.correct ? {} : { rewrite: rewrites[i]! }),
+    };
+  });
+  const html = tokensHtml({ title: 'RLMEC: where the GRM puts the blame', notes: [note, 'Test solutions of the RLMEC policy (greedy); the GRM rewrite under each wrong one.'], entries });
+  await writeText(storage, 'tokens.html', html);
+}
+
+/** Checks what a run needs before any work: at least one problem and one test problem. */
+export function checkSeedData(d: SeedData): void {
+  if (!d.problems.length) throw new ConfigError('RLMEC: there are no problems to sample on');
+  if (!d.test.length) throw new ConfigError('RLMEC: there are no test problems to measure accuracy on');
+}

@@ -1,9 +1,0 @@
-// The config schema of each trainer, by its command name.
-import { DPO_CONFIG } from './dpo.js';
-import { PPO_CONFIG } from './ppo.js';
-import { REWARD_CONFIG } from './reward.js';
-import { SFT_CONFIG } from './sft.js';
-
-export const TRAINER_CONFIGS = { sft: SFT_CONFIG, reward: REWARD_CONFIG, dpo: DPO_CONFIG, ppo: PPO_CONFIG } as const;
-
-export type TrainerName = keyof typeof TRAINER_CONFIGS;
