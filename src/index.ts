@@ -165,17 +165,18 @@ export { solveProblems, testAccuracy, type Solution, type SolveOptions } from '.
 export { RLMEC_RUN_CONFIG, rlmecRunConfig, type RLMECRunConfig } from './pipelines/rlmec/run_config.js';
 export { builtinArithmeticSource, type RLMECSource, type SeedData } from './pipelines/rlmec/source.js';
 export {
-  runRLMECExperiment, METHODS, type MethodKey, type RLMECExperimentHooks, type RLMECExperimentResult, type SeedResult,
+  runRLMECExperiment, METHODS, type MethodKey, type RLMECExperimentResult, type SeedResult,
 } from './pipelines/rlmec/pipeline.js';
 export { summarise, formatTable, percent, type MethodSummary, type TableFormat } from './pipelines/comparison_table.js';
 export { DEMO_RUN_CONFIG, DEMO_PIPELINES, FULL_SEEDS, demoRunConfig, type DemoRunConfig, type DemoPipelines } from './pipelines/demo/run_config.js';
-export type { ExperimentHooks, StageStepEvent } from './pipelines/stage.js';
+// Both pipelines take the same hooks (output, log, progress, onStep, signal); the per-pipeline names stay for existing code.
+export type { ExperimentHooks, ExperimentHooks as RLMECExperimentHooks, ExperimentHooks as RLPExperimentHooks, StageStepEvent } from './pipelines/stage.js';
 export { demoReport, type DemoReportInput } from './pipelines/demo/report.js';
 export { runDemo, type DemoHooks, type DemoOverrides, type DemoResult } from './pipelines/demo/demo.js';
 export { RLP_RUN_CONFIG, RLP_STAGES, RLP_METHODS, rlpRunConfig, rerunStages, type RLPRunConfig, type RLPStage, type RLPMethodChoice } from './pipelines/rlp/run_config.js';
 export { builtinInstructionSource, type RLPSource, type RLPSeedData, type LabelledPreferences } from './pipelines/rlp/source.js';
 export {
-  runRLPExperiment, RLP_POLICIES, RLP_REWARD_MODELS, type RLPPolicyKey, type RLPRewardKey, type RLPExperimentHooks, type RLPSeedResult, type RLPExperimentResult,
+  runRLPExperiment, RLP_POLICIES, RLP_REWARD_MODELS, type RLPPolicyKey, type RLPRewardKey, type RLPSeedResult, type RLPExperimentResult,
 } from './pipelines/rlp/pipeline.js';
 export { winRate, evaluateWinRate, type PreferenceCode, type PreferenceAnnotator, type AnnotatedItem, type WinRateResult } from './eval/win_rate.js';
 export { clusterOutputs, type Equivalence } from './algorithms/rlp/clustering.js';

@@ -9,6 +9,20 @@ export interface MethodSummary {
   stderr: number;
 }
 
+/** A row of a results table: its key in each seed's result and its label in the table. */
+export interface TableRow<K extends string = string> {
+  readonly key: K;
+  readonly label: string;
+}
+
+/** The keys of a list of table rows. */
+export type RowKey<Rows extends readonly TableRow[]> = Rows[number]['key'];
+
+/** A table's rows, in order, from their labels by key. */
+export function tableRows<K extends string>(labels: Readonly<Record<K, string>>): readonly TableRow<K>[] {
+  return (Object.entries(labels) as [K, string][]).map(([key, label]) => ({ key, label }));
+}
+
 export function summarise(method: string, values: number[]): MethodSummary {
   const xs = values.filter(Number.isFinite);
   const n = xs.length;

@@ -2,13 +2,22 @@
 // once per seed (seed, seed + 1, …) in that seed's folder, then the tables over all seeds,
 // written as results.json.
 import type { Backend } from '../backend/backend.js';
+import type { GPT } from '../nn/gpt.js';
 import { openRun } from '../training/run/run_folder.js';
 import { resolveRunStorage } from '../training/run/run_storage.js';
-import { seedFolder, setAside, writeText, type ExperimentHooks, type StageHooks } from './stage.js';
+import type { TrainOptions } from '../training/trainer.js';
+import { seedFolder, setAside, stageOptions, writeText, type ExperimentHooks, type StageHooks } from './stage.js';
 
 /** What one seed's pipeline gets: the caller's hooks, a log line sink and the seed's folder. */
 export interface SeedHooks extends StageHooks {
   log: (line: string) => void;
+}
+
+/** What every seed's result holds besides its figures. */
+export interface SeedRun {
+  seed: number;
+  /** Wall-clock seconds of the seed's pipeline. */
+  seconds: number;
 }
 
 export interface SeedLoop<S, T extends object> {
@@ -45,4 +54,45 @@ export async function runSeeds<S, T extends object>(backend: Backend, source: { 
   const result = { backend: backend.kind, data: source.name, seeds: results, ...loop.tables(results, seeds), seconds: (performance.now() - t0) / 1000 };
   if (storage) await writeText(storage, 'results.json', `${JSON.stringify(result, null, 2)}\n`);
   return result;
+}
+
+/**
+ * What one seed's pipeline shares, whatever its stages: a log whose lines name the seed, the
+ * models it owns (freed when it ends, however it ends), each trained stage's TrainOptions,
+ * and the result's seconds. A pipeline's stages go in `stages()`.
+ */
+export abstract class SeedStages<R extends SeedRun> {
+  readonly #owned: GPT[] = [];
+
+  constructor(readonly seed: number, readonly hooks: SeedHooks, private readonly runConfig: object) {}
+
+  async run(): Promise<R> {
+    const t0 = performance.now();
+    let result: R;
+    try {
+      result = await this.stages();
+    } finally {
+      for (const m of this.#owned) m.dispose();
+    }
+    result.seconds = (performance.now() - t0) / 1000;
+    return result;
+  }
+
+  /** The pipeline's stages for this seed; returns the seed's result. */
+  protected abstract stages(): Promise<R>;
+
+  protected log(line: string): void {
+    this.hooks.log(`seed ${this.seed}: ${line}`);
+  }
+
+  /** Gives the seed a model to free when it ends. */
+  protected own(model: GPT): GPT {
+    this.#owned.push(model);
+    return model;
+  }
+
+  /** A trained stage's TrainOptions: its run folder in the seed's, its bar and step events. */
+  protected stage(name: string, keyMetric: string): Promise<TrainOptions> {
+    return stageOptions(this.hooks, this.seed, name, this.runConfig, keyMetric);
+  }
 }

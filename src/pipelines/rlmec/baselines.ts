@@ -5,9 +5,6 @@
 // correctness reward.
 import { dpoConfig } from '../../algorithms/dpo/config.js';
 import { DPOTrainer } from '../../algorithms/dpo/trainer.js';
-import { ppoConfig } from '../../algorithms/ppo/config.js';
-import { ppoModels } from '../../algorithms/ppo/models.js';
-import { PPOTrainer } from '../../algorithms/ppo/trainer.js';
 import { sftConfig } from '../../algorithms/sft/config.js';
 import { SFTTrainer } from '../../algorithms/sft/trainer.js';
 import { isCorrect, promptOf, type ReasoningProblem } from '../../data/problems.js';
@@ -15,6 +12,7 @@ import type { GPT } from '../../nn/gpt.js';
 import type { Solution } from '../../tasks/solve.js';
 import type { Tokenizer } from '../../text/tokenizer.js';
 import type { TrainOptions } from '../../training/trainer.js';
+import { trainPPOStage } from '../ppo_stage.js';
 import type { RLMECRunConfig } from './run_config.js';
 
 export interface BaselineInput {
@@ -99,27 +97,14 @@ export async function trainPPO(i: BaselineInput): Promise<BaselineResult> {
       return problem && isCorrect(problem, i.tokenizer.decode(s.response, { skipSpecialTokens: true })) ? 1 : 0;
     });
   // No reward model to start the value model from: it starts from the policy's start.
-  const models = await ppoModels({ sft: i.start, reward: correctness, valueFrom: i.start });
-  try {
-    const config = ppoConfig({
-      seed: i.seed,
-      learning_rate: c.ppo_learning_rate,
-      lr_scheduler_type: c.lr_scheduler_type,
-      warmup_ratio: c.warmup_ratio,
-      per_device_train_batch_size: c.ppo_batch_size,
-      total_episodes: i.samples.length,
-      temperature: c.temperature,
-      response_length: c.max_new_tokens,
-      local_rollout_forward_batch_size: c.generation_batch_size,
-      save_steps: c.save_steps,
-      logging_steps: c.logging_steps,
-    });
-    const { policy, reference, value, reward } = models;
-    const prompts = i.problems.map((p) => ({ prompt: promptOf(p) }));
-    const trainer = new PPOTrainer({ policy, reference, value, reward, tokenizer: i.tokenizer, config, train: prompts });
-    await trainer.train(await i.train('ppo', trainer.keyMetric));
-    return { model: policy };
-  } finally {
-    models.dispose();
-  }
+  const model = await trainPPOStage({
+    models: { sft: i.start, reward: correctness, valueFrom: i.start },
+    tokenizer: i.tokenizer,
+    prompts: i.problems.map(promptOf),
+    keys: c,
+    seed: i.seed,
+    config: { lr_scheduler_type: c.lr_scheduler_type, warmup_ratio: c.warmup_ratio, total_episodes: i.samples.length, temperature: c.temperature, save_steps: c.save_steps },
+    train: (keyMetric) => i.train('ppo', keyMetric),
+  });
+  return { model };
 }

@@ -17,30 +17,18 @@ import { tokensHtml, type TokenRewardEntry } from '../../report/tokens_html.js';
 import { solveProblems, testAccuracy, type Solution } from '../../tasks/solve.js';
 import type { Tokenizer } from '../../text/tokenizer.js';
 import type { RunStorage } from '../../training/run/run_storage.js';
-import type { TrainOptions } from '../../training/trainer.js';
-import { formatTable, summarise, type MethodSummary } from '../comparison_table.js';
-import { runSeeds, type SeedHooks, type SeedLoopResult } from '../seed_loop.js';
-import { stageOptions, writeJsonl, writeText, type ExperimentHooks } from '../stage.js';
+import { formatTable, summarise, tableRows, type MethodSummary, type RowKey } from '../comparison_table.js';
+import { SeedStages, runSeeds, type SeedHooks, type SeedLoopResult, type SeedRun } from '../seed_loop.js';
+import { writeJsonl, writeText, type ExperimentHooks } from '../stage.js';
 import { trainDPO, trainPPO, trainRFT, trainSFTOnProblems, type BaselineInput, type BaselineResult } from './baselines.js';
 import type { RLMECRunConfig } from './run_config.js';
 import type { RLMECSource, SeedData } from './source.js';
 
 /** The table's rows, in order: the start, the baselines, RLMEC. */
-export const METHODS = [
-  { key: 'sft', label: 'SFT (start)' },
-  { key: 'sft_more', label: 'SFT on RL problems' },
-  { key: 'rft', label: 'RFT' },
-  { key: 'ppo', label: 'PPO' },
-  { key: 'dpo', label: 'DPO' },
-  { key: 'rlmec', label: 'RLMEC' },
-] as const;
-export type MethodKey = (typeof METHODS)[number]['key'];
+export const METHODS = tableRows({ sft: 'SFT (start)', sft_more: 'SFT on RL problems', rft: 'RFT', ppo: 'PPO', dpo: 'DPO', rlmec: 'RLMEC' });
+export type MethodKey = RowKey<typeof METHODS>;
 
-/** output, log, progress, onStep, signal (pipelines/stage.ts). */
-export type RLMECExperimentHooks = ExperimentHooks;
-
-export interface SeedResult {
-  seed: number;
+export interface SeedResult extends SeedRun {
   accuracy: Partial<Record<MethodKey, number>>;
   /** Why a method has no accuracy in this seed. */
   skipped: Partial<Record<MethodKey, string>>;
@@ -48,13 +36,12 @@ export interface SeedResult {
   judge: JudgeReport[];
   /** RLMEC's optimizer steps per round (the baselines' budget is the first round's). */
   steps: number[];
-  seconds: number;
 }
 
 /** results.json: the backend, the data, each seed's result, the test-accuracy table (mean ± s.e. over the seeds) and its text, the seconds. */
 export type RLMECExperimentResult = SeedLoopResult<SeedResult, { table: MethodSummary[]; text: string }>;
 
-export async function runRLMECExperiment(backend: Backend, config: RLMECRunConfig, source: RLMECSource, hooks: RLMECExperimentHooks = {}): Promise<RLMECExperimentResult> {
+export async function runRLMECExperiment(backend: Backend, config: RLMECRunConfig, source: RLMECSource, hooks: ExperimentHooks = {}): Promise<RLMECExperimentResult> {
   return runSeeds(backend, source, hooks, {
     config,
     runSeed: (seed, seedHooks) => new SeedPipeline(backend, config, source, seed, seedHooks).run(),
@@ -70,8 +57,7 @@ export async function runRLMECExperiment(backend: Backend, config: RLMECRunConfi
 const BASELINES: [MethodKey, (i: BaselineInput) => Promise<BaselineResult>][] = [['sft_more', trainSFTOnProblems], ['rft', trainRFT], ['ppo', trainPPO], ['dpo', trainDPO]];
 
 /** One seed's pipeline: the start's samples, then per round the reward stage and RLMEC, the baselines, and each model's test accuracy. */
-class SeedPipeline {
-  readonly #owned: GPT[] = [];
+class SeedPipeline extends SeedStages<SeedResult> {
   readonly #result: SeedResult;
   readonly #data: SeedData;
   readonly #tokenizer: Tokenizer;
@@ -83,9 +69,10 @@ class SeedPipeline {
     readonly backend: Backend,
     readonly c: RLMECRunConfig,
     readonly source: RLMECSource,
-    readonly seed: number,
-    readonly hooks: SeedHooks,
+    seed: number,
+    hooks: SeedHooks,
   ) {
+    super(seed, hooks, c);
     this.#data = source.data(seed);
     checkSeedData(this.#data);
     this.#tokenizer = source.tokenizer;
@@ -93,40 +80,21 @@ class SeedPipeline {
     this.#gen = { max_new_tokens: c.max_new_tokens, batch_size: c.generation_batch_size };
   }
 
-  async run(): Promise<SeedResult> {
-    const t0 = performance.now();
+  protected async stages(): Promise<SeedResult> {
     const { c, seed } = this;
     const storage = this.hooks.storage;
-    const start = this.#own(await this.source.startPolicy(seed, () => this.#stage('sft', 'loss')));
-    try {
-      await this.#evaluate('sft', start);
-      const samples = await this.#solve(start, seed);
-      this.#log(`sampled ${samples.length} solutions of ${this.#data.problems.length} problems; ${samples.filter((s) => s.correct).length} correct`);
-      const grm = this.#own(this.source.grm ? await this.source.grm(seed) : start.clone());
-      const policy = this.#own(start.clone());
-      for (let round = 0; round < c.rounds; round++) await this.#round(round, policy, grm, samples);
-      const solutions = await this.#evaluate('rlmec', policy);
-      if (storage && c.tokens_html_samples > 0) await writeTokensHtml(storage, c, this.#tokenizer, grm, solutions, this.#gen, `seed ${seed}, ${this.source.name}, ${this.backend.kind}`);
-      if (c.baselines) await this.#baselines(start, samples);
-      if (storage) await writeTestOutputs(storage, this.#data.test, this.#outputs);
-    } finally {
-      for (const m of this.#owned) m.dispose();
-    }
-    this.#result.seconds = (performance.now() - t0) / 1000;
+    const start = this.own(await this.source.startPolicy(seed, () => this.stage('sft', 'loss')));
+    await this.#evaluate('sft', start);
+    const samples = await this.#solve(start, seed);
+    this.log(`sampled ${samples.length} solutions of ${this.#data.problems.length} problems; ${samples.filter((s) => s.correct).length} correct`);
+    const grm = this.own(this.source.grm ? await this.source.grm(seed) : start.clone());
+    const policy = this.own(start.clone());
+    for (let round = 0; round < c.rounds; round++) await this.#round(round, policy, grm, samples);
+    const solutions = await this.#evaluate('rlmec', policy);
+    if (storage && c.tokens_html_samples > 0) await writeTokensHtml(storage, c, this.#tokenizer, grm, solutions, this.#gen, `seed ${seed}, ${this.source.name}, ${this.backend.kind}`);
+    if (c.baselines) await this.#baselines(start, samples);
+    if (storage) await writeTestOutputs(storage, this.#data.test, this.#outputs);
     return this.#result;
-  }
-
-  #log(line: string): void {
-    this.hooks.log(`seed ${this.seed}: ${line}`);
-  }
-
-  #own(model: GPT): GPT {
-    this.#owned.push(model);
-    return model;
-  }
-
-  #stage(name: string, keyMetric: string): Promise<TrainOptions> {
-    return stageOptions(this.hooks, this.seed, name, this.c, keyMetric);
   }
 
   /** `model`'s sampled solutions of the seed's problems (num_samples each). */
@@ -140,7 +108,7 @@ class SeedPipeline {
     const { accuracy, solutions } = await testAccuracy(model, this.#tokenizer, this.#data.test, this.#gen);
     this.#result.accuracy[key] = accuracy;
     this.#outputs.set(key, solutions);
-    this.#log(`${METHODS.find((m) => m.key === key)!.label}: test accuracy ${(100 * accuracy).toFixed(1)}% (${solutions.filter((s) => s.correct).length}/${solutions.length})`);
+    this.log(`${METHODS.find((m) => m.key === key)!.label}: test accuracy ${(100 * accuracy).toFixed(1)}% (${solutions.filter((s) => s.correct).length}/${solutions.length})`);
     return solutions;
   }
 
@@ -161,10 +129,10 @@ class SeedPipeline {
       grmConfig: sftConfig({ seed, max_steps: c.grm_max_steps, learning_rate: c.grm_learning_rate, per_device_train_batch_size: c.grm_batch_size, lr_scheduler_type: 'cosine', warmup_ratio: 0.05, save_steps: c.save_steps, logging_steps: c.logging_steps }),
       trainGRM: round === 0,
       ...this.#gen,
-      train: await this.#stage(`grm${suffix}`, 'loss'),
+      train: await this.stage(`grm${suffix}`, 'loss'),
     });
     this.#result.judge.push(judged.report);
-    this.#log(`reward stage${suffix}: ${describeJudge(judged.report, this.#data.teacher.name)}`);
+    this.log(`reward stage${suffix}: ${describeJudge(judged.report, this.#data.teacher.name)}`);
     if (this.hooks.storage) await writeSamples(this.hooks.storage, `samples${suffix}.jsonl`, this.#tokenizer, samples, judged);
     if (!judged.items.length) {
       const r = judged.report;
@@ -177,7 +145,7 @@ class SeedPipeline {
     try {
       const trainer = new RLMECTrainer({ policy, reference, tokenizer: this.#tokenizer, config: c, train: judged.items });
       this.#result.steps.push(trainer.totalSteps);
-      await trainer.train(await this.#stage(`rlmec${suffix}`, trainer.keyMetric));
+      await trainer.train(await this.stage(`rlmec${suffix}`, trainer.keyMetric));
     } finally {
       reference.dispose();
     }
@@ -187,14 +155,14 @@ class SeedPipeline {
   async #baselines(start: GPT, samples: Solution[]): Promise<void> {
     const input: BaselineInput = {
       start, tokenizer: this.#tokenizer, config: this.c, seed: this.seed, problems: this.#data.problems, samples, steps: this.#result.steps[0]!,
-      train: (method, keyMetric) => this.#stage(method, keyMetric),
+      train: (method, keyMetric) => this.stage(method, keyMetric),
     };
     for (const [key, train] of BASELINES) {
       this.hooks.signal?.throwIfAborted();
       const out = await train(input);
       if ('skipped' in out) {
         this.#result.skipped[key] = out.skipped;
-        this.#log(`${key}: skipped: ${out.skipped}`);
+        this.log(`${key}: skipped: ${out.skipped}`);
         continue;
       }
       try {

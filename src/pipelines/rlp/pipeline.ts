@@ -5,9 +5,6 @@
 // protocol), best-of-n on r_φ included, and each reward model's preference accuracy against
 // the gold annotator. Each stage writes what it made in the seed's folder, so `rerun` can run
 // one stage again with the others loaded from there.
-import { ppoConfig } from '../../algorithms/ppo/config.js';
-import { ppoModels } from '../../algorithms/ppo/models.js';
-import { PPOTrainer } from '../../algorithms/ppo/trainer.js';
 import { rewardConfig } from '../../algorithms/reward/config.js';
 import { RewardTrainer } from '../../algorithms/reward/trainer.js';
 import type { Equivalence } from '../../algorithms/rlp/clustering.js';
@@ -25,11 +22,11 @@ import type { GPT } from '../../nn/gpt.js';
 import { generate, type GeneratedSequence } from '../../text/generate.js';
 import { rewardScores } from '../../text/score.js';
 import type { Tokenizer } from '../../text/tokenizer.js';
-import type { TrainOptions } from '../../training/trainer.js';
 import { padId } from '../../training/trainer_parts.js';
-import { formatTable, oneDecimal, summarise, type MethodSummary } from '../comparison_table.js';
-import { runSeeds, type SeedHooks, type SeedLoopResult } from '../seed_loop.js';
-import { stageOptions, writeJsonl, type ExperimentHooks } from '../stage.js';
+import { trainPPOStage } from '../ppo_stage.js';
+import { formatTable, oneDecimal, summarise, tableRows, type MethodSummary, type RowKey } from '../comparison_table.js';
+import { SeedStages, runSeeds, type SeedHooks, type SeedLoopResult, type SeedRun } from '../seed_loop.js';
+import { writeJsonl, type ExperimentHooks } from '../stage.js';
 import { StageCache } from '../stage_cache.js';
 import { rerunStages, type RLPRunConfig, type RLPStage } from './run_config.js';
 import type { RLPSeedData, RLPSource } from './source.js';
@@ -38,35 +35,20 @@ import type { RLPSeedData, RLPSource } from './source.js';
 const ACCURACY_PAIRS_PER_PROMPT = 2;
 
 /** The win-rate table's rows, in order. */
-export const RLP_POLICIES = [
-  { key: 'sft', label: 'SFT' },
-  { key: 'best_of_n', label: 'best-of-n (r_φ)' },
-  { key: 'ppo', label: 'PPO' },
-  { key: 'rlp_uml', label: 'RLP-UML' },
-  { key: 'rlp_spg', label: 'RLP-SPG' },
-] as const;
-export type RLPPolicyKey = (typeof RLP_POLICIES)[number]['key'];
+export const RLP_POLICIES = tableRows({ sft: 'SFT', best_of_n: 'best-of-n (r_φ)', ppo: 'PPO', rlp_uml: 'RLP-UML', rlp_spg: 'RLP-SPG' });
+export type RLPPolicyKey = RowKey<typeof RLP_POLICIES>;
 
 /** The preference-accuracy table's rows: the reward model each PPO run used. */
-export const RLP_REWARD_MODELS = [
-  { key: 'reward', label: 'r_φ (D)' },
-  { key: 'reward_uml', label: 'RLP-UML (D + λ·L_M)' },
-  { key: 'reward_spg', label: 'RLP-SPG (D ∪ D̂)' },
-] as const;
-export type RLPRewardKey = (typeof RLP_REWARD_MODELS)[number]['key'];
+export const RLP_REWARD_MODELS = tableRows({ reward: 'r_φ (D)', reward_uml: 'RLP-UML (D + λ·L_M)', reward_spg: 'RLP-SPG (D ∪ D̂)' });
+export type RLPRewardKey = RowKey<typeof RLP_REWARD_MODELS>;
 
-/** output, log, progress, onStep, signal (pipelines/stage.ts). */
-export type RLPExperimentHooks = ExperimentHooks;
-
-export interface RLPSeedResult {
-  seed: number;
+export interface RLPSeedResult extends SeedRun {
   /** Win-rate (%) against the references, with its standard error over the prompts. */
   winRate: Partial<Record<RLPPolicyKey, WinRateResult>>;
   /** Each reward model's accuracy against the gold annotator on pairs sampled from the PPO policy. */
   preferenceAccuracy: Partial<Record<RLPRewardKey, number>>;
   /** Counts of each data stage (labelling, audit, SPG's kept and dropped prompts). */
   counts: Record<string, Record<string, number>>;
-  seconds: number;
 }
 
 export interface RLPTables {
@@ -81,7 +63,7 @@ export interface RLPTables {
 /** results.json: the backend, the data, each seed's result, the tables, the seconds. */
 export type RLPExperimentResult = SeedLoopResult<RLPSeedResult, RLPTables>;
 
-export async function runRLPExperiment(backend: Backend, config: RLPRunConfig, source: RLPSource, hooks: RLPExperimentHooks = {}): Promise<RLPExperimentResult> {
+export async function runRLPExperiment(backend: Backend, config: RLPRunConfig, source: RLPSource, hooks: ExperimentHooks = {}): Promise<RLPExperimentResult> {
   const rerun = rerunStages(config);
   if (config.rerun !== null && hooks.output === undefined) throw new ConfigError('RLP: rerun loads the other stages from the run folder; give an output folder');
   return runSeeds(backend, source, hooks, {
@@ -118,80 +100,64 @@ function included(c: RLPRunConfig, key: RLPPolicyKey | RLPRewardKey): boolean {
 type ScoredSamples = SampleGroup;
 
 /** One seed's pipeline: each stage trained (or, when not rerun, loaded from the seed's folder). */
-class SeedPipeline {
-  readonly #owned: GPT[] = [];
+class SeedPipeline extends SeedStages<RLPSeedResult> {
   readonly #result: RLPSeedResult;
   readonly #data: RLPSeedData;
   readonly #tokenizer: Tokenizer;
-  readonly #stages: StageCache;
+  readonly #cache: StageCache;
 
   constructor(
     readonly backend: Backend,
     readonly c: RLPRunConfig,
     readonly source: RLPSource,
-    readonly seed: number,
+    seed: number,
     rerun: ReadonlySet<RLPStage>,
-    readonly hooks: SeedHooks,
+    hooks: SeedHooks,
   ) {
+    super(seed, hooks, c);
     this.#result = { seed, winRate: {}, preferenceAccuracy: {}, counts: {}, seconds: 0 };
     this.#data = source.data(seed);
     this.#tokenizer = source.tokenizer;
-    this.#stages = new StageCache({ pipeline: 'RLP', backend, storage: hooks.storage, rerun, continuing: c.rerun !== null, log: (line) => this.#log(line) });
+    this.#cache = new StageCache({ pipeline: 'RLP', backend, storage: hooks.storage, rerun, continuing: c.rerun !== null, log: (line) => this.log(line) });
     if (!this.#data.eval.length) throw new ConfigError('RLP: there are no evaluation prompts to measure win-rates on');
     if (this.#data.unlabeled.length < 2) throw new ConfigError('RLP: RLP needs two unlabeled prompts at least (PPO rollouts, the views and the synthetic pairs come from them)');
   }
 
-  async run(): Promise<RLPSeedResult> {
-    const t0 = performance.now();
+  protected async stages(): Promise<RLPSeedResult> {
     const c = this.c;
-    try {
-      // Trained stages only ever run forward from here on (PPO clones the policy it trains), so
-      // each is frozen and serves as PPO's reference or reward model without a copy.
-      const sft = (await this.#model('sft', () => this.source.startPolicy(this.seed, () => this.#stage('sft', 'loss')))).freeze();
-      const D = await this.#records('preferences', () => this.#labelPreferences(sft));
-      const reward = (await this.#model('reward', () => this.#trainReward('reward', sft, D))).freeze();
-      const ppo = await this.#model('ppo', () => this.#trainPPO('ppo', sft, reward));
-      const samples = await this.#rows<ScoredSamples>('policy_samples', () => this.#policySamples(ppo, reward));
-      const policies: [RLPPolicyKey, GPT][] = [['sft', sft], ['ppo', ppo]];
-      const rewardModels: [RLPRewardKey, GPT][] = [['reward', reward]];
-      if (c.method !== 'spg') {
-        const rm = (await this.#model('reward_uml', () => this.#trainUML(sft, D, samples))).freeze();
-        rewardModels.push(['reward_uml', rm]);
-        policies.push(['rlp_uml', await this.#model('ppo_uml', () => this.#trainPPO('ppo_uml', sft, rm))]);
-      }
-      if (c.method !== 'uml') {
-        const Dhat = await this.#records('synthetic_preferences', () => this.#synthesize(reward, samples));
-        const rm = (await this.#model('reward_spg', () => this.#trainReward('reward_spg', sft, mergePreferences(D, Dhat).records))).freeze();
-        rewardModels.push(['reward_spg', rm]);
-        policies.push(['rlp_spg', await this.#model('ppo_spg', () => this.#trainPPO('ppo_spg', sft, rm))]);
-      }
-      await this.#evaluate(policies, await this.#bestOfN(sft, reward));
-      await this.#preferenceAccuracy(ppo, rewardModels);
-    } finally {
-      for (const m of this.#owned) m.dispose();
+    // Trained stages only ever run forward from here on (PPO clones the policy it trains), so
+    // each is frozen and serves as PPO's reference or reward model without a copy.
+    const sft = (await this.#model('sft', () => this.source.startPolicy(this.seed, () => this.stage('sft', 'loss')))).freeze();
+    const D = await this.#records('preferences', () => this.#labelPreferences(sft));
+    const reward = (await this.#model('reward', () => this.#trainReward('reward', sft, D))).freeze();
+    const ppo = await this.#model('ppo', () => this.#trainPPO('ppo', sft, reward));
+    const samples = await this.#rows<ScoredSamples>('policy_samples', () => this.#policySamples(ppo, reward));
+    const policies: [RLPPolicyKey, GPT][] = [['sft', sft], ['ppo', ppo]];
+    const rewardModels: [RLPRewardKey, GPT][] = [['reward', reward]];
+    if (c.method !== 'spg') {
+      const rm = (await this.#model('reward_uml', () => this.#trainUML(sft, D, samples))).freeze();
+      rewardModels.push(['reward_uml', rm]);
+      policies.push(['rlp_uml', await this.#model('ppo_uml', () => this.#trainPPO('ppo_uml', sft, rm))]);
     }
-    this.#result.seconds = (performance.now() - t0) / 1000;
+    if (c.method !== 'uml') {
+      const Dhat = await this.#records('synthetic_preferences', () => this.#synthesize(reward, samples));
+      const rm = (await this.#model('reward_spg', () => this.#trainReward('reward_spg', sft, mergePreferences(D, Dhat).records))).freeze();
+      rewardModels.push(['reward_spg', rm]);
+      policies.push(['rlp_spg', await this.#model('ppo_spg', () => this.#trainPPO('ppo_spg', sft, rm))]);
+    }
+    await this.#evaluate(policies, await this.#bestOfN(sft, reward));
+    await this.#preferenceAccuracy(ppo, rewardModels);
     return this.#result;
-  }
-
-  #log(line: string): void {
-    this.hooks.log(`seed ${this.seed}: ${line}`);
-  }
-
-  #stage(name: string, keyMetric: string): Promise<TrainOptions> {
-    return stageOptions(this.hooks, this.seed, name, this.c, keyMetric);
   }
 
   /** A trained stage's model (trained now, or loaded when the stage is not rerun); the seed owns it. */
   async #model(stage: RLPStage, train: () => Promise<GPT>): Promise<GPT> {
-    const model = await this.#stages.model(stage, train);
-    this.#owned.push(model);
-    return model;
+    return this.own(await this.#cache.model(stage, train));
   }
 
   /** A data stage's rows (made now, or read when the stage is not rerun). */
   #rows<T>(stage: RLPStage, make: () => Promise<T[]>): Promise<T[]> {
-    return this.#stages.rows(stage, make);
+    return this.#cache.rows(stage, make);
   }
 
   /** Preference pairs as a data stage; the loaded ones are audited like fresh ones. */
@@ -201,7 +167,7 @@ class SeedPipeline {
     const counts = (this.#result.counts[stage] ??= {});
     Object.assign(counts, { pairs: audit.records.length, identical_left_out: audit.identical, missing_field_left_out: audit.missingField.length });
     if (audit.identical || audit.missingField.length) {
-      this.#log(`${stage}: left out ${audit.identical} pair(s) whose chosen equals rejected and ${audit.missingField.length} with a missing field${audit.missingField.length ? ` (first: ${audit.missingField[0]!.message})` : ''}`);
+      this.log(`${stage}: left out ${audit.identical} pair(s) whose chosen equals rejected and ${audit.missingField.length} with a missing field${audit.missingField.length ? ` (first: ${audit.missingField[0]!.message})` : ''}`);
     }
     return audit.records;
   }
@@ -234,7 +200,7 @@ class SeedPipeline {
     const groups = await this.#sample(sft, prompts, 2, this.c.rlp_temperature, this.seed);
     const labelled = this.source.label(this.seed, prompts, groups.map((g) => g[0]!.text), groups.map((g) => g[1]!.text));
     this.#result.counts.labelling = labelled.counts;
-    this.#log(`preferences: ${Object.entries(labelled.counts).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    this.log(`preferences: ${Object.entries(labelled.counts).map(([k, v]) => `${k} ${v}`).join(', ')}`);
     return labelled.records;
   }
 
@@ -260,7 +226,7 @@ class SeedPipeline {
     const rm = await sft.withHeads({ score: true });
     try {
       const trainer = new RewardTrainer({ model: rm, tokenizer: this.#tokenizer, config: rewardConfig(this.#rewardSettings(this.seed)), train: records });
-      await trainer.train(await this.#stage(stage, trainer.keyMetric));
+      await trainer.train(await this.stage(stage, trainer.keyMetric));
       return rm;
     } catch (e) {
       rm.dispose();
@@ -282,7 +248,7 @@ class SeedPipeline {
     try {
       trainer = new UMLRewardTrainer({ model: rm, tokenizer: this.#tokenizer, config, train: D, views });
       this.#result.counts.reward_uml = { pairs: D.length, view_pairs: views.length };
-      await trainer.train(await this.#stage('reward_uml', trainer.keyMetric));
+      await trainer.train(await this.stage('reward_uml', trainer.keyMetric));
       return rm;
     } catch (e) {
       rm.dispose();
@@ -295,32 +261,17 @@ class SeedPipeline {
   /** PPO from the (frozen) SFT policy, its reference, with a frozen reward model; the value model starts from it. */
   async #trainPPO(stage: 'ppo' | 'ppo_uml' | 'ppo_spg', sft: GPT, rm: GPT): Promise<GPT> {
     const c = this.c;
-    const models = await ppoModels({ sft, reward: rm });
-    try {
-      const config = ppoConfig({
-        preset: c.ppo_preset,
-        seed: this.seed,
-        learning_rate: c.ppo_learning_rate,
-        per_device_train_batch_size: c.ppo_batch_size,
-        total_episodes: c.ppo_total_episodes,
-        response_length: c.max_new_tokens,
-        local_rollout_forward_batch_size: c.generation_batch_size,
-        save_steps: 1_000_000,
-        logging_steps: c.logging_steps,
-        ...(c.ppo_kl_coef === null ? {} : { kl_coef: c.ppo_kl_coef }),
-      });
-      const { policy, reference, value, reward } = models;
-      const prompts = this.#data.unlabeled.map((prompt) => ({ prompt }));
-      const trainer = new PPOTrainer({ policy, reference, value, reward, tokenizer: this.#tokenizer, config, train: prompts });
-      await trainer.train(await this.#stage(stage, trainer.keyMetric));
-      return policy;
-    } catch (e) {
-      models.policy.dispose();
-      throw e;
-    } finally {
-      models.dispose();
-    }
+    return trainPPOStage({
+      models: { sft, reward: rm },
+      tokenizer: this.#tokenizer,
+      prompts: this.#data.unlabeled,
+      keys: c,
+      seed: this.seed,
+      config: { preset: c.ppo_preset, total_episodes: c.ppo_total_episodes, save_steps: 1_000_000, ...(c.ppo_kl_coef === null ? {} : { kl_coef: c.ppo_kl_coef }) },
+      train: (keyMetric) => this.stage(stage, keyMetric),
+    });
   }
+
 
   /** n samples per unlabeled prompt from the PPO policy (temperature rlp_temperature), each scored by r_φ. */
   async #policySamples(ppo: GPT, reward: GPT): Promise<ScoredSamples[]> {
@@ -328,7 +279,7 @@ class SeedPipeline {
     const scores = await this.#scores(reward, groups.flat());
     let k = 0;
     const rows = groups.map((g, i) => ({ prompt: this.#data.unlabeled[i]!, outputs: g.map((s) => s.text), scores: g.map(() => scores[k++]!) }));
-    this.#log(`policy_samples: ${rows.length} prompts × ${this.c.rlp_num_samples} samples`);
+    this.log(`policy_samples: ${rows.length} prompts × ${this.c.rlp_num_samples} samples`);
     return rows;
   }
 
@@ -338,7 +289,7 @@ class SeedPipeline {
     const out = synthesizePreferences(samples, equivalent, { gamma: this.c.spg_gamma, seed: this.seed });
     const mean = out.confidences.reduce((a, b) => a + b, 0) / Math.max(out.confidences.length, 1);
     this.#result.counts.spg = { prompts: samples.length, kept: out.kept, low_confidence: out.lowConfidence, single_cluster: out.singleCluster, mean_confidence: mean };
-    this.#log(`synthetic_preferences: kept ${out.kept} of ${samples.length} prompts (low confidence ${out.lowConfidence}, one cluster ${out.singleCluster}; mean confidence ${mean.toFixed(2)})`);
+    this.log(`synthetic_preferences: kept ${out.kept} of ${samples.length} prompts (low confidence ${out.lowConfidence}, one cluster ${out.singleCluster}; mean confidence ${mean.toFixed(2)})`);
     return out.records;
   }
 
@@ -392,7 +343,7 @@ class SeedPipeline {
       const { codes: c, ...winRate } = result;
       codes.set(p.key, c);
       this.#result.winRate[p.key] = winRate;
-      this.#log(`${p.label}: win-rate ${winRate.win_rate.toFixed(1)} ± ${winRate.standard_error.toFixed(1)} (${winRate.wins} wins, ${winRate.draws} draws, ${winRate.losses} losses)`);
+      this.log(`${p.label}: win-rate ${winRate.win_rate.toFixed(1)} ± ${winRate.standard_error.toFixed(1)} (${winRate.wins} wins, ${winRate.draws} draws, ${winRate.losses} losses)`);
     }
     if (this.hooks.storage) {
       const rows = this.#data.eval.map((e, i) => ({
@@ -401,7 +352,7 @@ class SeedPipeline {
         outputs: Object.fromEntries([...outputs].map(([k, v]) => [k, v[i]])),
         preference: Object.fromEntries([...codes].map(([k, v]) => [k, v[i]])),
       }));
-      await this.#stages.setAside('outputs.jsonl', 'file');
+      await this.#cache.setAside('outputs.jsonl', 'file');
       await writeJsonl(this.hooks.storage, 'outputs.jsonl', rows);
     }
   }
@@ -422,6 +373,6 @@ class SeedPipeline {
       const agree = judged.filter((x, i) => (scores[2 * i]! > scores[2 * i + 1]!) === (x.code === 1)).length;
       this.#result.preferenceAccuracy[key] = agree / judged.length;
     }
-    this.#log(`preference accuracy on ${judged.length} gold-ranked pairs of PPO samples: ${rewardModels.map(([k]) => `${k} ${(100 * this.#result.preferenceAccuracy[k]!).toFixed(1)}%`).join(', ')}`);
+    this.log(`preference accuracy on ${judged.length} gold-ranked pairs of PPO samples: ${rewardModels.map(([k]) => `${k} ${(100 * this.#result.preferenceAccuracy[k]!).toFixed(1)}%`).join(', ')}`);
   }
 }
