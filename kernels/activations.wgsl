@@ -1,4 +1,5 @@
-// Activations and their derivatives, elementwise over n values: GELU, tanh approximation (GPT-2's).
+// Activations and their derivatives, elementwise over n values: GELU, tanh approximation
+// (GPT-2's), and SiLU (the gate of SwiGLU, Llama's MLP).
 // Each invocation handles 4 consecutive values as one vec4 (tensor bindings are whole vec4s:
 // sizes are padded to 16 bytes, views start on 256); in the last, partial vec4 only the values
 // below n are stored, as the rest may belong to another view of the same buffer. The flat
@@ -7,7 +8,7 @@ struct Params { n: u32, row: u32, _p0: u32, _p1: u32 }
 
 @group(0) @binding(0) var<storage, read> x: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> dout: array<vec4<f32>>;     // backward only
-@group(0) @binding(2) var<storage, read_write> out: array<vec4<f32>>; // GELU(x), or dx
+@group(0) @binding(2) var<storage, read_write> out: array<vec4<f32>>; // f(x), or dx
 @group(0) @binding(3) var<uniform> p: Params;
 
 const WG = 64u;
@@ -56,4 +57,29 @@ fn gelu_backward(@builtin(global_invocation_id) gid: vec3<u32>) {
   let q = gid.x + gid.y * p.row;
   if (q * 4u >= p.n) { return; }
   store(q, dout[q] * geluGrad(x[q]));
+}
+
+// σ(v) without overflow: e^−|v| never exceeds 1.
+fn sigmoid4(v: vec4<f32>) -> vec4<f32> {
+  let e = exp(-abs(v));
+  return select(e / (1.0 + e), 1.0 / (1.0 + e), v >= vec4(0.0));
+}
+
+// SiLU(x) = x·σ(x)
+@compute @workgroup_size(WG)
+fn silu(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let q = gid.x + gid.y * p.row;
+  if (q * 4u >= p.n) { return; }
+  let v = x[q];
+  store(q, v * sigmoid4(v));
+}
+
+// dx = dout · SiLU′(x), SiLU′ = σ(x)·(1 + x·(1 − σ(x))) (overwrites dx)
+@compute @workgroup_size(WG)
+fn silu_backward(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let q = gid.x + gid.y * p.row;
+  if (q * 4u >= p.n) { return; }
+  let v = x[q];
+  let s = sigmoid4(v);
+  store(q, dout[q] * s * (1.0 + v * (1.0 - s)));
 }

@@ -2,7 +2,7 @@
 // differences of those references, on the leg's backend.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ShapeError, adamw, add, causalSoftmax, causalSoftmaxBackward, columnSum, embedding, gatherHeads, gatherRows, gelu, geluBackward, layerNorm, layerNormBackward, scale, scatterAddRows, scatterHeads, softmaxCrossEntropy, sumSquares, type Backend, type Tensor } from 'webrlhf';
+import { ShapeError, adamw, add, causalSoftmax, causalSoftmaxBackward, columnSum, embedding, gatherHeads, gatherRows, gelu, geluBackward, layerNorm, layerNormBackward, scale, scatterAddRows, scatterHeads, silu, siluBackward, softmaxCrossEntropy, sumSquares, type Backend, type Tensor } from 'webrlhf';
 import { rowIndex, disposeRowIndex } from '../src/nn/row_index.js';
 import { assertClose, randomF32, rng } from './harness/reference.js';
 import {
@@ -142,6 +142,29 @@ test('gelu forward and backward, including large |x| (no NaN)', async () => {
   geluBackward(be.tensor(dout), tx, dx);
   const want = numericGrad((v) => dot(dout, geluRef(v)), x);
   assertClose(await read(be, dx), want, { ...GRAD, what: 'gelu backward' });
+});
+
+/** SiLU(x) = x·σ(x) in float64. */
+function siluRef(x: ArrayLike<number>): Float64Array {
+  return Float64Array.from(x, (v) => v / (1 + Math.exp(-v)));
+}
+
+test('silu forward and backward, including large |x| and a partial last vec4 (no NaN)', async () => {
+  const be = await backend();
+  const x = Float32Array.from([...randomF32(41, 33).map((v) => 6 * v), -100, -30, -9, 0, 9, 30, 100, 1e-3]);
+  const n = x.length;
+  const out = be.zeros([n]);
+  const tx = be.tensor(x);
+  silu(tx, out);
+  assertClose(await read(be, out), siluRef(x), { ...F32, what: 'silu' });
+  const dout = randomF32(n, 34);
+  const dx = be.tensor(randomF32(n, 35)); // overwritten, not accumulated
+  siluBackward(be.tensor(dout), tx, dx);
+  const want = numericGrad((v) => dot(dout, siluRef(v)), x);
+  assertClose(await read(be, dx), want, { ...GRAD, what: 'silu backward' });
+  const isShape = (re: RegExp) => (e: unknown) => e instanceof ShapeError && re.test(e.message);
+  assert.throws(() => silu(tx, tx), isShape(/shares storage/));
+  assert.throws(() => siluBackward(be.tensor(dout), tx, be.zeros([n + 1])), isShape(/operand shapes differ/));
 });
 
 test('columnSum adds the sums of the columns (a bias gradient)', async () => {

@@ -1,8 +1,10 @@
+// Activations and their derivatives (the twins of kernels/activations.wgsl).
+//
 // GELU, tanh approximation (GPT-2's): 0.5·x·(1 + tanh(u)), u = √(2/π)·(x + 0.044715·x³),
 // computed as x·σ(2u) = x / (1 + e^(−2u)), which is the same function without the
 // cancellation of 1 + tanh(u) for negative x. e^z is clamped (simd_math.ts) and very
 // negative x gives 0, so no finite x gives inf or NaN.
-import { K_GELU_3A, K_GELU_A, K_GELU_HI, K_GELU_K, K_GELU_LO, K_MINUS_TWO, K_ONE, expf4, kv } from './lib/simd_math';
+import { K_GELU_3A, K_GELU_A, K_GELU_HI, K_GELU_K, K_GELU_LO, K_MINUS_TWO, K_ONE, K_ZERO, expf4, kv } from './lib/simd_math';
 
 /** e^(−2u) per lane. */
 // @ts-ignore: decorator
@@ -48,5 +50,42 @@ export function gelu_backward(dout: usize, x: usize, dx: usize, n: i32): void {
   for (; i + 16 <= bytes; i += 16) v128.store(dx + i, geluGrad4(v128.load(x + i), v128.load(dout + i)));
   for (; i < bytes; i += 4) {
     store<f32>(dx + i, f32x4.extract_lane(geluGrad4(f32x4.splat(load<f32>(x + i)), f32x4.splat(load<f32>(dout + i))), 0));
+  }
+}
+
+// SiLU(x) = x·σ(x) (the gate of SwiGLU, Llama's MLP), and SiLU′ = σ(x)·(1 + x·(1 − σ(x))).
+
+/** σ(x) per lane without overflow: e^−|x| never exceeds 1 (below e^−80 it is clamped there). */
+// @ts-ignore: decorator
+@inline function sigmoid4(x: v128): v128 {
+  const e = expf4(f32x4.neg(f32x4.abs(x)));
+  const inv = f32x4.div(kv(K_ONE), f32x4.add(kv(K_ONE), e));
+  return v128.bitselect(inv, f32x4.mul(e, inv), f32x4.ge(x, kv(K_ZERO)));
+}
+
+// @ts-ignore: decorator
+@inline function silu4(x: v128): v128 {
+  return f32x4.mul(x, sigmoid4(x));
+}
+
+// @ts-ignore: decorator
+@inline function siluGrad4(x: v128, d: v128): v128 {
+  const s = sigmoid4(x);
+  return f32x4.mul(f32x4.mul(d, s), f32x4.add(kv(K_ONE), f32x4.mul(x, f32x4.sub(kv(K_ONE), s))));
+}
+
+export function silu(x: usize, out: usize, n: i32): void {
+  const bytes = <usize>n * 4;
+  let i: usize = 0;
+  for (; i + 16 <= bytes; i += 16) v128.store(out + i, silu4(v128.load(x + i)));
+  for (; i < bytes; i += 4) store<f32>(out + i, f32x4.extract_lane(silu4(f32x4.splat(load<f32>(x + i))), 0));
+}
+
+export function silu_backward(dout: usize, x: usize, dx: usize, n: i32): void {
+  const bytes = <usize>n * 4;
+  let i: usize = 0;
+  for (; i + 16 <= bytes; i += 16) v128.store(dx + i, siluGrad4(v128.load(x + i), v128.load(dout + i)));
+  for (; i < bytes; i += 4) {
+    store<f32>(dx + i, f32x4.extract_lane(siluGrad4(f32x4.splat(load<f32>(x + i)), f32x4.splat(load<f32>(dout + i))), 0));
   }
 }

@@ -1,4 +1,5 @@
-// Elementwise activations and their derivatives (kernels/activations.wgsl, wasm/activations.ts).
+// Elementwise activations and their derivatives: GELU (GPT-2's MLP) and SiLU (the gate of
+// SwiGLU, Llama's MLP) (kernels/activations.wgsl, wasm/activations.ts).
 import { opFamily } from '../backend/op_family.js';
 import { checkSameShape } from '../backend/shapes.js';
 import type { Tensor } from '../backend/tensor.js';
@@ -20,6 +21,8 @@ interface Backward {
 export interface ActivationKernels {
   gelu(p: Forward): void;
   gelu_backward(p: Backward): void;
+  silu(p: Forward): void;
+  silu_backward(p: Backward): void;
 }
 
 /** Invocations per workgroup of activations.wgsl, and values per invocation (one vec4). */
@@ -37,9 +40,14 @@ export const activationFamily = opFamily<ActivationKernels>('activations', {
       const grid = gpu.grid(Math.ceil(n / (WG * PER_INVOCATION)));
       gpu.dispatch(op, entry, { x, dout, out: dx }, { n, row: grid[0] * WG }, grid);
     };
-    return { gelu: forward('gelu', 'gelu'), gelu_backward: backward('geluBackward', 'gelu_backward') };
+    return {
+      gelu: forward('gelu', 'gelu'),
+      gelu_backward: backward('geluBackward', 'gelu_backward'),
+      silu: forward('silu', 'silu'),
+      silu_backward: backward('siluBackward', 'silu_backward'),
+    };
   },
-  wasm: (cpu) => cpu.direct<ActivationKernels>(['gelu', 'gelu_backward']),
+  wasm: (cpu) => cpu.direct<ActivationKernels>(['gelu', 'gelu_backward', 'silu', 'silu_backward']),
 });
 
 /** out = GELU(x), tanh approximation (GPT-2's). Same shapes; out may not alias x. */
@@ -50,6 +58,16 @@ export function gelu(x: Tensor, out: Tensor): void {
 /** dx = dout · GELU′(x) (overwrites dx). */
 export function geluBackward(dout: Tensor, x: Tensor, dx: Tensor): void {
   backwardOp('geluBackward', dout, x, dx).gelu_backward({ dout, x, dx, n: x.size });
+}
+
+/** out = SiLU(x) = x·σ(x). Same shapes; out may not alias x. */
+export function silu(x: Tensor, out: Tensor): void {
+  forwardOp('silu', x, out).silu({ x, out, n: x.size });
+}
+
+/** dx = dout · SiLU′(x), SiLU′ = σ(x)·(1 + x·(1 − σ(x))) (overwrites dx). */
+export function siluBackward(dout: Tensor, x: Tensor, dx: Tensor): void {
+  backwardOp('siluBackward', dout, x, dx).silu_backward({ dout, x, dx, n: x.size });
 }
 
 function forwardOp(op: string, x: Tensor, out: Tensor): ActivationKernels {
