@@ -83,7 +83,7 @@ fn causal_softmax(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocatio
   for (var j = li; j <= i; j += WG) {
     if (sees(b, i, j)) { m = max(m, scores[base + j]); }
   }
-  let rowMax = workgroupMaxSum(0u, li, vec4(m, 0.0, 0.0, 0.0)).x;
+  let rowMax = workgroupMax(0u, li, m);
   var s = 0.0;
   for (var j = li; j < p.T; j += WG) {
     var e = 0.0;
@@ -91,7 +91,7 @@ fn causal_softmax(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocatio
     probs[base + j] = e;
     s += e;
   }
-  let total = workgroupSum(1u, li, vec4(s, 0.0, 0.0, 0.0)).x;
+  let total = workgroupSum(1u, li, s);
   let scale = select(0.0, 1.0 / total, total > 0.0);
   // Each invocation rescales the very elements it wrote above: no barrier needed.
   for (var j = li; j <= i; j += WG) { probs[base + j] *= scale; }
@@ -105,7 +105,7 @@ fn causal_softmax_backward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_
   let base = r * p.T;
   var s = 0.0;
   for (var j = li; j < p.T; j += WG) { s += probsIn[base + j] * dprobs[base + j]; }
-  let pdp = workgroupSum(0u, li, vec4(s, 0.0, 0.0, 0.0)).x;
+  let pdp = workgroupSum(0u, li, s);
   for (var j = li; j < p.T; j += WG) { dscores[base + j] = probsIn[base + j] * (dprobs[base + j] - pdp); }
 }
 

@@ -40,10 +40,10 @@ fn softmax_crossentropy(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_inv
   // Max over the row; starting from a real element needs no -inf identity.
   var m = logits[base + min(li, p.V - 1u)];
   for (var c = li; c < p.V; c += WG) { m = max(m, logits[base + c]); }
-  let rowMax = workgroupMaxSum(0u, li, vec4(m, 0.0, 0.0, 0.0)).x;
+  let rowMax = workgroupMax(0u, li, m);
   var s = 0.0;
   for (var c = li; c < p.V; c += WG) { s += exp((logits[base + c] - rowMax) * p.scale); }
-  let sum = workgroupSum(1u, li, vec4(s, 0.0, 0.0, 0.0)).x;
+  let sum = workgroupSum(1u, li, s);
   let t = min(u32(targets[n]), p.V - 1u);
   // (max − logit) first: both are large for large logits, their difference is exact-ish.
   if (li == 0u) { losses[n] = w * ((rowMax - logits[base + t]) * p.scale + log(sum)); }

@@ -46,13 +46,13 @@ fn layernorm(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_ind
   let inv = 1.0 / f32(p.C);
   var s = 0.0;
   for (var c = li; c < p.C; c += WG) { s += x[base + c]; }
-  let m = workgroupSum(0u, li, vec4(s, 0.0, 0.0, 0.0)).x * inv;
+  let m = workgroupSum(0u, li, s) * inv;
   var q = 0.0;
   for (var c = li; c < p.C; c += WG) {
     let d = x[base + c] - m;
     q += d * d;
   }
-  let r = 1.0 / sqrt(workgroupSum(1u, li, vec4(q, 0.0, 0.0, 0.0)).x * inv + p.eps);
+  let r = 1.0 / sqrt(workgroupSum(1u, li, q) * inv + p.eps);
   for (var c = li; c < p.C; c += WG) { out[base + c] = (x[base + c] - m) * r * weight[c] + bias[c]; }
   if (li == 0u) {
     mean_out[n] = m;
@@ -73,7 +73,7 @@ fn layernorm_backward__dx(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_i
     let g = weight[c] * dout[base + c];
     acc += vec2(g, g * (x[base + c] - m) * r);
   }
-  let means = workgroupSum(0u, li, vec4(acc, 0.0, 0.0)).xy / f32(p.C);
+  let means = workgroupSum2(0u, li, acc) / f32(p.C);
   for (var c = li; c < p.C; c += WG) {
     let g = weight[c] * dout[base + c];
     let xhat = (x[base + c] - m) * r;

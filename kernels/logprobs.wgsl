@@ -30,7 +30,7 @@ fn token_logprobs(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocatio
   // Starting from a real element needs no -inf identity.
   var m = logits[base + min(li, p.V - 1u)];
   for (var i = li; i < p.V; i += WG) { m = max(m, logits[base + i]); }
-  let lmax = workgroupMaxSum(0u, li, vec4<f32>(m, 0.0, 0.0, 0.0)).x;
+  let lmax = workgroupMax(0u, li, m);
   var acc = vec2<f32>(0.0);
   for (var i = li; i < p.V; i += WG) {
     // Clamped where e^d is 0 in f32 anyway: e·d stays 0 even if d overflowed to -inf.
@@ -38,7 +38,7 @@ fn token_logprobs(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocatio
     let e = exp(d);
     acc += vec2<f32>(e, e * d);
   }
-  let sums = workgroupSum(1u, li, vec4<f32>(acc, 0.0, 0.0)).xy;
+  let sums = workgroupSum2(1u, li, acc);
   if (li == 0u) {
     let logS = log(sums.x);
     entropies[n] = logS - sums.y / sums.x;

@@ -50,9 +50,9 @@ fn reduce(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index)
   }
   var total: f32;
   if (OP == 1u) {
-    total = workgroupMaxSum(0u, li, vec4(acc, 0.0, 0.0, 0.0)).x;
+    total = workgroupMax(0u, li, acc);
   } else {
-    total = workgroupSum(0u, li, vec4(acc, 0.0, 0.0, 0.0)).x;
+    total = workgroupSum(0u, li, acc);
   }
   if (li == 0u && row < p.rows) { out[w] = total; }
 }

@@ -1,4 +1,4 @@
-// sampleTokens over logits [N, V] (the semantics are Backend.sampleTokens's), one row at a
+// sampleTokens over logits [N, V] (the semantics are sampleTokens's, src/ops/sampling.ts), one row at a
 // time in the steps of kernels/sampling.wgsl: greedy is the lowest index of the max; else the
 // topK and topP thresholds are bisections over the logits' order keys (each pass counts or
 // weighs the keys ≥ mid and snaps the bounds to the nearest real keys), and the token is the

@@ -1,4 +1,4 @@
-// Backend.bradleyTerryLoss: one invocation per pair (strided), scores[p] chosen and
+// bradleyTerryLoss: one invocation per pair (strided), scores[p] chosen and
 // scores[P + p] rejected.
 //! include lib/loss_workgroup.wgsl
 struct Params { P: u32, _p0: u32, _p1: u32, _p2: u32, center: f32, _q0: f32, _q1: f32, _q2: f32 }
@@ -26,8 +26,8 @@ fn bradley_terry(@builtin(local_invocation_index) li: u32) {
     dScores[i] = (c - g) * inv;
     dScores[p.P + i] = (c + g) * inv;
   }
-  let s0 = workgroupSum(0u, li, acc0);
-  let s1 = workgroupSum(1u, li, acc1);
+  let s0 = workgroupSum4(0u, li, acc0);
+  let s1 = workgroupSum4(1u, li, acc1);
   if (li == 0u) {
     stats[0] = (s0.x + p.center * s0.w) * inv;
     stats[1] = s0.y * inv;

@@ -1,4 +1,4 @@
-// Backend.dpoLoss: one invocation per pair (strided) sums its two rows' log-probs, then
+// dpoLoss: one invocation per pair (strided) sums its two rows' log-probs, then
 // writes the pair's gradient into every masked token of both rows.
 //! include lib/loss_workgroup.wgsl
 struct Params { P: u32, T: u32, _p0: u32, _p1: u32, beta: f32, _q0: f32, _q1: f32, _q2: f32 }
@@ -45,8 +45,8 @@ fn dpo(@builtin(local_invocation_index) li: u32) {
     fillRow(i, -g);
     fillRow(p.P + i, g);
   }
-  let s0 = workgroupSum(0u, li, acc0);
-  let s1 = workgroupSum(1u, li, acc1);
+  let s0 = workgroupSum4(0u, li, acc0);
+  let s1 = workgroupSum4(1u, li, acc1);
   if (li == 0u) {
     stats[0] = s0.x * inv;
     stats[1] = s0.y * inv;

@@ -1,4 +1,4 @@
-// Backend.gae: one invocation per row (strided over the rows), walking its tokens backwards.
+// gae: one invocation per row (strided over the rows), walking its tokens backwards.
 // A token off the mask resets the recursion, so the value after a row's last response
 // token is 0.
 //! include lib/loss_workgroup.wgsl

@@ -1,4 +1,4 @@
-// Backend.gaussianReparameterize and its backward: one invocation per element, the flat
+// gaussianReparameterize and its backward: one invocation per element, the flat
 // index folding the grid's y dimension in (p.row = invocations per grid row).
 // σ = softplus(raw) + SIGMA_FLOOR, z = μ + σ·ε; backward dμ = dz, draw = (dσ + dz·ε)·sigmoid(raw).
 //! include lib/math.wgsl

@@ -1,4 +1,4 @@
-// Backend.maskedWhiten: the masked mean, then the unbiased masked variance (two passes, so
+// maskedWhiten: the masked mean, then the unbiased masked variance (two passes, so
 // no cancellation), then every element rescaled.
 //! include lib/loss_workgroup.wgsl
 struct Params { N: u32, shiftMean: u32, _p0: u32, _p1: u32 }
@@ -14,14 +14,14 @@ fn masked_whiten(@builtin(local_invocation_index) li: u32) {
   for (var i = li; i < p.N; i += WG) {
     if (masked(mask[i])) { acc += vec4<f32>(x[i], 1.0, 0.0, 0.0); }
   }
-  let sums = workgroupSum(0u, li, acc);
+  let sums = workgroupSum4(0u, li, acc);
   let n = sums.y;
   let mean = sums.x / max(n, 1.0);
   var dev = vec4<f32>(0.0);
   for (var i = li; i < p.N; i += WG) {
     if (masked(mask[i])) { let d = x[i] - mean; dev.x += d * d; }
   }
-  let squares = workgroupSum(1u, li, dev).x;
+  let squares = workgroupSum4(1u, li, dev).x;
   let variance = select(0.0, squares / (n - 1.0), n > 1.0);
   let inv = inverseSqrt(variance + 1e-8);
   let back = select(mean, 0.0, p.shiftMean != 0u);

@@ -1,4 +1,4 @@
-// Backend.mibLoss: L_M = −I_JSD + β·D_SKL over B rows of K latent dimensions, as four
+// mibLoss: L_M = −I_JSD + β·D_SKL over B rows of K latent dimensions, as four
 // single-workgroup dispatches, each within the 8 storage buffers WebGPU guarantees a stage:
 //   mib_loss__density ×2 — one per Gaussian j: ∂/∂μ_j, ∂/∂σ_j and its share of D_SKL;
 //   mib_loss__latent     — ∂/∂z1, ∂/∂z2;
@@ -44,7 +44,7 @@ fn mib_loss__density(@builtin(local_invocation_index) li: u32) {
     gradA[i] = g * (own - other) / s;
     gradB[i] = g * (own - other) * (own + other) / s;
   }
-  let total = workgroupSum(0u, li, acc);
+  let total = workgroupSum4(0u, li, acc);
   if (li == 0u) {
     let part = total.x / (2.0 * f32(p.B));
     stats[2] = select(part, stats[2] + part, p.second != 0u);
@@ -78,7 +78,7 @@ fn mib_loss__critic(@builtin(local_invocation_index) li: u32) {
     dTPos[i] = -p.weight * sigmoid(-tp) * invB;
     dTNeg[i] = p.weight * sigmoid(tn) * invB;
   }
-  let s = workgroupSum(0u, li, acc);
+  let s = workgroupSum4(0u, li, acc);
   if (li == 0u) {
     let jsd = (s.x - s.y) * invB;
     stats[1] = jsd;

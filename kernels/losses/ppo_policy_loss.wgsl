@@ -1,4 +1,4 @@
-// Backend.ppoPolicyLoss: one pass for the masked sums (n and the stats), one for the
+// ppoPolicyLoss: one pass for the masked sums (n and the stats), one for the
 // gradient, which needs n.
 //! include lib/loss_workgroup.wgsl
 struct Params { N: u32, _p0: u32, _p1: u32, _p2: u32, cliprange: f32, _q0: f32, _q1: f32, _q2: f32 }
@@ -30,8 +30,8 @@ fn ppo_policy_loss(@builtin(local_invocation_index) li: u32) {
     acc0 += vec4<f32>(1.0, max(t.x, t.y), select(0.0, 1.0, t.y > t.x), 0.5 * d * d);
     acc1 += vec4<f32>(t.z, entropies[i], 0.0, 0.0);
   }
-  let s0 = workgroupSum(0u, li, acc0);
-  let s1 = workgroupSum(1u, li, acc1);
+  let s0 = workgroupSum4(0u, li, acc0);
+  let s1 = workgroupSum4(1u, li, acc1);
   let inv = 1.0 / max(s0.x, 1.0);
   for (var i = li; i < p.N; i += WG) {
     var g = 0.0;

@@ -1,4 +1,4 @@
-// PPO's per-token rewards (Backend.ppoRewards): one invocation per row (strided over the
+// PPO's per-token rewards (ppoRewards): one invocation per row (strided over the
 // rows), walking its tokens: the KL estimate of Δ = logprobs − refLogprobs, r = −β·kl, and
 // the row's score added at its last response token.
 //! include lib/loss_workgroup.wgsl
@@ -39,7 +39,7 @@ fn ppo_rewards(@builtin(local_invocation_index) li: u32) {
     if (last >= 0) { rewards[u32(last)] += scores[r]; }
     acc.z += scores[r];
   }
-  let total = workgroupSum(0u, li, acc);
+  let total = workgroupSum4(0u, li, acc);
   if (li == 0u) {
     let R = f32(p.R);
     stats[0] = total.x / R;

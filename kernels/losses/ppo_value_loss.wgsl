@@ -1,4 +1,4 @@
-// Backend.ppoValueLoss: one pass for n and the stats, one for the gradient.
+// ppoValueLoss: one pass for n and the stats, one for the gradient.
 //! include lib/loss_workgroup.wgsl
 struct Params { N: u32, _p0: u32, _p1: u32, _p2: u32, cliprangeValue: f32, vfCoef: f32, _q0: f32, _q1: f32 }
 
@@ -28,7 +28,7 @@ fn ppo_value_loss(@builtin(local_invocation_index) li: u32) {
     let t = terms(i);
     acc += vec4<f32>(1.0, 0.5 * max(t.x, t.y), select(0.0, 1.0, t.y > t.x), 0.0);
   }
-  let s = workgroupSum(0u, li, acc);
+  let s = workgroupSum4(0u, li, acc);
   let inv = 1.0 / max(s.x, 1.0);
   for (var i = li; i < p.N; i += WG) {
     var g = 0.0;

@@ -1,4 +1,4 @@
-// Backend.rlmecLoss: one pass for the counts and the loss terms, one for the gradient.
+// rlmecLoss: one pass for the counts and the loss terms, one for the gradient.
 // ρ = exp(logprobs − refLogprobs) is a constant of the gradient (no gradient through it).
 //! include lib/loss_workgroup.wgsl
 struct Params { N: u32, _p0: u32, _p1: u32, _p2: u32, cliprange: f32, imitationWeight: f32, _q0: f32, _q1: f32 }
@@ -32,8 +32,8 @@ fn rlmec(@builtin(local_invocation_index) li: u32) {
     let c = imitation[i];
     if (c != 0.0) { acc1 += vec4<f32>(1.0, -c * logprobs[i], 0.0, 0.0); }
   }
-  let s0 = workgroupSum(0u, li, acc0);
-  let s1 = workgroupSum(1u, li, acc1);
+  let s0 = workgroupSum4(0u, li, acc0);
+  let s1 = workgroupSum4(1u, li, acc1);
   let invN = 1.0 / max(s0.x, 1.0);
   let invNc = 1.0 / max(s1.x, 1.0);
   for (var i = li; i < p.N; i += WG) {

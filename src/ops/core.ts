@@ -87,7 +87,7 @@ export function matmulGeometry(a: Shape, b: Shape, layout: MatmulLayout, bias?: 
 }
 
 /** A checked matmul: the geometry and what the product does with bias, alpha and out. */
-interface MatmulPlan extends MatmulGeometry {
+interface MatmulPlan extends Omit<MatmulGeometry, 'outShape'> {
   a: Tensor;
   b: Tensor;
   bias: Tensor | undefined;
@@ -219,7 +219,7 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
   const out = outputOf('matmul', be, g.outShape, options.out);
   noAlias('matmul', [out], options.bias ? [a, b, options.bias] : [a, b]);
   be.kernels(coreFamily, 'matmul').matmul({
-    ...g, a, b, bias: options.bias, out,
+    a, b, bias: options.bias, out, M: g.M, N: g.N, K: g.K, batch: g.batch, strideA: g.strideA, strideB: g.strideB, strideOut: g.strideOut,
     transA: !!options.transA, transB: !!options.transB, alpha: options.alpha ?? 1, accumulate: !!options.accumulate,
   });
   return out;

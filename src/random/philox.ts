@@ -79,7 +79,7 @@ export function checkRandomOptions(op: string, o: RandomOptions, count: number):
 }
 
 /**
- * The host's copy of Backend.randomUniform: element i is the uniform of Philox block
+ * The host's copy of randomUniform: element i is the uniform of Philox block
  * (stream + i, offset, 0, 0) under the seed's key — the same f32 values the device writes.
  */
 export function philoxUniforms(n: number, o: RandomOptions): Float32Array {

@@ -1,4 +1,4 @@
-// RLP-UML's multi-view bottleneck on the CPU (see Backend.gaussianReparameterize and mibLoss,
+// RLP-UML's multi-view bottleneck on the CPU (see gaussianReparameterize and mibLoss in src/ops/mib_losses.ts,
 // and kernels/losses/gaussian_reparameterize.wgsl and mib.wgsl). Arithmetic and sums are f64.
 import { at, logSigmoid, put, sigmoid, softplus } from '../lib/scalar';
 

@@ -1,5 +1,5 @@
-// PPO's losses on the CPU (see Backend.ppoRewards, maskedWhiten, gae, ppoPolicyLoss,
-// ppoValueLoss and the WGSL twins in kernels/losses/). Sums are f64.
+// PPO's losses on the CPU (see ppoRewards, maskedWhiten, gae, ppoPolicyLoss and
+// ppoValueLoss in src/ops/ppo_losses.ts, and the WGSL twins in kernels/losses/). Sums are f64.
 import { at, masked, put } from '../lib/scalar';
 
 function klEstimate(d: f64, estimator: i32): f64 {

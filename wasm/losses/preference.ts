@@ -1,4 +1,4 @@
-// The pairwise losses on the CPU (see Backend.bradleyTerryLoss and dpoLoss, and the WGSL
+// The pairwise losses on the CPU (see bradleyTerryLoss and dpoLoss in src/ops/preference_losses.ts, and the WGSL
 // twins in kernels/losses/): P chosen rows, then P rejected rows. Sums are f64.
 import { at, logSigmoid, masked, put, sigmoid } from '../lib/scalar';
 

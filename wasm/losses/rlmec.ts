@@ -1,4 +1,4 @@
-// RLMEC's loss on the CPU (see Backend.rlmecLoss and kernels/losses/rlmec.wgsl). Sums are f64.
+// RLMEC's loss on the CPU (see rlmecLoss in src/ops/rlmec_loss.ts and kernels/losses/rlmec.wgsl). Sums are f64.
 import { at, put } from '../lib/scalar';
 
 @inline function ratioOf(logprobs: usize, ref: usize, i: i32): f64 {

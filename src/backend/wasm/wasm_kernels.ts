@@ -2,6 +2,7 @@
 // by parameter name through the signatures the build stored in the module
 // (kernel_manifest.ts); splitting across the thread pool; scratch space.
 import { KernelInterfaceError } from '../../errors.js';
+import { KeyOrderCache } from '../key_order_cache.js';
 import type { Tensor } from '../tensor.js';
 import type { Arena } from './arena.js';
 import { kernelNames, splittableKernels, type WasmSignature } from './kernel_manifest.js';
@@ -27,6 +28,8 @@ interface CompiledSignature {
   /** Parameters the caller names: all but a splittable kernel's (part, parts). */
   readonly named: number;
   readonly splittable: boolean;
+  /** Where each named parameter stands in an argument object's keys. */
+  readonly positions: KeyOrderCache<number[]>;
 }
 
 export class WasmKernelContext {
@@ -47,7 +50,8 @@ export class WasmKernelContext {
     for (const name of kernelNames(instance.manifest)) {
       const { params } = instance.manifest.exports[name]!;
       const split = splittable.has(name);
-      this.#signatures.set(name, { params, named: params.length - (split ? 2 : 0), splittable: split });
+      const named = params.length - (split ? 2 : 0);
+      this.#signatures.set(name, { params, named, splittable: split, positions: new KeyOrderCache((keys) => positions(name, params, named, keys)) });
     }
   }
 
@@ -116,25 +120,31 @@ export class WasmKernelContext {
 
   /** The arguments in the kernel's parameter order; every parameter named exactly once. */
   #positional(name: string, sig: CompiledSignature, plan: WasmArgs): number[] {
-    const args = plan as Readonly<Record<string, WasmArg>>;
+    const positions = sig.positions.layout(Object.keys(plan));
+    const given = Object.values(plan) as WasmArg[];
     const values: number[] = new Array(sig.named);
-    for (let i = 0; i < sig.named; i++) {
-      const [param, type] = sig.params[i]!;
-      if (!(param in args)) throw new KernelInterfaceError(`WASM kernel ${name}: no value for parameter '${param}' (given: ${Object.keys(args).join(', ')})`);
-      values[i] = argument(name, param, type, args[param]);
-    }
-    let given = 0;
-    for (const _ in args) given++;
-    if (given !== sig.named) {
-      const known = new Set(sig.params.map(([p]) => p));
-      const extra = Object.keys(args).filter((k) => !known.has(k));
-      throw new KernelInterfaceError(`WASM kernel ${name} has no parameter ${extra.map((e) => `'${e}'`).join(', ')} (parameters: ${sig.params.map(([p]) => p).join(', ')})`);
-    }
+    for (let i = 0; i < sig.named; i++) values[i] = argument(name, sig.params[i]!, given[positions[i]!]);
     return values;
   }
 }
 
-function argument(kernel: string, param: string, type: string, v: WasmArg): number {
+/** Where each of the kernel's named parameters stands among `keys`; a missing or unknown name throws. */
+function positions(name: string, params: WasmSignature['params'], named: number, keys: readonly string[]): number[] {
+  const names = params.slice(0, named).map(([p]) => p);
+  const missing = names.filter((p) => !keys.includes(p));
+  if (missing.length) throw new KernelInterfaceError(`WASM kernel ${name}: no value for parameter ${missing.map((m) => `'${m}'`).join(', ')} (given: ${keys.join(', ')})`);
+  const extra = keys.filter((k) => !names.includes(k));
+  if (extra.length) throw new KernelInterfaceError(`WASM kernel ${name} has no parameter ${extra.map((e) => `'${e}'`).join(', ')} (parameters: ${params.map(([p]) => p).join(', ')})`);
+  return names.map((p) => keys.indexOf(p));
+}
+
+function argument(kernel: string, [param, type]: readonly [string, string], v: WasmArg): number {
+  if (typeof v === 'number') {
+    if ((type === 'i32' || type === 'u32' || type === 'usize') && !Number.isInteger(v)) {
+      throw new KernelInterfaceError(`WASM kernel ${kernel}: parameter '${param}' is ${type}, given ${v}`);
+    }
+    return v;
+  }
   if (typeof v === 'object') {
     if (type !== 'usize') throw new KernelInterfaceError(`WASM kernel ${kernel}: parameter '${param}' is ${type}, given a tensor`);
     return (v as unknown as { ptr: number }).ptr;
@@ -143,9 +153,5 @@ function argument(kernel: string, param: string, type: string, v: WasmArg): numb
     if (type !== 'usize') throw new KernelInterfaceError(`WASM kernel ${kernel}: parameter '${param}' is ${type}, given undefined`);
     return 0;
   }
-  if (typeof v === 'boolean') return v ? 1 : 0;
-  if ((type === 'i32' || type === 'u32' || type === 'usize') && !Number.isInteger(v)) {
-    throw new KernelInterfaceError(`WASM kernel ${kernel}: parameter '${param}' is ${type}, given ${v}`);
-  }
-  return v;
+  return v ? 1 : 0;
 }

@@ -7,7 +7,9 @@ import type { AdapterSummary } from '../../runtime/gpu_acquire.js';
 import type { Shape } from '../shapes.js';
 import { Tensor } from '../tensor.js';
 import type { PipelineCache } from './pipelines.js';
-import { packUniform } from './uniform_ring.js';
+import { KeyOrderCache } from '../key_order_cache.js';
+import { packFields, uniformFields } from './uniform_ring.js';
+import type { EntryPointInterface, UniformField } from './wgsl_reflection.js';
 
 /**
  * The shape of the matmul kernel (override constants of kernels/matmul.wgsl): each invocation
@@ -90,9 +92,21 @@ export interface GPUHost {
   retire(t: Tensor): void;
 }
 
+/** An entry point's interface and how a call site's names map onto it. */
+interface EntryLayout {
+  readonly iface: EntryPointInterface;
+  /** Names the op and entry point in errors. */
+  readonly what: string;
+  /** The binding index of each binding the call names, in its key order. */
+  readonly bindings: KeyOrderCache<number[]>;
+  /** The uniform field of each value the call names, in its key order. */
+  readonly fields: KeyOrderCache<(UniformField & { name: string })[]>;
+}
+
 export class GPUKernelContext {
   readonly unused: typeof UNUSED = UNUSED;
   readonly #host: GPUHost;
+  readonly #layouts = new Map<string, Map<string, EntryLayout>>();
 
   constructor(host: GPUHost) {
     this.#host = host;
@@ -132,20 +146,21 @@ export class GPUKernelContext {
     grid: readonly [number, number], constants: Readonly<Record<string, number>> = {},
   ): void {
     const host = this.#host;
-    const iface = host.pipelines.entryPoint(entry);
-    const what = `${op} (entry point ${entry})`;
+    const layout = this.#layout(op, entry);
+    const given = Object.values(bindings);
+    const indices = layout.bindings.layout(Object.keys(bindings));
     const entries: GPUBindGroupEntry[] = [];
-    for (const [name, index] of iface.storage) {
-      const b = bindings[name];
-      if (b === undefined) throw new KernelInterfaceError(`${what} uses binding ${name}, which the host did not give (gave: ${Object.keys(bindings).join(', ')})`);
-      entries.push({ binding: index, resource: b === UNUSED ? { buffer: host.placeholder } : host.bind(b) });
+    for (let k = 0; k < given.length; k++) {
+      const b = given[k]!;
+      entries.push({ binding: indices[k]!, resource: b === UNUSED ? { buffer: host.placeholder } : host.bind(b) });
     }
-    if (Object.keys(bindings).length !== iface.storage.size) {
-      const extra = Object.keys(bindings).filter((k) => !iface.storage.has(k));
-      throw new KernelInterfaceError(`${what} does not use binding ${extra.join(', ')} (it uses ${[...iface.storage.keys()].join(', ') || 'none'}; the module declares ${iface.declared.join(', ')})`);
+    const uniform = layout.iface.uniform;
+    if (uniform) {
+      const fields = layout.fields.layout(Object.keys(params));
+      entries.push({ binding: uniform.binding, resource: host.uniform(packFields(layout.what, uniform, fields, Object.values(params))) });
+    } else if (Object.keys(params).length) {
+      throw new KernelInterfaceError(`${layout.what} reads no uniforms, given ${Object.keys(params).join(', ')}`);
     }
-    if (iface.uniform) entries.push({ binding: iface.uniform.binding, resource: host.uniform(packUniform(what, iface.uniform, params)) });
-    else if (Object.keys(params).length) throw new KernelInterfaceError(`${what} reads no uniforms, given ${Object.keys(params).join(', ')}`);
     host.record(op, (encoder) => {
       const pipeline = host.pipelines.get(entry, constants);
       const bindGroup = host.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
@@ -181,6 +196,25 @@ export class GPUKernelContext {
     return Object.fromEntries(entries.map(([entry, op]) => [entry, (plan: Record<string, Tensor | number | boolean>) => this.singleWorkgroup(op, entry, plan)])) as K;
   }
 
+  /** How `op`'s calls of `entry` bind: checked against the shader's declarations, once per call site (KeyOrderCache). */
+  #layout(op: string, entry: string): EntryLayout {
+    let byEntry = this.#layouts.get(op);
+    if (!byEntry) this.#layouts.set(op, (byEntry = new Map()));
+    let layout = byEntry.get(entry);
+    if (!layout) {
+      const iface = this.#host.pipelines.entryPoint(entry);
+      const what = `${op} (entry point ${entry})`;
+      layout = {
+        iface,
+        what,
+        bindings: new KeyOrderCache((keys) => bindingIndices(what, iface, keys)),
+        fields: new KeyOrderCache((keys) => uniformFields(what, iface.uniform!, keys)),
+      };
+      byEntry.set(entry, layout);
+    }
+    return layout;
+  }
+
   /** n workgroups spread over x (≤ 65535) and y; kernels fold y back in with their gridX. */
   grid(n: number): [number, number] {
     if (n <= MAX_GRID) return [n, 1];
@@ -197,4 +231,16 @@ export class GPUKernelContext {
   retire(t: Tensor): void {
     this.#host.retire(t);
   }
+}
+
+/** The binding index of each name in `keys`: exactly the bindings the entry point uses, or a KernelInterfaceError. */
+function bindingIndices(what: string, iface: EntryPointInterface, keys: readonly string[]): number[] {
+  for (const name of iface.storage.keys()) {
+    if (!keys.includes(name)) throw new KernelInterfaceError(`${what} uses binding ${name}, which the host did not give (gave: ${keys.join(', ')})`);
+  }
+  const extra = keys.filter((k) => !iface.storage.has(k));
+  if (extra.length) {
+    throw new KernelInterfaceError(`${what} does not use binding ${extra.join(', ')} (it uses ${[...iface.storage.keys()].join(', ') || 'none'}; the module declares ${iface.declared.join(', ')})`);
+  }
+  return keys.map((k) => iface.storage.get(k)!);
 }

@@ -1,5 +1,5 @@
 import { KernelInterfaceError } from '../../errors.js';
-import type { UniformStruct } from './wgsl_reflection.js';
+import type { UniformField, UniformStruct } from './wgsl_reflection.js';
 
 /**
  * Uniform parameters for queued dispatches. Every dispatch of one batch needs its own
@@ -51,21 +51,34 @@ export class UniformRing {
  * fields the struct has; fields it does not read are 0. u32 and i32 fields take integers.
  */
 export function packUniform(what: string, struct: UniformStruct & { read: ReadonlySet<string> }, values: Readonly<Record<string, number>>): ArrayBuffer {
+  return packFields(what, struct, uniformFields(what, struct, Object.keys(values)), Object.values(values));
+}
+
+/** The struct's field for each of `keys` (the names a call gives, in its order); a missing or unknown name throws. */
+export function uniformFields(what: string, struct: UniformStruct & { read: ReadonlySet<string> }, keys: readonly string[]): (UniformField & { name: string })[] {
+  for (const name of struct.read) {
+    if (!keys.includes(name)) throw new KernelInterfaceError(`${what} reads ${struct.variable}.${name}, which the host did not give (gave: ${keys.join(', ')})`);
+  }
+  return keys.map((name) => {
+    const field = struct.fields.get(name);
+    if (!field) throw new KernelInterfaceError(`${what}: its uniform struct has no field ${name} (fields: ${[...struct.fields.keys()].join(', ')})`);
+    return { ...field, name };
+  });
+}
+
+/** The struct's bytes with values[i] in fields[i]. */
+export function packFields(what: string, struct: UniformStruct, fields: readonly (UniformField & { name: string })[], values: readonly number[]): ArrayBuffer {
   const buf = new ArrayBuffer(struct.words * 4);
   const u = new Uint32Array(buf);
   const i = new Int32Array(buf);
   const f = new Float32Array(buf);
-  for (const name of struct.read) {
-    if (!(name in values)) throw new KernelInterfaceError(`${what} reads ${struct.variable}.${name}, which the host did not give (gave: ${Object.keys(values).join(', ')})`);
-  }
-  for (const name in values) {
-    const field = struct.fields.get(name);
-    if (!field) throw new KernelInterfaceError(`${what}: its uniform struct has no field ${name} (fields: ${[...struct.fields.keys()].join(', ')})`);
-    const v = values[name]!;
+  for (let k = 0; k < fields.length; k++) {
+    const field = fields[k]!;
+    const v = values[k]!;
     if (field.type === 'f32') f[field.word] = v;
     else if (field.type === 'u32' && Number.isInteger(v) && v >= 0 && v < 2 ** 32) u[field.word] = v;
     else if (field.type === 'i32' && Number.isInteger(v) && v >= -(2 ** 31) && v < 2 ** 31) i[field.word] = v;
-    else throw new KernelInterfaceError(`${what}: ${struct.variable}.${name} is ${field.type}, given ${v}`);
+    else throw new KernelInterfaceError(`${what}: ${struct.variable}.${field.name} is ${field.type}, given ${v}`);
   }
   return buf;
 }
