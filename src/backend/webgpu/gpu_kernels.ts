@@ -3,7 +3,6 @@
 // (wgsl_reflection.ts); grid helpers; scratch buffers; and the kernel shapes chosen for this
 // adapter.
 import { KernelInterfaceError } from '../../errors.js';
-import type { AdapterSummary } from '../../runtime/gpu_acquire.js';
 import type { Shape } from '../shapes.js';
 import { Tensor } from '../tensor.js';
 import type { PipelineCache } from './pipelines.js';
@@ -75,7 +74,6 @@ export function chunks(n: number, size: number): [number, number][] {
 /** What the kernel context needs of its backend (WebGPUBackend). */
 export interface GPUHost {
   readonly device: GPUDevice;
-  readonly adapter: AdapterSummary;
   readonly pipelines: PipelineCache;
   matmulTiling: MatmulTiling;
   rowKernels: RowKernels;
@@ -112,26 +110,13 @@ export class GPUKernelContext {
     this.#host = host;
   }
 
-  /** True on a software rasteriser (llvmpipe, lavapipe, SwiftShader, WARP). */
-  get software(): boolean {
-    return this.#host.adapter.software;
-  }
-
   get matmulTiling(): MatmulTiling {
     return this.#host.matmulTiling;
-  }
-
-  get rowKernels(): RowKernels {
-    return this.#host.rowKernels;
   }
 
   /** Whether a row op over rows of `width` values runs one invocation per row (see RowKernels). */
   rowPerInvocation(width: number): boolean {
     return this.#host.rowKernels === 'invocation' && width <= ROW_LOOP_MAX;
-  }
-
-  get limits(): GPUSupportedLimits {
-    return this.#host.device.limits;
   }
 
   /**
