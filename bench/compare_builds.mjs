@@ -9,8 +9,17 @@
 // ROUNDS=11 (default 7) runs per build; BACKENDS=wasm,webgpu; BIG_GPU=1 adds the big training
 // step on WebGPU (seconds per step on a software adapter). Builds from before op families
 // (ops as Backend methods) are called through their methods.
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
 const [baseEntry, newEntry, only] = process.argv.slice(2);
-const libs = { base: await import(baseEntry), new: await import(newEntry) };
+if (!baseEntry || !newEntry) {
+  console.error('Usage: node bench/compare_builds.mjs <before>/dist/node/index.js <after>/dist/node/index.js [ops,matmul,train,generate]');
+  process.exit(2);
+}
+// Paths are the caller's (relative to the working directory), not this file's.
+const load = (path) => import(pathToFileURL(resolve(path)).href);
+const libs = { base: await load(baseEntry), new: await load(newEntry) };
 const want = (w) => !only || only.split(',').includes(w);
 const ROUNDS = Number(process.env.ROUNDS ?? 7);
 
