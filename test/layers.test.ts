@@ -2,11 +2,11 @@
 // differences of those references, on the leg's backend.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ShapeError, adamw, add, causalSoftmax, causalSoftmaxBackward, columnSum, embedding, gatherHeads, gatherRows, gelu, geluBackward, layerNorm, layerNormBackward, scale, scatterAddRows, scatterHeads, silu, siluBackward, softmaxCrossEntropy, sumSquares, type Backend, type Tensor } from 'webrlhf';
+import { ShapeError, adamw, add, causalSoftmax, causalSoftmaxBackward, columnSum, embedding, gatherHeads, gatherRows, gelu, geluBackward, layerNorm, layerNormBackward, rmsNorm, rmsNormBackward, scale, scatterAddRows, scatterHeads, silu, siluBackward, softmaxCrossEntropy, sumSquares, type Backend, type Tensor } from 'webrlhf';
 import { rowIndex, disposeRowIndex } from '../src/nn/row_index.js';
 import { assertClose, randomF32, rng } from './harness/reference.js';
 import {
-  adamwRef, causalSoftmaxRef, crossEntropyRef, dot, embeddingRef, geluRef, layerNormBackwardRef, layerNormRef, numericGrad,
+  adamwRef, causalSoftmaxRef, crossEntropyRef, dot, embeddingRef, geluRef, layerNormBackwardRef, layerNormRef, numericGrad, rmsNormBackwardRef, rmsNormRef,
 } from './harness/layer_reference.js';
 import { legBackendInstance as backend } from './harness/runtime.js';
 
@@ -127,6 +127,80 @@ test('the analytic LayerNorm reference gradient matches finite differences', () 
   const ref = layerNormRef(x, w, new Float64Array(C), C, 1e-5);
   const got = layerNormBackwardRef(dout, x, w, ref.mean, ref.rstd, C);
   assertClose(got.dx, numericGrad((v) => dot(dout, layerNormRef(v, w, new Float64Array(C), C, 1e-5).out), x), { rtol: 1e-6, atol: 1e-8 });
+});
+
+// [N, C]; 4096 is the widest Llama-family hidden size it is meant for.
+for (const [N, C] of [[5, 16], [3, 7], [2, 768], [2, 4096]] as const) {
+  test(`rmsNorm forward and backward, ${N}×${C}`, async () => {
+    const be = await backend();
+    const eps = 1e-6;
+    const x = randomF32(N * C, 110 + C).map((v, i) => 3 * v + (i % C === 0 ? 2 : 0.5));
+    const w = randomF32(C, 111 + C).map((v) => 1 + 0.5 * v);
+    const tx = be.tensor(x, [N, C]);
+    const tw = be.tensor(w);
+    const out = be.zeros([N, C]);
+    const rstd = be.zeros([N]);
+    rmsNorm(tx, tw, out, rstd, eps);
+    const ref = rmsNormRef(x, w, C, eps);
+    assertClose(await read(be, out), ref.out, { ...F32, rtol: 1e-4, what: 'rmsNorm out' });
+    assertClose(await read(be, rstd), ref.rstd, { ...F32, what: 'rstd' });
+
+    const dout = randomF32(N * C, 112 + C);
+    const dx0 = randomF32(N * C, 113 + C); // the backward adds into dx and dweight
+    const dw0 = randomF32(C, 114 + C);
+    const dx = be.tensor(dx0, [N, C]);
+    const dw = be.tensor(dw0);
+    rmsNormBackward(be.tensor(dout, [N, C]), tx, tw, rstd, dx, dw);
+    const want = C <= 16
+      ? { dx: numericGrad((v) => dot(dout, rmsNormRef(v, w, C, eps).out), x), dw: numericGrad((v) => dot(dout, rmsNormRef(x, v, C, eps).out), w) }
+      : rmsNormBackwardRef(dout, x, w, ref.rstd, C); // finite differences over this many inputs would be slow
+    assertClose(await read(be, dx), want.dx.map((g, i) => g + dx0[i]!), { ...GRAD, what: 'dx' });
+    assertClose(await read(be, dw), want.dw.map((g, i) => g + dw0[i]!), { ...GRAD, what: 'dweight' });
+  });
+}
+
+test('the analytic RMSNorm reference gradient matches finite differences', () => {
+  const C = 6;
+  const [x, w, dout] = [randomF32(2 * C, 120), randomF32(C, 121), randomF32(2 * C, 122)];
+  const ref = rmsNormRef(x, w, C, 1e-6);
+  const got = rmsNormBackwardRef(dout, x, w, ref.rstd, C);
+  assertClose(got.dx, numericGrad((v) => dot(dout, rmsNormRef(v, w, C, 1e-6).out), x), { rtol: 1e-6, atol: 1e-8, what: 'dx' });
+  assertClose(got.dw, numericGrad((v) => dot(dout, rmsNormRef(x, v, C, 1e-6).out), w), { rtol: 1e-6, atol: 1e-8, what: 'dweight' });
+});
+
+test('rmsNorm per head (Qwen3 q_norm): [N, H·D] viewed as [N·H, D] rows with weight [D]', async () => {
+  const be = await backend();
+  const [N, H, D] = [3, 4, 6];
+  const x = randomF32(N * H * D, 123).map((v) => 2 * v);
+  const w = randomF32(D, 124).map((v) => 1 + v / 4);
+  const q = be.tensor(x, [N, H * D]);
+  const out = be.zeros([N, H * D]);
+  const rstd = be.zeros([N * H]);
+  rmsNorm(be.view(q, 0, [N * H, D]), be.tensor(w), be.view(out, 0, [N * H, D]), rstd, 1e-6);
+  const ref = rmsNormRef(x, w, D, 1e-6);
+  assertClose(await read(be, out), ref.out, { ...F32, rtol: 1e-4, what: 'out' });
+  const dout = randomF32(N * H * D, 125);
+  const dx = be.zeros([N, H * D]);
+  const dw = be.zeros([D]);
+  rmsNormBackward(be.tensor(dout, [N * H, D]), be.view(q, 0, [N * H, D]), be.tensor(w), rstd, be.view(dx, 0, [N * H, D]), dw);
+  assertClose(await read(be, dx), numericGrad((v) => dot(dout, rmsNormRef(v, w, D, 1e-6).out), x), { ...GRAD, what: 'dx' });
+  assertClose(await read(be, dw), numericGrad((v) => dot(dout, rmsNormRef(x, v, D, 1e-6).out), w), { ...GRAD, what: 'dweight' });
+});
+
+test('rmsNorm: bad shapes, eps and aliasing are ShapeErrors', async () => {
+  const be = await backend();
+  const isShape = (re: RegExp) => (e: unknown) => e instanceof ShapeError && re.test(e.message);
+  const x = be.zeros([4, 8]);
+  const w = be.zeros([8]);
+  assert.throws(() => rmsNorm(x, be.zeros([6]), be.zeros([4, 8]), be.zeros([4]), 1e-6), isShape(/rmsNorm: weight has shape \[6\], expected \[8\]/));
+  assert.throws(() => rmsNorm(x, w, be.zeros([4, 8]), be.zeros([8]), 1e-6), isShape(/rstd has shape \[8\], expected \[4\]/));
+  assert.throws(() => rmsNorm(be.zeros([32]), w, be.zeros([4, 8]), be.zeros([4]), 1e-6), isShape(/x has shape \[32\], expected \[N, C\]/));
+  for (const eps of [0, -1e-6, NaN, Infinity]) {
+    assert.throws(() => rmsNorm(x, w, be.zeros([4, 8]), be.zeros([4]), eps), isShape(/eps must be a positive finite number/));
+  }
+  assert.throws(() => rmsNorm(x, w, x, be.zeros([4]), 1e-6), isShape(/shares storage/));
+  assert.throws(() => rmsNormBackward(be.zeros([4, 8]), x, w, be.zeros([4]), be.zeros([4, 8]), be.zeros([4])), isShape(/dweight has shape \[4\], expected \[8\]/));
+  assert.throws(() => rmsNormBackward(be.zeros([4, 8]), x, w, be.zeros([4]), x, be.zeros([8])), isShape(/shares storage/));
 });
 
 test('gelu forward and backward, including large |x| (no NaN)', async () => {

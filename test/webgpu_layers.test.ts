@@ -5,9 +5,9 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { WebGPUBackend } from '../src/backend/webgpu/webgpu_backend.js';
 import { assertClose, randomF32 } from './harness/reference.js';
-import { causalSoftmaxRef, crossEntropyRef, layerNormBackwardRef, layerNormRef } from './harness/layer_reference.js';
+import { causalSoftmaxRef, crossEntropyRef, layerNormBackwardRef, layerNormRef, rmsNormBackwardRef, rmsNormRef } from './harness/layer_reference.js';
 import { legBackend, legBackendInstance as backend } from './harness/runtime.js';
-import { adamw, causalSoftmax, causalSoftmaxBackward, columnSum, embedding, gatherRows, gelu, geluBackward, layerNorm, layerNormBackward, max, scale, scatterAddRows, softmaxCrossEntropy, sum, sumSquares } from 'webrlhf';
+import { adamw, causalSoftmax, causalSoftmaxBackward, columnSum, embedding, gatherRows, gelu, geluBackward, layerNorm, layerNormBackward, max, rmsNorm, rmsNormBackward, scale, scatterAddRows, softmaxCrossEntropy, sum, sumSquares } from 'webrlhf';
 
 const test = suite('webgpu layers');
 
@@ -70,6 +70,28 @@ if (legBackend() === 'webgpu') {
         assertClose(await be.read(dw), g.dw, { rtol: 1e-5, atol: 1e-5, scale: scale(g.dw), what: 'dweight' });
         assertClose(await be.read(db), g.db, { rtol: 1e-5, atol: 1e-5, scale: scale(g.db), what: 'dbias' });
         for (const t of [tx, tw, tout, tmean, trstd, dx, dw, db]) t.dispose();
+      }));
+    }
+
+    // 4100 is past the widest row one invocation takes: a workgroup per row in both modes.
+    for (const [N, C] of [[3, 5], [7, 100], [70_000, 4], [2, 4100]] as const) {
+      test(`rmsNorm forward and backward, ${N}×${C}, ${per}`, () => withRows(mode, async (be) => {
+        const eps = 1e-6;
+        const x = randomF32(N * C, N + C + 7).map((v, i) => 2 * v + (i % 3));
+        const w = randomF32(C, 8).map((v) => 1 + v / 2);
+        const dout = randomF32(N * C, 9);
+        const [tx, tw, tout, trstd] = [be.tensor(x, [N, C]), be.tensor(w), be.zeros([N, C]), be.zeros([N])];
+        rmsNorm(tx, tw, tout, trstd, eps);
+        const ref = rmsNormRef(x, w, C, eps);
+        assertClose(await be.read(tout), ref.out, { rtol: 1e-4, atol: 1e-5, what: 'out' });
+        assertClose(await be.read(trstd), ref.rstd, { rtol: 1e-5, atol: 1e-6, what: 'rstd' });
+        const [dx, dw] = [be.zeros([N, C]), be.zeros([C])];
+        rmsNormBackward(be.tensor(dout, [N, C]), tx, tw, trstd, dx, dw);
+        const g = rmsNormBackwardRef(dout, x, w, ref.rstd, C);
+        assertClose(await be.read(dx), g.dx, { rtol: 1e-4, atol: 1e-5, what: 'dx' });
+        // Column sums over 70000 rows run in several dispatches (the loop limit).
+        assertClose(await be.read(dw), g.dw, { rtol: 1e-5, atol: 1e-5, scale: g.dw.map(() => N), what: 'dweight' });
+        for (const t of [tx, tw, tout, trstd, dx, dw]) t.dispose();
       }));
     }
 

@@ -20,6 +20,7 @@ export * from './logprobs';
 export * from './matmul';
 export * from './random';
 export * from './reduce';
+export * from './rmsnorm';
 export * from './sampling';
 export * from './losses/mib';
 export * from './losses/ppo';

@@ -1,7 +1,8 @@
 // The transformer layer ops, llm.c style (each forward with an explicit backward): token and
-// position embeddings with their scatter-add backward, LayerNorm, and the fused softmax +
-// cross-entropy of the LM head (kernels/embedding.wgsl, layernorm.wgsl, crossentropy.wgsl;
-// wasm/embedding.ts, layernorm.ts, crossentropy.ts).
+// position embeddings with their scatter-add backward, LayerNorm (GPT-2's), RMSNorm (Llama's),
+// and the fused softmax + cross-entropy of the LM head (kernels/embedding.wgsl,
+// layernorm.wgsl, rmsnorm.wgsl, crossentropy.wgsl; wasm/embedding.ts, layernorm.ts, rmsnorm.ts,
+// crossentropy.ts).
 //
 // Integer inputs (token ids, positions, targets, row indices) travel as f32 tensors: every
 // integer below 2^24 is exact in f32, and one dtype keeps both backends simple.
@@ -55,6 +56,27 @@ interface LayerNormBackwardPlan {
   C: number;
 }
 
+interface RMSNormPlan {
+  x: Tensor;
+  weight: Tensor;
+  out: Tensor;
+  rstd: Tensor;
+  N: number;
+  C: number;
+  eps: number;
+}
+
+interface RMSNormBackwardPlan {
+  dout: Tensor;
+  x: Tensor;
+  weight: Tensor;
+  rstd: Tensor;
+  dx: Tensor;
+  dweight: Tensor;
+  N: number;
+  C: number;
+}
+
 interface CrossEntropyPlan {
   logits: Tensor;
   targets: Tensor;
@@ -73,10 +95,12 @@ export interface LayerKernels {
   scatter_add_rows(p: { src: Tensor; index: RowIndex; dst: Tensor; C: number; R: number; V: number }): void;
   layernorm(p: LayerNormPlan): void;
   layernorm_backward(p: LayerNormBackwardPlan): void;
+  rms_norm(p: RMSNormPlan): void;
+  rms_norm_backward(p: RMSNormBackwardPlan): void;
   softmax_crossentropy(p: CrossEntropyPlan): void;
 }
 
-/** Invocations per workgroup of the column kernels (scatter-add, layernorm's dweight and dbias). */
+/** Invocations per workgroup of the column kernels (scatter-add, the norms' dweight and dbias). */
 const COLUMN_WG = 64;
 /** Below this many elements a row-wise WASM kernel runs on one thread. */
 const PARALLEL_MIN_ELEMENTS = 1 << 16;
@@ -118,6 +142,21 @@ export const layerFamily = opFamily<LayerKernels>('layers', {
         gpu.dispatch('layerNormBackward', 'layernorm_backward__params', { x, dout, mean, rstd, dweight, dbias }, { C, gridX: columns[0], rowStart, rowCount }, columns);
       }
     },
+    rms_norm({ x, weight, out, rstd, N, C, eps }) {
+      const rows = gpu.rowPerInvocation(C);
+      const grid = gpu.grid(rows ? Math.ceil(N / ROW_WG) : N);
+      gpu.dispatch('rmsNorm', rows ? 'rms_norm__rows' : 'rms_norm', { x, weight, out, rstd_out: rstd }, { N, C, gridX: grid[0], eps }, grid);
+    },
+    rms_norm_backward({ dout, x, weight, rstd, dx, dweight, N, C }) {
+      const rows = gpu.rowPerInvocation(C);
+      const grid = gpu.grid(rows ? Math.ceil(N / ROW_WG) : N);
+      gpu.dispatch('rmsNormBackward', rows ? 'rms_norm_backward__dx_rows' : 'rms_norm_backward__dx', { x, weight, dout, rstd, dx }, { N, C, gridX: grid[0] }, grid);
+      // One dispatch per chunk of rows, each adding in turn (the loop limit of llvmpipe).
+      const columns = gpu.grid(Math.ceil(C / COLUMN_WG));
+      for (const [rowStart, rowCount] of chunks(N, LOOP_CHUNK)) {
+        gpu.dispatch('rmsNormBackward', 'rms_norm_backward__weight', { x, dout, rstd, dweight }, { C, gridX: columns[0], rowStart, rowCount }, columns);
+      }
+    },
     softmax_crossentropy({ logits, targets, weights, losses, dlogits, N, V, scale }) {
       const grid = gpu.grid(N);
       // Without dlogits the kernel never reaches its binding (HAS_DLOGITS off).
@@ -128,11 +167,13 @@ export const layerFamily = opFamily<LayerKernels>('layers', {
     },
   }),
   wasm: (cpu) => ({
-    ...cpu.direct<LayerKernels>(['embedding', 'gather_rows', 'layernorm']),
+    ...cpu.direct<LayerKernels>(['embedding', 'gather_rows', 'layernorm', 'rms_norm']),
     scatter_add_rows: ({ src, index, dst, C, R, V }) =>
       cpu.call('scatter_add_rows', { src, order: index.order, starts: index.starts, targets: index.targets, dst, groups: index.groups, C, R, V }),
     // dweight and dbias sum in f64 in scratch space (2·C f64).
     layernorm_backward: (p) => cpu.call('layernorm_backward', { ...p, scratch: cpu.workspace(p.C * 16) }),
+    // dweight sums in f64 in scratch space (C f64).
+    rms_norm_backward: (p) => cpu.call('rms_norm_backward', { ...p, scratch: cpu.workspace(p.C * 8) }),
     softmax_crossentropy: (p) => cpu.split('softmax_crossentropy', p, { rows: p.N, work: p.N * p.V, minWork: PARALLEL_MIN_ELEMENTS }),
   }),
 });
@@ -197,6 +238,32 @@ export function layerNormBackward(dout: Tensor, x: Tensor, weight: Tensor, mean:
     ['dbias', dbias, [C]], ['mean', mean, [N]], ['rstd', rstd, [N]]] as const) expectShape('layerNormBackward', name, t, shape);
   noAlias('layerNormBackward', [dx, dweight, dbias], [dout, x, weight, mean, rstd]);
   k.layernorm_backward({ dout, x, weight, mean, rstd, dx, dweight, dbias, N, C });
+}
+
+/**
+ * out = x · rstd · weight over the last axis, rstd = 1/√(mean(x²) + eps) saved for the backward
+ * (Hugging Face's LlamaRMSNorm: no mean subtraction, no bias). x, out [N, C]; weight [C];
+ * rstd [N]. For a norm per attention head (Qwen3's q_norm, k_norm), view [N, H·D] as
+ * [N·H, D] with weight [D].
+ */
+export function rmsNorm(x: Tensor, weight: Tensor, out: Tensor, rstd: Tensor, eps: number): void {
+  const k = kernelsOf('rmsNorm', layerFamily, x, weight, out, rstd);
+  const [N, C] = rowsOf('rmsNorm', 'x', x);
+  for (const [name, t, shape] of [['out', out, [N, C]], ['weight', weight, [C]], ['rstd', rstd, [N]]] as const) expectShape('rmsNorm', name, t, shape);
+  if (!(eps > 0) || !Number.isFinite(eps)) throw new ShapeError(`rmsNorm: eps must be a positive finite number, got ${eps}`);
+  noAlias('rmsNorm', [out, rstd], [x, weight]);
+  k.rms_norm({ x, weight, out, rstd, N, C, eps });
+}
+
+/** Adds the gradients of rmsNorm into dx [N, C] and dweight [C]. */
+export function rmsNormBackward(dout: Tensor, x: Tensor, weight: Tensor, rstd: Tensor, dx: Tensor, dweight: Tensor): void {
+  const k = kernelsOf('rmsNormBackward', layerFamily, dout, x, weight, rstd, dx, dweight);
+  const [N, C] = rowsOf('rmsNormBackward', 'x', x);
+  for (const [name, t, shape] of [['dout', dout, [N, C]], ['dx', dx, [N, C]], ['weight', weight, [C]], ['dweight', dweight, [C]], ['rstd', rstd, [N]]] as const) {
+    expectShape('rmsNormBackward', name, t, shape);
+  }
+  noAlias('rmsNormBackward', [dx, dweight], [dout, x, weight, rstd]);
+  k.rms_norm_backward({ dout, x, weight, rstd, dx, dweight, N, C });
 }
 
 /**

@@ -142,3 +142,35 @@ export function adamwRef(p: Float64Array, g: Vec, m: Float64Array, v: Float64Arr
     p[i] = p[i]! - (s.lr * (m[i]! / bc1)) / (Math.sqrt(v[i]! / bc2) + s.eps);
   }
 }
+
+/** Hugging Face's LlamaRMSNorm in float64: out = x·rstd·w, rstd = 1/√(mean(x²) + eps). */
+export function rmsNormRef(x: Vec, w: Vec, C: number, eps: number): { out: Float64Array; rstd: Float64Array } {
+  const N = x.length / C;
+  const out = new Float64Array(x.length);
+  const rstd = new Float64Array(N);
+  for (let n = 0; n < N; n++) {
+    let q = 0;
+    for (let c = 0; c < C; c++) q += x[n * C + c]! ** 2;
+    const r = 1 / Math.sqrt(q / C + eps);
+    for (let c = 0; c < C; c++) out[n * C + c] = x[n * C + c]! * r * w[c]!;
+    rstd[n] = r;
+  }
+  return { out, rstd };
+}
+
+/** The analytic RMSNorm gradient in float64, for rows too wide for finite differences (checked against them in layers.test.ts). */
+export function rmsNormBackwardRef(dout: Vec, x: Vec, w: Vec, rstd: Float64Array, C: number): { dx: Float64Array; dw: Float64Array } {
+  const N = rstd.length;
+  const dx = new Float64Array(N * C);
+  const dw = new Float64Array(C);
+  for (let n = 0; n < N; n++) {
+    const r = rstd[n]!;
+    let s = 0;
+    for (let c = 0; c < C; c++) {
+      s += w[c]! * dout[n * C + c]! * x[n * C + c]! * r;
+      dw[c] = dw[c]! + dout[n * C + c]! * x[n * C + c]! * r;
+    }
+    for (let c = 0; c < C; c++) dx[n * C + c] = r * (w[c]! * dout[n * C + c]! - x[n * C + c]! * r * (s / C));
+  }
+  return { dx, dw };
+}
