@@ -1,5 +1,5 @@
 // Activations and their derivatives, elementwise over n values: GELU, tanh approximation
-// (GPT-2's), and SiLU (the gate of SwiGLU, Llama's MLP).
+// (GPT-2's), SiLU, and SwiGLU's product SiLU(gate) ⊙ up (Llama's MLP).
 // Each invocation handles 4 consecutive values as one vec4 (tensor bindings are whole vec4s:
 // sizes are padded to 16 bytes, views start on 256); in the last, partial vec4 only the values
 // below n are stored, as the rest may belong to another view of the same buffer. The flat
@@ -10,6 +10,11 @@ struct Params { n: u32, row: u32, _p0: u32, _p1: u32 }
 @group(0) @binding(1) var<storage, read> dout: array<vec4<f32>>;     // backward only
 @group(0) @binding(2) var<storage, read_write> out: array<vec4<f32>>; // f(x), or dx
 @group(0) @binding(3) var<uniform> p: Params;
+// SwiGLU's operands (its kernels write its product to `out`).
+@group(0) @binding(4) var<storage, read> gate: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read> up: array<vec4<f32>>;
+@group(0) @binding(6) var<storage, read_write> dgate: array<vec4<f32>>;
+@group(0) @binding(7) var<storage, read_write> dup: array<vec4<f32>>;
 
 const WG = 64u;
 const SQRT_2_OVER_PI = 0.7978845608028654;
@@ -65,6 +70,11 @@ fn sigmoid4(v: vec4<f32>) -> vec4<f32> {
   return select(e / (1.0 + e), 1.0 / (1.0 + e), v >= vec4(0.0));
 }
 
+// d · SiLU′(v), SiLU′ = σ(v)·(1 + v·(1 − σ(v))), given s = σ(v) (in the WASM twin's order).
+fn timesSiluGrad(d: vec4<f32>, v: vec4<f32>, s: vec4<f32>) -> vec4<f32> {
+  return d * s * (1.0 + v * (1.0 - s));
+}
+
 // SiLU(x) = x·σ(x)
 @compute @workgroup_size(WG)
 fn silu(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -74,12 +84,43 @@ fn silu(@builtin(global_invocation_id) gid: vec3<u32>) {
   store(q, v * sigmoid4(v));
 }
 
-// dx = dout · SiLU′(x), SiLU′ = σ(x)·(1 + x·(1 − σ(x))) (overwrites dx)
+// dx = dout · SiLU′(x) (overwrites dx)
 @compute @workgroup_size(WG)
 fn silu_backward(@builtin(global_invocation_id) gid: vec3<u32>) {
   let q = gid.x + gid.y * p.row;
   if (q * 4u >= p.n) { return; }
   let v = x[q];
-  let s = sigmoid4(v);
-  store(q, dout[q] * s * (1.0 + v * (1.0 - s)));
+  store(q, timesSiluGrad(dout[q], v, sigmoid4(v)));
+}
+
+// out = SiLU(gate) ⊙ up
+@compute @workgroup_size(WG)
+fn swiglu(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let q = gid.x + gid.y * p.row;
+  if (q * 4u >= p.n) { return; }
+  let g = gate[q];
+  store(q, g * sigmoid4(g) * up[q]);
+}
+
+// dgate = dout · up · SiLU′(gate), dup = dout · SiLU(gate) (overwrites both; in the last,
+// partial vec4 only the values below n, as store() does)
+@compute @workgroup_size(WG)
+fn swiglu_backward(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let q = gid.x + gid.y * p.row;
+  let i = q * 4u;
+  if (i >= p.n) { return; }
+  let g = gate[q];
+  let d = dout[q];
+  let s = sigmoid4(g);
+  let dg = timesSiluGrad(d * up[q], g, s);
+  let du = d * (g * s);
+  if (i + 4u <= p.n) {
+    dgate[q] = dg;
+    dup[q] = du;
+  } else {
+    for (var k = 0u; i + k < p.n; k++) {
+      dgate[q][k] = dg[k];
+      dup[q][k] = du[k];
+    }
+  }
 }

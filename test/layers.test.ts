@@ -2,11 +2,12 @@
 // differences of those references, on the leg's backend.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ShapeError, adamw, add, causalSoftmax, causalSoftmaxBackward, columnSum, embedding, gatherHeads, gatherRows, gelu, geluBackward, layerNorm, layerNormBackward, rmsNorm, rmsNormBackward, scale, scatterAddRows, scatterHeads, silu, siluBackward, softmaxCrossEntropy, sumSquares, type Backend, type Tensor } from 'webrlhf';
+import { ShapeError, adamw, add, causalSoftmax, causalSoftmaxBackward, columnSum, embedding, gatherHeads, gatherRows, gelu, geluBackward, layerNorm, layerNormBackward, rmsNorm, rmsNormBackward, scale, scatterAddRows, scatterHeads, silu, siluBackward, softmaxCrossEntropy, swiglu, swigluBackward, sumSquares, type Backend, type Tensor } from 'webrlhf';
 import { rowIndex, disposeRowIndex } from '../src/nn/row_index.js';
 import { assertClose, randomF32, rng } from './harness/reference.js';
 import {
   adamwRef, causalSoftmaxRef, crossEntropyRef, dot, embeddingRef, geluRef, layerNormBackwardRef, layerNormRef, numericGrad, rmsNormBackwardRef, rmsNormRef,
+  siluRef, swigluRef,
 } from './harness/layer_reference.js';
 import { legBackendInstance as backend } from './harness/runtime.js';
 
@@ -218,11 +219,6 @@ test('gelu forward and backward, including large |x| (no NaN)', async () => {
   assertClose(await read(be, dx), want, { ...GRAD, what: 'gelu backward' });
 });
 
-/** SiLU(x) = x·σ(x) in float64. */
-function siluRef(x: ArrayLike<number>): Float64Array {
-  return Float64Array.from(x, (v) => v / (1 + Math.exp(-v)));
-}
-
 test('silu forward and backward, including large |x| and a partial last vec4 (no NaN)', async () => {
   const be = await backend();
   const x = Float32Array.from([...randomF32(41, 33).map((v) => 6 * v), -100, -30, -9, 0, 9, 30, 100, 1e-3]);
@@ -239,6 +235,32 @@ test('silu forward and backward, including large |x| and a partial last vec4 (no
   const isShape = (re: RegExp) => (e: unknown) => e instanceof ShapeError && re.test(e.message);
   assert.throws(() => silu(tx, tx), isShape(/shares storage/));
   assert.throws(() => siluBackward(be.tensor(dout), tx, be.zeros([n + 1])), isShape(/operand shapes differ/));
+});
+
+test('swiglu forward and backward: [5, 11] (a partial last vec4), large |gate| (no NaN)', async () => {
+  const be = await backend();
+  const [N, F] = [5, 11];
+  const gate = randomF32(N * F, 130).map((v) => 6 * v);
+  gate.set([-100, -30, -9, 0, 9, 30, 100, 1e-3], 20);
+  const up = randomF32(N * F, 131).map((v) => 2 * v);
+  const [tg, tu] = [be.tensor(gate, [N, F]), be.tensor(up, [N, F])];
+  const out = be.zeros([N, F]);
+  swiglu(tg, tu, out);
+  assertClose(await read(be, out), swigluRef(gate, up), { ...F32, what: 'swiglu' });
+  const dout = randomF32(N * F, 132);
+  // Overwritten, not accumulated; here two views of one buffer (a fused gate/up gradient).
+  const grads = be.tensor(randomF32(128, 133), [128]);
+  const [dgate, dup] = [be.view(grads, 0, [N, F]), be.view(grads, 64, [N, F])];
+  swigluBackward(be.tensor(dout, [N, F]), tg, tu, dgate, dup);
+  const all = await read(be, grads);
+  assertClose(all.subarray(0, N * F), numericGrad((v) => dot(dout, swigluRef(v, up)), gate), { ...GRAD, what: 'dgate' });
+  assertClose(all.subarray(64, 64 + N * F), numericGrad((v) => dot(dout, swigluRef(gate, v)), up), { ...GRAD, what: 'dup' });
+  assert.ok(all.every(Number.isFinite), 'no NaN or inf');
+  const isShape = (re: RegExp) => (e: unknown) => e instanceof ShapeError && re.test(e.message);
+  assert.throws(() => swiglu(tg, be.zeros([N, F + 1]), out), isShape(/swiglu: operand shapes differ, \[5, 11\] vs \[5, 12\]/));
+  assert.throws(() => swiglu(tg, tu, tu), isShape(/shares storage/));
+  assert.throws(() => swigluBackward(be.tensor(dout, [N, F]), tg, tu, dgate, dgate), isShape(/dgate and dup are the same tensor/));
+  assert.throws(() => swigluBackward(be.tensor(dout, [N, F]), tg, tu, tg, dup), isShape(/shares storage/));
 });
 
 test('columnSum adds the sums of the columns (a bias gradient)', async () => {

@@ -54,6 +54,7 @@ export function gelu_backward(dout: usize, x: usize, dx: usize, n: i32): void {
 }
 
 // SiLU(x) = x·σ(x) (the gate of SwiGLU, Llama's MLP), and SiLU′ = σ(x)·(1 + x·(1 − σ(x))).
+// SwiGLU's product SiLU(gate) ⊙ up and its two gradients reuse them.
 
 /** σ(x) per lane without overflow: e^−|x| never exceeds 1 (below e^−80 it is clamped there). */
 // @ts-ignore: decorator
@@ -68,10 +69,15 @@ export function gelu_backward(dout: usize, x: usize, dx: usize, n: i32): void {
   return f32x4.mul(x, sigmoid4(x));
 }
 
+/** d·SiLU′(x), given s = σ(x). */
+// @ts-ignore: decorator
+@inline function siluGradOf(x: v128, s: v128, d: v128): v128 {
+  return f32x4.mul(f32x4.mul(d, s), f32x4.add(kv(K_ONE), f32x4.mul(x, f32x4.sub(kv(K_ONE), s))));
+}
+
 // @ts-ignore: decorator
 @inline function siluGrad4(x: v128, d: v128): v128 {
-  const s = sigmoid4(x);
-  return f32x4.mul(f32x4.mul(d, s), f32x4.add(kv(K_ONE), f32x4.mul(x, f32x4.sub(kv(K_ONE), s))));
+  return siluGradOf(x, sigmoid4(x), d);
 }
 
 export function silu(x: usize, out: usize, n: i32): void {
@@ -87,5 +93,38 @@ export function silu_backward(dout: usize, x: usize, dx: usize, n: i32): void {
   for (; i + 16 <= bytes; i += 16) v128.store(dx + i, siluGrad4(v128.load(x + i), v128.load(dout + i)));
   for (; i < bytes; i += 4) {
     store<f32>(dx + i, f32x4.extract_lane(siluGrad4(f32x4.splat(load<f32>(x + i)), f32x4.splat(load<f32>(dout + i))), 0));
+  }
+}
+
+/** out = SiLU(gate) ⊙ up. */
+export function swiglu(gate: usize, up: usize, out: usize, n: i32): void {
+  const bytes = <usize>n * 4;
+  let i: usize = 0;
+  for (; i + 16 <= bytes; i += 16) v128.store(out + i, f32x4.mul(silu4(v128.load(gate + i)), v128.load(up + i)));
+  for (; i < bytes; i += 4) store<f32>(out + i, f32x4.extract_lane(silu4(f32x4.splat(load<f32>(gate + i))), 0) * load<f32>(up + i));
+}
+
+/** Stores dgate = d·up·SiLU′(g) and dup = d·SiLU(g): four lanes, or (`whole` false) lane 0 only. */
+// @ts-ignore: decorator
+@inline function swigluGrads(g: v128, u: v128, d: v128, dgate: usize, dup: usize, whole: bool): void {
+  const s = sigmoid4(g);
+  const dg = siluGradOf(g, s, f32x4.mul(d, u));
+  const du = f32x4.mul(d, f32x4.mul(g, s));
+  if (whole) {
+    v128.store(dgate, dg);
+    v128.store(dup, du);
+  } else {
+    store<f32>(dgate, f32x4.extract_lane(dg, 0));
+    store<f32>(dup, f32x4.extract_lane(du, 0));
+  }
+}
+
+export function swiglu_backward(dout: usize, gate: usize, up: usize, dgate: usize, dup: usize, n: i32): void {
+  const bytes = <usize>n * 4;
+  let i: usize = 0;
+  for (; i + 16 <= bytes; i += 16) swigluGrads(v128.load(gate + i), v128.load(up + i), v128.load(dout + i), dgate + i, dup + i, true);
+  for (; i < bytes; i += 4) {
+    const g = f32x4.splat(load<f32>(gate + i)), u = f32x4.splat(load<f32>(up + i)), d = f32x4.splat(load<f32>(dout + i));
+    swigluGrads(g, u, d, dgate + i, dup + i, false);
   }
 }

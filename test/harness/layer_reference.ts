@@ -174,3 +174,13 @@ export function rmsNormBackwardRef(dout: Vec, x: Vec, w: Vec, rstd: Float64Array
   }
   return { dx, dw };
 }
+
+/** SiLU(x) = x·σ(x) in float64. */
+export function siluRef(x: Vec): Float64Array {
+  return Float64Array.from(x, (v) => v / (1 + Math.exp(-v)));
+}
+
+/** SwiGLU's product in float64: SiLU(gate) ⊙ up. */
+export function swigluRef(gate: Vec, up: Vec): Float64Array {
+  return siluRef(gate).map((s, i) => s * up[i]!);
+}
