@@ -38,6 +38,7 @@ export * from './errors.js';
 export { gptConfig, configJson, GPT2_SMALL, type GPTConfig } from './nn/config.js';
 export { GPT, type GPTOptions, type ForwardOptions, type BackwardInput } from './nn/gpt.js';
 export { parameterLayout, parameterCount, packParameters, type ParamLayout, type ParamSpec, type HeadOptions, type TensorInit, type Init } from './nn/layout.js';
+export { rotaryFrequencies, rotaryTables, checkRotaryPositions, ROPE_TYPES, type RopeScaling, type RotaryTables } from './nn/rotary.js';
 export { prepareBatch, type TokenBatch, type PreparedBatch, type LossReduction } from './nn/batch.js';
 export { AdamW, ADAMW_DEFAULTS, type AdamWConfig, type Trainable } from './nn/adamw.js';
 export { ParameterStore } from './nn/parameter_store.js';

@@ -2,12 +2,13 @@
 // differences of those references, on the leg's backend.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ShapeError, adamw, add, causalSoftmax, causalSoftmaxBackward, columnSum, embedding, gatherHeads, gatherRows, gelu, geluBackward, layerNorm, layerNormBackward, rmsNorm, rmsNormBackward, scale, scatterAddRows, scatterHeads, silu, siluBackward, softmaxCrossEntropy, swiglu, swigluBackward, sumSquares, type Backend, type Tensor } from 'webrlhf';
+import { ConfigError, ShapeError, adamw, add, causalSoftmax, causalSoftmaxBackward, columnSum, embedding, gatherHeads, gatherRows, gelu, geluBackward, layerNorm, layerNormBackward, rmsNorm, rmsNormBackward, rotaryEmbedding, scale, scatterAddRows, scatterHeads, silu, siluBackward, softmaxCrossEntropy, swiglu, swigluBackward, sumSquares, type Backend, type Tensor } from 'webrlhf';
+import { checkRotaryPositions, rotaryFrequencies, rotaryTables } from '../src/nn/rotary.js';
 import { rowIndex, disposeRowIndex } from '../src/nn/row_index.js';
 import { assertClose, randomF32, rng } from './harness/reference.js';
 import {
   adamwRef, causalSoftmaxRef, crossEntropyRef, dot, embeddingRef, geluRef, layerNormBackwardRef, layerNormRef, numericGrad, rmsNormBackwardRef, rmsNormRef,
-  siluRef, swigluRef,
+  rotaryRef, siluRef, swigluRef,
 } from './harness/layer_reference.js';
 import { legBackendInstance as backend } from './harness/runtime.js';
 
@@ -261,6 +262,100 @@ test('swiglu forward and backward: [5, 11] (a partial last vec4), large |gate| (
   assert.throws(() => swiglu(tg, tu, tu), isShape(/shares storage/));
   assert.throws(() => swigluBackward(be.tensor(dout, [N, F]), tg, tu, dgate, dgate), isShape(/dgate and dup are the same tensor/));
   assert.throws(() => swigluBackward(be.tensor(dout, [N, F]), tg, tu, tg, dup), isShape(/shares storage/));
+});
+
+// Heads of D = 10 (pairs of 5: the WASM twin's scalar tail) and of D = 16 (whole vec4s).
+for (const D of [10, 16]) {
+  test(`rotaryEmbedding, heads of ${D}: forward, inverse (the backward), in place`, async () => {
+    const be = await backend();
+    const [N, H, P] = [5, 3, 12];
+    const [W, half] = [H * D, D / 2];
+    const { cos, sin } = rotaryTables(rotaryFrequencies(D, 10000), P);
+    const positions = [0, 3, 11, 3, 7];
+    const x = randomF32(N * W, 140 + D).map((v) => 2 * v);
+    const [tx, tpos, tcos, tsin] = [be.tensor(x, [N, W]), be.tensor(positions), be.tensor(cos, [P, half]), be.tensor(sin, [P, half])];
+    const out = be.zeros([N, W]);
+    rotaryEmbedding(tx, tpos, tcos, tsin, out);
+    const want = rotaryRef(x, positions, cos, sin, W, half);
+    assertClose(await read(be, out), want, { ...F32, what: 'rotary' });
+    // The backward: dx = Rᵀ·dout, against finite differences of the forward.
+    const dout = randomF32(N * W, 150 + D);
+    const dx = be.zeros([N, W]);
+    rotaryEmbedding(be.tensor(dout, [N, W]), tpos, tcos, tsin, dx, { inverse: true });
+    assertClose(await read(be, dx), numericGrad((v) => dot(dout, rotaryRef(v, positions, cos, sin, W, half)), x), { ...GRAD, what: 'inverse = backward' });
+    // In place, and back again: the inverse undoes the rotation.
+    rotaryEmbedding(tx, tpos, tcos, tsin, tx);
+    assertClose(await read(be, tx), want, { ...F32, what: 'in place' });
+    rotaryEmbedding(tx, tpos, tcos, tsin, tx, { inverse: true });
+    assertClose(await read(be, tx), x, { ...F32, what: 'inverse of forward' });
+  });
+}
+
+test('rotaryEmbedding: bad shapes and aliasing are ShapeErrors; positions are checked on the host', async () => {
+  const be = await backend();
+  const isShape = (re: RegExp) => (e: unknown) => e instanceof ShapeError && re.test(e.message);
+  const [N, W, P, half] = [2, 24, 6, 4];
+  const x = be.zeros([N, W]);
+  const pos = be.zeros([N]);
+  const [c, s] = [be.zeros([P, half]), be.zeros([P, half])];
+  assert.throws(() => rotaryEmbedding(x, pos, be.zeros([P, 5]), be.zeros([P, 5]), be.zeros([N, W])), isShape(/rows of 24 values do not split into heads of D = 2·5 = 10/));
+  assert.throws(() => rotaryEmbedding(x, pos, c, be.zeros([P + 1, half]), be.zeros([N, W])), isShape(/sin has shape \[7, 4\], expected \[6, 4\]/));
+  assert.throws(() => rotaryEmbedding(x, be.zeros([N + 1]), c, s, be.zeros([N, W])), isShape(/positions has shape \[3\], expected \[2\]/));
+  assert.throws(() => rotaryEmbedding(x, pos, c, s, be.zeros([N, W + 8])), isShape(/out has shape \[2, 32\], expected \[2, 24\]/));
+  assert.throws(() => rotaryEmbedding(x, pos, be.zeros([P * half]), s, be.zeros([N, W])), isShape(/cos has shape \[24\], expected \[P, D\/2\]/));
+  // Another view of x's storage is not x itself.
+  const big = be.zeros([128]);
+  assert.throws(() => rotaryEmbedding(be.view(big, 0, [2, 24]), pos, c, s, be.view(big, 64, [2, 24])), isShape(/shares storage/));
+  assert.throws(() => checkRotaryPositions([0, 5, 6], P), isShape(/position 6 at index 2 is not an integer in \[0, 6\)/));
+  assert.throws(() => checkRotaryPositions([1.5], P), isShape(/position 1.5 at index 0/));
+  assert.throws(() => checkRotaryPositions([-1], P), isShape(/position -1/));
+  checkRotaryPositions([0, 5], P);
+  // On the device a position past the tables is clamped into them: the last row, never out of bounds.
+  const { cos, sin } = rotaryTables(rotaryFrequencies(8, 100), P);
+  const xv = randomF32(N * W, 160);
+  const out = be.zeros([N, W]);
+  rotaryEmbedding(be.tensor(xv, [N, W]), be.tensor([P + 3, 1e9]), be.tensor(cos, [P, half]), be.tensor(sin, [P, half]), out);
+  assertClose(await read(be, out), rotaryRef(xv, [P - 1, P - 1], cos, sin, W, half), { ...F32, what: 'clamped' });
+});
+
+test('rotaryFrequencies: default and llama3 scaling match transformers; other types are ConfigErrors', () => {
+  // Made by transformers 5.18.0 (torch 2.13, float32): LlamaRotaryEmbedding(LlamaConfig(head_dim=64,
+  // max_position_embeddings=131072, rope_parameters={'rope_type': 'llama3', 'rope_theta': 500000.0,
+  // 'factor': 32.0, 'low_freq_factor': 1.0, 'high_freq_factor': 4.0,
+  // 'original_max_position_embeddings': 8192})).inv_freq[i] (Llama 3.2's); i = 0..14 keep their
+  // frequency, 15..17 are blended, 18.. are divided by the factor.
+  const llama32 = { rope_type: 'llama3', factor: 32, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 8192 };
+  const f32hf = rotaryFrequencies(64, 500000, llama32);
+  const at = (f: Float64Array, idx: number[]) => idx.map((i) => f[i]!);
+  assertClose(at(f32hf, [0, 1, 14, 15, 16, 17, 18, 31]), [
+    1.0, 0.663601279258728, 0.0032114461064338684, 0.0012905480107292533, 0.000429556705057621, 9.708286233944818e-05,
+    1.9461638657958247e-05, 9.418306490260875e-08,
+  ], { rtol: 1e-6, atol: 0, what: 'llama3, factor 32, head_dim 64' });
+  // The same with head_dim=128, factor=8 (Llama 3.1's), i = 29..35 and 63: 29..34 blended, 35 divided.
+  const llama31 = { ...llama32, factor: 8 };
+  assertClose(at(rotaryFrequencies(128, 500000, llama31), [29, 30, 31, 32, 33, 34, 35, 63]), [
+    0.0021665706299245358, 0.0013718936825171113, 0.0008567514596506953, 0.0005248460220173001, 0.0003126936499029398,
+    0.0001785077911335975, 9.556212171446532e-05, 3.068925877869333e-07,
+  ], { rtol: 1e-6, atol: 0, what: 'llama3, factor 8, head_dim 128' });
+  // rope_parameters={'rope_type': 'default', 'rope_theta': 1000000.0}, head_dim=64 (Qwen2.5's θ):
+  // inv_freq[0, 7, 31], and the module's cos and sin at position 7 (emb(x, tensor([[7]]))).
+  const plain = rotaryFrequencies(64, 1e6);
+  assertClose(at(plain, [0, 7, 31]), [1.0, 0.04869675263762474, 1.5399265294036013e-06], { rtol: 1e-6, atol: 0, what: 'default' });
+  for (const scaling of [null, { rope_type: 'default' }, { type: 'default', factor: 2 }]) assert.equal(rotaryFrequencies(64, 1e6, scaling), plain);
+  const { cos, sin } = rotaryTables(plain, 8);
+  assertClose([7 * 32, 7 * 32 + 7, 7 * 32 + 31].map((i) => cos[i]!), [0.7539022564888, 0.9424617290496826, 1.0], { rtol: 1e-6, atol: 1e-7, what: 'cos' });
+  assertClose([7 * 32, 7 * 32 + 7, 7 * 32 + 31].map((i) => sin[i]!), [0.6569865942001343, 0.3343140184879303, 1.0779485819512047e-05], { rtol: 1e-6, atol: 1e-7, what: 'sin' });
+  assert.equal([cos[5], sin[5]], [1, 0]); // position 0
+
+  const isConfig = (re: RegExp) => (e: unknown) => e instanceof ConfigError && re.test(e.message);
+  assert.throws(() => rotaryFrequencies(64, 1e4, { rope_type: 'yarn', factor: 4 }), isConfig(/rope_scaling type "yarn" is not supported; supported: default, llama3/));
+  assert.throws(() => rotaryFrequencies(64, 1e4, { type: 'linear', factor: 4 }), isConfig(/"linear" is not supported/));
+  const { original_max_position_embeddings: _, ...noContext } = llama32;
+  assert.throws(() => rotaryFrequencies(64, 1e4, noContext), isConfig(/needs original_max_position_embeddings.*max_position_embeddings/));
+  assert.throws(() => rotaryFrequencies(64, 1e4, { ...llama32, high_freq_factor: 1 }), isConfig(/high_freq_factor > low_freq_factor/));
+  assert.throws(() => rotaryFrequencies(63, 1e4), isConfig(/head_dim must be a positive even integer/));
+  assert.throws(() => rotaryFrequencies(64, 0), isConfig(/rope_theta must be a positive number/));
+  assert.throws(() => rotaryTables(plain, 0), isConfig(/positions must be a positive integer/));
 });
 
 test('columnSum adds the sums of the columns (a bias gradient)', async () => {

@@ -4,10 +4,11 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { WebGPUBackend } from '../src/backend/webgpu/webgpu_backend.js';
+import { rotaryFrequencies, rotaryTables } from '../src/nn/rotary.js';
 import { assertClose, randomF32 } from './harness/reference.js';
-import { causalSoftmaxRef, crossEntropyRef, layerNormBackwardRef, layerNormRef, rmsNormBackwardRef, rmsNormRef } from './harness/layer_reference.js';
+import { causalSoftmaxRef, crossEntropyRef, layerNormBackwardRef, layerNormRef, rmsNormBackwardRef, rmsNormRef, rotaryRef } from './harness/layer_reference.js';
 import { legBackend, legBackendInstance as backend } from './harness/runtime.js';
-import { adamw, causalSoftmax, causalSoftmaxBackward, columnSum, embedding, gatherRows, gelu, geluBackward, layerNorm, layerNormBackward, max, rmsNorm, rmsNormBackward, scale, scatterAddRows, softmaxCrossEntropy, sum, sumSquares } from 'webrlhf';
+import { adamw, causalSoftmax, causalSoftmaxBackward, columnSum, embedding, gatherRows, gelu, geluBackward, layerNorm, layerNormBackward, max, rmsNorm, rmsNormBackward, rotaryEmbedding, scale, scatterAddRows, softmaxCrossEntropy, sum, sumSquares } from 'webrlhf';
 
 const test = suite('webgpu layers');
 
@@ -114,6 +115,21 @@ if (legBackend() === 'webgpu') {
       }));
     }
   }
+
+  test('rotaryEmbedding past 65535 workgroups (70000 rows of 128), and in place', async () => {
+    const be = await gpu();
+    const [N, W, D, P] = [70_000, 128, 64, 50];
+    const { cos, sin } = rotaryTables(rotaryFrequencies(D, 10000), P);
+    const positions = Float32Array.from({ length: N }, (_, n) => (n * 7) % P);
+    const x = randomF32(N * W, 6);
+    const [tx, tpos, tcos, tsin, out] = [be.tensor(x, [N, W]), be.tensor(positions), be.tensor(cos, [P, D / 2]), be.tensor(sin, [P, D / 2]), be.zeros([N, W])];
+    rotaryEmbedding(tx, tpos, tcos, tsin, out);
+    const want = rotaryRef(x, positions, cos, sin, W, D / 2);
+    assertClose(await be.read(out), want, { rtol: 1e-5, atol: 1e-6, what: 'out' });
+    rotaryEmbedding(tx, tpos, tcos, tsin, tx);
+    assertClose(await be.read(tx), want, { rtol: 1e-5, atol: 1e-6, what: 'in place' });
+    for (const t of [tx, tpos, tcos, tsin, out]) t.dispose();
+  });
 
   test('columnSum over 70000 rows (several dispatches)', async () => {
     const be = await gpu();

@@ -1,19 +1,14 @@
 // Token and position embeddings and their backward (a grouped scatter-add), plus the plain
 // row gather. Integer inputs arrive as f32 holding integers; an index outside its table is
 // clamped into it, so a bad id reads a wrong row but never memory outside the table.
-
-// @ts-ignore: decorator
-@inline function rowIndex(p: usize, n: i32, rows: i32): usize {
-  const i = <i32>load<f32>(p + <usize>n * 4);
-  return <usize>(i < 0 ? 0 : i >= rows ? rows - 1 : i);
-}
+import { tableRow } from './lib/table_row';
 
 /** out[n] = wte[ids[n]] + wpe[pos[n]]; wte [V, C], wpe [P, C], out [N, C]. */
 export function embedding(ids: usize, pos: usize, wte: usize, wpe: usize, out: usize, N: i32, C: i32, V: i32, P: i32): void {
   const rowBytes = <usize>C * 4;
   for (let n = 0; n < N; n++) {
-    const a = wte + rowIndex(ids, n, V) * rowBytes;
-    const b = wpe + rowIndex(pos, n, P) * rowBytes;
+    const a = wte + tableRow(ids, n, V) * rowBytes;
+    const b = wpe + tableRow(pos, n, P) * rowBytes;
     const o = out + <usize>n * rowBytes;
     let i: usize = 0;
     for (; i + 16 <= rowBytes; i += 16) v128.store(o + i, f32x4.add(v128.load(a + i), v128.load(b + i)));
@@ -24,7 +19,7 @@ export function embedding(ids: usize, pos: usize, wte: usize, wpe: usize, out: u
 /** out[n] = table[index[n]]; table [V, C], out [N, C]. */
 export function gather_rows(table: usize, index: usize, out: usize, N: i32, C: i32, V: i32): void {
   const rowBytes = <usize>C * 4;
-  for (let n = 0; n < N; n++) memory.copy(out + <usize>n * rowBytes, table + rowIndex(index, n, V) * rowBytes, rowBytes);
+  for (let n = 0; n < N; n++) memory.copy(out + <usize>n * rowBytes, table + tableRow(index, n, V) * rowBytes, rowBytes);
 }
 
 /**
@@ -38,12 +33,12 @@ export function scatter_add_rows(src: usize, order: usize, starts: usize, target
     const s0 = max(0, <i32>load<f32>(starts + <usize>g * 4));
     const s1 = min(R, <i32>load<f32>(starts + <usize>(g + 1) * 4));
     if (s1 <= s0) continue;
-    const d = dst + rowIndex(targets, g, V) * rowBytes;
+    const d = dst + tableRow(targets, g, V) * rowBytes;
     let c: usize = 0;
     for (; c + 64 <= rowBytes; c += 64) {
       let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
       for (let i = s0; i < s1; i++) {
-        const r = src + rowIndex(order, i, R) * rowBytes + c;
+        const r = src + tableRow(order, i, R) * rowBytes + c;
         a0 = f32x4.add(a0, v128.load(r));
         a1 = f32x4.add(a1, v128.load(r + 16));
         a2 = f32x4.add(a2, v128.load(r + 32));
@@ -56,12 +51,12 @@ export function scatter_add_rows(src: usize, order: usize, starts: usize, target
     }
     for (; c + 16 <= rowBytes; c += 16) {
       let a0 = f32x4.splat(0);
-      for (let i = s0; i < s1; i++) a0 = f32x4.add(a0, v128.load(src + rowIndex(order, i, R) * rowBytes + c));
+      for (let i = s0; i < s1; i++) a0 = f32x4.add(a0, v128.load(src + tableRow(order, i, R) * rowBytes + c));
       v128.store(d + c, f32x4.add(v128.load(d + c), a0));
     }
     for (; c < rowBytes; c += 4) {
       let a: f32 = 0;
-      for (let i = s0; i < s1; i++) a += load<f32>(src + rowIndex(order, i, R) * rowBytes + c);
+      for (let i = s0; i < s1; i++) a += load<f32>(src + tableRow(order, i, R) * rowBytes + c);
       store<f32>(d + c, load<f32>(d + c) + a);
     }
   }

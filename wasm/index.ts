@@ -21,6 +21,7 @@ export * from './matmul';
 export * from './random';
 export * from './reduce';
 export * from './rmsnorm';
+export * from './rotary';
 export * from './sampling';
 export * from './losses/mib';
 export * from './losses/ppo';

@@ -1,13 +1,14 @@
 // Attention's pieces: the head split and merge (pure permutes, also appending to a KV cache),
-// the causal softmax with its backward, and attention of new queries against a KV cache
-// (kernels/attention.wgsl, cached_attention.wgsl; wasm/attention.ts, cached_attention.ts).
+// the causal softmax with its backward, rotary position embedding (Llama's positions), and
+// attention of new queries against a KV cache (kernels/attention.wgsl, rotary.wgsl,
+// cached_attention.wgsl; wasm/attention.ts, rotary.ts, cached_attention.ts).
 // Training composes attention from these and batched matmuls (src/nn/attention.ts).
 import { ShapeError } from '../errors.js';
 import { opFamily } from '../backend/op_family.js';
 import { fmt } from '../backend/shapes.js';
 import type { Tensor } from '../backend/tensor.js';
 import { ROW_WG } from '../backend/webgpu/gpu_kernels.js';
-import { expectShape, kernelsOf, noAlias } from './checks.js';
+import { expectShape, kernelsOf, noAlias, rowsOf } from './checks.js';
 
 /** Shapes of an attention head split: src [B, T, W] holds a [B, T, H·D] block at column `col`. */
 export interface HeadsGeometry {
@@ -44,13 +45,37 @@ interface SoftmaxRows {
   T: number;
 }
 
+/** Shapes of rotaryEmbedding: N rows of W = heads × 2·half values, tables of P rows. */
+interface RotaryPlan {
+  x: Tensor;
+  positions: Tensor;
+  cosTable: Tensor;
+  sinTable: Tensor;
+  out: Tensor;
+  N: number;
+  W: number;
+  half: number;
+  P: number;
+  /** 1, or −1 for the inverse rotation. */
+  sign: number;
+}
+
+export interface RotaryOptions {
+  /** Rotate by −angle (the transpose): the backward of the forward rotation. */
+  inverse?: boolean;
+}
+
 export interface AttentionKernels {
   gather_heads(p: HeadsGeometry & { src: Tensor; dst: Tensor }): void;
   scatter_heads(p: HeadsGeometry & { src: Tensor; dst: Tensor }): void;
   causal_softmax(p: SoftmaxRows & { scores: Tensor; keyMask: Tensor; probs: Tensor }): void;
   causal_softmax_backward(p: SoftmaxRows & { dprobs: Tensor; probs: Tensor; dscores: Tensor }): void;
+  rotary_embedding(p: RotaryPlan): void;
   cached_attention(p: CachedAttentionGeometry & { qkv: Tensor; kCache: Tensor; vCache: Tensor; keyMask: Tensor; out: Tensor }): void;
 }
+
+/** Invocations per workgroup of rotary.wgsl (one rotated pair each). */
+const ROTARY_WG = 64;
 
 /** Below this many elements a row-wise WASM kernel runs on one thread. */
 const PARALLEL_MIN_ELEMENTS = 1 << 16;
@@ -73,6 +98,14 @@ export const attentionFamily = opFamily<AttentionKernels>('attention', {
       causal_softmax: ({ scores, keyMask, probs, ...g }) => softmax('causalSoftmax', 'causal_softmax', { scores, keyMask, probs }, g),
       // The backward reads probs through its own (read-only) binding, probsIn.
       causal_softmax_backward: ({ dprobs, probs, dscores, ...g }) => softmax('causalSoftmaxBackward', 'causal_softmax_backward', { dprobs, probsIn: probs, dscores }, g),
+      rotary_embedding({ x, positions, cosTable, sinTable, out, N, W, half, P, sign }) {
+        const pairs = (N * W) / 2;
+        const grid = gpu.grid(Math.ceil(pairs / ROTARY_WG));
+        const params = { pairs, W, half, P, gridX: grid[0], sign };
+        // In place, the kernel reads and writes `out` alone (WebGPU binds a buffer once per dispatch).
+        if (out === x) gpu.dispatch('rotaryEmbedding', 'rotary_embedding__into', { positions, cosTable, sinTable, out }, params, grid);
+        else gpu.dispatch('rotaryEmbedding', 'rotary_embedding', { x, positions, cosTable, sinTable, out }, params, grid);
+      },
       cached_attention({ qkv, kCache, vCache, keyMask, out, B, T, H, D, S, W, start }) {
         const grid = gpu.grid(B * T * H);
         const params = { B, T, H, D, S, W, start, gridX: grid[0], scale: 1 / Math.sqrt(D) };
@@ -85,6 +118,7 @@ export const attentionFamily = opFamily<AttentionKernels>('attention', {
     // The merge writes whole rows of its [B, T, W] side: it has no cache offset.
     scatter_heads: ({ src, dst, B, T, H, D, W, col }) => cpu.call('scatter_heads', { src, dst, B, T, H, D, W, col }),
     causal_softmax: (p) => cpu.split('causal_softmax', p, { rows: p.B * p.H * p.T, work: p.scores.size, minWork: PARALLEL_MIN_ELEMENTS }),
+    rotary_embedding: (p) => cpu.call('rotary_embedding', p),
     causal_softmax_backward: (p) => cpu.split('causal_softmax_backward', p, { rows: p.B * p.H * p.T, work: p.probs.size, minWork: PARALLEL_MIN_ELEMENTS }),
     cached_attention: (p) =>
       cpu.split('cached_attention', p, { rows: p.B * p.T * p.H, work: p.B * p.H * (p.start + p.T) * p.D * p.T, minWork: PARALLEL_MIN_ELEMENTS }),
@@ -133,6 +167,31 @@ export function causalSoftmaxBackward(dprobs: Tensor, probs: Tensor, dscores: Te
   expectShape('causalSoftmaxBackward', 'dscores', dscores, probs.shape);
   noAlias('causalSoftmaxBackward', [dscores], [dprobs, probs]);
   k.causal_softmax_backward({ dprobs, probs, dscores, B, H, T });
+}
+
+/**
+ * Rotary position embedding, Hugging Face's rotate-half convention, on x [N, W] token-major
+ * (W = heads × D, D = 2·cos.shape[1]): with p = positions[n], c = cos[p, i], s = sin[p, i],
+ * the pair x₁ = x[n, h·D + i], x₂ = x[n, h·D + i + D/2] of every head h becomes
+ * (x₁·c − x₂·s, x₂·c + x₁·s). `inverse` rotates by −angle, the transpose, so the backward is
+ * dx = rotaryEmbedding(dout, …, { inverse: true }). positions [N] are integers as f32, below
+ * P = cos.shape[0]; check them on the host (checkRotaryPositions): the kernels
+ * clamp a bad one into the tables. cos, sin [P, D/2] (rotaryTables). out [N, W] may be x
+ * itself (in place).
+ */
+export function rotaryEmbedding(x: Tensor, positions: Tensor, cos: Tensor, sin: Tensor, out: Tensor, options: RotaryOptions = {}): void {
+  const op = 'rotaryEmbedding';
+  const k = kernelsOf(op, attentionFamily, x, positions, cos, sin, out);
+  const [N, W] = rowsOf(op, 'x', x);
+  if (cos.shape.length !== 2 || cos.shape[1] === 0) throw new ShapeError(`${op}: cos has shape ${fmt(cos.shape)}, expected [P, D/2]`);
+  const [P, half] = cos.shape as [number, number];
+  expectShape(op, 'sin', sin, cos.shape);
+  if (W % (2 * half) !== 0) throw new ShapeError(`${op}: rows of ${W} values do not split into heads of D = 2·${half} = ${2 * half} (cos has shape ${fmt(cos.shape)})`);
+  expectShape(op, 'positions', positions, [N]);
+  expectShape(op, 'out', out, x.shape);
+  // In place is fine (out is x itself); another view of x's storage is not.
+  noAlias(op, [out], out === x ? [positions, cos, sin] : [x, positions, cos, sin]);
+  k.rotary_embedding({ x, positions, cosTable: cos, sinTable: sin, out, N, W, half, P, sign: options.inverse ? -1 : 1 });
 }
 
 /**

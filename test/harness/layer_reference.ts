@@ -184,3 +184,28 @@ export function siluRef(x: Vec): Float64Array {
 export function swigluRef(gate: Vec, up: Vec): Float64Array {
   return siluRef(gate).map((s, i) => s * up[i]!);
 }
+
+/**
+ * Rotary position embedding in float64, Hugging Face's rotate-half form, on x [N, W] with
+ * heads of D = 2·half: pairs (i, i + half) of each head rotate by the angle of row positions[n]
+ * of the tables cos, sin [P, half]; `inverse` rotates back (the transpose).
+ */
+export function rotaryRef(x: Vec, positions: Vec, cos: Vec, sin: Vec, W: number, half: number, inverse = false): Float64Array {
+  const out = new Float64Array(x.length);
+  const D = 2 * half;
+  for (let n = 0; n < positions.length; n++) {
+    const p = positions[n]!;
+    for (let h = 0; h < W / D; h++) {
+      for (let i = 0; i < half; i++) {
+        const c = cos[p * half + i]!;
+        const s = inverse ? -sin[p * half + i]! : sin[p * half + i]!;
+        const a = n * W + h * D + i;
+        const x1 = x[a]!;
+        const x2 = x[a + half]!;
+        out[a] = x1 * c - x2 * s;
+        out[a + half] = x2 * c + x1 * s;
+      }
+    }
+  }
+  return out;
+}
