@@ -1,11 +1,13 @@
-// Attention of T new queries against a key/value cache [B, H, S, D] (incremental decoding):
-// query i of row b sees the keys j ≤ start + i that keyMask marks real. One workgroup per
+// Attention of T new queries against a key/value cache [B, Hkv, S, D] (incremental decoding):
+// query i of row b sees the keys j ≤ start + i that keyMask marks real. Query head h reads KV
+// head h / (H/Hkv) (grouped-query attention; Hkv = H is multi-head). One workgroup per
 // (b, i, h); the keys stream through in tiles of WG, one key per invocation for the score,
 // and an online softmax (running max m, running sum l) rescales the accumulators as the
 // max grows, so no score row is ever stored. In the accumulation each invocation owns the
 // head dimensions d ≡ li (mod WG), up to ACC of them.
 struct Params {
   B: u32, T: u32, H: u32, D: u32,
+  Hkv: u32,    // key/value heads of the cache, dividing H
   S: u32,      // cache positions
   W: u32,      // row width of qkv (q is its first H·D columns)
   start: u32,  // cache position of query 0
@@ -14,8 +16,8 @@ struct Params {
 }
 
 @group(0) @binding(0) var<storage, read> qkv: array<f32>;        // [B, T, W]
-@group(0) @binding(1) var<storage, read> kCache: array<f32>;     // [B, H, S, D]
-@group(0) @binding(2) var<storage, read> vCache: array<f32>;     // [B, H, S, D]
+@group(0) @binding(1) var<storage, read> kCache: array<f32>;     // [B, Hkv, S, D]
+@group(0) @binding(2) var<storage, read> vCache: array<f32>;     // [B, Hkv, S, D]
 @group(0) @binding(3) var<storage, read> keyMask: array<f32>;    // [B, S], 1 real token, 0 padding
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;  // [B, T, H·D]
 @group(0) @binding(5) var<uniform> p: Params;
@@ -37,7 +39,7 @@ fn cached_attention(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocat
   let b = bi / p.T;
   let last = p.start + bi % p.T;
   let qBase = bi * p.W + h * p.D;
-  let cacheBase = (b * p.H + h) * p.S * p.D;
+  let cacheBase = (b * p.Hkv + h / (p.H / p.Hkv)) * p.S * p.D;
   var m = LOWEST;
   var l = 0.0;
   var acc = array<f32, ACC>(0.0, 0.0, 0.0, 0.0);

@@ -1,5 +1,6 @@
 // The KV-cache ops: gatherHeads appending rows to a cache, and cachedAttention against a
-// float64 reference (causal within the new block, key padding, empty rows, long caches).
+// float64 reference (causal within the new block, key padding, empty rows, long caches,
+// grouped-query attention).
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ShapeError, cachedAttention, gatherHeads } from 'webrlhf';
@@ -10,20 +11,26 @@ const test = suite('kv_cache');
 
 const F32 = { rtol: 2e-5, atol: 2e-6 };
 
-interface Case { B: number; T: number; H: number; D: number; S: number; W: number; start: number }
+/** Hkv: the cache's key/value heads (default H). */
+interface Case { B: number; T: number; H: number; Hkv?: number; D: number; S: number; W: number; start: number }
 
-/** out[b, i, h·D + d] in float64: softmax over visible keys of q·k/√D, times v. */
+/**
+ * out[b, i, h·D + d] in float64: softmax over visible keys of q·k/√D, times v, query head h
+ * reading KV head ⌊h/(H/Hkv)⌋ (transformers' repeat_kv).
+ */
 function cachedAttentionRef(qkv: Float32Array, k: Float32Array, v: Float32Array, mask: Float32Array, c: Case): Float64Array {
   const { B, T, H, D, S, W, start } = c;
+  const Hkv = c.Hkv ?? H;
   const out = new Float64Array(B * T * H * D);
   for (let b = 0; b < B; b++) {
     for (let i = 0; i < T; i++) {
       for (let h = 0; h < H; h++) {
+        const kv = b * Hkv + Math.floor(h / (H / Hkv));
         const visible: number[] = [];
         for (let j = 0; j <= start + i; j++) if (mask[b * S + j]! >= 0.5) visible.push(j);
         const scores = visible.map((j) => {
           let s = 0;
-          for (let d = 0; d < D; d++) s += qkv[(b * T + i) * W + h * D + d]! * k[((b * H + h) * S + j) * D + d]!;
+          for (let d = 0; d < D; d++) s += qkv[(b * T + i) * W + h * D + d]! * k[(kv * S + j) * D + d]!;
           return s / Math.sqrt(D);
         });
         const m = Math.max(...scores);
@@ -31,7 +38,7 @@ function cachedAttentionRef(qkv: Float32Array, k: Float32Array, v: Float32Array,
         const z = e.reduce((a, x) => a + x, 0);
         for (let d = 0; d < D; d++) {
           let acc = 0;
-          visible.forEach((j, n) => { acc += (e[n]! / z) * v[((b * H + h) * S + j) * D + d]!; });
+          visible.forEach((j, n) => { acc += (e[n]! / z) * v[(kv * S + j) * D + d]!; });
           out[(b * T + i) * H * D + h * D + d] = acc;
         }
       }
@@ -46,26 +53,49 @@ const cases: [string, Case, (b: number, j: number) => number][] = [
   ['a block of 5 after 70 cached (more than one tile)', { B: 2, T: 5, H: 2, D: 16, S: 80, W: 96, start: 70 }, (b, j) => Number(j % 7 !== b)],
   ['heads of 96 and 130 keys', { B: 1, T: 2, H: 2, D: 96, S: 130, W: 3 * 192, start: 128 }, () => 1],
   ['a row that sees no key gets zeros', { B: 2, T: 3, H: 1, D: 8, S: 3, W: 24, start: 0 }, (b, j) => Number(b === 0 || j === 2)],
+  // Grouped-query attention, and separate q buffers (W = H·D) as the Llama decoder passes them.
+  ['GQA, 6 query heads on 2 KV heads, a q buffer', { B: 2, T: 3, H: 6, Hkv: 2, D: 8, S: 10, W: 48, start: 4 }, (b, j) => Number(j >= b)],
+  ['GQA, one KV head (multi-query), 70 keys', { B: 1, T: 2, H: 4, Hkv: 1, D: 16, S: 72, W: 64, start: 68 }, (_, j) => Number(j % 5 !== 2)],
+  ['6 heads on 6 KV heads (multi-head), a q buffer', { B: 2, T: 3, H: 6, Hkv: 6, D: 8, S: 10, W: 48, start: 4 }, (b, j) => Number(j >= b)],
 ];
 
 for (const [name, c, visible] of cases) {
   test(`cachedAttention: ${name}`, async () => {
     const be = await backend();
     const { B, T, H, D, S, W, start } = c;
+    const Hkv = c.Hkv ?? H;
     const qkv = randomF32(B * T * W, 1);
     // Scores up to ~±30 exercise the running-max rescale.
     for (let i = 0; i < qkv.length; i++) qkv[i] = qkv[i]! * 3;
-    const k = randomF32(B * H * S * D, 2);
-    const v = randomF32(B * H * S * D, 3);
+    const k = randomF32(B * Hkv * S * D, 2);
+    const v = randomF32(B * Hkv * S * D, 3);
     const mask = Float32Array.from({ length: B * S }, (_, n) => visible(Math.floor(n / S), n % S));
     const out = be.zeros([B, T, H * D]);
-    cachedAttention(be.tensor(qkv, [B, T, W]), be.tensor(k, [B, H, S, D]), be.tensor(v, [B, H, S, D]), be.tensor(mask, [B, S]), start, out);
+    cachedAttention(be.tensor(qkv, [B, T, W]), be.tensor(k, [B, Hkv, S, D]), be.tensor(v, [B, Hkv, S, D]), be.tensor(mask, [B, S]), start, out);
     const got = await be.read(out);
     const want = cachedAttentionRef(qkv, k, v, mask, c);
     assertClose(got, want, { ...F32, what: 'out' });
     if (name.includes('no key')) assert.ok(got.subarray(T * H * D, T * H * D + D).every((x) => x === 0), 'zeros, not NaN');
   });
 }
+
+test('cachedAttention: grouped-query attention is multi-head attention on repeat_kv\'s cache, exactly', async () => {
+  const be = await backend();
+  const [B, T, H, Hkv, D, S, start] = [2, 2, 6, 2, 8, 9, 5];
+  const q = randomF32(B * T * H * D, 7);
+  const [k, v] = [randomF32(B * Hkv * S * D, 8), randomF32(B * Hkv * S * D, 9)];
+  // KV head g repeated for its H/Hkv query heads, as transformers' repeat_kv lays them out.
+  const repeat = (c: Float32Array) => Float32Array.from({ length: B * H * S * D }, (_, i) => {
+    const [b, h, rest] = [Math.floor(i / (H * S * D)), Math.floor(i / (S * D)) % H, i % (S * D)];
+    return c[(b * Hkv + Math.floor(h / (H / Hkv))) * S * D + rest]!;
+  });
+  const mask = be.tensor(new Float32Array(B * S).fill(1), [B, S]);
+  const [gqa, mha] = [be.zeros([B, T, H * D]), be.zeros([B, T, H * D])];
+  const tq = be.tensor(q, [B, T, H * D]);
+  cachedAttention(tq, be.tensor(k, [B, Hkv, S, D]), be.tensor(v, [B, Hkv, S, D]), mask, start, gqa);
+  cachedAttention(tq, be.tensor(repeat(k), [B, H, S, D]), be.tensor(repeat(v), [B, H, S, D]), mask, start, mha);
+  assert.equal(Array.from(await be.read(gqa)), Array.from(await be.read(mha)));
+});
 
 test('gatherHeads with a time offset appends to a cache and keeps the other rows', async () => {
   const be = await backend();
@@ -91,6 +121,12 @@ test('cachedAttention: bad shapes and positions are ShapeErrors', async () => {
   const isShape = (re: RegExp) => (e: unknown) => e instanceof ShapeError && re.test(e.message);
   assert.throws(() => cachedAttention(be.zeros([1, 2, 48]), kv, v, mask, 3, be.zeros([1, 2, 16])), isShape(/do not fit a cache of 4/));
   assert.throws(() => cachedAttention(be.zeros([1, 1, 8]), kv, v, mask, 0, be.zeros([1, 1, 16])), isShape(/W ≥ 16/));
+  assert.throws(() => cachedAttention(be.zeros([1, 2, 16]), kv, v, mask, 0, be.zeros([1, 1, 16])), isShape(/qkv has shape \[1, 2, 16\], expected \[1, 1, W ≥ 16\]/));
+  // Grouped-query: out's width gives H, which the cache's Hkv must divide.
+  const kv4 = be.zeros([1, 4, 4, 8]);
+  assert.throws(() => cachedAttention(be.zeros([1, 1, 48]), kv4, be.zeros([1, 4, 4, 8]), mask, 0, be.zeros([1, 1, 48])), isShape(/the cache's 4 key\/value heads do not divide the 6 query heads/));
+  assert.throws(() => cachedAttention(be.zeros([1, 1, 48]), kv, v, mask, 0, be.zeros([1, 1, 20])), isShape(/out has shape \[1, 1, 20\], expected \[1, T, H·8\]/));
+  assert.throws(() => cachedAttention(be.zeros([1, 1, 48]), kv, be.zeros([1, 1, 4, 8]), mask, 0, be.zeros([1, 1, 16])), isShape(/vCache has shape \[1, 1, 4, 8\], expected \[1, 2, 4, 8\]/));
   assert.throws(() => cachedAttention(be.zeros([1, 1, 48]), kv, v, be.zeros([1, 5]), 0, be.zeros([1, 1, 16])), isShape(/keyMask/));
   const wide = be.zeros([1, 1, 2, 300]);
   assert.throws(() => cachedAttention(be.zeros([1, 1, 600]), wide, be.zeros([1, 1, 2, 300]), be.zeros([1, 2]), 0, be.zeros([1, 1, 300])), isShape(/more heads/));

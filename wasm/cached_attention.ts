@@ -1,5 +1,6 @@
-// Attention of T new queries against a key/value cache [B, H, S, D] (incremental decoding).
-// Query i of row b sees the keys j ≤ start + i that keyMask marks real. Each (b, i, h) is a
+// Attention of T new queries against a key/value cache [B, Hkv, S, D] (incremental decoding).
+// Query i of row b sees the keys j ≤ start + i that keyMask marks real; query head h reads KV
+// head h / (H/Hkv) (grouped-query attention; Hkv = H is multi-head). Each (b, i, h) is a
 // row: an online softmax walks the visible keys once, rescaling the output accumulator
 // whenever the running max grows, so nothing the size of S is stored. Rows are independent,
 // so (part, parts) splits them across threads with the same result.
@@ -32,11 +33,12 @@ import { expf1 } from './lib/simd_math';
 
 /** out[b, i, h·D : (h+1)·D] = Σⱼ softmax(q·kⱼ/√D)·vⱼ over the keys query i sees. */
 export function cached_attention(qkv: usize, kCache: usize, vCache: usize, keyMask: usize, out: usize,
-  B: i32, T: i32, H: i32, D: i32, S: i32, W: i32, start: i32, part: i32, parts: i32): void {
+  B: i32, T: i32, H: i32, Hkv: i32, D: i32, S: i32, W: i32, start: i32, part: i32, parts: i32): void {
   const rows = B * T * H;
   const r1 = rowShare(rows, part + 1, parts);
   const scale: f32 = 1 / Mathf.sqrt(<f32>D);
   const rowBytes = <usize>D * 4;
+  const group = H / Hkv;
   for (let r = rowShare(rows, part, parts); r < r1; r++) {
     const h = r % H;
     const bi = r / H;
@@ -44,7 +46,7 @@ export function cached_attention(qkv: usize, kCache: usize, vCache: usize, keyMa
     const last = start + bi % T;
     const q = qkv + (<usize>bi * <usize>W + <usize>h * <usize>D) * 4;
     const o = out + (<usize>bi * <usize>(H * D) + <usize>h * <usize>D) * 4;
-    const cache = (<usize>(b * H + h) * <usize>S * <usize>D) * 4;
+    const cache = (<usize>(b * Hkv + h / group) * <usize>S * <usize>D) * 4;
     const mask = keyMask + <usize>b * <usize>S * 4;
     memory.fill(o, 0, rowBytes);
     let m: f32 = -Infinity;

@@ -28,7 +28,10 @@ export interface HeadsGeometry {
 export interface CachedAttentionGeometry {
   B: number;
   T: number;
+  /** Query heads. */
   H: number;
+  /** Key/value heads of the cache: H for multi-head attention, a divisor of H for grouped-query. */
+  Hkv: number;
   D: number;
   S: number;
   /** Row width of qkv. */
@@ -106,9 +109,9 @@ export const attentionFamily = opFamily<AttentionKernels>('attention', {
         if (out === x) gpu.dispatch('rotaryEmbedding', 'rotary_embedding__into', { positions, cosTable, sinTable, out }, params, grid);
         else gpu.dispatch('rotaryEmbedding', 'rotary_embedding', { x, positions, cosTable, sinTable, out }, params, grid);
       },
-      cached_attention({ qkv, kCache, vCache, keyMask, out, B, T, H, D, S, W, start }) {
+      cached_attention({ qkv, kCache, vCache, keyMask, out, B, T, H, Hkv, D, S, W, start }) {
         const grid = gpu.grid(B * T * H);
-        const params = { B, T, H, D, S, W, start, gridX: grid[0], scale: 1 / Math.sqrt(D) };
+        const params = { B, T, H, Hkv, D, S, W, start, gridX: grid[0], scale: 1 / Math.sqrt(D) };
         gpu.dispatch('cachedAttention', 'cached_attention', { qkv, kCache, vCache, keyMask, out }, params, grid);
       },
     };
@@ -196,31 +199,40 @@ export function rotaryEmbedding(x: Tensor, positions: Tensor, cos: Tensor, sin: 
 
 /**
  * Attention of T new queries against a key/value cache (incremental decoding):
- * out[b, i, h·D + d] = Σⱼ pⱼ·v[b, h, j, d], p = softmax over the keys j ≤ start + i with
- * keyMask[b, j] = 1 of q·k[b, h, j]/√D, q = qkv[b, i, h·D : (h+1)·D]. qkv is [B, T, W ≥ C]
- * (c_attn's output; only its q columns are read), kCache and vCache [B, H, S, D] hold keys
- * 0..start+T−1 (write them with gatherHeads(…, time) first), keyMask [B, S], out [B, T, C].
- * A query that sees no key gets zeros.
+ * out[b, i, h·D + d] = Σⱼ pⱼ·v[b, g, j, d], p = softmax over the keys j ≤ start + i with
+ * keyMask[b, j] = 1 of q·k[b, g, j]/√D, q = qkv[b, i, h·D : (h+1)·D], where g = ⌊h / (H/Hkv)⌋
+ * is the KV head serving query head h (Hugging Face's repeat_kv order: KV head g serves query
+ * heads g·H/Hkv … (g+1)·H/Hkv − 1). out [B, T, H·D] gives H; kCache and vCache [B, Hkv, S, D]
+ * (Hkv = H: multi-head attention; a divisor of H: grouped-query) hold keys 0..start+T−1 (write
+ * them with gatherHeads(…, time) first); qkv is [B, T, W ≥ H·D] (a q buffer, or c_attn's
+ * output: only its first H·D columns are read); keyMask [B, S]. A query that sees no key gets
+ * zeros.
  */
 export function cachedAttention(qkv: Tensor, kCache: Tensor, vCache: Tensor, keyMask: Tensor, start: number, out: Tensor): void {
-  const k = kernelsOf('cachedAttention', attentionFamily, qkv, kCache, vCache, keyMask, out);
-  if (kCache.shape.length !== 4) throw new ShapeError(`cachedAttention: kCache has shape ${fmt(kCache.shape)}, expected [B, H, S, D]`);
-  const [B, H, S, D] = kCache.shape as [number, number, number, number];
-  if (qkv.shape.length !== 3 || qkv.shape[0] !== B || qkv.shape[2]! < H * D) {
-    throw new ShapeError(`cachedAttention: qkv has shape ${fmt(qkv.shape)}, expected [${B}, T, W ≥ ${H * D}]`);
+  const op = 'cachedAttention';
+  const k = kernelsOf(op, attentionFamily, qkv, kCache, vCache, keyMask, out);
+  if (kCache.shape.length !== 4) throw new ShapeError(`${op}: kCache has shape ${fmt(kCache.shape)}, expected [B, Hkv, S, D]`);
+  const [B, Hkv, S, D] = kCache.shape as [number, number, number, number];
+  if (out.shape.length !== 3 || out.shape[0] !== B || D === 0 || out.shape[2]! % D !== 0 || out.shape[2] === 0) {
+    throw new ShapeError(`${op}: out has shape ${fmt(out.shape)}, expected [${B}, T, H·${D}] (heads of ${D}, as the cache ${fmt(kCache.shape)} holds)`);
   }
-  const T = qkv.shape[1]!;
-  expectShape('cachedAttention', 'vCache', vCache, kCache.shape);
-  expectShape('cachedAttention', 'keyMask', keyMask, [B, S]);
-  expectShape('cachedAttention', 'out', out, [B, T, H * D]);
+  const [T, H] = [out.shape[1]!, out.shape[2]! / D];
+  if (H % Hkv !== 0) {
+    throw new ShapeError(`${op}: the cache's ${Hkv} key/value heads do not divide the ${H} query heads of out ${fmt(out.shape)}; grouped-query attention needs H a multiple of Hkv`);
+  }
+  if (qkv.shape.length !== 3 || qkv.shape[0] !== B || qkv.shape[1] !== T || qkv.shape[2]! < H * D) {
+    throw new ShapeError(`${op}: qkv has shape ${fmt(qkv.shape)}, expected [${B}, ${T}, W ≥ ${H * D}]`);
+  }
+  expectShape(op, 'vCache', vCache, kCache.shape);
+  expectShape(op, 'keyMask', keyMask, [B, S]);
   if (D > MAX_CACHED_HEAD_DIM) {
-    throw new ShapeError(`cachedAttention: heads of ${D} dimensions exceed the kernels' ${MAX_CACHED_HEAD_DIM}; use more heads (n_head ≥ n_embd / ${MAX_CACHED_HEAD_DIM})`);
+    throw new ShapeError(`${op}: heads of ${D} dimensions exceed the kernels' ${MAX_CACHED_HEAD_DIM}; use more heads (n_head ≥ n_embd / ${MAX_CACHED_HEAD_DIM})`);
   }
   if (!Number.isInteger(start) || start < 0 || start + T > S) {
-    throw new ShapeError(`cachedAttention: queries at ${start}..${start + T} do not fit a cache of ${S} positions`);
+    throw new ShapeError(`${op}: queries at ${start}..${start + T} do not fit a cache of ${S} positions`);
   }
-  noAlias('cachedAttention', [out], [qkv, kCache, vCache, keyMask]);
-  k.cached_attention({ qkv, kCache, vCache, keyMask, out, B, T, H, D, S, W: qkv.shape[2]!, start });
+  noAlias(op, [out], [qkv, kCache, vCache, keyMask]);
+  k.cached_attention({ qkv, kCache, vCache, keyMask, out, B, T, H, Hkv, D, S, W: qkv.shape[2]!, start });
 }
 
 /**
