@@ -39,15 +39,18 @@ fn pairOf(e: u32) -> Pair {
   return Pair(n * p.W + (j / p.half) * 2u * p.half + i, cosTable[t], p.sign * sinTable[t]);
 }
 
+// Writes pair r of out from its values x1, x2, rotated.
+fn rotate(r: Pair, x1: f32, x2: f32) {
+  out[r.a] = x1 * r.c - x2 * r.s;
+  out[r.a + p.half] = x2 * r.c + x1 * r.s;
+}
+
 @compute @workgroup_size(WG)
 fn rotary_embedding(@builtin(global_invocation_id) gid: vec3<u32>) {
   let e = gid.x + gid.y * p.gridX * WG;
   if (e >= p.pairs) { return; }
   let r = pairOf(e);
-  let x1 = x[r.a];
-  let x2 = x[r.a + p.half];
-  out[r.a] = x1 * r.c - x2 * r.s;
-  out[r.a + p.half] = x2 * r.c + x1 * r.s;
+  rotate(r, x[r.a], x[r.a + p.half]);
 }
 
 @compute @workgroup_size(WG)
@@ -55,8 +58,5 @@ fn rotary_embedding__into(@builtin(global_invocation_id) gid: vec3<u32>) {
   let e = gid.x + gid.y * p.gridX * WG;
   if (e >= p.pairs) { return; }
   let r = pairOf(e);
-  let x1 = out[r.a];
-  let x2 = out[r.a + p.half];
-  out[r.a] = x1 * r.c - x2 * r.s;
-  out[r.a + p.half] = x2 * r.c + x1 * r.s;
+  rotate(r, out[r.a], out[r.a + p.half]);
 }
