@@ -90,7 +90,10 @@ export function siluBackward(dout: Tensor, x: Tensor, dx: Tensor): void {
   backwardOp('siluBackward', dout, x, dx).silu_backward({ dout, x, dx, n: x.size });
 }
 
-/** out = SiLU(gate) ⊙ up (Llama's MLP: down_proj(SiLU(gate_proj(x)) ⊙ up_proj(x))). Same shapes; out may not alias gate or up. */
+/**
+ * out = SiLU(gate) ⊙ up (Llama's MLP is down_proj(SiLU(gate_proj(x)) ⊙ up_proj(x))). Same
+ * shapes; out may not alias gate or up.
+ */
 export function swiglu(gate: Tensor, up: Tensor, out: Tensor): void {
   const k = kernelsOf('swiglu', activationFamily, gate, up, out);
   checkSameShape('swiglu', gate.shape, up.shape);

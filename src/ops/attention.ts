@@ -121,8 +121,8 @@ export const attentionFamily = opFamily<AttentionKernels>('attention', {
     // The merge writes whole rows of its [B, T, W] side: it has no cache offset.
     scatter_heads: ({ src, dst, B, T, H, D, W, col }) => cpu.call('scatter_heads', { src, dst, B, T, H, D, W, col }),
     causal_softmax: (p) => cpu.split('causal_softmax', p, { rows: p.B * p.H * p.T, work: p.scores.size, minWork: PARALLEL_MIN_ELEMENTS }),
-    rotary_embedding: (p) => cpu.call('rotary_embedding', p),
     causal_softmax_backward: (p) => cpu.split('causal_softmax_backward', p, { rows: p.B * p.H * p.T, work: p.probs.size, minWork: PARALLEL_MIN_ELEMENTS }),
+    rotary_embedding: (p) => cpu.call('rotary_embedding', p),
     cached_attention: (p) =>
       cpu.split('cached_attention', p, { rows: p.B * p.T * p.H, work: p.B * p.H * (p.start + p.T) * p.D * p.T, minWork: PARALLEL_MIN_ELEMENTS }),
   }),
@@ -178,9 +178,8 @@ export function causalSoftmaxBackward(dprobs: Tensor, probs: Tensor, dscores: Te
  * the pair x₁ = x[n, h·D + i], x₂ = x[n, h·D + i + D/2] of every head h becomes
  * (x₁·c − x₂·s, x₂·c + x₁·s). `inverse` rotates by −angle, the transpose, so the backward is
  * dx = rotaryEmbedding(dout, …, { inverse: true }). positions [N] are integers as f32, below
- * P = cos.shape[0]; check them on the host (checkRotaryPositions): the kernels
- * clamp a bad one into the tables. cos, sin [P, D/2] (rotaryTables). out [N, W] may be x
- * itself (in place).
+ * P = cos.shape[0]; check them on the host (checkRotaryPositions): the kernels clamp a bad
+ * one into the tables. cos, sin [P, D/2] (rotaryTables). out [N, W] may be x itself.
  */
 export function rotaryEmbedding(x: Tensor, positions: Tensor, cos: Tensor, sin: Tensor, out: Tensor, options: RotaryOptions = {}): void {
   const op = 'rotaryEmbedding';
