@@ -94,7 +94,7 @@ for (const backend of (process.env.BACKENDS ?? 'wasm,webgpu').split(',')) {
       await ab(`${backend}: train step ${name} (ms/step)`, 'ms', async (v) => {
         const L = libs[v];
         const be = await runtime(v, backend);
-        const model = L.GPT.create(be, L.gptConfig({ vocab_size: c.V, n_positions: c.T, n_embd: c.C, n_layer: c.L, n_head: c.H }), { seed: 1 });
+        const model = L.CausalLM.create(be, L.gptConfig({ vocab_size: c.V, n_positions: c.T, n_embd: c.C, n_layer: c.L, n_head: c.H }), { seed: 1 });
         const opt = new L.AdamW(model, { lr: 1e-3, weight_decay: 0.01, max_grad_norm: 1 });
         const batch = { inputIds: Array.from({ length: c.B }, (_, b) => Array.from({ length: c.T }, (_, t) => (b * 131 + t * 17) % c.V)) };
         await L.lmTrainStep(model, opt, batch);
@@ -111,7 +111,7 @@ for (const backend of (process.env.BACKENDS ?? 'wasm,webgpu').split(',')) {
       await ab(`${backend}: generate B${B}, ${len} tokens (ms/token)`, 'ms', async (v) => {
         const L = libs[v];
         const be = await runtime(v, backend);
-        const model = L.GPT.create(be, L.gptConfig({ vocab_size: 512, n_positions: 512, n_embd: 256, n_layer: 4, n_head: 4 }), { seed: 2 });
+        const model = L.CausalLM.create(be, L.gptConfig({ vocab_size: 512, n_positions: 512, n_embd: 256, n_layer: 4, n_head: 4 }), { seed: 2 });
         const prompts = Array.from({ length: B }, (_, i) => Array.from({ length: 12 }, (_, t) => (i * 31 + t * 7) % 512));
         return { L, model, prompts, dispose: () => model.dispose() };
       }, async (s) => {

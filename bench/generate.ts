@@ -10,7 +10,7 @@
 // WEBRLHF_BENCH_BACKENDS=webgpu,wasm  WEBRLHF_BENCH_BATCHES=1,8,32  WEBRLHF_BENCH_LENGTHS=64,256,512
 // WEBRLHF_BENCH_MODEL=C,L,H,V (default 256,4,4,512)  WEBRLHF_BENCH_MODES=cache,no-cache
 // WEBRLHF_BENCH_PEER=0 skips TF.js.
-import { createRuntime, generate, gptConfig, GPT, type Backend, type Runtime } from 'webrlhf';
+import { createRuntime, generate, gptConfig, CausalLM, type Backend, type Runtime } from 'webrlhf';
 import { fixed, printTable } from './harness/timing.js';
 import { runTfjsGenerate, type TfjsGenerateRow } from './peers/tfjs_generate.js';
 
@@ -46,7 +46,7 @@ function prompts(B: number, n: number): number[][] {
  * host check every k steps, and time the k steps between the two checks (so the prompt's
  * forward pass and start-up stay out). The fastest of `runs` (the least disturbed).
  */
-async function msPerStep(model: GPT, B: number, length: number, k: number, cached: boolean, runs: number): Promise<number> {
+async function msPerStep(model: CausalLM, B: number, length: number, k: number, cached: boolean, runs: number): Promise<number> {
   const ids = prompts(B, length - 2 * k);
   const best: number[] = [];
   for (let i = 0; i < runs; i++) {
@@ -60,7 +60,7 @@ async function msPerStep(model: GPT, B: number, length: number, k: number, cache
   return Math.min(...best);
 }
 
-async function benchCase(be: Backend, model: GPT, B: number, length: number, cached: boolean): Promise<Row> {
+async function benchCase(be: Backend, model: CausalLM, B: number, length: number, cached: boolean): Promise<Row> {
   const row: Row = { backend: `webrlhf ${be.kind}`, B, length, cached };
   try {
     // A step without the cache is a whole forward pass: fewer of them.
@@ -81,7 +81,7 @@ async function main(): Promise<void> {
   for (const kind of BACKENDS) {
     const rt = await createRuntime({ backend: kind });
     details.push(`webrlhf ${kind}: ${rt.backend.info().device}`);
-    const model = GPT.create(rt.backend, config, { seed: 1 });
+    const model = CausalLM.create(rt.backend, config, { seed: 1 });
     for (const cached of MODES) {
       for (const B of BATCHES) {
         for (const length of LENGTHS) {

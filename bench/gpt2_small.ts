@@ -7,7 +7,7 @@
 // 0.5 GB parameter buffer in one binding (maxStorageBufferBindingSize); llvmpipe and lavapipe
 // bind 128 MiB, Dawn's Vulkan on SwiftShader 1 GiB (WEBRLHF_DAWN=backend=vulkan
 // VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json).
-import { AdamW, GPT, GPT2_SMALL, createRuntime, lmTrainStep, parameterCount, type Runtime } from 'webrlhf';
+import { AdamW, CausalLM, GPT2_SMALL, createRuntime, lmTrainStep, parameterCount, type Runtime } from 'webrlhf';
 
 const env = process.env;
 const BACKENDS = (env.WEBRLHF_BENCH_BACKENDS ?? 'webgpu,wasm').split(',') as ('webgpu' | 'wasm')[];
@@ -23,7 +23,7 @@ async function run(kind: 'webgpu' | 'wasm'): Promise<void> {
     const be = rt.backend;
     console.log(`\n${kind}: ${be.info().device}`);
     const t0 = performance.now();
-    const model = GPT.create(be, GPT2_SMALL, { seed: 1 });
+    const model = CausalLM.create(be, GPT2_SMALL, { seed: 1 });
     const opt = new AdamW(model, { lr: 1e-4 });
     console.log(`  ${(parameterCount(model.layout) / 1e6).toFixed(1)}M parameters, created in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     let state = 12345;

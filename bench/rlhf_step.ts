@@ -8,7 +8,7 @@
 // TF.js peer: their times are webrlhf's alone.
 //
 // WEBRLHF_BENCH_BACKENDS=webgpu,wasm, WEBRLHF_BENCH_PEER=0 skips TF.js.
-import { AdamW, GPT, PPOLearner, createRuntime, dpoTrainStep, gptConfig, preferenceBatch, rewardTrainStep, type Backend, type EncodedPreference, type Runtime } from 'webrlhf';
+import { AdamW, CausalLM, PPOLearner, createRuntime, dpoTrainStep, gptConfig, preferenceBatch, rewardTrainStep, type Backend, type EncodedPreference, type Runtime } from 'webrlhf';
 import { fixed, measure, printTable } from './harness/timing.js';
 import { createTfjsDPO, type PreferenceRows } from './peers/tfjs_dpo.js';
 import { forEachOnFreshTfjs, randomBatch, type GPT2Config } from './peers/tfjs_gpt2.js';
@@ -59,7 +59,7 @@ interface Row {
 const timed = async (step: () => Promise<unknown>) => (await measure(async () => void (await step()), { warmup: 2, minSeconds: 3, maxRounds: 20 })).seconds * 1000;
 
 async function benchDPO(be: Backend, data: EncodedPreference[]): Promise<{ ms: number; firstLoss: number }> {
-  const policy = GPT.create(be, config, { seed: 1 });
+  const policy = CausalLM.create(be, config, { seed: 1 });
   const reference = policy.clone().freeze();
   const opt = new AdamW(policy, { lr: 1e-3, weight_decay: 0, max_grad_norm: 1 });
   const losses: number[] = [];
@@ -72,7 +72,7 @@ async function benchDPO(be: Backend, data: EncodedPreference[]): Promise<{ ms: n
 }
 
 async function benchReward(be: Backend, data: EncodedPreference[]): Promise<number> {
-  const model = GPT.create(be, config, { seed: 1, heads: { score: true } });
+  const model = CausalLM.create(be, config, { seed: 1, heads: { score: true } });
   const opt = new AdamW(model, { lr: 1e-3, weight_decay: 0, max_grad_norm: 1 });
   try {
     return await timed(() => rewardTrainStep(model, opt, data, 1e-3, { pad: 0 }));
@@ -83,10 +83,10 @@ async function benchReward(be: Backend, data: EncodedPreference[]): Promise<numb
 }
 
 async function benchPPO(be: Backend): Promise<number> {
-  const policy = GPT.create(be, config, { seed: 1 });
+  const policy = CausalLM.create(be, config, { seed: 1 });
   const reference = policy.clone().freeze();
-  const reward = GPT.create(be, config, { seed: 2, heads: { score: true } }).freeze();
-  const value = GPT.create(be, config, { seed: 2, heads: { value: true } });
+  const reward = CausalLM.create(be, config, { seed: 2, heads: { score: true } }).freeze();
+  const value = CausalLM.create(be, config, { seed: 2, heads: { value: true } });
   const learner = new PPOLearner(
     { policy, reference, value, reward },
     { policy: new AdamW(policy, { lr: 1e-5 }), value: new AdamW(value, { lr: 1e-5 }) },

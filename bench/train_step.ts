@@ -6,7 +6,7 @@
 //
 // WEBRLHF_BENCH_CONFIGS=small,big (default both), WEBRLHF_BENCH_BACKENDS=webgpu,wasm,
 // WEBRLHF_BENCH_PEER=0 skips TF.js.
-import { AdamW, GPT, createRuntime, gptConfig, lmTrainStep, type Backend, type Runtime } from 'webrlhf';
+import { AdamW, CausalLM, createRuntime, gptConfig, lmTrainStep, type Backend, type Runtime } from 'webrlhf';
 import { fixed, printTable } from './harness/timing.js';
 import { randomBatch } from './peers/tfjs_gpt2.js';
 import { configLabel, mib, runTfjsTrainStep, TRAIN_STEP_CONFIGS, type TfjsTrainStepRow } from './peers/tfjs_train_step.js';
@@ -31,7 +31,7 @@ async function benchWebrlhf(be: Backend, configName: string): Promise<Row> {
   const c = TRAIN_STEP_CONFIGS[configName]!;
   const before = be.memory().bytes;
   be.memoryTracker.resetPeak();
-  const model = GPT.create(be, gptConfig({ vocab_size: c.V, n_positions: c.T, n_embd: c.C, n_layer: c.L, n_head: c.H }), { seed: 1 });
+  const model = CausalLM.create(be, gptConfig({ vocab_size: c.V, n_positions: c.T, n_embd: c.C, n_layer: c.L, n_head: c.H }), { seed: 1 });
   // The same optimizer as the peer: AdamW lr 1e-3, β (0.9, 0.999), clipping at 1.0.
   const opt = new AdamW(model, { lr: 1e-3, weight_decay: 0.01, max_grad_norm: 1 });
   const { inputIds } = randomBatch(c, 7);

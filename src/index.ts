@@ -28,15 +28,23 @@ export {
 } from './io/safetensors.js';
 export {
   loadModelFolder, saveModelFolder, modelFolderFiles, directoryFolder, urlFolder, filesFolder, memoryFolder,
-  resolveFolderSource, resolveFolderTarget, parseGPT2Config, gpt2TensorName, gpt2TensorShapes, expectTensor, expectGPT2Tensors,
+  resolveFolderSource, resolveFolderTarget, parseModelConfig, expectTensor, expectModelTensors,
   CONFIG_FILE, WEIGHTS_FILE, WEIGHTS_INDEX_FILE,
-  type GPT2Config, type GPT2TensorSpec, type ModelFolder, type ModelFolderSource, type ModelFolderTarget, type FileLike,
+  type ModelFolder, type ModelFolderSource, type ModelFolderTarget, type FileLike,
   type ModelFolderLocation, type ModelFolderDestination, type SaveModelFolderOptions,
 } from './io/model_folder.js';
 export type { PlatformFS } from './runtime/platform.js';
 export * from './errors.js';
-export { gptConfig, configJson, GPT2_SMALL, type GPTConfig } from './nn/config.js';
-export { GPT, type GPTOptions, type ForwardOptions, type BackwardInput } from './nn/gpt.js';
+export { gptConfig, GPT2_SMALL, type GPTConfig } from './nn/config.js';
+export { llamaConfig, type LlamaConfig, type LlamaModelType } from './nn/llama_config.js';
+export {
+  architectureOf, checkModelConfig, checkpointTensorName, configJson, positionsKey, SUPPORTED_ARCHITECTURES,
+  type Architecture, type ModelConfig, type ModelType,
+} from './nn/architecture.js';
+export { decoderTensors, decoderRefs, type TensorSpec, type DecoderRefs, type BlockRefs, type LinearRef, type NormRef } from './nn/decoder_tensors.js';
+export { CausalLM, type ModelOptions, type ForwardOptions, type BackwardInput } from './nn/causal_lm.js';
+/** @deprecated The model class is CausalLM (every family); GPT is its old name. */
+export { CausalLM as GPT } from './nn/causal_lm.js';
 export { parameterLayout, parameterCount, packParameters, type ParamLayout, type ParamSpec, type HeadOptions, type TensorInit, type Init } from './nn/layout.js';
 export { rotaryFrequencies, rotaryTables, checkRotaryPositions, ROPE_TYPES, type RopeScaling, type RotaryTables } from './nn/rotary.js';
 export { prepareBatch, type TokenBatch, type PreparedBatch, type LossReduction } from './nn/batch.js';
@@ -45,7 +53,9 @@ export { ParameterStore } from './nn/parameter_store.js';
 export { MLP, MLPTape, mlpTensors, type MLPShape, type MLPBackwardOptions } from './nn/mlp.js';
 export { lmTrainStep, type StepResult } from './algorithms/sft/step.js';
 export { rowIndex, disposeRowIndex, groupRows } from './nn/row_index.js';
-export { loadGPT, saveGPT, type LoadGPTOptions } from './io/gpt_folder.js';
+export { loadModel, saveModel, type LoadModelOptions } from './io/pretrained_model.js';
+/** @deprecated loadModel and saveModel load and save every family; these are their old names. */
+export { loadModel as loadGPT, saveModel as saveGPT } from './io/pretrained_model.js';
 export type { Tokenizer } from './text/tokenizer.js';
 export { BPETokenizer, type BPETokenizerSpec, type AddedTokenSpec, type SpecOrigin, type FieldRef } from './text/bpe_tokenizer.js';
 export type { AddedToken } from './text/added_tokens.js';
@@ -66,7 +76,7 @@ export { mibBeta, MIB_BETA_START, type MIBBetaOptions } from './algorithms/rlp/m
 export { UMLRewardTrainer, type ViewPair, type UMLRewardTrainerInit } from './algorithms/rlp/uml_reward_trainer.js';
 export { rewardEmbeddings } from './algorithms/rlp/reward_embeddings.js';
 export { UML_REWARD_CONFIG, MIB_KEYS, umlRewardConfig, type UMLRewardConfig } from './algorithms/rlp/uml_reward_config.js';
-export type { TokenLogprobs } from './nn/gpt.js';
+export type { TokenLogprobs } from './nn/causal_lm.js';
 export { seededPermutation } from './random/permutation.js';
 export { applyUpdate, applyUpdates, type AppliedUpdate, type UpdateRequest } from './training/apply_update.js';
 export { encodePair, encodePreference, type EncodedPair, type EncodeOptions } from './training/encode.js';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { byteTokenizer, generate, gptConfig, saveGPT, saveTokenizer } from 'webrlhf';
+import { byteTokenizer, generate, gptConfig, saveModel, saveTokenizer } from 'webrlhf';
 import { main } from '../src/cli/main.js';
 import { quiet } from './harness/console.js';
 import { tinyModel } from './harness/models.js';
@@ -20,7 +20,7 @@ test('prints the same continuations as the library, as text and as JSON', async 
   try {
     const be = await backend();
     const { model } = tinyModel(be, 3, CONFIG);
-    await saveGPT(model, dir);
+    await saveModel(model, dir);
     await saveTokenizer(tokenizer, dir);
     const args = ['generate', '--model', dir, '--prompt', 'Hello', '--prompt', 'web', '--n', '2', '--max-new-tokens', '6', '--seed', '4', '--top-p', '0.9', '--backend', legBackend()];
     const text = await quiet(() => main(args));
@@ -43,7 +43,7 @@ test('errors name the fix: no prompt, no tokenizer files, a prompt longer than n
   try {
     const be = await backend();
     const { model } = tinyModel(be, 3, CONFIG);
-    await saveGPT(model, dir);
+    await saveModel(model, dir);
     const noPrompt = await quiet(() => main(['generate', '--model', dir]));
     assert.is(noPrompt.result, 1);
     assert.match(noPrompt.err, /give at least one --prompt/);

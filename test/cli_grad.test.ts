@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { GPT, gptConfig, parseSafetensors, saveGPT } from 'webrlhf';
+import { CausalLM, gptConfig, parseSafetensors, saveModel } from 'webrlhf';
 import { main } from '../src/cli/main.js';
 import { quiet } from './harness/console.js';
 import { gptReference } from './harness/gpt_reference.js';
@@ -19,8 +19,8 @@ test('writes loss, logits and every gradient under its parameter name, matching 
   const dir = await mkdtemp(join(tmpdir(), 'webrlhf-grad-'));
   try {
     const be = await backend();
-    const model = GPT.create(be, CONFIG, { seed: 5 });
-    await saveGPT(model, join(dir, 'model'));
+    const model = CausalLM.create(be, CONFIG, { seed: 5 });
+    await saveModel(model, join(dir, 'model'));
     const batch = { input_ids: [[1, 2, 3, 4, 5, 6], [7, 8, 9, 0, 0, 0]], labels: [[1, 2, 3, 4, 5, 6], [7, 8, 9, -100, -100, -100]], attention_mask: [[1, 1, 1, 1, 1, 1], [1, 1, 1, 0, 0, 0]] };
     await writeFile(join(dir, 'batch.json'), JSON.stringify(batch));
     const out = join(dir, 'grads.safetensors');
@@ -57,8 +57,8 @@ test('missing options and bad batch files are reported, not thrown', async () =>
     assert.match(r1.err, /--batch is required/);
     await writeFile(join(dir, 'bad.json'), '{"input_ids": [[1, 2], [3]]}');
     const be = await backend();
-    const model = GPT.create(be, CONFIG);
-    await saveGPT(model, join(dir, 'model'));
+    const model = CausalLM.create(be, CONFIG);
+    await saveModel(model, join(dir, 'model'));
     model.dispose();
     const r2 = await quiet(() => main(['grad', '--model', join(dir, 'model'), '--batch', join(dir, 'bad.json'), '--out', join(dir, 'o.safetensors'), '--backend', legBackend()]));
     assert.is(r2.result, 1);

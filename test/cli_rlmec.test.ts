@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { GPT, byteTokenizer, gptConfig, saveGPT, saveTokenizer } from 'webrlhf';
+import { CausalLM, byteTokenizer, gptConfig, saveModel, saveTokenizer } from 'webrlhf';
 import { main } from '../src/cli/main.js';
 import { quiet } from './harness/console.js';
 import { legBackend, legBackendInstance as backend } from './harness/runtime.js';
@@ -63,8 +63,8 @@ test('webrlhf rlmec --seeds 2 on the built-in task prints the table and writes r
 
 async function userFiles(dir: string, problems: object[]) {
   const tokenizer = byteTokenizer();
-  const model = GPT.create(await backend(), gptConfig({ vocab_size: tokenizer.vocabSize, n_positions: 320, n_embd: 32, n_layer: 1, n_head: 2 }), { seed: 2 });
-  await saveGPT(model, path(dir, 'model'));
+  const model = CausalLM.create(await backend(), gptConfig({ vocab_size: tokenizer.vocabSize, n_positions: 320, n_embd: 32, n_layer: 1, n_head: 2 }), { seed: 2 });
+  await saveModel(model, path(dir, 'model'));
   await saveTokenizer(tokenizer, path(dir, 'model'));
   model.dispose();
   await writeFile(path(dir, 'problems.jsonl'), jsonl(problems));

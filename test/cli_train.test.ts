@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CHECKPOINT_PAUSE_ENV, GPT, loadGPT, saveGPT, saveTokenizer } from 'webrlhf';
+import { CHECKPOINT_PAUSE_ENV, CausalLM, loadModel, saveModel, saveTokenizer } from 'webrlhf';
 import { main } from '../src/cli/main.js';
 import { runNode, sameTree, tree } from './harness/child.js';
 import { quiet } from './harness/console.js';
@@ -30,8 +30,8 @@ async function cli(...args: string[]) {
 
 test.before(async () => {
   root = await mkdtemp(join(tmpdir(), 'webrlhf-train-'));
-  const base = GPT.create(await backend(), TOY_CONFIG, { seed: 1 });
-  await saveGPT(base, path('base'));
+  const base = CausalLM.create(await backend(), TOY_CONFIG, { seed: 1 });
+  await saveModel(base, path('base'));
   await saveTokenizer(toyTokenizer, path('base'));
   base.dispose();
   const r = rng(11);
@@ -153,8 +153,8 @@ test('bad input: JSONL lines, config keys and types, a checkpoint of another mod
   assert.match(evalPPO.err, /eval_file is not used/);
 
   // Resuming the SFT run with a model of another width: CheckpointError, and the run folder untouched.
-  const other = GPT.create(await backend(), { ...TOY_CONFIG, n_embd: 16 }, { seed: 2 });
-  await saveGPT(other, path('wide'));
+  const other = CausalLM.create(await backend(), { ...TOY_CONFIG, n_embd: 16 }, { seed: 2 });
+  await saveModel(other, path('wide'));
   await saveTokenizer(toyTokenizer, path('wide'));
   other.dispose();
   const sftBefore = await tree(path('sft'));
@@ -163,7 +163,7 @@ test('bad input: JSONL lines, config keys and types, a checkpoint of another mod
   assert.is(wrong.result, 1);
   assert.match(wrong.err, /CheckpointError/);
   sameTree(await tree(path('sft')), sftBefore, 'the run folder after a failed resume');
-  assert.ok((await loadGPT(await backend(), path('sft', 'final'))).config.n_embd === TOY_CONFIG.n_embd);
+  assert.ok((await loadModel(await backend(), path('sft', 'final'))).config.n_embd === TOY_CONFIG.n_embd);
 });
 
 test.run();

@@ -4,7 +4,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  BatchError, ConfigError, byteTokenizer, generate, gptConfig, prepareBatch, rewardScores, scoreSequences, type Backend, type GPT, type GeneratedSequence,
+  architectureOf, BatchError, ConfigError, byteTokenizer, generate, gptConfig, prepareBatch, rewardScores, scoreSequences, type Backend, type CausalLM, type GeneratedSequence,
 } from 'webrlhf';
 import { gptReference } from './harness/gpt_reference.js';
 import { tinyModel, toF64 } from './harness/models.js';
@@ -18,8 +18,8 @@ const CONFIG = gptConfig({ vocab_size: tokenizer.vocabSize, n_positions: 48, n_e
 const PROMPTS = ['Hi', 'The quick brown fox', 'a', 'RLHF on the web!'];
 const LOGPROB_TOL = 1e-5;
 
-let shared: { be: Backend; model: GPT; weights: Map<string, Float32Array> } | undefined;
-async function setup(): Promise<{ be: Backend; model: GPT; weights: Map<string, Float32Array> }> {
+let shared: { be: Backend; model: CausalLM; weights: Map<string, Float32Array> } | undefined;
+async function setup(): Promise<{ be: Backend; model: CausalLM; weights: Map<string, Float32Array> }> {
   const be = await backend();
   shared ??= { be, ...tinyModel(be, 11, CONFIG) };
   return shared;
@@ -94,7 +94,7 @@ test('the same seed gives the same samples; another seed and other samples diffe
 });
 
 /** The model's next-token distribution after `ids`, in float64, at `temperature`. */
-async function nextTokenProbs(be: Backend, model: GPT, ids: number[], temperature: number): Promise<number[]> {
+async function nextTokenProbs(be: Backend, model: CausalLM, ids: number[], temperature: number): Promise<number[]> {
   model.forward({ inputIds: [ids] }, { logits: true });
   const V = CONFIG.vocab_size;
   const row = Array.from((await be.read(model.logits)).subarray((ids.length - 1) * V, ids.length * V), (x) => x / temperature);
@@ -193,7 +193,7 @@ test('scoring: per-token log-probs, entropies, values and rewards match the floa
   const V = CONFIG.vocab_size;
   for (const [i, { prompt, response }] of pairs.entries()) {
     const ids = [...prompt, ...response];
-    const ref = gptReference(CONFIG, toF64(weights), prepareBatch({ inputIds: [ids] }, CONFIG));
+    const ref = gptReference(CONFIG, toF64(weights), prepareBatch({ inputIds: [ids] }, architectureOf(CONFIG)));
     const got = scores[i]!;
     assert.is(got.logprobs.length, response.length);
     response.forEach((token, k) => {

@@ -3,7 +3,7 @@
 // model's own bookkeeping (clone, freeze, non-finite losses).
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { AdamW, GPT, NonFiniteLossError, TensorStateError, gptConfig, lmTrainStep, prepareBatch, type Backend, type GPTConfig, type TokenBatch } from 'webrlhf';
+import { AdamW, architectureOf, CausalLM, NonFiniteLossError, TensorStateError, gptConfig, lmTrainStep, prepareBatch, type Backend, type GPTConfig, type TokenBatch } from 'webrlhf';
 import { gptReference, type Weights } from './harness/gpt_reference.js';
 import { tinyModel, toF64 } from './harness/models.js';
 import { numericGrad } from './harness/layer_reference.js';
@@ -111,7 +111,7 @@ test('a mean loss divides by the number of target tokens', async () => {
 });
 
 /** Loss per sequence (summed), scores, values and all gradients for one batch. */
-async function run(model: GPT, batch: TokenBatch) {
+async function run(model: CausalLM, batch: TokenBatch) {
   const be = model.backend;
   const p = model.forward(batch, { reduction: 'sum' });
   model.lmLoss();
@@ -190,11 +190,11 @@ test('a non-finite loss throws NonFiniteLossError naming the step and leaves the
 });
 
 test('prepareBatch: positions start at each row\'s first real token; bad batches are BatchErrors', () => {
-  const p = prepareBatch(BATCH, TINY);
+  const p = prepareBatch(BATCH, architectureOf(TINY));
   assert.equal([...p.pos.slice(6, 12)], [0, 0, 0, 1, 2, 3]);
   assert.equal([...p.lastRows], [5, 11, 14]);
   const bad = (batch: TokenBatch, re: RegExp) =>
-    assert.throws(() => prepareBatch(batch, TINY), (e: unknown) => (e as Error).name === 'BatchError' && re.test((e as Error).message));
+    assert.throws(() => prepareBatch(batch, architectureOf(TINY)), (e: unknown) => (e as Error).name === 'BatchError' && re.test((e as Error).message));
   bad({ inputIds: [[1, 2], [1]] }, /pad every row/);
   bad({ inputIds: [[1, 11]] }, /outside the vocabulary/);
   bad({ inputIds: [new Array(9).fill(1)] }, /n_positions = 8/);

@@ -5,7 +5,7 @@
 // differ in how they round).
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { AdamW, GPT, gptConfig, lmTrainStep, type Backend, type TokenBatch } from 'webrlhf';
+import { AdamW, CausalLM, gptConfig, lmTrainStep, type Backend, type TokenBatch } from 'webrlhf';
 import golden from './golden/learning.json';
 import { rng } from './harness/reference.js';
 import { legBackend, legBackendInstance as backend } from './harness/runtime.js';
@@ -37,7 +37,7 @@ function compareWithGolden(name: keyof typeof golden, losses: number[]): void {
 }
 
 async function train(be: Backend, config: Parameters<typeof gptConfig>[0], batches: (step: number) => TokenBatch, steps: number, lr: number, seed: number): Promise<number[]> {
-  const model = GPT.create(be, gptConfig(config), { seed });
+  const model = CausalLM.create(be, gptConfig(config), { seed });
   const opt = new AdamW(model, { lr, weight_decay: 0, max_grad_norm: 1 });
   const losses: number[] = [];
   try {

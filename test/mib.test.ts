@@ -4,7 +4,7 @@
 // critic and loss with the same noise), the GPT's lastHidden hook, mibBeta and philoxNormals.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { AdamW, ConfigError, GPT, MIBHeads, MIB_BETA_START, MLP, ShapeError, TensorStateError, add, gptConfig, mibBeta, philoxNormals, scale, type Backend, type Tensor } from 'webrlhf';
+import { AdamW, ConfigError, CausalLM, MIBHeads, MIB_BETA_START, MLP, ShapeError, TensorStateError, add, gptConfig, mibBeta, philoxNormals, scale, type Backend, type Tensor } from 'webrlhf';
 import { numericGrad } from './harness/layer_reference.js';
 import * as mib from './harness/mib_reference.js';
 import { tinyModel } from './harness/models.js';
@@ -246,7 +246,7 @@ test('GPT.lastHidden and backward({ dLastHidden }): the rows the score head read
     const d = randomF32(p.B, 8);
     const e = randomF32(p.B * C, 9);
     const w = await be.read(model.param('score.weight'));
-    const gradsOf = async (input: Parameters<GPT['backward']>[0]) => {
+    const gradsOf = async (input: Parameters<CausalLM['backward']>[0]) => {
       model.zeroGrad();
       model.backward(input);
       const g = await model.readGradients();

@@ -1,8 +1,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  CheckpointError, ConfigError, directoryFolder, expectGPT2Tensors, expectTensor, filesFolder, gpt2TensorShapes, loadModelFolder, memoryFolder,
-  modelFolderFiles, parseSafetensors, saveModelFolder, serializeSafetensors, urlFolder, type FileLike, type GPT2Config, type NamedTensor,
+  CheckpointError, ConfigError, directoryFolder, expectModelTensors, expectTensor, filesFolder, decoderTensors, architectureOf, loadModelFolder, memoryFolder,
+  modelFolderFiles, parseSafetensors, saveModelFolder, serializeSafetensors, urlFolder, type FileLike, type GPTConfig, type NamedTensor,
 } from 'webrlhf';
 import { platform } from '../src/runtime/platform.js';
 import { gpt2Tensors } from './harness/checkpoint.js';
@@ -10,7 +10,7 @@ import { rejectsWith } from './harness/rejects.js';
 
 const test = suite('model folder');
 
-const tiny: GPT2Config = { n_embd: 8, n_layer: 2, n_head: 2, n_positions: 16, vocab_size: 11, layer_norm_epsilon: 1e-5 };
+const tiny: GPTConfig = { n_embd: 8, n_layer: 2, n_head: 2, n_positions: 16, vocab_size: 11, layer_norm_epsilon: 1e-5 };
 
 const encode = (v: unknown) => new TextEncoder().encode(typeof v === 'string' ? v : JSON.stringify(v));
 const file = (name: string, bytes: Uint8Array, webkitRelativePath?: string): FileLike => ({ name, webkitRelativePath, arrayBuffer: async () => bytes.slice().buffer });
@@ -19,8 +19,8 @@ const file = (name: string, bytes: Uint8Array, webkitRelativePath?: string): Fil
 const checkpointError = (file: string | undefined, tensor: string | undefined, re: RegExp) => (e: unknown) =>
   e instanceof CheckpointError && e.code === 'CHECKPOINT' && e.file === file && e.tensor === tensor && re.test(e.message);
 
-test('gpt2TensorShapes: Hugging Face names, order and Conv1D (input-major) layouts', () => {
-  const specs = gpt2TensorShapes(tiny);
+test('decoderTensors: Hugging Face names, order and Conv1D (input-major) layouts', () => {
+  const specs = decoderTensors(architectureOf(tiny));
   assert.is(specs.length, 2 + 12 * 2 + 2);
   const shape = Object.fromEntries(specs.map((s) => [s.name, s.shape]));
   assert.equal(specs.slice(0, 3).map((s) => s.name), ['wte.weight', 'wpe.weight', 'h.0.ln_1.weight']);
@@ -34,7 +34,7 @@ test('gpt2TensorShapes: Hugging Face names, order and Conv1D (input-major) layou
   assert.equal(shape['h.1.mlp.c_fc.bias'], [32]);
   assert.equal(shape['h.1.mlp.c_proj.weight'], [32, 8]);
   assert.equal(shape['h.1.mlp.c_proj.bias'], [8]);
-  assert.equal(gpt2TensorShapes({ ...tiny, n_inner: 20 }).find((s) => s.name === 'h.0.mlp.c_fc.weight')!.shape, [8, 20]);
+  assert.equal(decoderTensors(architectureOf({ ...tiny, n_inner: 20 })).find((s) => s.name === 'h.0.mlp.c_fc.weight')!.shape, [8, 20]);
 });
 
 test('save then load (in memory): config keys kept and completed, tensors in order and exact, format metadata', async () => {
@@ -57,7 +57,7 @@ test('save then load (in memory): config keys kept and completed, tensors in ord
   assert.equal(loaded.ignored, []);
   assert.equal([...loaded.tensors.keys()], tensors.map((t) => t.name));
   for (const t of tensors) assert.equal([...loaded.tensors.get(t.name)!.data], [...t.data], t.name);
-  assert.equal(expectGPT2Tensors(loaded.config, loaded.tensors), []);
+  assert.equal(expectModelTensors(loaded.config, loaded.tensors), []);
 });
 
 test('loads a checkpoint written by transformers/safetensors (fixture): prefix stripped, lm_head and mask buffers ignored, F16 read', async () => {
@@ -74,8 +74,8 @@ test('loads a checkpoint written by transformers/safetensors (fixture): prefix s
     [...loaded.ignored].sort(),
     ['lm_head.weight', 'transformer.h.0.attn.bias', 'transformer.h.0.attn.masked_bias', 'transformer.h.1.attn.bias', 'transformer.h.1.attn.masked_bias'],
   );
-  assert.equal(expectGPT2Tensors(loaded.config, loaded.tensors), []);
-  const specs = gpt2TensorShapes(loaded.config);
+  assert.equal(expectModelTensors(loaded.config, loaded.tensors), []);
+  const specs = decoderTensors(architectureOf(loaded.config));
   assert.is(loaded.tensors.size, specs.length);
   specs.forEach((s, k) => {
     const t = loaded.tensors.get(s.name)!;
@@ -95,14 +95,14 @@ test('File objects: a FileList-like pick with nested duplicates, and real File o
   ];
   const fromPick = await loadModelFolder(pick);
   assert.is(fromPick.config.n_embd, 8);
-  assert.is(fromPick.tensors.size, gpt2TensorShapes(tiny).length);
+  assert.is(fromPick.tensors.size, decoderTensors(architectureOf(tiny)).length);
   assert.match(fromPick.location, /^files \[config.json, model.safetensors, README.md\]$/);
 
   const FileCtor = (globalThis as { File?: typeof File }).File;
   if (FileCtor) {
     const real = [new FileCtor([files['model.safetensors'].slice()], 'model.safetensors'), new FileCtor([files['config.json'].slice()], 'config.json')];
     const loaded = await loadModelFolder(filesFolder(real));
-    assert.is(loaded.tensors.size, gpt2TensorShapes(tiny).length);
+    assert.is(loaded.tensors.size, decoderTensors(architectureOf(tiny)).length);
   }
   await rejectsWith(loadModelFolder([pick[2]!]), checkpointError('config.json', undefined, /config\.json not found in files \[model\.safetensors\]/), 'no config.json');
 });
@@ -118,7 +118,7 @@ test('URL folders: files fetched relative to the base; 404 is a missing file; ot
     return files[name] ? new Response(files[name].slice()) : new Response('missing', { status: 404 });
   }) as typeof fetch;
   const loaded = await loadModelFolder(urlFolder('https://models.example/gpt2', { fetch: fakeFetch(200) }));
-  assert.equal(asked, ['https://models.example/gpt2/config.json', 'https://models.example/gpt2/model.safetensors']);
+  assert.equal(asked, ['https://models.example/gpt2/config.json', 'https://models.example/gpt2/generation_config.json', 'https://models.example/gpt2/model.safetensors']);
   assert.is(loaded.location, 'https://models.example/gpt2/');
   assert.ok(loaded.tensors.has('h.1.mlp.c_proj.bias'), 'the transformer. prefix is stripped');
   await rejectsWith(
@@ -147,7 +147,7 @@ test('sharded checkpoints: model.safetensors.index.json and its shards', async (
     [shardB, serializeSafetensors(b, { format: 'pt' })],
   ]));
   const loaded = await loadModelFolder(folder);
-  assert.equal(expectGPT2Tensors(loaded.config, loaded.tensors), []);
+  assert.equal(expectModelTensors(loaded.config, loaded.tensors), []);
   assert.equal([...loaded.tensors.keys()], tensors.map((t) => t.name.slice('transformer.'.length)));
   folder.files.delete(shardB);
   await rejectsWith(loadModelFolder(folder), checkpointError(shardB, undefined, /model-00002-of-00002\.safetensors not found in memory, but model\.safetensors\.index\.json lists it/), 'missing shard');
@@ -158,7 +158,12 @@ test('bad config.json: CheckpointError naming config.json and the key', async ()
   const load = (config: unknown) => loadModelFolder(memoryFolder(new Map([['config.json', encode(config)], ['model.safetensors', weights]])));
   await rejectsWith(load('{"n_embd": 8,'), checkpointError('config.json', undefined, /config\.json is not valid JSON/), 'json');
   await rejectsWith(load([1]), checkpointError('config.json', undefined, /config\.json: it is an array, not a JSON object/), 'array');
-  await rejectsWith(load({ ...tiny, model_type: 'llama' }), checkpointError('config.json', undefined, /model_type is "llama"; webrlhf loads GPT-2 models/), 'llama');
+  await rejectsWith(load({ ...tiny, model_type: 'llama' }), checkpointError('config.json', undefined, /config\.json: hidden_size is missing/), 'llama keys');
+  await rejectsWith(
+    load({ ...tiny, model_type: 'mixtral', architectures: ['MixtralForCausalLM'] }),
+    checkpointError('config.json', undefined, /MixtralForCausalLM is not supported; webrlhf runs GPT2LMHeadModel \(gpt2\), LlamaForCausalLM \(llama\), Qwen2ForCausalLM \(qwen2\), Qwen3ForCausalLM \(qwen3\)/),
+    'unsupported architecture',
+  );
   await rejectsWith(load({ ...tiny, n_layer: undefined }), checkpointError('config.json', undefined, /n_layer is missing; it must be a positive integer/), 'n_layer');
   await rejectsWith(load({ ...tiny, n_head: 3 }), checkpointError('config.json', undefined, /n_embd 8 is not divisible by n_head 3/), 'heads');
   await rejectsWith(load({ ...tiny, layer_norm_epsilon: -1 }), checkpointError('config.json', undefined, /layer_norm_epsilon is -1/), 'eps');
@@ -193,7 +198,7 @@ test('save checks everything before writing anything', async () => {
 test('expectTensor names the tensor, both shapes, the file and the config keys', () => {
   const loaded = parseSafetensors(serializeSafetensors(gpt2Tensors({ ...tiny, n_embd: 6, n_head: 2 })));
   assert.throws(
-    () => expectGPT2Tensors(tiny, loaded),
+    () => expectModelTensors(tiny, loaded),
     (e: unknown) => e instanceof CheckpointError && e.tensor === 'wte.weight' && e.file === 'model.safetensors' &&
       e.message.startsWith('wte.weight has shape [11, 6] in model.safetensors, but config.json (vocab_size 11, n_embd 8) needs [11, 8]'),
   );
@@ -211,7 +216,7 @@ test('expectTensor names the tensor, both shapes, the file and the config keys',
   assert.is(expectTensor(loaded, 'ln_f.bias', [6]).length, 6);
   const extra = new Map(loaded);
   extra.set('h.9.ln_1.weight', { dtype: 'F32', shape: [6], data: new Float32Array(6) });
-  assert.equal(expectGPT2Tensors({ ...tiny, n_embd: 6 }, extra), ['h.9.ln_1.weight']);
+  assert.equal(expectModelTensors({ ...tiny, n_embd: 6 }, extra), ['h.9.ln_1.weight']);
 });
 
 if (platform().fs === undefined) {

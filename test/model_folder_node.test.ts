@@ -6,12 +6,12 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CheckpointError, directoryFolder, loadModelFolder, saveModelFolder, type GPT2Config } from 'webrlhf';
+import { CheckpointError, directoryFolder, loadModelFolder, saveModelFolder, type GPTConfig } from 'webrlhf';
 import { gpt2Tensors } from './harness/checkpoint.js';
 
 const test = suite('model folder (node fs)');
 
-const tiny: GPT2Config = { n_embd: 8, n_layer: 1, n_head: 2, n_positions: 8, vocab_size: 5, layer_norm_epsilon: 1e-5 };
+const tiny: GPTConfig = { n_embd: 8, n_layer: 1, n_head: 2, n_positions: 8, vocab_size: 5, layer_norm_epsilon: 1e-5 };
 let root = '';
 
 test.before(async () => {

@@ -4,7 +4,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  AdamW, GPT, PPOLearner, PPOTrainer, SFTTrainer, dpoTrainStep, evaluateDPO, evaluateRewardModel, encodePreference, memoryRunStorage, openRun, ppoConfig, ppoModels, rewardTrainStep, sftConfig, ConfigError,
+  AdamW, CausalLM, PPOLearner, PPOTrainer, SFTTrainer, dpoTrainStep, evaluateDPO, evaluateRewardModel, encodePreference, memoryRunStorage, openRun, ppoConfig, ppoModels, rewardTrainStep, sftConfig, ConfigError,
   type EncodedPreference,
 } from 'webrlhf';
 import { legBackendInstance as backend } from './harness/runtime.js';
@@ -14,7 +14,7 @@ import { EOS, PAD, PROMPT, countA, randomLetters, toyPairs, toySFTModel, toyToke
 
 const test = suite('rlhf');
 
-let sft: Promise<GPT> | undefined;
+let sft: Promise<CausalLM> | undefined;
 const sftModel = async () => (sft ??= backend().then(toySFTModel));
 
 function encodePreferences(pairs: { prompt: string; chosen: string; rejected: string }[]): EncodedPreference[] {
@@ -85,7 +85,7 @@ test('DPO raises the chosen-minus-rejected margin on held-out pairs', async () =
 
 test('a signal aborted by a task (a worker message, a click) stops training: the loop yields to the event loop between steps', async () => {
   const be = (await sftModel()).backend;
-  const model = GPT.create(be, (await sftModel()).config, { seed: 2 });
+  const model = CausalLM.create(be, (await sftModel()).config, { seed: 2 });
   const r = rng(22);
   const train = Array.from({ length: 64 }, () => ({ prompt: PROMPT, completion: randomLetters(r, 6) }));
   const config = sftConfig({ max_steps: 200, per_device_train_batch_size: 4, learning_rate: 1e-3, max_length: 16, save_steps: 1000 });
@@ -107,7 +107,7 @@ test('the trainer classes in this runtime: SFT and PPO write their run folder in
   const train = Array.from({ length: 64 }, () => ({ prompt: PROMPT, completion: randomLetters(r, 6) }));
   const text = (files: Map<string, Uint8Array>, name: string) => new TextDecoder().decode(files.get(name));
   const sftRun = async (storage: ReturnType<typeof memoryRunStorage>, resume: boolean, stopAfter?: number) => {
-    const model = GPT.create(be, (await sftModel()).config, { seed: 1 });
+    const model = CausalLM.create(be, (await sftModel()).config, { seed: 1 });
     const config = sftConfig({ max_steps: 8, save_steps: 3, per_device_train_batch_size: 8, learning_rate: 3e-3, max_length: 16 });
     const trainer = new SFTTrainer({ model, tokenizer: toyTokenizer, config, train });
     const stop = new AbortController();

@@ -5,7 +5,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  ConfigError, GPT, RLMECTrainer, arithmeticSplits, arithmeticTeacher, byteTokenizer, firstChangedLine, formatTable, fromArithmetic, gptConfig, judgeSamples, memoryRunStorage,
+  ConfigError, CausalLM, RLMECTrainer, arithmeticSplits, arithmeticTeacher, byteTokenizer, firstChangedLine, formatTable, fromArithmetic, gptConfig, judgeSamples, memoryRunStorage,
   openRun, referenceTeacher, rewritesTeacher, rlmecConfig, rlmecRows, scoreSequences, sftConfig, solveProblems, subRunStorage, summarise,
   type JudgedPolicySample, type RLMECRow,
 } from 'webrlhf';
@@ -68,7 +68,7 @@ test('rlmecRows: one row for a correct sample, two for an erroneous one with a r
 });
 
 /** Mean log-prob of `response` after PROMPT under `model`. */
-async function meanLogprob(model: GPT, response: number[]): Promise<number> {
+async function meanLogprob(model: CausalLM, response: number[]): Promise<number> {
   const [s] = await scoreSequences(model, [{ prompt: toyTokenizer.encode(PROMPT), response }]);
   return s!.logprobs.reduce((a, b) => a + b, 0) / response.length;
 }
@@ -114,7 +114,7 @@ test('the reward stage accounts for every sample: teacher rewrites, GRM examples
   const tokenizer = byteTokenizer();
   const s = arithmeticSplits({ seed: 2, difficulty: 1, sft: 0, rl: 4, test: 0 });
   const problems = s.rl.map(fromArithmetic);
-  const model = GPT.create(be, gptConfig({ vocab_size: tokenizer.vocabSize, n_positions: 320, n_embd: 32, n_layer: 1, n_head: 2 }), { seed: 3 });
+  const model = CausalLM.create(be, gptConfig({ vocab_size: tokenizer.vocabSize, n_positions: 320, n_embd: 32, n_layer: 1, n_head: 2 }), { seed: 3 });
   const samples = await solveProblems(model, tokenizer, problems, { num_samples: 2, temperature: 1, max_new_tokens: 6, seed: 1 });
   // One sample made right by hand, twice: a correct sample and its duplicate.
   const right = { ...samples[0]!, text: problems[0]!.solution, ids: [...tokenizer.encode(problems[0]!.solution), tokenizer.eosTokenId!], correct: true };

@@ -6,7 +6,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  ConfigError, EquivalenceError, GPT, RewardTrainer, UMLRewardTrainer, builtinInstructionSource, byteTokenizer, gptConfig, instructionSplits, memoryRunStorage,
+  ConfigError, EquivalenceError, CausalLM, RewardTrainer, UMLRewardTrainer, builtinInstructionSource, byteTokenizer, gptConfig, instructionSplits, memoryRunStorage,
   rewardConfig, rlpRunConfig, runRLPExperiment, umlRewardConfig, type RLPRunConfig,
   type StageStepEvent,
 } from 'webrlhf';
@@ -19,8 +19,8 @@ const split = instructionSplits({ seed: 3, sft: 0, preference: 24, unlabeled: 0,
 const pairs = split.preference.map((e, i) => ({ prompt: e.prompt, chosen: e.answer, rejected: split.preference[(i + 1) % 24]!.answer }));
 const views = split.preference.map((e, i) => ({ prompt: e.prompt, first: e.answer, second: i % 2 ? e.answer : `${e.answer}!` }));
 
-async function rewardModel(): Promise<GPT> {
-  const base = GPT.create(await backend(), gptConfig({ vocab_size: tokenizer.vocabSize, n_positions: 64, n_embd: 32, n_layer: 1, n_head: 2 }), { seed: 5 });
+async function rewardModel(): Promise<CausalLM> {
+  const base = CausalLM.create(await backend(), gptConfig({ vocab_size: tokenizer.vocabSize, n_positions: 64, n_embd: 32, n_layer: 1, n_head: 2 }), { seed: 5 });
   try {
     return await base.withHeads({ score: true });
   } finally {

@@ -3,7 +3,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  AdamW, CheckpointError, ConfigError, GPT, configDifferences, gptConfig, lmTrainStep, loadGPT, memoryRunStorage, openRun,
+  AdamW, CheckpointError, ConfigError, CausalLM, configDifferences, gptConfig, lmTrainStep, loadModel, memoryRunStorage, openRun,
   parseSafetensors, type Backend, type GPTConfig, type MemoryRunStorage, type Run,
 } from 'webrlhf';
 import { platform } from '../src/runtime/platform.js';
@@ -38,19 +38,19 @@ async function trainedModels(be: Backend, seed: number, steps: number, config: G
   return { models: { policy, value_model: value }, optimizers };
 }
 
-function dispose(set: { models: Record<string, GPT>; optimizers: Record<string, AdamW> }): void {
+function dispose(set: { models: Record<string, CausalLM>; optimizers: Record<string, AdamW> }): void {
   for (const o of Object.values(set.optimizers)) o.dispose();
   for (const m of Object.values(set.models)) m.dispose();
 }
 
-async function snapshot(set: { models: Record<string, GPT>; optimizers: Record<string, AdamW> }) {
+async function snapshot(set: { models: Record<string, CausalLM>; optimizers: Record<string, AdamW> }) {
   const out = new Map<string, Float32Array>();
   for (const [name, m] of Object.entries(set.models)) out.set(`model ${name}`, await m.backend.read(m.params));
   for (const [name, o] of Object.entries(set.optimizers)) out.set(`optimizer ${name}`, await o.model.backend.read(o.state));
   return out;
 }
 
-async function unchanged(set: { models: Record<string, GPT>; optimizers: Record<string, AdamW> }, before: Map<string, Float32Array>, steps: Record<string, number>) {
+async function unchanged(set: { models: Record<string, CausalLM>; optimizers: Record<string, AdamW> }, before: Map<string, Float32Array>, steps: Record<string, number>) {
   const now = await snapshot(set);
   for (const [what, values] of before) sameBits(now.get(what)!, values, `${what} after the failed restore`);
   for (const [name, o] of Object.entries(set.optimizers)) assert.is(o.step, steps[name], `optimizer ${name} step`);
@@ -99,11 +99,11 @@ test('a checkpoint round trips exactly: parameters, both AdamW moments, steps an
   sameBits(await be.read(fresh.models.policy.params), await be.read(saved.models.policy.params), 'policy after one more step');
 
   // The checkpoint's top is a model folder (the policy); the value model is one in its subfolder.
-  const policy = await loadGPT(be, resumed.modelFolder(cp.name));
-  sameBits(await be.read(policy.params), want.get('model policy')!, 'policy loaded with loadGPT');
+  const policy = await loadModel(be, resumed.modelFolder(cp.name));
+  sameBits(await be.read(policy.params), want.get('model policy')!, 'policy loaded with loadModel');
   assert.equal(policy.heads, { score: true, value: true });
-  const value = await loadGPT(be, resumed.modelFolder(`${cp.name}/value_model`));
-  sameBits(await be.read(value.params), want.get('model value_model')!, 'value model loaded with loadGPT');
+  const value = await loadModel(be, resumed.modelFolder(`${cp.name}/value_model`));
+  sameBits(await be.read(value.params), want.get('model value_model')!, 'value model loaded with loadModel');
   for (const m of [policy, value]) m.dispose();
   dispose(saved);
   dispose(fresh);
@@ -117,7 +117,7 @@ test('final/ is a model folder with the extra files, replaced whole when saved a
   const tokenizer = new TextEncoder().encode('{}');
   assert.is(await run.saveFinal({ models: { policy: model }, extraFiles: { 'tokenizer.json': tokenizer } }), 'memory/final');
   assert.equal([...storage.files.keys()].filter((p) => p.startsWith('final')).sort(), ['final/config.json', 'final/model.safetensors', 'final/tokenizer.json']);
-  const loaded = await loadGPT(be, run.modelFolder('final'));
+  const loaded = await loadModel(be, run.modelFolder('final'));
   sameBits(await be.read(loaded.params), await be.read(model.params), 'final/');
   await run.saveFinal({ models: { policy: loaded } });
   assert.equal([...storage.files.keys()].filter((p) => p.startsWith('final')).sort(), ['final/config.json', 'final/model.safetensors']);
@@ -266,7 +266,7 @@ test('bad calls are ConfigErrors that write nothing', async () => {
 });
 
 /** A run with one complete checkpoint of `set` at step 10; returns the run and its storage. */
-async function runWithCheckpoint(set: { models: Record<string, GPT>; optimizers: Record<string, AdamW> }): Promise<{ run: Run; storage: MemoryRunStorage }> {
+async function runWithCheckpoint(set: { models: Record<string, CausalLM>; optimizers: Record<string, AdamW> }): Promise<{ run: Run; storage: MemoryRunStorage }> {
   const storage = memoryRunStorage();
   await (await newRun(storage)).saveCheckpoint(10, { ...set, state: { step: 10 } });
   return { run: await openRun(storage, { config: {}, resume: true }), storage };
@@ -293,7 +293,7 @@ test('a checkpoint of another model shape is a CheckpointError naming it, the te
 test('a missing tensor, a missing model and an optimizer of another size are CheckpointErrors; nothing changes', async () => {
   const be = await backend();
   // The checkpoint's policy has no value head; the live one has.
-  const bare = GPT.create(be, CONFIG, { seed: 1, heads: { score: true } });
+  const bare = CausalLM.create(be, CONFIG, { seed: 1, heads: { score: true } });
   const bareSet = { models: { policy: bare }, optimizers: { policy: new AdamW(bare) } };
   const { run } = await runWithCheckpoint(bareSet);
   const live = await trainedModels(be, 11, 2);
@@ -316,7 +316,7 @@ test('a missing tensor, a missing model and an optimizer of another size are Che
   const { run: fitting } = await runWithCheckpoint(fits);
   const target = await trainedModels(be, 13, 2);
   const targetBefore = await snapshot(target);
-  const other = GPT.create(be, WIDER);
+  const other = CausalLM.create(be, WIDER);
   const otherOptimizer = new AdamW(other);
   const P = fits.models.policy.layout.total;
   const Q = other.layout.total;
@@ -385,7 +385,7 @@ if (platform().fs) {
       sameBits(await be.read(fresh.optimizers.value_model.state), await be.read(set.optimizers.value_model.state), 'value optimizer');
       await resumed.log(3, { loss: 0.25 });
       assert.is(text(await fs.readFile(`${dir}/metrics.jsonl`)), '{"step":1,"loss":1}\n{"step":2,"loss":0.5}\n{"step":3,"loss":0.25}\n');
-      const final = await loadGPT(be, `${dir}/final`);
+      const final = await loadModel(be, `${dir}/final`);
       sameBits(await be.read(final.params), await be.read(set.models.policy.params), 'final/ through its path');
       final.dispose();
       dispose(set);

@@ -20,17 +20,17 @@ const TOTAL = 12;
 const SAVE_STEPS = 3;
 
 /**
- * The trainer: a tiny GPT on token sequences chosen by a counter-based RNG kept in the trainer
+ * The trainer: a tiny CausalLM on token sequences chosen by a counter-based RNG kept in the trainer
  * state, a metrics line and a rollout line per step, a checkpoint every SAVE_STEPS steps,
  * final/ at the end. argv: run folder, "resume" or "new".
  */
 const TRAINER = (pkg: string) => `
-import { AdamW, GPT, byteTokenizer, createRuntime, gptConfig, lmTrainStep, openRun, philoxUniforms, tokenizerFiles } from ${JSON.stringify(pkg)};
+import { AdamW, CausalLM, byteTokenizer, createRuntime, gptConfig, lmTrainStep, openRun, philoxUniforms, tokenizerFiles } from ${JSON.stringify(pkg)};
 const [dir, mode] = process.argv.slice(2);
 const rt = await createRuntime({ backend: 'wasm' });
 const tokenizer = byteTokenizer(); // saved with each checkpoint, for webrlhf generate
 const config = gptConfig({ vocab_size: tokenizer.vocabSize, n_positions: 8, n_embd: 8, n_layer: 1, n_head: 2 });
-const model = GPT.create(rt.backend, config, { seed: 1, heads: { value: true } });
+const model = CausalLM.create(rt.backend, config, { seed: 1, heads: { value: true } });
 const optimizer = new AdamW(model, { lr: 0.02 });
 const run = await openRun(dir, { config: { total: ${TOTAL}, save_steps: ${SAVE_STEPS} }, resume: mode === 'resume' });
 const parts = { models: { policy: model }, optimizers: { policy: optimizer }, extraFiles: tokenizerFiles(tokenizer) };

@@ -1,7 +1,7 @@
 // deno run -A examples/deno/train_gpt.ts [auto|webgpu|wasm] — train a tiny GPT-2 on one
 // sentence (byte tokens), save it as a Hugging Face model folder with its tokenizer, load it
 // back and let it continue the sentence.
-import { AdamW, GPT, byteTokenizer, createRuntime, generate, gptConfig, lmTrainStep, loadGPT, loadTokenizer, saveGPT, saveTokenizer, type BackendChoice } from 'webrlhf';
+import { AdamW, CausalLM, byteTokenizer, createRuntime, generate, gptConfig, lmTrainStep, loadModel, loadTokenizer, saveModel, saveTokenizer, type BackendChoice } from 'webrlhf';
 
 const rt = await createRuntime({ backend: (Deno.args[0] ?? 'auto') as BackendChoice });
 const text = 'webrlhf trains GPT-2 where the user is: a web page, Deno, Node. ';
@@ -10,7 +10,7 @@ const ids = tokenizer.encode(text.repeat(2)).slice(0, 96);
 const batch = { inputIds: [ids] };
 
 const config = gptConfig({ vocab_size: tokenizer.vocabSize, n_positions: 96, n_embd: 64, n_layer: 2, n_head: 4 });
-const model = GPT.create(rt.backend, config, { seed: 0 });
+const model = CausalLM.create(rt.backend, config, { seed: 0 });
 const optimizer = new AdamW(model, { lr: 1e-2, weight_decay: 0 });
 const losses: number[] = [];
 for (let step = 1; step <= 100; step++) {
@@ -24,9 +24,9 @@ model.forward(batch);
 const [final] = await rt.backend.read(model.lmLoss());
 
 const dir = await Deno.makeTempDir({ prefix: 'webrlhf-example-' });
-await saveGPT(model, dir); // config.json + model.safetensors, loadable by transformers
+await saveModel(model, dir); // config.json + model.safetensors, loadable by transformers
 await saveTokenizer(tokenizer, dir); // tokenizer.json: `webrlhf generate --model DIR` reads it
-const reloaded = await loadGPT(rt.backend, dir);
+const reloaded = await loadModel(rt.backend, dir);
 reloaded.forward(batch);
 const [again] = await rt.backend.read(reloaded.lmLoss());
 const [sample] = await generate(reloaded, ['webrlhf trains'], { tokenizer: await loadTokenizer(dir), do_sample: false, max_new_tokens: 24 });

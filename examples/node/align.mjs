@@ -9,8 +9,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  DPOTrainer, GPT, SFTTrainer, arithmeticSplits, byteTokenizer, createRuntime, dpoConfig, formatSolution, fromArithmetic, generate,
-  gptConfig, loadGPT, openRun, problemPrompt, saveGPT, saveTokenizer, scoreSequences, sftConfig, solveProblems, testAccuracy,
+  DPOTrainer, CausalLM, SFTTrainer, arithmeticSplits, byteTokenizer, createRuntime, dpoConfig, formatSolution, fromArithmetic, generate,
+  gptConfig, loadModel, openRun, problemPrompt, saveModel, saveTokenizer, scoreSequences, sftConfig, solveProblems, testAccuracy,
 } from 'webrlhf';
 
 const rt = await createRuntime({ backend: process.argv[2] ?? 'auto' });
@@ -19,7 +19,7 @@ console.log(`${rt.runtime} · ${rt.choice.chosen} backend (${rt.choice.reason});
 
 // 1. A model and its tokenizer (byte-level: ids 0..255 are UTF-8 bytes).
 const tokenizer = byteTokenizer();
-const model = GPT.create(rt.backend, gptConfig({ vocab_size: tokenizer.vocabSize, n_positions: 128, n_embd: 64, n_layer: 2, n_head: 4 }), { seed: 1 });
+const model = CausalLM.create(rt.backend, gptConfig({ vocab_size: tokenizer.vocabSize, n_positions: 128, n_embd: 64, n_layer: 2, n_head: 4 }), { seed: 1 });
 const splits = arithmeticSplits({ seed: 1, difficulty: 1, sft: 800, rl: 96, test: 64 });
 const demos = splits.sft; // { prompt, completion }, the shape of an SFT JSONL line
 const test = splits.test.map(fromArithmetic);
@@ -41,7 +41,7 @@ try {
   console.log('stopped at step 250 (AbortSignal); checkpoint-00000200 is on disk');
 }
 // Resuming restores the weights, optimizer and data order of the newest checkpoint.
-const resumed = GPT.create(rt.backend, model.config, { seed: 1 });
+const resumed = CausalLM.create(rt.backend, model.config, { seed: 1 });
 const result = await new SFTTrainer({ model: resumed, tokenizer, config: sft, train: demos }).train({ run: await openRun(sftDir, { config: sft, resume: true }), onStep });
 console.log(`SFT: resumed from step ${result.resumedFrom}, ended at step ${result.step}: loss ${losses[1].toFixed(3)} → ${result.metrics.loss.toFixed(3)}`);
 model.dispose();
@@ -71,10 +71,10 @@ const [score] = await scoreSequences(resumed, [{ prompt: answer.promptIds, respo
 const total = score.logprobs.reduce((a, b) => a + b, 0);
 console.log(`scored: ${score.logprobs.length} tokens, log-probability ${total.toFixed(3)}`);
 const out = join(dir, 'model');
-await saveGPT(resumed, out); // config.json + model.safetensors: transformers' GPT2LMHeadModel loads it
+await saveModel(resumed, out); // config.json + model.safetensors: transformers' GPT2LMHeadModel loads it
 await saveTokenizer(tokenizer, out);
-const reloaded = await loadGPT(rt.backend, out);
-console.log(`saved and reloaded ${out}: ${reloaded.config.n_layer} layers, ${reloaded.config.n_embd} wide`);
+const reloaded = await loadModel(rt.backend, out);
+console.log(`saved and reloaded ${out}: ${reloaded.arch.layers} layers, ${reloaded.arch.hiddenSize} wide`);
 reloaded.dispose();
 resumed.dispose();
 await rm(dir, { recursive: true });

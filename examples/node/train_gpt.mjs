@@ -4,7 +4,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AdamW, GPT, byteTokenizer, createRuntime, generate, gptConfig, lmTrainStep, loadGPT, loadTokenizer, saveGPT, saveTokenizer } from 'webrlhf';
+import { AdamW, CausalLM, byteTokenizer, createRuntime, generate, gptConfig, lmTrainStep, loadModel, loadTokenizer, saveModel, saveTokenizer } from 'webrlhf';
 
 const rt = await createRuntime({ backend: process.argv[2] ?? 'auto' });
 const text = 'webrlhf trains GPT-2 where the user is: a web page, Deno, Node. ';
@@ -13,7 +13,7 @@ const ids = tokenizer.encode(text.repeat(2)).slice(0, 96);
 const batch = { inputIds: [ids] };
 
 const config = gptConfig({ vocab_size: tokenizer.vocabSize, n_positions: 96, n_embd: 64, n_layer: 2, n_head: 4 });
-const model = GPT.create(rt.backend, config, { seed: 0 });
+const model = CausalLM.create(rt.backend, config, { seed: 0 });
 const optimizer = new AdamW(model, { lr: 1e-2, weight_decay: 0 });
 const losses = [];
 for (let step = 1; step <= 100; step++) {
@@ -27,9 +27,9 @@ model.forward(batch);
 const [final] = await rt.backend.read(model.lmLoss());
 
 const dir = await mkdtemp(join(tmpdir(), 'webrlhf-example-'));
-await saveGPT(model, dir); // config.json + model.safetensors, loadable by transformers
+await saveModel(model, dir); // config.json + model.safetensors, loadable by transformers
 await saveTokenizer(tokenizer, dir); // tokenizer.json: `webrlhf generate --model DIR` reads it
-const reloaded = await loadGPT(rt.backend, dir);
+const reloaded = await loadModel(rt.backend, dir);
 reloaded.forward(batch);
 const [again] = await rt.backend.read(reloaded.lmLoss());
 const [sample] = await generate(reloaded, ['webrlhf trains'], { tokenizer: await loadTokenizer(dir), do_sample: false, max_new_tokens: 24 });

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../errors.js';
-import { loadGPT } from '../io/gpt_folder.js';
+import { loadModel } from '../io/pretrained_model.js';
 import { createRuntime, type BackendChoice } from '../runtime/create_runtime.js';
 import { generate } from '../text/generate.js';
 import { byteTokenizer } from '../text/byte_tokenizer.js';
@@ -52,9 +52,9 @@ export async function generateCommand(argv: string[]): Promise<number> {
   const tokenizer = values.tokenizer === 'byte' ? byteTokenizer() : await loadTokenizer(values.tokenizer ?? values.model);
   const rt = await createRuntime({ backend: values.backend as BackendChoice });
   try {
-    const model = await loadGPT(rt.backend, values.model);
-    if (tokenizer.vocabSize > model.config.vocab_size) {
-      throw new ConfigError(`the tokenizer has ${tokenizer.vocabSize} tokens but the model's vocab_size is ${model.config.vocab_size}; use the tokenizer the model was trained with`);
+    const model = await loadModel(rt.backend, values.model);
+    if (tokenizer.vocabSize > model.arch.vocabSize) {
+      throw new ConfigError(`the tokenizer has ${tokenizer.vocabSize} tokens but the model's vocab_size is ${model.arch.vocabSize}; use the tokenizer the model was trained with`);
     }
     const t0 = performance.now();
     const samples = await generate(model, values.prompt, {

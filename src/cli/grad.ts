@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { BatchError, ConfigError } from '../errors.js';
-import { loadGPT } from '../io/gpt_folder.js';
+import { loadModel } from '../io/pretrained_model.js';
 import { serializeSafetensors, type NamedTensor } from '../io/safetensors.js';
 import type { LossReduction, TokenBatch } from '../nn/batch.js';
 import { createRuntime, type BackendChoice } from '../runtime/create_runtime.js';
@@ -45,7 +45,7 @@ export async function gradCommand(argv: string[]): Promise<number> {
   const batch = await readBatch(values.batch!);
   const rt = await createRuntime({ backend: values.backend as BackendChoice });
   try {
-    const model = await loadGPT(rt.backend, values.model!);
+    const model = await loadModel(rt.backend, values.model!);
     const be = rt.backend;
     const p = model.forward(batch, { reduction: values.reduction as LossReduction });
     const loss = model.lmLoss();
@@ -54,7 +54,7 @@ export async function gradCommand(argv: string[]): Promise<number> {
     const grads = await model.readGradients();
     const tensors: NamedTensor[] = [
       { name: 'loss', shape: [], data: await be.read(loss) },
-      { name: 'logits', shape: [p.B, p.T, model.config.vocab_size], data: await be.read(model.logits) },
+      { name: 'logits', shape: [p.B, p.T, model.arch.vocabSize], data: await be.read(model.logits) },
       ...model.layout.specs.map((s) => ({ name: s.name, shape: s.shape, data: grads.get(s.name)! })),
     ];
     const fs = platform().fs!;

@@ -6,7 +6,7 @@ import type { Backend } from '../backend/backend.js';
 import { describeSkipped, loadProblemDataset, loadRewriteDataset } from '../data/datasets.js';
 import type { ProblemRecord } from '../data/records.js';
 import { ConfigError } from '../errors.js';
-import { loadGPT } from '../io/gpt_folder.js';
+import { loadModel } from '../io/pretrained_model.js';
 import { runRLMECExperiment } from '../pipelines/rlmec/pipeline.js';
 import { RLMEC_RUN_CONFIG, type RLMECRunConfig } from '../pipelines/rlmec/run_config.js';
 import { builtinArithmeticSource, type RLMECSource } from '../pipelines/rlmec/source.js';
@@ -72,7 +72,7 @@ async function userSource(backend: Backend, c: RLMECRunConfig): Promise<RLMECSou
     name: c.train_file!,
     tokenizer,
     data: () => ({ problems, test, teacher }),
-    startPolicy: () => loadGPT(backend, c.model_name_or_path!),
-    ...(c.grm_model_name_or_path === null ? {} : { grm: () => loadGPT(backend, c.grm_model_name_or_path!) }),
+    startPolicy: () => loadModel(backend, c.model_name_or_path!),
+    ...(c.grm_model_name_or_path === null ? {} : { grm: () => loadModel(backend, c.grm_model_name_or_path!) }),
   };
 }

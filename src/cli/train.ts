@@ -13,8 +13,8 @@ import { SFTTrainer } from '../algorithms/sft/trainer.js';
 import { TRAINER_CONFIGS, type TrainerName } from '../algorithms/trainer_configs.js';
 import { describeSkipped, loadPreferenceDataset, loadPromptDataset, loadSFTDataset, type Dataset } from '../data/datasets.js';
 import { ConfigError } from '../errors.js';
-import { loadGPT } from '../io/gpt_folder.js';
-import type { GPT } from '../nn/gpt.js';
+import { loadModel } from '../io/pretrained_model.js';
+import type { CausalLM } from '../nn/causal_lm.js';
 import { createRuntime } from '../runtime/create_runtime.js';
 import type { Tokenizer } from '../text/tokenizer.js';
 import { loadTokenizer } from '../text/tokenizer_files.js';
@@ -87,9 +87,9 @@ interface Disposable {
   dispose(): void;
 }
 
-async function buildTrainer(name: TrainerName, config: Record<string, unknown>, backend: GPT['backend'], models: Disposable[]): Promise<Trainer<TrainerConfig>> {
+async function buildTrainer(name: TrainerName, config: Record<string, unknown>, backend: CausalLM['backend'], models: Disposable[]): Promise<Trainer<TrainerConfig>> {
   const own = <M extends Disposable>(m: M) => (models.push(m), m);
-  const load = async (path: string, heads?: { score?: boolean; value?: boolean }) => own(await loadGPT(backend, path, heads ? { heads } : {}));
+  const load = async (path: string, heads?: { score?: boolean; value?: boolean }) => own(await loadModel(backend, path, heads ? { heads } : {}));
   const data = async <R>(loader: (f: string, o: { skip_bad_lines: boolean }) => Promise<Dataset<R>>, file: unknown): Promise<R[]> => {
     if (typeof file !== 'string') return [];
     const ds = await loader(file, { skip_bad_lines: config.skip_bad_lines === true });
@@ -132,7 +132,7 @@ async function buildTrainer(name: TrainerName, config: Record<string, unknown>, 
 }
 
 /** A model folder given for a role must have that role's head; a missing one would silently be zero. */
-function needHead(model: GPT, head: 'score' | 'value', key: string, from: string): GPT {
+function needHead(model: CausalLM, head: 'score' | 'value', key: string, from: string): CausalLM {
   if (!model.heads[head]) {
     const tensor = head === 'score' ? 'score.weight' : 'v_head.summary.weight';
     throw new ConfigError(`${key}: the model folder has no ${head} head (${tensor}); give a folder written by ${from}`);

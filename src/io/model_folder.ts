@@ -1,18 +1,18 @@
-// A Hugging Face-style GPT-2 model folder: config.json + model.safetensors (or shards listed
-// in model.safetensors.index.json). Folders are reached through a small interface, so the
+// A Hugging Face model folder as transformers saves it: config.json + model.safetensors (or
+// shards listed in model.safetensors.index.json), for every family webrlhf runs. Folders are reached through a small interface, so the
 // same code loads from a directory (Node, Deno), a base URL (fetch) or File objects
 // (browsers: <input type=file webkitdirectory>, drag and drop).
 import { CheckpointError, ConfigError } from '../errors.js';
-import { checkGPTConfig, gpt2TensorShapes, type GPT2TensorSpec } from '../nn/config.js';
+import { architectureOf, checkModelConfig, checkpointTensorName, configJson, type Architecture, type ModelConfig } from '../nn/architecture.js';
+import { decoderTensors } from '../nn/decoder_tensors.js';
 import { platform } from '../runtime/platform.js';
 import { HAS_SCHEME, locate, pageBase } from './location.js';
 import { parseSafetensors, serializeSafetensors, type NamedTensor, type SafetensorsTensor } from './safetensors.js';
 
-export { gpt2TensorShapes, type GPT2TensorSpec };
-
 export const CONFIG_FILE = 'config.json';
 export const WEIGHTS_FILE = 'model.safetensors';
 export const WEIGHTS_INDEX_FILE = 'model.safetensors.index.json';
+export const GENERATION_CONFIG_FILE = 'generation_config.json';
 
 /** Where a folder's files are read from. */
 export interface ModelFolderSource {
@@ -49,35 +49,17 @@ export type ModelFolderLocation = string | URL | ModelFolderSource | Iterable<Fi
 /** Where to save a folder: a directory path or file: URL (Node, Deno), or any ModelFolderTarget. */
 export type ModelFolderDestination = string | URL | ModelFolderTarget;
 
-/**
- * GPT-2's config.json keys (Hugging Face GPT2Config). Other keys are kept as they are, on
- * load and on save.
- */
-export interface GPT2Config {
-  model_type?: string;
-  architectures?: string[];
-  /** Width C. */
-  n_embd: number;
-  n_layer: number;
-  n_head: number;
-  /** Context length P (rows of wpe). Old configs call it n_ctx; loading fills n_positions from it. */
-  n_positions: number;
-  vocab_size: number;
-  /** Defaults to 1e-5 (Hugging Face's default) when config.json lacks it. */
-  layer_norm_epsilon: number;
-  /** MLP width; null or absent means 4·n_embd. */
-  n_inner?: number | null;
-  [key: string]: unknown;
-}
-
 /** A loaded folder. */
 export interface ModelFolder {
-  config: GPT2Config;
-  /** Tensors by GPT-2 name ("wte.weight", "h.0.attn.c_attn.weight", ...), in file order. */
+  config: ModelConfig;
+  arch: Architecture;
+  /** generation_config.json, parsed, when the folder has one. */
+  generationConfig: Record<string, unknown> | undefined;
+  /** Tensors by name ("wte.weight", "model.layers.0.self_attn.q_proj.weight", ...), in file order. */
   tensors: Map<string, SafetensorsTensor>;
   /** The safetensors `__metadata__` (of the first shard when sharded). */
   metadata: Record<string, string>;
-  /** Tensors present in the files but left out: lm_head.weight (tied to wte), attn.bias/masked_bias buffers. */
+  /** Tensors present in the files but left out: a tied lm_head.weight, GPT-2's attn.bias/masked_bias and old rotary buffers. */
   ignored: string[];
   /** The folder, for messages. */
   location: string;
@@ -86,6 +68,8 @@ export interface ModelFolder {
 export interface SaveModelFolderOptions {
   /** Extra `__metadata__` for model.safetensors; `format: 'pt'` is always added (transformers requires it). */
   metadata?: Record<string, string>;
+  /** Written as generation_config.json when given (the generation defaults the model was loaded with). */
+  generationConfig?: Record<string, unknown>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -217,50 +201,23 @@ export function resolveFolderTarget(where: ModelFolderDestination): ModelFolderT
 // ---------------------------------------------------------------------------------------------
 // config.json
 
-/**
- * Checks a GPT-2 config and returns it with n_positions (from n_ctx) and layer_norm_epsilon
- * (1e-5) filled in when absent; every other key is kept. `complain` builds the error.
- */
-function checkConfig(raw: unknown, complain: (problem: string) => Error): GPT2Config {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw complain(`it is ${Array.isArray(raw) ? 'an array' : String(raw)}, not a JSON object`);
-  const c = raw as Record<string, unknown>;
-  if (c.model_type !== undefined && c.model_type !== 'gpt2') {
-    throw complain(`model_type is ${JSON.stringify(c.model_type)}; webrlhf loads GPT-2 models (model_type "gpt2")`);
+/** A JSON object file's bytes parsed, or a CheckpointError naming the file. */
+function parseJsonObject(bytes: Uint8Array, file: string): Record<string, unknown> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch (e) {
+    throw new CheckpointError(`${file} is not valid JSON (${e instanceof Error ? e.message : String(e)}); fix or replace it`, { file });
   }
-  if (c.architectures !== undefined && (!Array.isArray(c.architectures) || !c.architectures.every((a) => typeof a === 'string'))) {
-    throw complain(`architectures is ${JSON.stringify(c.architectures)}; it must be a list of strings`);
-  }
-  return checkGPTConfig(c, complain) as GPT2Config;
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new CheckpointError(`${file}: it is ${Array.isArray(raw) ? 'an array' : String(raw)}, not a JSON object`, { file });
+  return raw as Record<string, unknown>;
 }
 
 /** Parses and checks config.json (text, bytes or an already parsed object). Throws CheckpointError. */
-export function parseGPT2Config(json: string | Uint8Array | object, file = CONFIG_FILE): GPT2Config {
-  let raw: unknown = json;
-  if (typeof json === 'string' || json instanceof Uint8Array) {
-    try {
-      raw = JSON.parse(typeof json === 'string' ? json : new TextDecoder('utf-8', { fatal: true }).decode(json));
-    } catch (e) {
-      throw new CheckpointError(`${file} is not valid JSON (${e instanceof Error ? e.message : String(e)}); fix or replace it`, { file });
-    }
-  }
-  return checkConfig(raw, (problem) => new CheckpointError(`${file}: ${problem}. Fix ${file} or use the one saved with the weights.`, { file }));
+export function parseModelConfig(json: string | Uint8Array | object, file = CONFIG_FILE): ModelConfig {
+  const raw = typeof json === 'string' ? parseJsonObject(new TextEncoder().encode(json), file) : json instanceof Uint8Array ? parseJsonObject(json, file) : json;
+  return checkModelConfig(raw, (problem) => new CheckpointError(`${file}: ${problem}. Fix ${file} or use the one saved with the weights.`, { file }));
 }
-
-// ---------------------------------------------------------------------------------------------
-// Tensor names
-
-/**
- * A checkpoint name as webrlhf names it: without GPT2LMHeadModel's "transformer." prefix.
- * `ignore` is set for lm_head.weight (tied to wte.weight) and the attention-mask buffers
- * (attn.bias, attn.masked_bias) that old checkpoints carry.
- */
-export function gpt2TensorName(name: string): { name: string; ignore: boolean } {
-  const bare = name.startsWith('transformer.') ? name.slice('transformer.'.length) : name;
-  const ignore = bare === 'lm_head.weight' || /(^|\.)attn\.(bias|masked_bias)$/.test(bare);
-  return { name: bare, ignore };
-}
-
-
 
 const shapeText = (s: readonly number[]) => `[${s.join(', ')}]`;
 
@@ -297,15 +254,16 @@ export function expectTensor(
 }
 
 /**
- * Checks every tensor GPT-2 needs (gpt2TensorShapes) with expectTensor. Returns the names
- * of tensors the model does not use (extra heads, h.N beyond n_layer), for the caller to judge.
+ * Checks every tensor a model of this config needs (decoderTensors) with expectTensor. Returns
+ * the names of tensors the model does not use (extra heads, layers beyond the config's), for
+ * the caller to judge.
  */
-export function expectGPT2Tensors(
-  config: GPT2Config,
+export function expectModelTensors(
+  config: ModelConfig,
   tensors: ReadonlyMap<string, { shape: readonly number[]; data: Float32Array }>,
   file = WEIGHTS_FILE,
 ): string[] {
-  const specs = gpt2TensorShapes(config);
+  const specs = decoderTensors(architectureOf(config));
   for (const s of specs) expectTensor(tensors, s.name, s.shape, file, s.because);
   const known = new Set(specs.map((s) => s.name));
   return [...tensors.keys()].filter((k) => !known.has(k));
@@ -314,11 +272,9 @@ export function expectGPT2Tensors(
 // ---------------------------------------------------------------------------------------------
 // Save and load
 
-function encodeConfig(config: GPT2Config): Uint8Array {
-  const checked = checkConfig(config, (problem) => new ConfigError(`GPT-2 config: ${problem}`));
-  const { architectures, model_type, ...rest } = checked;
-  const full = { architectures: architectures ?? ['GPT2LMHeadModel'], model_type: model_type ?? 'gpt2', ...rest };
-  return new TextEncoder().encode(`${JSON.stringify(full, null, 2)}\n`);
+function encodeConfig(config: ModelConfig): Uint8Array {
+  const checked = checkModelConfig(config, (problem) => new ConfigError(`model config: ${problem}`));
+  return new TextEncoder().encode(`${JSON.stringify(configJson(checked), null, 2)}\n`);
 }
 
 /**
@@ -326,13 +282,14 @@ function encodeConfig(config: GPT2Config): Uint8Array {
  * as downloads, or write them to OPFS). Tensors are written as F32 in the given order.
  */
 export function modelFolderFiles(
-  config: GPT2Config,
+  config: ModelConfig,
   tensors: readonly NamedTensor[] | ReadonlyMap<string, { shape: readonly number[]; data: Float32Array }>,
   options: SaveModelFolderOptions = {},
-): { [CONFIG_FILE]: Uint8Array; [WEIGHTS_FILE]: Uint8Array } {
+): { [CONFIG_FILE]: Uint8Array; [WEIGHTS_FILE]: Uint8Array; [GENERATION_CONFIG_FILE]?: Uint8Array } {
   const configBytes = encodeConfig(config);
   const weights = serializeSafetensors(tensors, { ...options.metadata, format: 'pt' });
-  return { [CONFIG_FILE]: configBytes, [WEIGHTS_FILE]: weights };
+  const generation = options.generationConfig && new TextEncoder().encode(`${JSON.stringify(options.generationConfig, null, 2)}\n`);
+  return { [CONFIG_FILE]: configBytes, [WEIGHTS_FILE]: weights, ...(generation ? { [GENERATION_CONFIG_FILE]: generation } : {}) };
 }
 
 /**
@@ -343,7 +300,7 @@ export function modelFolderFiles(
  */
 export async function saveModelFolder(
   where: ModelFolderDestination,
-  config: GPT2Config,
+  config: ModelConfig,
   tensors: readonly NamedTensor[] | ReadonlyMap<string, { shape: readonly number[]; data: Float32Array }>,
   options: SaveModelFolderOptions = {},
 ): Promise<void> {
@@ -356,9 +313,12 @@ export async function saveModelFolder(
   } catch (e) {
     throw fail(WEIGHTS_FILE, e);
   }
-  for (const name of [WEIGHTS_FILE, CONFIG_FILE] as const) {
+  // config.json last: a folder is loadable only once its weights are whole.
+  for (const name of [WEIGHTS_FILE, GENERATION_CONFIG_FILE, CONFIG_FILE] as const) {
+    const bytes = files[name];
+    if (!bytes) continue;
     try {
-      await target.write(name, files[name]);
+      await target.write(name, bytes);
     } catch (e) {
       throw fail(name, e);
     }
@@ -389,9 +349,9 @@ async function readFile(source: ModelFolderSource, name: string): Promise<Uint8A
 
 /**
  * Loads a model folder: config.json (checked) and model.safetensors, or the shards listed in
- * model.safetensors.index.json. Names lose GPT2LMHeadModel's "transformer." prefix;
- * lm_head.weight and attn.bias/attn.masked_bias are left out (listed in `ignored`). Shapes are
- * not checked against the config here: see expectGPT2Tensors / expectTensor.
+ * model.safetensors.index.json. Names lose GPT2LMHeadModel's "transformer." prefix; a tied
+ * lm_head.weight and buffers are left out (listed in `ignored`; checkpointTensorName). Shapes
+ * are not checked against the config here: see expectModelTensors / expectTensor.
  */
 export async function loadModelFolder(where: ModelFolderLocation): Promise<ModelFolder> {
   const source = resolveFolderSource(where);
@@ -399,7 +359,11 @@ export async function loadModelFolder(where: ModelFolderLocation): Promise<Model
   if (!configBytes) {
     throw new CheckpointError(`config.json not found in ${source.location}: a model folder holds config.json and model.safetensors`, { file: CONFIG_FILE });
   }
-  const config = inFolder(source, () => parseGPT2Config(configBytes));
+  const config = inFolder(source, () => parseModelConfig(configBytes));
+  const arch = architectureOf(config);
+  const generationBytes = await readFile(source, GENERATION_CONFIG_FILE);
+  const generationConfig = generationBytes ? inFolder(source, () => parseJsonObject(generationBytes, GENERATION_CONFIG_FILE)) : undefined;
+  const rename = (raw: string) => checkpointTensorName(arch, raw);
 
   let shards: string[] = [WEIGHTS_FILE];
   let indexNames: string[] | undefined;
@@ -435,11 +399,11 @@ export async function loadModelFolder(where: ModelFolderLocation): Promise<Model
     const bytes = first ?? (await readFile(source, shard));
     first = undefined;
     if (!bytes) throw new CheckpointError(`${shard} not found in ${source.location}, but ${WEIGHTS_INDEX_FILE} lists it`, { file: shard });
-    const parsed = inFolder(source, () => parseSafetensors(bytes, shard, { skip: (n) => gpt2TensorName(n).ignore }));
+    const parsed = inFolder(source, () => parseSafetensors(bytes, shard, { skip: (n) => rename(n).ignore }));
     metadata ??= parsed.metadata;
     ignored.push(...parsed.skipped);
     for (const [raw, t] of parsed) {
-      const { name } = gpt2TensorName(raw);
+      const { name } = rename(raw);
       const before = origin.get(name);
       if (before !== undefined) {
         throw new CheckpointError(`${raw} in ${shard} and ${before} both name the tensor ${name}: keep one of them`, { tensor: name, file: shard });
@@ -449,10 +413,10 @@ export async function loadModelFolder(where: ModelFolderLocation): Promise<Model
     }
   }
   if (indexNames) {
-    const missing = indexNames.filter((n) => !tensors.has(gpt2TensorName(n).name) && !gpt2TensorName(n).ignore);
+    const missing = indexNames.filter((n) => !tensors.has(rename(n).name) && !rename(n).ignore);
     if (missing.length) {
       throw new CheckpointError(`${WEIGHTS_INDEX_FILE} lists ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', ...' : ''} but its shard lacks them`, { tensor: missing[0]!, file: WEIGHTS_INDEX_FILE });
     }
   }
-  return { config, tensors, metadata: metadata ?? {}, ignored, location: source.location };
+  return { config, arch, generationConfig, tensors, metadata: metadata ?? {}, ignored, location: source.location };
 }

@@ -1,22 +1,114 @@
 import type { Backend, Tensor } from '../backend/backend.js';
-import type { GPTConfig } from './config.js';
+import type { Architecture } from './architecture.js';
+import type { NormStats } from './linear.js';
 
-/** What one block keeps from its forward pass for its backward pass. */
-export interface BlockActivations {
-  /** The block's input (the residual stream before it). */
-  input: Tensor;
-  ln1: Tensor; ln1Mean: Tensor; ln1Rstd: Tensor;
-  qkv: Tensor;
+/**
+ * The token-major q, k, v of one attention call, [N, ·] each: GPT-2's c_attn output read at
+ * column offsets, or three projections (rotated in place for rotary models). With Qwen3's
+ * q/k norms, q and k are the norms' outputs and qPre/kPre their inputs.
+ */
+export interface Projections {
   q: Tensor; k: Tensor; v: Tensor;
-  /** Attention probabilities [B, H, T, T]. */
-  probs: Tensor;
-  /** Attention output with heads merged, before c_proj. */
+  qCol: number; kCol: number; vCol: number;
+  /** Row width of the q, k, v buffers (3C when fused). */
+  qWidth: number; kvWidth: number;
+  qPre: Tensor | undefined; kPre: Tensor | undefined;
+  qStats: NormStats | undefined; kStats: NormStats | undefined;
+}
+
+/** The tensors one block writes in its forward pass (all of them kept for the backward in training). */
+export interface BlockTensors {
+  ln1: Tensor; ln1Stats: NormStats;
+  proj: Projections;
   attnOut: Tensor;
   /** Residual stream after attention. */
   mid: Tensor;
-  ln2: Tensor; ln2Mean: Tensor; ln2Rstd: Tensor;
-  /** MLP hidden before and after GELU. */
-  fc: Tensor; fcGelu: Tensor;
+  ln2: Tensor; ln2Stats: NormStats;
+  /** SwiGLU's gate (undefined for GELU), the up projection (GPT-2's c_fc), and the activation down reads. */
+  gate: Tensor | undefined; up: Tensor; act: Tensor;
+}
+
+/** What one block keeps from its forward pass for its backward pass. */
+export interface BlockActivations extends BlockTensors {
+  /** The block's input (the residual stream before it). */
+  input: Tensor;
+  /** Heads [B, H, T, D] (q) and [B, Hkv, T, D] (k, v) after the split. */
+  q: Tensor; k: Tensor; v: Tensor;
+  /** Attention probabilities [B, H, T, T]. */
+  probs: Tensor;
+}
+
+/** Allocates tensors and remembers them, so a set of buffers is freed and measured as one. */
+export class TensorPool {
+  readonly #owned: Tensor[] = [];
+  constructor(readonly backend: Backend) {}
+
+  zeros(shape: number[]): Tensor {
+    const t = this.backend.zeros(shape);
+    this.#owned.push(t);
+    return t;
+  }
+
+  get bytes(): number {
+    return this.#owned.reduce((n, t) => n + t.size * 4, 0);
+  }
+
+  dispose(): void {
+    for (const t of this.#owned) t.dispose();
+    this.#owned.length = 0;
+  }
+}
+
+const stats = (z: TensorPool, a: Architecture, rows: number): NormStats => ({ mean: a.norm === 'layernorm' ? z.zeros([rows]) : undefined, rstd: z.zeros([rows]) });
+
+/**
+ * q, k, v buffers for N tokens. `shared` (a set already allocated) is reused for what the
+ * backward does not read: the projections themselves, unless Qwen3's norms need their inputs.
+ */
+export function projections(z: TensorPool, a: Architecture, N: number, shared?: Projections): Projections {
+  const D = a.headDim;
+  const [qWidth, kvWidth] = a.fusedQKV ? [3 * a.hiddenSize, 3 * a.hiddenSize] : [a.heads * D, a.kvHeads * D];
+  if (a.fusedQKV) {
+    const qkv = shared?.q ?? z.zeros([N, qWidth]);
+    const C = a.hiddenSize;
+    return { q: qkv, k: qkv, v: qkv, qCol: 0, kCol: C, vCol: 2 * C, qWidth, kvWidth, qPre: undefined, kPre: undefined, qStats: undefined, kStats: undefined };
+  }
+  const v = shared?.v ?? z.zeros([N, kvWidth]);
+  if (!a.qkNorm) {
+    return { q: shared?.q ?? z.zeros([N, qWidth]), k: shared?.k ?? z.zeros([N, kvWidth]), v, qCol: 0, kCol: 0, vCol: 0, qWidth, kvWidth,
+      qPre: undefined, kPre: undefined, qStats: undefined, kStats: undefined };
+  }
+  return {
+    q: z.zeros([N, qWidth]), k: z.zeros([N, kvWidth]), v, qCol: 0, kCol: 0, vCol: 0, qWidth, kvWidth,
+    qPre: z.zeros([N, qWidth]), kPre: z.zeros([N, kvWidth]), qStats: stats(z, a, N * a.heads), kStats: stats(z, a, N * a.kvHeads),
+  };
+}
+
+/** The tensors of one block's forward for N tokens (`shared`: reuse its projection scratch). */
+export function blockTensors(z: TensorPool, a: Architecture, N: number, shared?: Projections): BlockTensors {
+  const C = a.hiddenSize;
+  const F = a.intermediateSize;
+  return {
+    ln1: z.zeros([N, C]), ln1Stats: stats(z, a, N),
+    proj: projections(z, a, N, shared),
+    attnOut: z.zeros([N, a.heads * a.headDim]),
+    mid: z.zeros([N, C]),
+    ln2: z.zeros([N, C]), ln2Stats: stats(z, a, N),
+    gate: a.mlp === 'swiglu' ? z.zeros([N, F]) : undefined, up: z.zeros([N, F]), act: z.zeros([N, F]),
+  };
+}
+
+/** Gradient buffers flowing back through a block (shared by all blocks: one runs at a time). */
+export interface BlockGradients {
+  /** ∂L/∂(residual stream), accumulated through the norms. */
+  dResidual: Tensor;
+  /** ∂L/∂(a norm's output). */
+  dLn: Tensor;
+  dProj: Projections;
+  dq: Tensor; dk: Tensor; dv: Tensor;
+  dProbs: Tensor; dScores: Tensor;
+  dAttnOut: Tensor;
+  dGate: Tensor | undefined; dUp: Tensor; dAct: Tensor;
 }
 
 /**
@@ -29,7 +121,8 @@ export class Activations {
   readonly blocks: BlockActivations[] = [];
   /** Residual stream after the last block. */
   readonly out: Tensor;
-  readonly lnf: Tensor; readonly lnfMean: Tensor; readonly lnfRstd: Tensor;
+  readonly lnf: Tensor;
+  readonly lnfStats: NormStats;
   // Allocated on first use: [B·T, V] logits and their gradient, and the heads' buffers.
   logits: Tensor | undefined;
   logitsGrad: Tensor | undefined;
@@ -40,75 +133,51 @@ export class Activations {
   // Scratch shared by all blocks: only one block's forward or backward runs at a time.
   readonly scores: Tensor;
   readonly yHeads: Tensor;
-  // Gradients flowing backward.
-  readonly dResidual: Tensor;
-  readonly dLn: Tensor;
-  readonly dQkv: Tensor;
-  readonly dq: Tensor; readonly dk: Tensor; readonly dv: Tensor;
-  readonly dProbs: Tensor; readonly dScores: Tensor;
-  readonly dAttnOut: Tensor;
-  readonly dFc: Tensor; readonly dFcGelu: Tensor;
-  private readonly owned: Tensor[] = [];
+  readonly grads: BlockGradients;
+  readonly #pool: TensorPool;
 
-  constructor(private readonly backend: Backend, config: GPTConfig, B: number, T: number) {
+  constructor(backend: Backend, a: Architecture, B: number, T: number) {
     this.B = B;
     this.T = T;
-    const C = config.n_embd;
-    const H = config.n_head;
-    const D = C / H;
+    const z = (this.#pool = new TensorPool(backend));
+    const { hiddenSize: C, heads: H, kvHeads: Hkv, headDim: D } = a;
     const N = B * T;
-    const z = (shape: number[]) => {
-      const t = backend.zeros(shape);
-      this.owned.push(t);
-      return t;
-    };
-    for (let l = 0; l < config.n_layer; l++) {
+    let shared: Projections | undefined;
+    for (let l = 0; l < a.layers; l++) {
+      const t = blockTensors(z, a, N, shared);
+      shared ??= t.proj;
       this.blocks.push({
-        input: z([N, C]),
-        ln1: z([N, C]), ln1Mean: z([N]), ln1Rstd: z([N]),
-        qkv: z([N, 3 * C]),
-        q: z([B, H, T, D]), k: z([B, H, T, D]), v: z([B, H, T, D]),
-        probs: z([B, H, T, T]),
-        attnOut: z([N, C]),
-        mid: z([N, C]),
-        ln2: z([N, C]), ln2Mean: z([N]), ln2Rstd: z([N]),
-        fc: z([N, 4 * C]), fcGelu: z([N, 4 * C]),
+        ...t, input: z.zeros([N, C]),
+        q: z.zeros([B, H, T, D]), k: z.zeros([B, Hkv, T, D]), v: z.zeros([B, Hkv, T, D]),
+        probs: z.zeros([B, H, T, T]),
       });
     }
-    this.out = z([N, C]);
-    this.lnf = z([N, C]);
-    this.lnfMean = z([N]);
-    this.lnfRstd = z([N]);
-    this.scores = z([B, H, T, T]);
-    this.yHeads = z([B, H, T, D]);
-    this.dResidual = z([N, C]);
-    this.dLn = z([N, C]);
-    this.dQkv = z([N, 3 * C]);
-    this.dq = z([B, H, T, D]);
-    this.dk = z([B, H, T, D]);
-    this.dv = z([B, H, T, D]);
-    this.dProbs = z([B, H, T, T]);
-    this.dScores = z([B, H, T, T]);
-    this.dAttnOut = z([N, C]);
-    this.dFc = z([N, 4 * C]);
-    this.dFcGelu = z([N, 4 * C]);
+    this.out = z.zeros([N, C]);
+    this.lnf = z.zeros([N, C]);
+    this.lnfStats = stats(z, a, N);
+    this.scores = z.zeros([B, H, T, T]);
+    this.yHeads = z.zeros([B, H, T, D]);
+    const F = a.intermediateSize;
+    this.grads = {
+      dResidual: z.zeros([N, C]), dLn: z.zeros([N, C]), dProj: projections(z, a, N),
+      dq: z.zeros([B, H, T, D]), dk: z.zeros([B, Hkv, T, D]), dv: z.zeros([B, Hkv, T, D]),
+      dProbs: z.zeros([B, H, T, T]), dScores: z.zeros([B, H, T, T]),
+      dAttnOut: z.zeros([N, H * D]),
+      dGate: a.mlp === 'swiglu' ? z.zeros([N, F]) : undefined, dUp: z.zeros([N, F]), dAct: z.zeros([N, F]),
+    };
   }
 
   /** A buffer that is allocated on first use (logits and head scratch) and freed with the rest. */
   lazy(current: Tensor | undefined, shape: number[]): Tensor {
-    if (current) return current;
-    const t = this.backend.zeros(shape);
-    this.owned.push(t);
-    return t;
+    return current ?? this.#pool.zeros(shape);
   }
 
   /** Bytes held, for memory reports. */
   get bytes(): number {
-    return this.owned.reduce((n, t) => n + t.size * 4, 0);
+    return this.#pool.bytes;
   }
 
   dispose(): void {
-    for (const t of this.owned) t.dispose();
-    this.owned.length = 0;
+    this.#pool.dispose();
   }
 }

@@ -6,7 +6,7 @@ import type { ParamLayout } from './layout.js';
 
 /**
  * What AdamW updates: one parameter buffer and its gradient buffer of the same layout, the
- * decayed tensors first (packParameters). GPT, MLP and MIBHeads are Trainables.
+ * decayed tensors first (packParameters). CausalLM, MLP and MIBHeads are Trainables.
  */
 export interface Trainable {
   readonly backend: Backend;

@@ -1,5 +1,5 @@
 import { BatchError } from '../errors.js';
-import type { GPTConfig } from './config.js';
+import { positionsKey, type Architecture } from './architecture.js';
 
 /**
  * Token sequences in the Hugging Face convention: rows of equal length (pad them), an
@@ -39,14 +39,14 @@ export interface PreparedBatch {
 
 const IGNORE = new Set([-1, -100]);
 
-export function prepareBatch(batch: TokenBatch, config: GPTConfig, reduction: LossReduction = 'mean'): PreparedBatch {
+export function prepareBatch(batch: TokenBatch, arch: Pick<Architecture, 'vocabSize' | 'maxPositions' | 'modelType'>, reduction: LossReduction = 'mean'): PreparedBatch {
   const rows = batch.inputIds;
   if (!Array.isArray(rows) || rows.length === 0) throw new BatchError('batch: inputIds must be a non-empty list of token rows');
   const B = rows.length;
   const T = rows[0]!.length;
   if (T === 0) throw new BatchError('batch: rows are empty; every row needs at least one token');
-  if (T > config.n_positions) {
-    throw new BatchError(`batch: rows have ${T} tokens but the model has n_positions = ${config.n_positions}; truncate the sequences or use a model with more positions`);
+  if (T > arch.maxPositions) {
+    throw new BatchError(`batch: rows have ${T} tokens but the model has ${positionsKey(arch)} = ${arch.maxPositions}; truncate the sequences or use a model with more positions`);
   }
   const check = (name: string, list: ArrayLike<number>[] | undefined) => {
     if (!list) return;
@@ -65,7 +65,7 @@ export function prepareBatch(batch: TokenBatch, config: GPTConfig, reduction: Lo
     B, T, ids: new Float32Array(n), pos: new Float32Array(n), keyMask: new Float32Array(n),
     targets: new Float32Array(n).fill(-1), weights: new Float32Array(n), lastRows: new Float32Array(B), counted: 0,
   };
-  const V = config.vocab_size;
+  const V = arch.vocabSize;
   for (let b = 0; b < B; b++) {
     let seen = 0;
     let last = -1;

@@ -1,32 +1,32 @@
-import type { Backend, Tensor } from '../backend/backend.js';
+import type { Tensor } from '../backend/backend.js';
 import { ShapeError, TensorStateError } from '../errors.js';
-import { gelu } from '../ops/activations.js';
 import { cachedAttention, gatherHeads } from '../ops/attention.js';
 import { matmul } from '../ops/core.js';
-import { embedding, gatherRows, layerNorm } from '../ops/layers.js';
-import type { GPT } from './gpt.js';
+import { embedding, gatherRows } from '../ops/layers.js';
+import { blockTensors, TensorPool, type BlockTensors } from './activations.js';
+import type { CausalLM } from './causal_lm.js';
+import { blockForward, type BlockContext } from './decoder_block.js';
+import { norm, type NormStats } from './linear.js';
+import { RotaryCache } from './rotary_cache.js';
 
-/** Per-step buffers for T new tokens per row (one set for the prompt, one for T = 1). */
+/** Per-step buffers for T new tokens per row (one set for the prompt, one for T = 1), shared by the layers. */
 interface StepBuffers {
-  T: number;
-  x: Tensor; ln: Tensor; mean: Tensor; rstd: Tensor;
-  qkv: Tensor; attn: Tensor; mid: Tensor;
-  fc: Tensor; fcGelu: Tensor;
-  /** qkv and attn seen as [B, T, ·] (views, made once). */
-  qkv3: Tensor; attn3: Tensor;
+  pool: TensorPool;
+  x: Tensor;
+  block: BlockTensors;
   /** Row index of each row's last new token in [B·T] (for T > 1). */
   lastRows: Tensor | undefined;
 }
 
 /**
- * Incremental decoding of a GPT with a key/value cache on the device: `step` runs T new
+ * Incremental decoding of a model with a key/value cache on the device: `step` runs T new
  * tokens per row at cache positions start..start+T−1, appends their keys and values to each
  * layer's cache, and returns the logits of each row's last new token. The prompt goes in as
  * one step of its full length (left-padded: keyMask hides the padding), then one token per
  * step, so a token costs O(length) attention instead of a whole forward pass.
  */
 export class CachedDecoder {
-  readonly model: GPT;
+  readonly model: CausalLM;
   readonly B: number;
   /** Cache positions: the longest prompt plus the most new tokens. */
   readonly capacity: number;
@@ -35,38 +35,40 @@ export class CachedDecoder {
   readonly #keys: Tensor[] = [];
   readonly #values: Tensor[] = [];
   readonly #steps = new Map<number, StepBuffers>();
+  readonly #pool: TensorPool;
   readonly #hLast: Tensor;
   readonly #lnLast: Tensor;
-  readonly #lnMean: Tensor;
-  readonly #lnRstd: Tensor;
+  readonly #lnStats: NormStats;
   readonly #logits: Tensor;
+  readonly #rotary: RotaryCache | undefined;
   #disposed = false;
 
-  constructor(model: GPT, B: number, capacity: number) {
-    const { n_layer: L, n_head: H, n_embd: C, vocab_size: V } = model.config;
+  constructor(model: CausalLM, B: number, capacity: number) {
+    const { layers: L, kvHeads, headDim: D, hiddenSize: C, vocabSize: V } = model.arch;
     if (!Number.isInteger(B) || B < 1 || !Number.isInteger(capacity) || capacity < 1) {
       throw new ShapeError(`CachedDecoder: batch ${B} and capacity ${capacity} must be positive integers`);
     }
     this.model = model;
     this.B = B;
     this.capacity = capacity;
-    const be = model.backend;
+    const z = (this.#pool = new TensorPool(model.backend));
     for (let l = 0; l < L; l++) {
-      this.#keys.push(be.zeros([B, H, capacity, C / H]));
-      this.#values.push(be.zeros([B, H, capacity, C / H]));
+      this.#keys.push(z.zeros([B, kvHeads, capacity, D]));
+      this.#values.push(z.zeros([B, kvHeads, capacity, D]));
     }
-    this.keyMask = be.zeros([B, capacity]);
-    this.#hLast = be.zeros([B, C]);
-    this.#lnLast = be.zeros([B, C]);
-    this.#lnMean = be.zeros([B]);
-    this.#lnRstd = be.zeros([B]);
-    this.#logits = be.zeros([B, V]);
+    this.keyMask = z.zeros([B, capacity]);
+    this.#hLast = z.zeros([B, C]);
+    this.#lnLast = z.zeros([B, C]);
+    this.#lnStats = { mean: model.arch.norm === 'layernorm' ? z.zeros([B]) : undefined, rstd: z.zeros([B]) };
+    this.#logits = z.zeros([B, V]);
+    if (model.arch.rotary) this.#rotary = new RotaryCache(model.backend, model.arch);
   }
 
   /**
-   * Runs ids [B·T] at positions pos [B·T] (wpe rows) into cache slots start..start+T−1 and
-   * returns the logits [B, V] of each row's token at slot start+T−1 (valid until the next
-   * step). keyMask must already mark slots up to start+T−1.
+   * Runs ids [B·T] at positions pos [B·T] (GPT-2's wpe rows; the rotation of rotary models)
+   * into cache slots start..start+T−1 and returns the logits [B, V] of each row's token at
+   * slot start+T−1 (valid until the next step). keyMask must already mark slots up to
+   * start+T−1. Positions are below the cache's capacity.
    */
   step(ids: Tensor, pos: Tensor, start: number, T: number): Tensor {
     if (this.#disposed) throw new TensorStateError('CachedDecoder: used after dispose()');
@@ -74,31 +76,30 @@ export class CachedDecoder {
       throw new ShapeError(`CachedDecoder: slots ${start}..${start + T} exceed the cache's ${this.capacity}; make the decoder with a larger capacity`);
     }
     const model = this.model;
+    const { arch, refs } = model;
     const be = model.backend;
-    const { n_layer: L, layer_norm_epsilon: eps, n_embd: C } = model.config;
     const s = this.#buffers(T);
-    const w = (l: number, name: string) => model.param(`h.${l}.${name}`);
-    embedding(ids, pos, model.param('wte.weight'), model.param('wpe.weight'), s.x);
-    const { qkv3, attn3 } = s;
-    for (let l = 0; l < L; l++) {
-      layerNorm(s.x, w(l, 'ln_1.weight'), w(l, 'ln_1.bias'), s.ln, s.mean, s.rstd, eps);
-      matmul(s.ln, w(l, 'attn.c_attn.weight'), { bias: w(l, 'attn.c_attn.bias'), out: s.qkv });
-      gatherHeads(qkv3, C, this.#keys[l]!, start);
-      gatherHeads(qkv3, 2 * C, this.#values[l]!, start);
-      cachedAttention(qkv3, this.#keys[l]!, this.#values[l]!, this.keyMask, start, attn3);
-      be.copy(s.x, s.mid);
-      matmul(s.attn, w(l, 'attn.c_proj.weight'), { bias: w(l, 'attn.c_proj.bias'), out: s.mid, accumulate: true });
-      layerNorm(s.mid, w(l, 'ln_2.weight'), w(l, 'ln_2.bias'), s.ln, s.mean, s.rstd, eps);
-      matmul(s.ln, w(l, 'mlp.c_fc.weight'), { bias: w(l, 'mlp.c_fc.bias'), out: s.fc });
-      gelu(s.fc, s.fcGelu);
-      be.copy(s.mid, s.x);
-      matmul(s.fcGelu, w(l, 'mlp.c_proj.weight'), { bias: w(l, 'mlp.c_proj.bias'), out: s.x, accumulate: true });
+    const w = (name: string) => model.param(name);
+    if (refs.positions) embedding(ids, pos, w(refs.embed), w(refs.positions), s.x);
+    else gatherRows(w(refs.embed), ids, s.x);
+    const rotary = this.#rotary ? { positions: pos, ...this.#rotary.tables(this.capacity) } : undefined;
+    const c: BlockContext = { backend: be, arch, w, rotary };
+    const { B } = this;
+    const { heads: H, headDim: D } = arch;
+    for (let l = 0; l < arch.layers; l++) {
+      const [keys, values] = [this.#keys[l]!, this.#values[l]!];
+      // Each block's output overwrites its input: the stream is copied into mid before any write.
+      blockForward(c, refs.blocks[l]!, s.x, s.block, s.x, (p, attnOut) => {
+        gatherHeads(be.view(p.k, 0, [B, T, p.kvWidth]), p.kCol, keys, start);
+        gatherHeads(be.view(p.v, 0, [B, T, p.kvWidth]), p.vCol, values, start);
+        cachedAttention(be.view(p.q, 0, [B, T, p.qWidth]), keys, values, this.keyMask, start, be.view(attnOut, 0, [B, T, H * D]));
+      });
     }
-    // Only each row's last token needs ln_f and the [V]-wide LM head.
+    // Only each row's last token needs the final norm and the [V]-wide LM head.
     if (s.lastRows) gatherRows(s.x, s.lastRows, this.#hLast);
     else be.copy(s.x, this.#hLast);
-    layerNorm(this.#hLast, model.param('ln_f.weight'), model.param('ln_f.bias'), this.#lnLast, this.#lnMean, this.#lnRstd, eps);
-    matmul(this.#lnLast, model.param('wte.weight'), { transB: true, out: this.#logits });
+    norm(w, this.#hLast, refs.finalNorm, this.#lnLast, this.#lnStats, arch.normEps);
+    matmul(this.#lnLast, w(refs.lmHead), { transB: true, out: this.#logits });
     return this.#logits;
   }
 
@@ -106,47 +107,38 @@ export class CachedDecoder {
   releasePromptBuffers(): void {
     for (const [T, s] of this.#steps) {
       if (T === 1) continue;
-      for (const t of stepTensors(s)) t.dispose();
+      s.pool.dispose();
       this.#steps.delete(T);
     }
   }
 
   /** Device bytes held by the cache and the step buffers. */
   get bytes(): number {
-    const tensors = [...this.#keys, ...this.#values, this.keyMask, this.#hLast, this.#lnLast, this.#lnMean, this.#lnRstd, this.#logits,
-      ...[...this.#steps.values()].flatMap(stepTensors)];
-    return tensors.reduce((n, t) => n + t.size * 4, 0);
+    return this.#pool.bytes + (this.#rotary?.bytes ?? 0) + [...this.#steps.values()].reduce((n, s) => n + s.pool.bytes, 0);
   }
 
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
-    for (const t of [...this.#keys, ...this.#values, this.keyMask, this.#hLast, this.#lnLast, this.#lnMean, this.#lnRstd, this.#logits]) t.dispose();
-    for (const s of this.#steps.values()) for (const t of stepTensors(s)) t.dispose();
+    this.#pool.dispose();
+    this.#rotary?.dispose();
+    for (const s of this.#steps.values()) s.pool.dispose();
     this.#steps.clear();
   }
 
   #buffers(T: number): StepBuffers {
     let s = this.#steps.get(T);
     if (s) return s;
-    const be: Backend = this.model.backend;
-    const C = this.model.config.n_embd;
+    const pool = new TensorPool(this.model.backend);
     const N = this.B * T;
-    const qkv = be.zeros([N, 3 * C]);
-    const attn = be.zeros([N, C]);
     s = {
-      T,
-      x: be.zeros([N, C]), ln: be.zeros([N, C]), mean: be.zeros([N]), rstd: be.zeros([N]),
-      qkv, attn, mid: be.zeros([N, C]),
-      fc: be.zeros([N, 4 * C]), fcGelu: be.zeros([N, 4 * C]),
-      qkv3: be.view(qkv, 0, [this.B, T, 3 * C]), attn3: be.view(attn, 0, [this.B, T, C]),
-      lastRows: T > 1 ? be.tensor(Float32Array.from({ length: this.B }, (_, b) => b * T + T - 1)) : undefined,
+      pool,
+      x: pool.zeros([N, this.model.arch.hiddenSize]),
+      block: blockTensors(pool, this.model.arch, N),
+      lastRows: T > 1 ? pool.zeros([this.B]) : undefined,
     };
+    if (s.lastRows) this.model.backend.write(s.lastRows, Float32Array.from({ length: this.B }, (_, b) => b * T + T - 1));
     this.#steps.set(T, s);
     return s;
   }
-}
-
-function stepTensors(s: StepBuffers): Tensor[] {
-  return [s.x, s.ln, s.mean, s.rstd, s.qkv, s.attn, s.mid, s.fc, s.fcGelu, ...(s.lastRows ? [s.lastRows] : [])];
 }

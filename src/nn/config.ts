@@ -12,6 +12,10 @@ export interface GPTConfig {
   n_layer: number;
   n_head: number;
   layer_norm_epsilon: number;
+  /** MLP width; null or absent means 4·n_embd. */
+  n_inner?: number | null;
+  /** Other config.json keys, kept as they are on load and on save. */
+  [key: string]: unknown;
 }
 
 /** GPT-2 small (124M parameters). */
@@ -42,59 +46,7 @@ export function checkGPTConfig<T extends Record<string, unknown>>(raw: T, compla
 /** Validates a config (a parsed config.json may carry more keys; they are dropped here). */
 export function gptConfig(raw: Partial<GPTConfig> & Record<string, unknown>): GPTConfig {
   const c = checkGPTConfig(raw, (problem) => new ConfigError(`GPT config: ${problem}`));
-  if (c.n_inner != null && c.n_inner !== 4 * c.n_embd) {
-    throw new ConfigError(`GPT config: n_inner is ${c.n_inner}; webrlhf's GPT-2 has an MLP of width 4·n_embd (${4 * c.n_embd})`);
-  }
-  return { vocab_size: c.vocab_size, n_positions: c.n_positions, n_embd: c.n_embd, n_layer: c.n_layer, n_head: c.n_head, layer_norm_epsilon: c.layer_norm_epsilon };
-}
-
-/** The GPT-2 keys of config.json beyond the shape (saveModelFolder adds model_type and architectures). */
-export function configJson(config: GPTConfig): Record<string, unknown> & GPTConfig {
-  return { ...config, n_ctx: config.n_positions, activation_function: 'gelu_new', tie_word_embeddings: true };
-}
-
-/** The shape fields of a config that fix the tensor shapes (n_inner: null or absent means 4·n_embd). */
-export type TensorShapeConfig = Pick<GPTConfig, 'n_embd' | 'n_layer' | 'n_positions' | 'vocab_size'> & { n_inner?: number | null };
-
-export interface GPT2TensorSpec {
-  name: string;
-  shape: number[];
-  /** The config keys the shape comes from, for messages. */
-  because: string;
-}
-
-/**
- * Every tensor of a GPT-2 in Hugging Face's names, order and layouts (Conv1D weights are
- * input-major: c_attn.weight is [C, 3C]). The one list the model layout and the file checks share.
- */
-export function gpt2TensorShapes(config: TensorShapeConfig): GPT2TensorSpec[] {
-  const C = config.n_embd;
-  const V = config.vocab_size;
-  const P = config.n_positions;
-  const F = config.n_inner ?? 4 * C;
-  const c = `n_embd ${C}`;
-  const f = config.n_inner == null ? c : `n_embd ${C}, n_inner ${F}`;
-  const specs: GPT2TensorSpec[] = [
-    { name: 'wte.weight', shape: [V, C], because: `vocab_size ${V}, n_embd ${C}` },
-    { name: 'wpe.weight', shape: [P, C], because: `n_positions ${P}, n_embd ${C}` },
-  ];
-  for (let i = 0; i < config.n_layer; i++) {
-    const h = `h.${i}`;
-    specs.push(
-      { name: `${h}.ln_1.weight`, shape: [C], because: c },
-      { name: `${h}.ln_1.bias`, shape: [C], because: c },
-      { name: `${h}.attn.c_attn.weight`, shape: [C, 3 * C], because: c },
-      { name: `${h}.attn.c_attn.bias`, shape: [3 * C], because: c },
-      { name: `${h}.attn.c_proj.weight`, shape: [C, C], because: c },
-      { name: `${h}.attn.c_proj.bias`, shape: [C], because: c },
-      { name: `${h}.ln_2.weight`, shape: [C], because: c },
-      { name: `${h}.ln_2.bias`, shape: [C], because: c },
-      { name: `${h}.mlp.c_fc.weight`, shape: [C, F], because: f },
-      { name: `${h}.mlp.c_fc.bias`, shape: [F], because: f },
-      { name: `${h}.mlp.c_proj.weight`, shape: [F, C], because: f },
-      { name: `${h}.mlp.c_proj.bias`, shape: [C], because: c },
-    );
-  }
-  specs.push({ name: 'ln_f.weight', shape: [C], because: c }, { name: 'ln_f.bias', shape: [C], because: c });
-  return specs;
+  const shape: GPTConfig = { vocab_size: c.vocab_size, n_positions: c.n_positions, n_embd: c.n_embd, n_layer: c.n_layer, n_head: c.n_head, layer_norm_epsilon: c.layer_norm_epsilon };
+  if (c.n_inner != null) shape.n_inner = c.n_inner;
+  return shape;
 }

@@ -1,5 +1,6 @@
 import { VIEW_ALIGN } from '../backend/backend.js';
-import { gpt2TensorShapes, type GPTConfig } from './config.js';
+import type { Architecture } from './architecture.js';
+import { decoderTensors } from './decoder_tensors.js';
 
 /** Which optional heads a model carries besides the tied LM head. */
 export interface HeadOptions {
@@ -13,13 +14,13 @@ export type Init = { kind: 'normal'; std: number } | { kind: 'zeros' } | { kind:
 
 /** One parameter tensor's place in the contiguous parameter buffer. */
 export interface ParamSpec {
-  /** The Hugging Face GPT-2 name (`h.0.attn.c_attn.weight`). */
+  /** The Hugging Face name (`h.0.attn.c_attn.weight`, `model.layers.0.self_attn.q_proj.weight`). */
   name: string;
   shape: number[];
   /** Element offset in the buffer: a multiple of VIEW_ALIGN, so each tensor can be viewed. */
   offset: number;
   size: number;
-  /** AdamW weight decay applies (matrices and embeddings; not biases or LayerNorm). */
+  /** AdamW weight decay applies (matrices and embeddings; not biases or norms). */
   decay: boolean;
   init: Init;
 }
@@ -33,20 +34,13 @@ export interface ParamLayout {
   decayEnd: number;
 }
 
-/** GPT-2's init: N(0, 0.02); the projections into the residual stream scaled by 1/√(2L); ones and zeros for LayerNorm and biases. */
-function initOf(name: string, shape: number[], L: number): Init {
-  if (shape.length === 1) return /ln_(\d|f)\.weight$/.test(name) ? { kind: 'ones' } : { kind: 'zeros' };
-  if (name === 'wpe.weight') return { kind: 'normal', std: 0.01 };
-  return { kind: 'normal', std: /c_proj\.weight$/.test(name) ? 0.02 / Math.sqrt(2 * L) : 0.02 };
-}
-
 /**
- * The parameters of a GPT-2 (gpt2TensorShapes: Hugging Face names and layouts) plus its
- * heads, placed in one buffer (packParameters).
+ * The weights of a model (decoderTensors: Hugging Face names and layouts) plus its heads,
+ * placed in one buffer (packParameters).
  */
-export function parameterLayout(config: GPTConfig, heads: HeadOptions = {}): ParamLayout {
-  const C = config.n_embd;
-  const tensors = gpt2TensorShapes(config).map(({ name, shape }) => ({ name, shape, init: initOf(name, shape, config.n_layer) }));
+export function parameterLayout(arch: Architecture, heads: HeadOptions = {}): ParamLayout {
+  const C = arch.hiddenSize;
+  const tensors: TensorInit[] = decoderTensors(arch).map(({ name, shape, init }) => ({ name, shape, init }));
   // Heads start at zero (the spec: reward and value heads are zero-initialised).
   const zeros: Init = { kind: 'zeros' };
   if (heads.score) tensors.push({ name: 'score.weight', shape: [1, C], init: zeros }, { name: 'score.bias', shape: [1], init: zeros });

@@ -6,7 +6,7 @@ import { SFTTrainer } from '../algorithms/sft/trainer.js';
 import type { Backend } from '../backend/backend.js';
 import type { SFTRecord } from '../data/records.js';
 import { gptConfig } from '../nn/config.js';
-import { GPT } from '../nn/gpt.js';
+import { CausalLM } from '../nn/causal_lm.js';
 import type { Tokenizer } from '../text/tokenizer.js';
 import { integerKey, numberKey } from '../training/config/schema.js';
 import type { TrainOptions } from '../training/trainer.js';
@@ -34,9 +34,9 @@ export function builtinPolicyKeys(d: { n_positions: number; positionsWhy: string
 }
 
 /** A new policy trained from scratch on `demos` (cosine schedule, 5% warm-up, batch 16); the caller owns it. */
-export async function trainBuiltinPolicy(backend: Backend, tokenizer: Tokenizer, c: BuiltinPolicyConfig, seed: number, demos: readonly SFTRecord[], run: TrainOptions): Promise<GPT> {
+export async function trainBuiltinPolicy(backend: Backend, tokenizer: Tokenizer, c: BuiltinPolicyConfig, seed: number, demos: readonly SFTRecord[], run: TrainOptions): Promise<CausalLM> {
   const config = gptConfig({ vocab_size: tokenizer.vocabSize, n_positions: c.n_positions, n_embd: c.n_embd, n_layer: c.n_layer, n_head: c.n_head });
-  const model = GPT.create(backend, config, { seed });
+  const model = CausalLM.create(backend, config, { seed });
   try {
     const sft = sftConfig({
       seed, max_steps: c.sft_max_steps, learning_rate: c.sft_learning_rate, per_device_train_batch_size: 16,

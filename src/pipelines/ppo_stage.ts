@@ -3,7 +3,7 @@
 import { ppoConfig, type PPOConfig } from '../algorithms/ppo/config.js';
 import { ppoModels, type PPOModelSources } from '../algorithms/ppo/models.js';
 import { PPOTrainer } from '../algorithms/ppo/trainer.js';
-import type { GPT } from '../nn/gpt.js';
+import type { CausalLM } from '../nn/causal_lm.js';
 import type { Tokenizer } from '../text/tokenizer.js';
 import type { TrainOptions } from '../training/trainer.js';
 
@@ -29,7 +29,7 @@ export interface PPOStage {
 }
 
 /** Trains the stage and returns its policy (the caller's to keep); the other models made for it are freed. */
-export async function trainPPOStage(s: PPOStage): Promise<GPT> {
+export async function trainPPOStage(s: PPOStage): Promise<CausalLM> {
   const models = await ppoModels(s.models);
   try {
     const config = ppoConfig({

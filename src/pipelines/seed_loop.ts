@@ -2,7 +2,7 @@
 // once per seed (seed, seed + 1, …) in that seed's folder, then the tables over all seeds,
 // written as results.json.
 import type { Backend } from '../backend/backend.js';
-import type { GPT } from '../nn/gpt.js';
+import type { CausalLM } from '../nn/causal_lm.js';
 import { openRun } from '../training/run/run_folder.js';
 import { resolveRunStorage } from '../training/run/run_storage.js';
 import type { TrainOptions } from '../training/trainer.js';
@@ -62,7 +62,7 @@ export async function runSeeds<S, T extends object>(backend: Backend, source: { 
  * and the result's seconds. A pipeline's stages go in `stages()`.
  */
 export abstract class SeedStages<R extends SeedRun> {
-  readonly #owned: GPT[] = [];
+  readonly #owned: CausalLM[] = [];
 
   constructor(readonly seed: number, readonly hooks: SeedHooks, private readonly runConfig: object) {}
 
@@ -86,7 +86,7 @@ export abstract class SeedStages<R extends SeedRun> {
   }
 
   /** Gives the seed a model to free when it ends. */
-  protected own(model: GPT): GPT {
+  protected own(model: CausalLM): CausalLM {
     this.#owned.push(model);
     return model;
   }

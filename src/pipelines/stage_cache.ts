@@ -4,8 +4,8 @@
 // when the run has no folder; a stage run again first sets its earlier output aside.
 import type { Backend } from '../backend/backend.js';
 import { ConfigError } from '../errors.js';
-import { loadGPT } from '../io/gpt_folder.js';
-import type { GPT } from '../nn/gpt.js';
+import { loadModel } from '../io/pretrained_model.js';
+import type { CausalLM } from '../nn/causal_lm.js';
 import { storageFolder } from '../training/run/checkpoint.js';
 import { FINAL_DIR } from '../training/run/run_folder.js';
 import type { RunStorage } from '../training/run/run_storage.js';
@@ -29,7 +29,7 @@ export class StageCache {
   constructor(readonly o: StageCacheOptions) {}
 
   /** A trained stage's model: trained now (its stage's run folder saves it in <stage>/final), or loaded from there. */
-  async model(stage: string, train: () => Promise<GPT>): Promise<GPT> {
+  async model(stage: string, train: () => Promise<CausalLM>): Promise<CausalLM> {
     const { storage } = this.o;
     if (!storage) return train();
     if (this.o.rerun.has(stage)) {
@@ -38,7 +38,7 @@ export class StageCache {
     }
     const dir = `${stage}/${FINAL_DIR}`;
     if (!(await storage.list(dir))) throw new ConfigError(`${this.o.pipeline}: rerun needs stage ${stage}'s model in ${storage.location}/${dir}, which is missing; add ${stage} to rerun`);
-    const model = await loadGPT(this.o.backend, storageFolder(storage, dir));
+    const model = await loadModel(this.o.backend, storageFolder(storage, dir));
     this.o.log(`${stage}: loaded from ${storage.location}/${dir}`);
     return model;
   }

@@ -1,7 +1,7 @@
 // A policy solving reasoning problems: sampled solutions (the RL methods' raw material) and
 // greedy test accuracy (the number a comparison table reports).
 import { isCorrect, promptOf, type ReasoningProblem } from '../data/problems.js';
-import type { GPT } from '../nn/gpt.js';
+import type { CausalLM } from '../nn/causal_lm.js';
 import { generate } from '../text/generate.js';
 import type { Tokenizer } from '../text/tokenizer.js';
 
@@ -25,7 +25,7 @@ export interface Solution {
   correct: boolean;
 }
 
-export async function solveProblems(model: GPT, tokenizer: Tokenizer, problems: readonly ReasoningProblem[], o: SolveOptions): Promise<Solution[]> {
+export async function solveProblems(model: CausalLM, tokenizer: Tokenizer, problems: readonly ReasoningProblem[], o: SolveOptions): Promise<Solution[]> {
   if (!problems.length) return [];
   const greedy = !o.temperature;
   const out = await generate(model, problems.map(promptOf), {
@@ -44,7 +44,7 @@ export async function solveProblems(model: GPT, tokenizer: Tokenizer, problems: 
 }
 
 /** Greedy accuracy on `problems`, with the solutions. */
-export async function testAccuracy(model: GPT, tokenizer: Tokenizer, problems: readonly ReasoningProblem[], o: Pick<SolveOptions, 'max_new_tokens' | 'batch_size'>): Promise<{ accuracy: number; solutions: Solution[] }> {
+export async function testAccuracy(model: CausalLM, tokenizer: Tokenizer, problems: readonly ReasoningProblem[], o: Pick<SolveOptions, 'max_new_tokens' | 'batch_size'>): Promise<{ accuracy: number; solutions: Solution[] }> {
   const solutions = await solveProblems(model, tokenizer, problems, { ...o, temperature: 0 });
   return { accuracy: solutions.filter((s) => s.correct).length / Math.max(solutions.length, 1), solutions };
 }

@@ -2,11 +2,12 @@
 // counter-based RNG, and host checks every few steps for sequences that have stopped.
 import { VIEW_ALIGN, type Tensor } from '../backend/backend.js';
 import { BatchError, ConfigError } from '../errors.js';
+import { positionsKey } from '../nn/architecture.js';
 import { CachedDecoder } from '../nn/cached_decoder.js';
-import type { GPT } from '../nn/gpt.js';
+import type { CausalLM } from '../nn/causal_lm.js';
 import { gatherRows } from '../ops/layers.js';
 import { sampleTokens, tokenLogprobs } from '../ops/sampling.js';
-import { resolveGeneration, type GenerationConfig, type ResolvedGeneration } from './generation_config.js';
+import { generationDefaults, resolveGeneration, type GenerationConfig, type ResolvedGeneration } from './generation_config.js';
 import { SequenceProgress, StopCriteria, type FinishReason } from './stop_criteria.js';
 import type { Tokenizer } from './tokenizer.js';
 
@@ -45,11 +46,13 @@ interface Row {
 /**
  * Continues each prompt num_return_sequences times. Sequences run in device batches of
  * batch_size; sequence g (prompt-major) draws its random numbers from stream g, so its
- * result does not depend on the batch it lands in or the padding around it.
+ * result does not depend on the batch it lands in or the padding around it. Options override
+ * the model's generation_config.json (loaded with it), read as transformers reads it.
  */
-export async function generate(model: GPT, prompts: string | (string | ArrayLike<number>)[], options: GenerateOptions = {}): Promise<GeneratedSequence[]> {
+export async function generate(model: CausalLM, prompts: string | (string | ArrayLike<number>)[], options: GenerateOptions = {}): Promise<GeneratedSequence[]> {
   const { tokenizer, onProgress, ...config } = options;
-  const g = resolveGeneration(config, model.config.vocab_size, tokenizer);
+  const defaults = model.generationConfig ? generationDefaults(model.generationConfig) : {};
+  const g = resolveGeneration({ ...defaults, ...config }, model.arch.vocabSize, tokenizer);
   const promptIds = encodePrompts(model, typeof prompts === 'string' ? [prompts] : prompts, tokenizer, g.maxNewTokens);
   const rows: Row[] = promptIds.flatMap((ids, prompt) => Array.from({ length: g.n }, (_, sample) => ({ prompt, sample, ids })));
   const criteria = new StopCriteria(g.eos, g.stopStrings, tokenizer);
@@ -66,9 +69,9 @@ export async function generate(model: GPT, prompts: string | (string | ArrayLike
   return out;
 }
 
-function encodePrompts(model: GPT, prompts: (string | ArrayLike<number>)[], tokenizer: Tokenizer | undefined, maxNew: number): number[][] {
+function encodePrompts(model: CausalLM, prompts: (string | ArrayLike<number>)[], tokenizer: Tokenizer | undefined, maxNew: number): number[][] {
   if (!Array.isArray(prompts) || prompts.length === 0) throw new BatchError('generate: prompts must be a non-empty list of strings or token-id arrays');
-  const { vocab_size: V, n_positions: P } = model.config;
+  const { vocabSize: V, maxPositions: P } = model.arch;
   return prompts.map((p, i) => {
     if (typeof p === 'string' && !tokenizer) throw new ConfigError('generate: string prompts need a tokenizer; pass { tokenizer } or give token ids');
     const ids = typeof p === 'string' ? tokenizer!.encode(p) : Array.from(p);
@@ -79,7 +82,7 @@ function encodePrompts(model: GPT, prompts: (string | ArrayLike<number>)[], toke
     }
     if (ids.length + maxNew > P) {
       const fix = ids.length >= P ? `shorten the prompt to fewer than ${P} tokens` : `shorten the prompt or lower max_new_tokens to ${P - ids.length}`;
-      throw new BatchError(`generate: prompt ${i} has ${ids.length} tokens and max_new_tokens is ${maxNew}, more than the model's n_positions = ${P}; ${fix}`);
+      throw new BatchError(`generate: prompt ${i} has ${ids.length} tokens and max_new_tokens is ${maxNew}, more than the model's ${positionsKey(model.arch)} = ${P}; ${fix}`);
     }
     return ids;
   });
@@ -115,7 +118,7 @@ class StepOutputs {
   readonly entropies: Tensor;
   readonly Bp: number;
   readonly #rows = new Map<Tensor, Tensor[]>();
-  constructor(private readonly model: GPT, readonly B: number, steps: number) {
+  constructor(private readonly model: CausalLM, readonly B: number, steps: number) {
     this.Bp = aligned(B);
     const be = model.backend;
     this.tokens = be.zeros([steps * this.Bp]);
@@ -201,7 +204,7 @@ class BatchProgress {
 }
 
 /** The prompt in one step, then one token per step against the KV cache. */
-async function generateCached(model: GPT, rows: Row[], stream: number, g: ResolvedGeneration, criteria: StopCriteria, progress: (step: number) => void): Promise<GeneratedSequence[]> {
+async function generateCached(model: CausalLM, rows: Row[], stream: number, g: ResolvedGeneration, criteria: StopCriteria, progress: (step: number) => void): Promise<GeneratedSequence[]> {
   const be = model.backend;
   const B = rows.length;
   const S = Math.max(...rows.map((r) => r.ids.length)) + g.maxNewTokens;
@@ -233,12 +236,12 @@ async function generateCached(model: GPT, rows: Row[], stream: number, g: Resolv
 }
 
 /** The reference path: the whole sequence through the model at every step (no cache). */
-async function generateUncached(model: GPT, rows: Row[], stream: number, g: ResolvedGeneration, criteria: StopCriteria, progress: (step: number) => void): Promise<GeneratedSequence[]> {
+async function generateUncached(model: CausalLM, rows: Row[], stream: number, g: ResolvedGeneration, criteria: StopCriteria, progress: (step: number) => void): Promise<GeneratedSequence[]> {
   const be = model.backend;
   const B = rows.length;
   const T0 = Math.max(...rows.map((r) => r.ids.length));
   const out = new StepOutputs(model, B, g.maxNewTokens);
-  const last = be.zeros([B, model.config.vocab_size]);
+  const last = be.zeros([B, model.arch.vocabSize]);
   const lastRows = be.tensor(Float32Array.from({ length: B }, (_, b) => b));
   const state = new BatchProgress(B, criteria);
   const seqs = rows.map((r) => [...r.ids]);

@@ -48,6 +48,22 @@ export interface ResolvedGeneration {
   syncEvery: number;
 }
 
+/** The sampling keys of a generation_config.json that generate() honours; the rest are transformers' own. */
+const FOLDER_KEYS = ['max_new_tokens', 'do_sample', 'temperature', 'top_k', 'top_p', 'eos_token_id', 'pad_token_id'] as const;
+
+/**
+ * The defaults a model folder's generation_config.json sets, as transformers reads it: keys it
+ * leaves out take transformers' GenerationConfig defaults (greedy: do_sample false; top_k 50
+ * when sampling), not webrlhf's. Options given to generate() override them.
+ */
+export function generationDefaults(json: unknown, file = 'generation_config.json'): GenerationConfig {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new ConfigError(`${file}: it is ${JSON.stringify(json)}, not a JSON object`);
+  const raw = json as Record<string, unknown>;
+  const out: Record<string, unknown> = { do_sample: false, top_k: 50 };
+  for (const key of FOLDER_KEYS) if (raw[key] !== undefined && raw[key] !== null) out[key] = raw[key];
+  return out as GenerationConfig;
+}
+
 const KNOWN = new Set(['max_new_tokens', 'do_sample', 'temperature', 'top_k', 'top_p', 'num_return_sequences', 'seed', 'eos_token_id',
   'pad_token_id', 'stop_strings', 'use_cache', 'batch_size', 'sync_every']);
 

@@ -1,7 +1,7 @@
 // Teacher-forced scoring of (prompt, response) pairs: per-token log-probs and entropies of
 // the responses, and the value and reward heads where the model has them.
 import { ConfigError } from '../errors.js';
-import type { GPT } from '../nn/gpt.js';
+import type { CausalLM } from '../nn/causal_lm.js';
 import { tokenLogprobs } from '../ops/sampling.js';
 import { responseBatch, type PromptResponse } from './response_batch.js';
 
@@ -26,7 +26,7 @@ export interface SequenceScore {
 }
 
 /** Scores each pair in batches; results come back in the pairs' order. */
-export async function scoreSequences(model: GPT, pairs: PromptResponse[], options: ScoreOptions = {}): Promise<SequenceScore[]> {
+export async function scoreSequences(model: CausalLM, pairs: PromptResponse[], options: ScoreOptions = {}): Promise<SequenceScore[]> {
   const temperature = options.temperature ?? 1;
   if (!(temperature > 0) || !Number.isFinite(temperature)) throw new ConfigError(`score: temperature must be a finite number > 0, got ${options.temperature}`);
   const out: SequenceScore[] = [];
@@ -38,7 +38,7 @@ export async function scoreSequences(model: GPT, pairs: PromptResponse[], option
  * Only the scalar head's reward of each pair (a model with heads: { score: true }), in the
  * pairs' order: no LM logits are computed and only the rewards are read back.
  */
-export async function rewardScores(model: GPT, pairs: PromptResponse[], options: Pick<ScoreOptions, 'batch_size' | 'pad_token_id'> = {}): Promise<number[]> {
+export async function rewardScores(model: CausalLM, pairs: PromptResponse[], options: Pick<ScoreOptions, 'batch_size' | 'pad_token_id'> = {}): Promise<number[]> {
   if (!model.heads.score) throw new ConfigError('rewardScores: the model has no score head; load a reward model (heads: { score: true })');
   const out: number[] = [];
   for (const chunk of batches(pairs, options.batch_size)) {
@@ -56,7 +56,7 @@ function batches(pairs: PromptResponse[], batchSize: number | undefined): Prompt
   return out;
 }
 
-async function scoreBatch(model: GPT, pairs: PromptResponse[], temperature: number, pad: number): Promise<SequenceScore[]> {
+async function scoreBatch(model: CausalLM, pairs: PromptResponse[], temperature: number, pad: number): Promise<SequenceScore[]> {
   const be = model.backend;
   const r = responseBatch(pairs, pad);
   const { value, score } = model.heads;

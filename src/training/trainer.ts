@@ -3,7 +3,7 @@
 // and cancellation. A trainer supplies only its step and what a checkpoint holds.
 import { ConfigError } from '../errors.js';
 import type { AdamW } from '../nn/adamw.js';
-import type { GPT } from '../nn/gpt.js';
+import type { CausalLM } from '../nn/causal_lm.js';
 import { nextTask } from '../runtime/next_task.js';
 import { BPETokenizer } from '../text/bpe_tokenizer.js';
 import type { Tokenizer } from '../text/tokenizer.js';
@@ -53,7 +53,7 @@ export interface TrainResult {
 /** What a checkpoint holds besides the step: the trained and frozen models, optimizers, state. */
 export interface TrainerParts {
   /** The first is the model the run produces (saved at the checkpoint's top). */
-  models: Record<string, GPT>;
+  models: Record<string, CausalLM>;
   optimizers: Record<string, AdamW>;
 }
 
@@ -77,15 +77,15 @@ export interface TrainerInit<C, R> {
 /** The model role of a trainer of one model (SFT, the reward models). */
 export interface ModelRole {
   /** Trained in place. */
-  model: GPT;
+  model: CausalLM;
 }
 
 /** The model roles of a trainer that keeps a policy close to a reference (DPO, RLMEC). */
 export interface PolicyRoles {
   /** Trained in place. */
-  policy: GPT;
+  policy: CausalLM;
   /** Frozen: π_ref, the policy as it started (policy.clone().freeze() when there is no other). */
-  reference: GPT;
+  reference: CausalLM;
 }
 
 export abstract class Trainer<C extends TrainerConfig = TrainerConfig> {

@@ -1,11 +1,11 @@
 // Small pieces every trainer builds the same way from its config.
 import { AdamW } from '../nn/adamw.js';
-import type { GPT } from '../nn/gpt.js';
+import type { CausalLM } from '../nn/causal_lm.js';
 import type { Tokenizer } from '../text/tokenizer.js';
 import type { TrainingConfig } from './config/training.js';
 
 /** AdamW with the config's TrainingArguments names. */
-export function optimizerFor(model: GPT, c: Omit<TrainingConfig, 'model_name_or_path'>): AdamW {
+export function optimizerFor(model: CausalLM, c: Omit<TrainingConfig, 'model_name_or_path'>): AdamW {
   return new AdamW(model, { lr: c.learning_rate, beta1: c.adam_beta1, beta2: c.adam_beta2, eps: c.adam_epsilon, weight_decay: c.weight_decay, max_grad_norm: c.max_grad_norm });
 }
 

@@ -1,10 +1,10 @@
 // Small models with random weights for the model-level suites.
-import { GPT, type Backend, type GPTConfig } from 'webrlhf';
+import { CausalLM, type Backend, type GPTConfig } from 'webrlhf';
 import type { Weights } from './gpt_reference.js';
 import { rng } from './reference.js';
 
 /** Random weights of every parameter, far from the init (LayerNorm gains around 1, heads non-zero). */
-function randomWeights(model: GPT, seed: number): Map<string, Float32Array> {
+function randomWeights(model: CausalLM, seed: number): Map<string, Float32Array> {
   const r = rng(seed);
   const out = new Map<string, Float32Array>();
   for (const spec of model.layout.specs) {
@@ -19,10 +19,10 @@ export function toF64(w: Map<string, Float32Array>): Weights {
 }
 
 /** A model with both heads and random weights (returned too, for the float64 reference). */
-export function tinyModel(be: Backend, seed: number, config: GPTConfig): { model: GPT; weights: Map<string, Float32Array> } {
-  const shape = GPT.create(be, config, { heads: { score: true, value: true } });
+export function tinyModel(be: Backend, seed: number, config: GPTConfig): { model: CausalLM; weights: Map<string, Float32Array> } {
+  const shape = CausalLM.create(be, config, { heads: { score: true, value: true } });
   const weights = randomWeights(shape, seed);
   shape.dispose();
-  const model = GPT.fromWeights(be, config, (s) => weights.get(s.name), { heads: { score: true, value: true } });
+  const model = CausalLM.fromWeights(be, config, (s) => weights.get(s.name), { heads: { score: true, value: true } });
   return { model, weights };
 }

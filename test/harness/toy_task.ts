@@ -2,7 +2,7 @@
 // letters from "abcd" and EOS; the reward is how many times it contains "a". A small model
 // learns the format by SFT in the test (about a second), and then each trainer has a clear
 // signal to move: PPO raises the count of "a", the reward model and DPO learn to prefer it.
-import { AdamW, GPT, byteTokenizer, gptConfig, lmTrainStep, type Backend } from 'webrlhf';
+import { AdamW, CausalLM, byteTokenizer, gptConfig, lmTrainStep, type Backend } from 'webrlhf';
 import { rng } from './reference.js';
 
 export const toyTokenizer = byteTokenizer();
@@ -36,8 +36,8 @@ export function toyPairs(n: number, seed: number): { prompt: string; chosen: str
 }
 
 /** The SFT model of the toy task, trained on random 6-letter responses. */
-export async function toySFTModel(be: Backend): Promise<GPT> {
-  const model = GPT.create(be, TOY_CONFIG, { seed: 1 });
+export async function toySFTModel(be: Backend): Promise<CausalLM> {
+  const model = CausalLM.create(be, TOY_CONFIG, { seed: 1 });
   const opt = new AdamW(model, { lr: 3e-3, weight_decay: 0 });
   const r = rng(2);
   const prompt = toyTokenizer.encode(PROMPT);

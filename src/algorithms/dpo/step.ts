@@ -2,7 +2,7 @@
 // rejected responses of a batch of pairs; the sigmoid loss's gradient goes back through the
 // policy's log-probs.
 import type { AdamW } from '../../nn/adamw.js';
-import type { GPT } from '../../nn/gpt.js';
+import type { CausalLM } from '../../nn/causal_lm.js';
 import { DPO_STATS, dpoLoss } from '../../ops/preference_losses.js';
 import { applyUpdate, namedStats } from '../../training/apply_update.js';
 import { averageStats } from '../../training/average_stats.js';
@@ -14,7 +14,7 @@ export interface DPOStepOptions {
 }
 
 /** Runs both models and the loss op; returns the device tensors the caller reads. */
-function dpoBatchLoss(policy: GPT, reference: GPT, pairs: EncodedPreference[], o: DPOStepOptions) {
+function dpoBatchLoss(policy: CausalLM, reference: CausalLM, pairs: EncodedPreference[], o: DPOStepOptions) {
   const be = policy.backend;
   const r = preferenceBatch(pairs, o.pad);
   const mask = be.tensor(r.responseMask);
@@ -28,7 +28,7 @@ function dpoBatchLoss(policy: GPT, reference: GPT, pairs: EncodedPreference[], o
   return { dLogprobs, stats, dispose: () => (mask.dispose(), dLogprobs.dispose(), stats.dispose()) };
 }
 
-export async function dpoTrainStep(policy: GPT, reference: GPT, optimizer: AdamW, pairs: EncodedPreference[], lr: number, o: DPOStepOptions): Promise<Record<string, number>> {
+export async function dpoTrainStep(policy: CausalLM, reference: CausalLM, optimizer: AdamW, pairs: EncodedPreference[], lr: number, o: DPOStepOptions): Promise<Record<string, number>> {
   policy.zeroGrad();
   const s = dpoBatchLoss(policy, reference, pairs, o);
   try {
@@ -41,6 +41,6 @@ export async function dpoTrainStep(policy: GPT, reference: GPT, optimizer: AdamW
 }
 
 /** DPO's metrics over `pairs` without updating (eval: the margin and accuracy on held-out pairs). */
-export async function evaluateDPO(policy: GPT, reference: GPT, pairs: EncodedPreference[], batchSize: number, o: DPOStepOptions): Promise<Record<string, number>> {
+export async function evaluateDPO(policy: CausalLM, reference: CausalLM, pairs: EncodedPreference[], batchSize: number, o: DPOStepOptions): Promise<Record<string, number>> {
   return averageStats(DPO_STATS, pairs, batchSize, (chunk) => dpoBatchLoss(policy, reference, chunk, o));
 }

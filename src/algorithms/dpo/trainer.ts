@@ -1,6 +1,6 @@
 // The DPO trainer (ALGORITHMS.md §6): the policy against a frozen reference on preference pairs.
 import type { AdamW } from '../../nn/adamw.js';
-import type { GPT } from '../../nn/gpt.js';
+import type { CausalLM } from '../../nn/causal_lm.js';
 import type { PolicyRoles, TrainerParts } from '../../training/trainer.js';
 import { optimizerFor, padId } from '../../training/trainer_parts.js';
 import type { EncodedPreference } from '../preference/preference_batch.js';
@@ -13,8 +13,8 @@ export type DPOTrainerInit = PreferenceTrainerInit<DPOConfig> & PolicyRoles;
 export class DPOTrainer extends PreferenceTrainer<DPOConfig> {
   readonly name = 'dpo';
   readonly keyMetric = 'rewards/margins';
-  readonly policy: GPT;
-  readonly reference: GPT;
+  readonly policy: CausalLM;
+  readonly reference: CausalLM;
   readonly optimizer: AdamW;
   readonly #o: DPOStepOptions;
 

@@ -6,7 +6,7 @@ import type { Tensor } from '../../backend/backend.js';
 import { ConfigError } from '../../errors.js';
 import type { AdamW } from '../../nn/adamw.js';
 import type { TokenBatch } from '../../nn/batch.js';
-import type { GPT } from '../../nn/gpt.js';
+import type { CausalLM } from '../../nn/causal_lm.js';
 import { gatherRows } from '../../ops/layers.js';
 import { PPO_POLICY_STATS, PPO_REWARD_STATS, PPO_VALUE_STATS, gae, maskedWhiten, ppoPolicyLoss, ppoRewards, ppoValueLoss } from '../../ops/ppo_losses.js';
 import { seededPermutation } from '../../random/permutation.js';
@@ -33,16 +33,16 @@ const MINIBATCH_STREAM = 2 ** 31;
 
 export interface PPOModels {
   /** Trained. */
-  policy: GPT;
+  policy: CausalLM;
   /** Frozen: π_ref of the KL penalty (the SFT model). */
-  reference: GPT;
+  reference: CausalLM;
   /** Trained: a model with a value head (initialised from the reward model). */
-  value: GPT;
+  value: CausalLM;
   /**
    * Frozen: a model with a score head, or a function that scores responses itself (a
    * programmatic reward: correctness on a task with known answers).
    */
-  reward: GPT | RewardFunction;
+  reward: CausalLM | RewardFunction;
 }
 
 /** Scores a batch of (prompt, response) token ids on the host. */
@@ -187,7 +187,7 @@ export class PPOLearner {
     }
   }
 
-  async #score(reward: GPT | RewardFunction, batch: ResponseBatch, pairs: { prompt: number[]; response: number[] }[]): Promise<ArrayLike<number>> {
+  async #score(reward: CausalLM | RewardFunction, batch: ResponseBatch, pairs: { prompt: number[]; response: number[] }[]): Promise<ArrayLike<number>> {
     if (typeof reward !== 'function') {
       reward.forward(batch.batch, { logits: false });
       return reward.backend.read(reward.scores());

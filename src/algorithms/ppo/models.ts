@@ -3,23 +3,23 @@
 // trained, π_ref the SFT model frozen, the value model a model with a new zero value head, and
 // the reward a frozen score-head model or a function.
 import { ConfigError } from '../../errors.js';
-import type { GPT } from '../../nn/gpt.js';
+import type { CausalLM } from '../../nn/causal_lm.js';
 import type { PPOModels, RewardFunction } from './learner.js';
 
 export interface PPOModelSources {
   /** The SFT model: the policy starts from it, and π_ref is it. */
-  sft: GPT;
+  sft: CausalLM;
   /**
    * Train `sft` itself (a model loaded for this run only) instead of a copy. Default false:
    * the policy is a trainable clone and `sft` stays as it was.
    */
   trainInPlace?: boolean;
   /** A model with a score head (frozen here), or a function that scores responses on the host. */
-  reward: GPT | RewardFunction;
+  reward: CausalLM | RewardFunction;
   /** A value model to train as it is (it has a value head); default: a new one from `valueFrom`. */
-  value?: GPT;
+  value?: CausalLM;
   /** What a new value model copies before its zero value head is added; default the reward model (TRL's choice). */
-  valueFrom?: GPT;
+  valueFrom?: CausalLM;
 }
 
 export interface PPOModelSet extends PPOModels {
@@ -41,8 +41,8 @@ export async function ppoModels(s: PPOModelSources): Promise<PPOModelSet> {
   const valueFrom = s.valueFrom ?? (typeof s.reward === 'function' ? undefined : s.reward);
   if (!s.value && !valueFrom) throw new ConfigError('PPO: with a reward function there is no reward model to start the value model from; give value or valueFrom');
   const policy = s.trainInPlace ? s.sft : s.sft.clone();
-  const made: GPT[] = []; // besides the policy
-  const make = (m: GPT) => (made.push(m), m);
+  const made: CausalLM[] = []; // besides the policy
+  const make = (m: CausalLM) => (made.push(m), m);
   try {
     const reference = s.sft.frozen ? s.sft : make(s.sft.clone().freeze());
     const value = s.value ?? make(await valueFrom!.withHeads({ value: true }));

@@ -4,7 +4,7 @@
 import type { PromptRecord } from '../../data/records.js';
 import { ConfigError } from '../../errors.js';
 import type { AdamW } from '../../nn/adamw.js';
-import type { GPT } from '../../nn/gpt.js';
+import type { CausalLM } from '../../nn/causal_lm.js';
 import { DataOrder } from '../../training/data_order.js';
 import { Trainer, type StepOutput, type TrainerInit, type TrainerParts } from '../../training/trainer.js';
 import { optimizerFor, padId } from '../../training/trainer_parts.js';
@@ -17,10 +17,10 @@ export type PPOTrainerInit = PPOModels & Omit<TrainerInit<PPOConfig, PromptRecor
 export class PPOTrainer extends Trainer<PPOConfig> {
   readonly name = 'ppo';
   readonly keyMetric = 'objective/scores';
-  readonly policy: GPT;
-  readonly reference: GPT;
-  readonly value: GPT;
-  readonly reward: GPT | RewardFunction;
+  readonly policy: CausalLM;
+  readonly reference: CausalLM;
+  readonly value: CausalLM;
+  readonly reward: CausalLM | RewardFunction;
   readonly learner: PPOLearner;
   readonly optimizers: { policy: AdamW; value: AdamW };
   readonly #prompts: number[][];
@@ -37,8 +37,8 @@ export class PPOTrainer extends Trainer<PPOConfig> {
     const stop = c.stop_token_id ?? init.tokenizer.eosTokenId;
     if (stop === undefined) throw new ConfigError('PPO: the tokenizer has no EOS token; set stop_token_id to the token that ends a response');
     if (c.eval_file !== null) throw new ConfigError('PPO: eval_file is not used (PPO has no evaluation pass yet); remove it, and read objective/scores in metrics.jsonl');
-    const room = init.policy.config.n_positions - c.response_length;
-    if (room < 1) throw new ConfigError(`PPO: response_length ${c.response_length} leaves no room for a prompt in n_positions = ${init.policy.config.n_positions}; lower response_length`);
+    const room = init.policy.arch.maxPositions - c.response_length;
+    if (room < 1) throw new ConfigError(`PPO: response_length ${c.response_length} leaves no room for a prompt in the model's ${init.policy.arch.maxPositions} positions; lower response_length`);
     // Prompts keep their last tokens when too long: the part next to the response.
     this.#prompts = init.train.map((p) => {
       const ids = init.tokenizer.encode(p.prompt);

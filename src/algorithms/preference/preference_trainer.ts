@@ -2,7 +2,7 @@
 // (identical pairs dropped and counted), seeded shuffled batches, and an eval set of pairs.
 import { dropIdenticalPairs } from '../../data/datasets.js';
 import type { PreferenceRecord } from '../../data/records.js';
-import type { GPT } from '../../nn/gpt.js';
+import type { CausalLM } from '../../nn/causal_lm.js';
 import type { TrainingConfig } from '../../training/config/training.js';
 import { DataOrder } from '../../training/data_order.js';
 import { encodePreference } from '../../training/encode.js';
@@ -23,14 +23,14 @@ export abstract class PreferenceTrainer<C extends PreferenceConfig> extends Trai
   readonly #order: DataOrder;
 
   /** `model` is the one trained: its n_positions caps max_length. */
-  protected constructor(init: PreferenceTrainerInit<C>, model: GPT) {
+  protected constructor(init: PreferenceTrainerInit<C>, model: CausalLM) {
     super(init);
     const c = init.config;
     const keep = (records: readonly PreferenceRecord[]) => (c.drop_identical ? dropIdenticalPairs(records) : { records: [...records], dropped: 0 });
     const train = keep(init.train);
     const evalSet = keep(init.eval ?? []);
     this.dropped = { train: train.dropped, eval: evalSet.dropped };
-    const o = { maxLength: Math.min(c.max_length, model.config.n_positions), maxPromptLength: c.max_prompt_length };
+    const o = { maxLength: Math.min(c.max_length, model.arch.maxPositions), maxPromptLength: c.max_prompt_length };
     const encode = (r: PreferenceRecord): EncodedPreference => encodePreference(init.tokenizer, r, o);
     this.#train = train.records.map(encode);
     this.#eval = evalSet.records.map(encode);

@@ -1,7 +1,7 @@
 // One Bradley–Terry step of a reward model (ALGORITHMS.md §2), and its evaluation on held-out
 // pairs: chosen and rejected responses in one batch, the scalar head at each last token.
 import type { AdamW } from '../../nn/adamw.js';
-import type { GPT } from '../../nn/gpt.js';
+import type { CausalLM } from '../../nn/causal_lm.js';
 import { BRADLEY_TERRY_STATS, bradleyTerryLoss } from '../../ops/preference_losses.js';
 import { applyUpdate, namedStats } from '../../training/apply_update.js';
 import { averageStats } from '../../training/average_stats.js';
@@ -18,7 +18,7 @@ export interface RewardStepOptions {
 export type RewardMetrics = Record<string, number>;
 
 /** Scores the pairs and runs the Bradley–Terry loss op; returns the device tensors the caller reads (dispose them). */
-export function scorePairs(model: GPT, pairs: EncodedPreference[], o: RewardStepOptions) {
+export function scorePairs(model: CausalLM, pairs: EncodedPreference[], o: RewardStepOptions) {
   const be = model.backend;
   const r = preferenceBatch(pairs, o.pad);
   model.forward(r.batch, { logits: false });
@@ -29,7 +29,7 @@ export function scorePairs(model: GPT, pairs: EncodedPreference[], o: RewardStep
   return { dScores, stats, dispose: () => (dScores.dispose(), stats.dispose()) };
 }
 
-export async function rewardTrainStep(model: GPT, optimizer: AdamW, pairs: EncodedPreference[], lr: number, o: RewardStepOptions): Promise<RewardMetrics> {
+export async function rewardTrainStep(model: CausalLM, optimizer: AdamW, pairs: EncodedPreference[], lr: number, o: RewardStepOptions): Promise<RewardMetrics> {
   model.zeroGrad();
   const s = scorePairs(model, pairs, o);
   try {
@@ -42,6 +42,6 @@ export async function rewardTrainStep(model: GPT, optimizer: AdamW, pairs: Encod
 }
 
 /** Loss, accuracy, margin and mean reward over `pairs` (batches of batchSize), without updating. */
-export async function evaluateRewardModel(model: GPT, pairs: EncodedPreference[], batchSize: number, o: RewardStepOptions): Promise<RewardMetrics> {
+export async function evaluateRewardModel(model: CausalLM, pairs: EncodedPreference[], batchSize: number, o: RewardStepOptions): Promise<RewardMetrics> {
   return averageStats(BRADLEY_TERRY_STATS, pairs, batchSize, (chunk) => scorePairs(model, chunk, o));
 }

@@ -1,7 +1,7 @@
 // The Bradley–Terry reward model trainer (ALGORITHMS.md §2): a model with a score head
 // (a new, zero one when starting from an SFT model), trained on preference pairs.
 import type { AdamW } from '../../nn/adamw.js';
-import type { GPT } from '../../nn/gpt.js';
+import type { CausalLM } from '../../nn/causal_lm.js';
 import type { ModelRole, TrainerParts } from '../../training/trainer.js';
 import { optimizerFor, padId } from '../../training/trainer_parts.js';
 import type { EncodedPreference } from '../preference/preference_batch.js';
@@ -9,13 +9,13 @@ import { PreferenceTrainer, type PreferenceTrainerInit } from '../preference/pre
 import type { RewardConfig } from './config.js';
 import { evaluateRewardModel, rewardTrainStep, type RewardStepOptions } from './step.js';
 
-/** `model` must have a score head: GPT.withHeads({ score: true }) adds a zero one. */
+/** `model` must have a score head: CausalLM.withHeads({ score: true }) adds a zero one. */
 export type RewardTrainerInit = PreferenceTrainerInit<RewardConfig> & ModelRole;
 
 export class RewardTrainer extends PreferenceTrainer<RewardConfig> {
   readonly name = 'reward';
   readonly keyMetric = 'accuracy';
-  readonly model: GPT;
+  readonly model: CausalLM;
   readonly optimizer: AdamW;
   readonly #o: RewardStepOptions;
 

@@ -2,7 +2,7 @@
 // samples (greedy, after the "Correct prediction:" prefix) and, teacher-forced on a sample,
 // give the probability of each of its tokens: the raw material of the token-level rewards.
 import type { ReasoningProblem } from '../../data/problems.js';
-import type { GPT } from '../../nn/gpt.js';
+import type { CausalLM } from '../../nn/causal_lm.js';
 import { generate } from '../../text/generate.js';
 import { scoreSequences } from '../../text/score.js';
 import type { Tokenizer } from '../../text/tokenizer.js';
@@ -30,7 +30,7 @@ function rewriteInput(tokenizer: Tokenizer, s: JudgedSample): { prompt: number[]
 }
 
 /** The GRM's greedy rewrite of each sample (the text after "Correct prediction:"). */
-export async function grmRewrites(grm: GPT, tokenizer: Tokenizer, samples: readonly JudgedSample[], o: GRMOptions): Promise<string[]> {
+export async function grmRewrites(grm: CausalLM, tokenizer: Tokenizer, samples: readonly JudgedSample[], o: GRMOptions): Promise<string[]> {
   if (!samples.length) return [];
   const prompts = samples.map((s) => {
     const { prompt, prefix } = rewriteInput(tokenizer, s);
@@ -44,7 +44,7 @@ export async function grmRewrites(grm: GPT, tokenizer: Tokenizer, samples: reado
  * p_t = P_GRM(y_t | rewriting prompt, "Correct prediction:", y_<t) for each token of each
  * sample, teacher-forced on "Correct prediction:" + y (+ EOS when y has none).
  */
-export async function grmTokenProbabilities(grm: GPT, tokenizer: Tokenizer, samples: readonly JudgedSample[], o: Pick<GRMOptions, 'batch_size'>): Promise<number[][]> {
+export async function grmTokenProbabilities(grm: CausalLM, tokenizer: Tokenizer, samples: readonly JudgedSample[], o: Pick<GRMOptions, 'batch_size'>): Promise<number[][]> {
   if (!samples.length) return [];
   const eos = tokenizer.eosTokenId;
   const pairs = samples.map((s) => {

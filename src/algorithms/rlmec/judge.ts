@@ -2,7 +2,7 @@
 // policy's erroneous samples, the GRM learns locating and rewriting from them, then the
 // trained GRM rewrites every erroneous sample (greedy) and scores every sample's tokens.
 import { isCorrect } from '../../data/problems.js';
-import type { GPT } from '../../nn/gpt.js';
+import type { CausalLM } from '../../nn/causal_lm.js';
 import type { Solution } from '../../tasks/solve.js';
 import type { Tokenizer } from '../../text/tokenizer.js';
 import type { TrainOptions } from '../../training/trainer.js';
@@ -15,7 +15,7 @@ import { firstChangedLine, type RewriteTeacher } from './teacher.js';
 
 export interface JudgeOptions {
   /** The GRM (trained in place): a copy of the policy, or a model of its own. */
-  grm: GPT;
+  grm: CausalLM;
   tokenizer: Tokenizer;
   teacher: RewriteTeacher;
   /** SFT settings of the GRM's training. */

@@ -3,7 +3,7 @@
 // and the rewrites' tokens by their imitation weights; the gradient goes back through the
 // policy's log-probs.
 import type { AdamW } from '../../nn/adamw.js';
-import type { GPT } from '../../nn/gpt.js';
+import type { CausalLM } from '../../nn/causal_lm.js';
 import { RLMEC_STATS, rlmecLoss } from '../../ops/rlmec_loss.js';
 import { responseBatch } from '../../text/response_batch.js';
 import { applyUpdate, namedStats } from '../../training/apply_update.js';
@@ -20,7 +20,7 @@ export interface RLMECStepOptions {
   pad: number;
 }
 
-export async function rlmecTrainStep(policy: GPT, optimizer: AdamW, rows: ScoredRow[], lr: number, o: RLMECStepOptions): Promise<Record<string, number>> {
+export async function rlmecTrainStep(policy: CausalLM, optimizer: AdamW, rows: ScoredRow[], lr: number, o: RLMECStepOptions): Promise<Record<string, number>> {
   const be = policy.backend;
   const r = responseBatch(rows, o.pad);
   const host = { rewards: new Float32Array(r.B * r.T), imitation: new Float32Array(r.B * r.T), ref: new Float32Array(r.B * r.T) };

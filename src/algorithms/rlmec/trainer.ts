@@ -3,7 +3,7 @@
 // seeded shuffled batch of samples (each with its rewrite row when it has one).
 import { ConfigError } from '../../errors.js';
 import type { AdamW } from '../../nn/adamw.js';
-import type { GPT } from '../../nn/gpt.js';
+import type { CausalLM } from '../../nn/causal_lm.js';
 import { scoreSequences } from '../../text/score.js';
 import { DataOrder } from '../../training/data_order.js';
 import { totalTrainingSteps } from '../../training/schedule.js';
@@ -22,8 +22,8 @@ export type RLMECTrainerInit = Omit<TrainerInit<RLMECConfig, RLMECRow[]>, 'eval'
 export class RLMECTrainer extends Trainer<RLMECConfig> {
   readonly name = 'rlmec';
   readonly keyMetric = 'loss';
-  readonly policy: GPT;
-  readonly reference: GPT;
+  readonly policy: CausalLM;
+  readonly reference: CausalLM;
   readonly optimizer: AdamW;
   readonly #items: RLMECRow[][];
   readonly #order: DataOrder;
@@ -36,7 +36,7 @@ export class RLMECTrainer extends Trainer<RLMECConfig> {
     if (!init.train.length) {
       throw new ConfigError('RLMEC: no training samples (rlmecRows kept none: every erroneous sample lost its rewrite and none was correct); train the GRM longer or give a rewrites file');
     }
-    const maxLength = Math.min(init.config.max_length, init.policy.config.n_positions);
+    const maxLength = Math.min(init.config.max_length, init.policy.arch.maxPositions);
     this.#items = init.train.map((rows) => rows.map((row) => fitRow(row, maxLength)));
     this.optimizer = optimizerFor(init.policy, init.config);
     this.#order = new DataOrder(this.#items.length, init.config.per_device_train_batch_size, init.config.seed);

@@ -3,11 +3,11 @@
 // prompt — for λ·L_M, the multi-view information bottleneck on the reward model's last
 // hidden states. Both losses' gradients add up in the reward model before one AdamW step;
 // the bottleneck's heads have their own AdamW. The heads are a training device only: the
-// saved reward model is a plain score-head GPT.
+// saved reward model is a plain score-head CausalLM.
 import type { Tensor } from '../../backend/backend.js';
 import { ConfigError } from '../../errors.js';
 import type { AdamW } from '../../nn/adamw.js';
-import type { GPT } from '../../nn/gpt.js';
+import type { CausalLM } from '../../nn/causal_lm.js';
 import { disposeRowIndex, rowIndex } from '../../nn/row_index.js';
 import { gatherRows, scatterAddRows, type RowIndex } from '../../ops/layers.js';
 import { MIB_STATS } from '../../ops/mib_losses.js';
@@ -31,7 +31,7 @@ export interface ViewPair {
   second: string;
 }
 
-/** `model` must have a score head (GPT.withHeads({ score: true }) adds a zero one); `views` are the bottleneck's view pairs (two at least). */
+/** `model` must have a score head (CausalLM.withHeads({ score: true }) adds a zero one); `views` are the bottleneck's view pairs (two at least). */
 export interface UMLRewardTrainerInit extends PreferenceTrainerInit<UMLRewardConfig>, ModelRole {
   views: readonly ViewPair[];
 }
@@ -51,7 +51,7 @@ interface ViewSplit {
 export class UMLRewardTrainer extends PreferenceTrainer<UMLRewardConfig> {
   readonly name = 'reward_uml';
   readonly keyMetric = 'accuracy';
-  readonly model: GPT;
+  readonly model: CausalLM;
   readonly optimizer: AdamW;
   readonly heads: MIBHeads;
   readonly #o: RewardStepOptions;
@@ -67,12 +67,12 @@ export class UMLRewardTrainer extends PreferenceTrainer<UMLRewardConfig> {
     if (init.views.length < 2) throw new ConfigError(`RLP-UML: ${init.views.length} view pair(s); the bottleneck's critic needs two at least (sample two or more responses for two or more unlabeled prompts)`);
     this.optimizer = optimizerFor(model, c);
     this.#o = { pad: padId(init.tokenizer), centerCoefficient: c.center_rewards_coefficient ?? 0 };
-    const maxLength = Math.min(c.max_length, model.config.n_positions);
+    const maxLength = Math.min(c.max_length, model.arch.maxPositions);
     this.#views = init.views.map((v) => encodePreference(init.tokenizer, { prompt: v.prompt, chosen: v.first, rejected: v.second }, { maxLength }));
     // The rolled negative of the bottleneck's critic needs a second row, so a view batch has two at least.
     this.#viewOrder = new DataOrder(this.#views.length, Math.min(c.per_device_train_batch_size, this.#views.length), c.seed + 1);
     this.heads = new MIBHeads(model.backend, {
-      n_embd: model.config.n_embd,
+      n_embd: model.arch.hiddenSize,
       mib_latent: c.mib_latent,
       mib_hidden: c.mib_hidden,
       seed: c.seed,
@@ -130,7 +130,7 @@ export class UMLRewardTrainer extends PreferenceTrainer<UMLRewardConfig> {
     if (this.#split?.B === B) return this.#split;
     this.#disposeSplit();
     const be = this.model.backend;
-    const C = this.model.config.n_embd;
+    const C = this.model.arch.hiddenSize;
     const first = Array.from({ length: B }, (_, i) => i);
     const second = first.map((i) => B + i);
     this.#split = {

@@ -1,7 +1,7 @@
 import { NonFiniteLossError } from '../../errors.js';
 import type { AdamW } from '../../nn/adamw.js';
 import type { TokenBatch, PreparedBatch } from '../../nn/batch.js';
-import type { GPT } from '../../nn/gpt.js';
+import type { CausalLM } from '../../nn/causal_lm.js';
 
 export interface StepResult {
   loss: number;
@@ -15,7 +15,7 @@ export interface StepResult {
  * the parameters and optimizer state untouched. The loss and gradient norm are the only
  * values read back (both in one wait), and they must be: the NaN check has to come before the update.
  */
-export async function lmTrainStep(model: GPT, optimizer: AdamW, batch: TokenBatch | PreparedBatch, lr?: number): Promise<StepResult> {
+export async function lmTrainStep(model: CausalLM, optimizer: AdamW, batch: TokenBatch | PreparedBatch, lr?: number): Promise<StepResult> {
   const be = model.backend;
   model.zeroGrad();
   model.forward(batch);

@@ -3,7 +3,7 @@
 import type { SFTRecord } from '../../data/records.js';
 import { AdamW } from '../../nn/adamw.js';
 import type { TokenBatch } from '../../nn/batch.js';
-import type { GPT } from '../../nn/gpt.js';
+import type { CausalLM } from '../../nn/causal_lm.js';
 import { lmTrainStep } from './step.js';
 import { responseBatch } from '../../text/response_batch.js';
 import type { SFTConfig } from './config.js';
@@ -18,7 +18,7 @@ export type SFTTrainerInit = TrainerInit<SFTConfig, SFTRecord> & ModelRole;
 export class SFTTrainer extends Trainer<SFTConfig> {
   readonly name = 'sft';
   readonly keyMetric = 'loss';
-  readonly model: GPT;
+  readonly model: CausalLM;
   readonly optimizer: AdamW;
   readonly #train: EncodedPair[];
   readonly #eval: EncodedPair[];
@@ -28,7 +28,7 @@ export class SFTTrainer extends Trainer<SFTConfig> {
     super(init);
     this.model = init.model;
     this.optimizer = optimizerFor(init.model, init.config);
-    const maxLength = Math.min(init.config.max_length, init.model.config.n_positions);
+    const maxLength = Math.min(init.config.max_length, init.model.arch.maxPositions);
     const encode = (r: SFTRecord) => encodePair(init.tokenizer, r.prompt, r.completion, { maxLength });
     this.#train = init.train.map(encode);
     this.#eval = (init.eval ?? []).map(encode);

@@ -8,7 +8,7 @@ import { DPOTrainer } from '../../algorithms/dpo/trainer.js';
 import { sftConfig } from '../../algorithms/sft/config.js';
 import { SFTTrainer } from '../../algorithms/sft/trainer.js';
 import { isCorrect, promptOf, type ReasoningProblem } from '../../data/problems.js';
-import type { GPT } from '../../nn/gpt.js';
+import type { CausalLM } from '../../nn/causal_lm.js';
 import type { Solution } from '../../tasks/solve.js';
 import type { Tokenizer } from '../../text/tokenizer.js';
 import type { TrainOptions } from '../../training/trainer.js';
@@ -16,7 +16,7 @@ import { trainPPOStage } from '../ppo_stage.js';
 import type { RLMECRunConfig } from './run_config.js';
 
 export interface BaselineInput {
-  start: GPT;
+  start: CausalLM;
   tokenizer: Tokenizer;
   config: RLMECRunConfig;
   seed: number;
@@ -29,7 +29,7 @@ export interface BaselineInput {
 }
 
 /** A trained baseline, or why it could not train (no correct samples for RFT, no pairs for DPO). */
-export type BaselineResult = { model: GPT } | { skipped: string };
+export type BaselineResult = { model: CausalLM } | { skipped: string };
 
 const schedule = (c: RLMECRunConfig, seed: number, steps: number) => ({
   seed,

@@ -12,7 +12,7 @@ import { sftConfig } from '../../algorithms/sft/config.js';
 import type { Backend } from '../../backend/backend.js';
 import type { ReasoningProblem } from '../../data/problems.js';
 import { ConfigError } from '../../errors.js';
-import type { GPT } from '../../nn/gpt.js';
+import type { CausalLM } from '../../nn/causal_lm.js';
 import { tokensHtml, type TokenRewardEntry } from '../../report/tokens_html.js';
 import { solveProblems, testAccuracy, type Solution } from '../../tasks/solve.js';
 import type { Tokenizer } from '../../text/tokenizer.js';
@@ -98,13 +98,13 @@ class SeedPipeline extends SeedStages<SeedResult> {
   }
 
   /** `model`'s sampled solutions of the seed's problems (num_samples each). */
-  #solve(model: GPT, seed: number): Promise<Solution[]> {
+  #solve(model: CausalLM, seed: number): Promise<Solution[]> {
     const c = this.c;
     return solveProblems(model, this.#tokenizer, this.#data.problems, { ...this.#gen, num_samples: c.num_samples, temperature: c.temperature, top_p: c.top_p, seed });
   }
 
   /** A model's greedy test accuracy, kept in the result with its solutions. */
-  async #evaluate(key: MethodKey, model: GPT): Promise<Solution[]> {
+  async #evaluate(key: MethodKey, model: CausalLM): Promise<Solution[]> {
     const { accuracy, solutions } = await testAccuracy(model, this.#tokenizer, this.#data.test, this.#gen);
     this.#result.accuracy[key] = accuracy;
     this.#outputs.set(key, solutions);
@@ -117,7 +117,7 @@ class SeedPipeline extends SeedStages<SeedResult> {
    * the reward stage judging them (the GRM trains in the first round only), then RLMEC on
    * them against the policy as it was.
    */
-  async #round(round: number, policy: GPT, grm: GPT, firstSamples: Solution[]): Promise<void> {
+  async #round(round: number, policy: CausalLM, grm: CausalLM, firstSamples: Solution[]): Promise<void> {
     const { c, seed } = this;
     this.hooks.signal?.throwIfAborted();
     const suffix = round ? `_round${round + 1}` : '';
@@ -152,7 +152,7 @@ class SeedPipeline extends SeedStages<SeedResult> {
   }
 
   /** The baselines from the start on the first round's samples, for RLMEC's first-round budget; each evaluated, then freed. */
-  async #baselines(start: GPT, samples: Solution[]): Promise<void> {
+  async #baselines(start: CausalLM, samples: Solution[]): Promise<void> {
     const input: BaselineInput = {
       start, tokenizer: this.#tokenizer, config: this.c, seed: this.seed, problems: this.#data.problems, samples, steps: this.#result.steps[0]!,
       train: (method, keyMetric) => this.stage(method, keyMetric),
@@ -214,7 +214,7 @@ async function writeSamples(storage: RunStorage, path: string, tokenizer: Tokeni
 }
 
 /** tokens.html: the trained policy's test solutions, each token coloured by the GRM's reward. */
-async function writeTokensHtml(storage: RunStorage, c: RLMECRunConfig, tokenizer: Tokenizer, grm: GPT, solutions: Solution[], gen: { max_new_tokens: number; batch_size: number }, note: string): Promise<void> {
+async function writeTokensHtml(storage: RunStorage, c: RLMECRunConfig, tokenizer: Tokenizer, grm: CausalLM, solutions: Solution[], gen: { max_new_tokens: number; batch_size: number }, note: string): Promise<void> {
   const wrong = solutions.filter((s) => !s.correct);
   const right = solutions.filter((s) => s.correct);
   const shown: Solution[] = [];

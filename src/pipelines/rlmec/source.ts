@@ -4,7 +4,7 @@
 import { arithmeticTeacher, type RewriteTeacher } from '../../algorithms/rlmec/teacher.js';
 import type { Backend } from '../../backend/backend.js';
 import { fromArithmetic, type ReasoningProblem } from '../../data/problems.js';
-import type { GPT } from '../../nn/gpt.js';
+import type { CausalLM } from '../../nn/causal_lm.js';
 import { arithmeticSplits, type Difficulty } from '../../tasks/arithmetic.js';
 import { byteTokenizer } from '../../text/byte_tokenizer.js';
 import type { Tokenizer } from '../../text/tokenizer.js';
@@ -27,9 +27,9 @@ export interface RLMECSource {
   tokenizer: Tokenizer;
   data(seed: number): SeedData;
   /** The seed's starting policy: a new model the caller owns. `train` is where a built-in SFT stage writes. */
-  startPolicy(seed: number, train: () => Promise<TrainOptions>): Promise<GPT>;
+  startPolicy(seed: number, train: () => Promise<TrainOptions>): Promise<CausalLM>;
   /** The seed's GRM before training; undefined: a copy of the starting policy. */
-  grm?(seed: number): Promise<GPT>;
+  grm?(seed: number): Promise<CausalLM>;
 }
 
 /** The built-in task: splits drawn per seed; the starting policy trained from scratch by SFT on the SFT split. */

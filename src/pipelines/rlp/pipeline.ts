@@ -18,7 +18,7 @@ import { auditPreferences } from '../../data/datasets.js';
 import type { PreferenceRecord } from '../../data/records.js';
 import { ConfigError } from '../../errors.js';
 import { evaluateWinRate, type PreferenceCode, type WinRateResult } from '../../eval/win_rate.js';
-import type { GPT } from '../../nn/gpt.js';
+import type { CausalLM } from '../../nn/causal_lm.js';
 import { generate, type GeneratedSequence } from '../../text/generate.js';
 import { rewardScores } from '../../text/score.js';
 import type { Tokenizer } from '../../text/tokenizer.js';
@@ -132,8 +132,8 @@ class SeedPipeline extends SeedStages<RLPSeedResult> {
     const reward = (await this.#model('reward', () => this.#trainReward('reward', sft, D))).freeze();
     const ppo = await this.#model('ppo', () => this.#trainPPO('ppo', sft, reward));
     const samples = await this.#rows<ScoredSamples>('policy_samples', () => this.#policySamples(ppo, reward));
-    const policies: [RLPPolicyKey, GPT][] = [['sft', sft], ['ppo', ppo]];
-    const rewardModels: [RLPRewardKey, GPT][] = [['reward', reward]];
+    const policies: [RLPPolicyKey, CausalLM][] = [['sft', sft], ['ppo', ppo]];
+    const rewardModels: [RLPRewardKey, CausalLM][] = [['reward', reward]];
     if (c.method !== 'spg') {
       const rm = (await this.#model('reward_uml', () => this.#trainUML(sft, D, samples))).freeze();
       rewardModels.push(['reward_uml', rm]);
@@ -151,7 +151,7 @@ class SeedPipeline extends SeedStages<RLPSeedResult> {
   }
 
   /** A trained stage's model (trained now, or loaded when the stage is not rerun); the seed owns it. */
-  async #model(stage: RLPStage, train: () => Promise<GPT>): Promise<GPT> {
+  async #model(stage: RLPStage, train: () => Promise<CausalLM>): Promise<CausalLM> {
     return this.own(await this.#cache.model(stage, train));
   }
 
@@ -173,7 +173,7 @@ class SeedPipeline extends SeedStages<RLPSeedResult> {
   }
 
   /** Samples `n` responses per prompt (grouped by prompt, in order). */
-  async #sample(model: GPT, prompts: readonly string[], n: number, temperature: number, seed: number): Promise<GeneratedSequence[][]> {
+  async #sample(model: CausalLM, prompts: readonly string[], n: number, temperature: number, seed: number): Promise<GeneratedSequence[][]> {
     const out = await generate(model, [...prompts], {
       tokenizer: this.#tokenizer, do_sample: true, temperature, top_p: 1, num_return_sequences: n,
       max_new_tokens: this.c.max_new_tokens, seed, batch_size: this.c.generation_batch_size,
@@ -184,7 +184,7 @@ class SeedPipeline extends SeedStages<RLPSeedResult> {
   }
 
   /** Each response's r_φ score. */
-  async #scores(rm: GPT, sequences: readonly GeneratedSequence[]): Promise<number[]> {
+  async #scores(rm: CausalLM, sequences: readonly GeneratedSequence[]): Promise<number[]> {
     return rewardScores(rm, sequences.map((g) => ({ prompt: g.promptIds, response: g.ids.length ? g.ids : [this.#stopId()] })), {
       batch_size: this.c.generation_batch_size, pad_token_id: padId(this.#tokenizer),
     });
@@ -195,7 +195,7 @@ class SeedPipeline extends SeedStages<RLPSeedResult> {
   }
 
   /** D: two SFT samples per preference prompt, labelled by the source (the annotator with label noise). */
-  async #labelPreferences(sft: GPT): Promise<PreferenceRecord[]> {
+  async #labelPreferences(sft: CausalLM): Promise<PreferenceRecord[]> {
     const prompts = this.#data.preference;
     const groups = await this.#sample(sft, prompts, 2, this.c.rlp_temperature, this.seed);
     const labelled = this.source.label(this.seed, prompts, groups.map((g) => g[0]!.text), groups.map((g) => g[1]!.text));
@@ -221,7 +221,7 @@ class SeedPipeline extends SeedStages<RLPSeedResult> {
   }
 
   /** A Bradley–Terry reward model from SFT (a new zero score head) on `records`. */
-  async #trainReward(stage: 'reward' | 'reward_spg', sft: GPT, records: readonly PreferenceRecord[]): Promise<GPT> {
+  async #trainReward(stage: 'reward' | 'reward_spg', sft: CausalLM, records: readonly PreferenceRecord[]): Promise<CausalLM> {
     if (!records.length) throw new ConfigError(`RLP: no preference pairs to train ${stage} on`);
     const rm = await sft.withHeads({ score: true });
     try {
@@ -235,7 +235,7 @@ class SeedPipeline extends SeedStages<RLPSeedResult> {
   }
 
   /** RLP-UML: D's Bradley–Terry loss plus λ·L_M on view pairs of the PPO policy's samples. */
-  async #trainUML(sft: GPT, D: readonly PreferenceRecord[], samples: readonly ScoredSamples[]): Promise<GPT> {
+  async #trainUML(sft: CausalLM, D: readonly PreferenceRecord[], samples: readonly ScoredSamples[]): Promise<CausalLM> {
     const c = this.c;
     const views: ViewPair[] = samples.flatMap((s) => {
       const pairs: ViewPair[] = [];
@@ -259,7 +259,7 @@ class SeedPipeline extends SeedStages<RLPSeedResult> {
   }
 
   /** PPO from the (frozen) SFT policy, its reference, with a frozen reward model; the value model starts from it. */
-  async #trainPPO(stage: 'ppo' | 'ppo_uml' | 'ppo_spg', sft: GPT, rm: GPT): Promise<GPT> {
+  async #trainPPO(stage: 'ppo' | 'ppo_uml' | 'ppo_spg', sft: CausalLM, rm: CausalLM): Promise<CausalLM> {
     const c = this.c;
     return trainPPOStage({
       models: { sft, reward: rm },
@@ -274,7 +274,7 @@ class SeedPipeline extends SeedStages<RLPSeedResult> {
 
 
   /** n samples per unlabeled prompt from the PPO policy (temperature rlp_temperature), each scored by r_φ. */
-  async #policySamples(ppo: GPT, reward: GPT): Promise<ScoredSamples[]> {
+  async #policySamples(ppo: CausalLM, reward: CausalLM): Promise<ScoredSamples[]> {
     const groups = await this.#sample(ppo, this.#data.unlabeled, this.c.rlp_num_samples, this.c.rlp_temperature, this.seed + 1);
     const scores = await this.#scores(reward, groups.flat());
     let k = 0;
@@ -284,7 +284,7 @@ class SeedPipeline extends SeedStages<RLPSeedResult> {
   }
 
   /** D̂: RLP-SPG's synthetic pairs from the policy's clustered samples. */
-  async #synthesize(reward: GPT, samples: readonly ScoredSamples[]): Promise<PreferenceRecord[]> {
+  async #synthesize(reward: CausalLM, samples: readonly ScoredSamples[]): Promise<PreferenceRecord[]> {
     const equivalent = await this.#equivalence(reward, samples);
     const out = synthesizePreferences(samples, equivalent, { gamma: this.c.spg_gamma, seed: this.seed });
     const mean = out.confidences.reduce((a, b) => a + b, 0) / Math.max(out.confidences.length, 1);
@@ -294,7 +294,7 @@ class SeedPipeline extends SeedStages<RLPSeedResult> {
   }
 
   /** The clustering's equivalence: the task's own, or cosine ≥ τ of r_φ's normalised last hidden states. */
-  async #equivalence(reward: GPT, samples: readonly ScoredSamples[]): Promise<Equivalence> {
+  async #equivalence(reward: CausalLM, samples: readonly ScoredSamples[]): Promise<Equivalence> {
     if (this.c.spg_equivalence === 'task') {
       if (!this.source.equivalence) throw new ConfigError('RLP: spg_equivalence "task" needs a task with an answer equivalence; use spg_equivalence cosine for your own data');
       return this.source.equivalence;
@@ -312,7 +312,7 @@ class SeedPipeline extends SeedStages<RLPSeedResult> {
   }
 
   /** Best-of-n: per evaluation prompt, the SFT sample r_φ scores highest. */
-  async #bestOfN(sft: GPT, reward: GPT): Promise<string[]> {
+  async #bestOfN(sft: CausalLM, reward: CausalLM): Promise<string[]> {
     const groups = await this.#sample(sft, this.#data.eval.map((e) => e.prompt), this.c.best_of_n, this.c.rlp_temperature, this.seed + 2);
     const scores = await this.#scores(reward, groups.flat());
     let k = 0;
@@ -327,7 +327,7 @@ class SeedPipeline extends SeedStages<RLPSeedResult> {
   }
 
   /** Each policy's greedy outputs on the evaluation prompts, judged against the references; writes outputs.jsonl. */
-  async #evaluate(policies: [RLPPolicyKey, GPT][], bestOfN: string[]): Promise<void> {
+  async #evaluate(policies: [RLPPolicyKey, CausalLM][], bestOfN: string[]): Promise<void> {
     const prompts = this.#data.eval.map((e) => e.prompt);
     const outputs = new Map<RLPPolicyKey, string[]>();
     for (const [key, model] of policies) {
@@ -358,7 +358,7 @@ class SeedPipeline extends SeedStages<RLPSeedResult> {
   }
 
   /** Each reward model's agreement with the gold annotator on pairs of PPO-policy samples (gold draws left out). */
-  async #preferenceAccuracy(ppo: GPT, rewardModels: [RLPRewardKey, GPT][]): Promise<void> {
+  async #preferenceAccuracy(ppo: CausalLM, rewardModels: [RLPRewardKey, CausalLM][]): Promise<void> {
     const gold = this.source.gold;
     if (!gold) return;
     const prompts = this.#data.eval.map((e) => e.prompt);

@@ -6,7 +6,7 @@ import type { Equivalence } from '../../algorithms/rlp/clustering.js';
 import type { Backend } from '../../backend/backend.js';
 import type { PreferenceRecord } from '../../data/records.js';
 import type { PreferenceAnnotator, PreferenceCode } from '../../eval/win_rate.js';
-import type { GPT } from '../../nn/gpt.js';
+import type { CausalLM } from '../../nn/causal_lm.js';
 import { goldPreference, instructionEquivalence } from '../../tasks/instruction_annotator.js';
 import { labelPreferences } from '../../tasks/instruction_labels.js';
 import { instructionSplits, type InstructionExample } from '../../tasks/instructions.js';
@@ -39,7 +39,7 @@ export interface RLPSource {
   tokenizer: Tokenizer;
   data(seed: number): RLPSeedData;
   /** The seed's SFT policy: a new model the caller owns. `train` is where a built-in SFT stage writes. */
-  startPolicy(seed: number, train: () => Promise<TrainOptions>): Promise<GPT>;
+  startPolicy(seed: number, train: () => Promise<TrainOptions>): Promise<CausalLM>;
   /** Labels pairs of responses (first[i], second[i]) to preference prompt i: the preference set D. */
   label(seed: number, prompts: readonly string[], first: readonly string[], second: readonly string[]): LabelledPreferences;
   /** Judges an evaluated output against its reference (0 draw, 1 reference wins, 2 output wins). */

@@ -7,12 +7,13 @@
 //   <extra files>                    e.g. tokenizer.json, so `webrlhf generate --model` works
 //   trainer_state.json               written last: its presence marks the checkpoint complete
 import { CheckpointError, ConfigError } from '../../errors.js';
-import { saveGPT } from '../../io/gpt_folder.js';
+import { saveModel } from '../../io/pretrained_model.js';
 import { CONFIG_FILE, loadModelFolder, WEIGHTS_FILE, type ModelFolderSource, type ModelFolderTarget } from '../../io/model_folder.js';
 import { parseSafetensors, serializeSafetensors, type SafetensorsTensor } from '../../io/safetensors.js';
 import type { AdamW } from '../../nn/adamw.js';
-import { gpt2TensorShapes, type GPTConfig } from '../../nn/config.js';
-import type { GPT } from '../../nn/gpt.js';
+import { shapeKeys } from '../../nn/architecture.js';
+import { decoderTensors } from '../../nn/decoder_tensors.js';
+import type { CausalLM } from '../../nn/causal_lm.js';
 import type { RunStorage } from './run_storage.js';
 
 export const TRAINER_STATE_FILE = 'trainer_state.json';
@@ -27,10 +28,10 @@ const RESERVED = new Set([CONFIG_FILE, WEIGHTS_FILE, OPTIMIZER_FILE, TRAINER_STA
 export interface CheckpointContents {
   /**
    * Models by name. The first (the policy) is saved at the checkpoint's top, as a model folder
-   * that `loadGPT` and `webrlhf generate --model` read; each further one in a subfolder named
+   * that `loadModel` and `webrlhf generate --model` read; each further one in a subfolder named
    * after it (e.g. `value_model/`).
    */
-  models: Record<string, GPT>;
+  models: Record<string, CausalLM>;
   /** Optimizers by name: their moments and step go to optimizer.safetensors. */
   optimizers?: Record<string, AdamW>;
   /** More files for the checkpoint's top folder, e.g. the tokenizer's (tokenizerFiles()). */
@@ -48,13 +49,13 @@ export interface Checkpoint {
   readonly step: number;
   /** Its directory in the run folder: `checkpoint-00000012`. */
   readonly name: string;
-  /** Where it is, for messages and for loadGPT: e.g. "directory runs/ppo/checkpoint-00000012". */
+  /** Where it is, for messages and for loadModel: e.g. "directory runs/ppo/checkpoint-00000012". */
   readonly location: string;
 }
 
 /** The live objects a checkpoint is read into (by the names they were saved under). */
 export interface RestoreTargets {
-  models?: Record<string, GPT>;
+  models?: Record<string, CausalLM>;
   optimizers?: Record<string, AdamW>;
 }
 
@@ -86,7 +87,7 @@ export function checkpointStep(name: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
-/** A subfolder of the run folder as a model folder: read by loadModelFolder, written by saveGPT. */
+/** A subfolder of the run folder as a model folder: read by loadModelFolder, written by saveModel. */
 export function storageFolder(storage: RunStorage, dir: string, afterEachFile: () => Promise<void> = async () => {}): ModelFolderSource & ModelFolderTarget {
   return {
     location: `${storage.location}/${dir}`,
@@ -108,7 +109,7 @@ function extraFileEntries(files: CheckpointContents['extraFiles']): [string, Uin
 }
 
 /** The folder of each model: the first at the top ("."), the others in subfolders named after them. */
-function modelFolders(models: Record<string, GPT>): [name: string, folder: string][] {
+function modelFolders(models: Record<string, CausalLM>): [name: string, folder: string][] {
   return Object.keys(models).map((name, i) => [name, i === 0 ? '.' : name]);
 }
 
@@ -140,8 +141,8 @@ function checkContents(what: string, contents: Partial<CheckpointContents> & Pic
   return { extra, state };
 }
 
-async function writeModels(storage: RunStorage, dir: string, models: Record<string, GPT>, extra: [string, Uint8Array][], pause: () => Promise<void>): Promise<void> {
-  for (const [name, folder] of modelFolders(models)) await saveGPT(models[name]!, storageFolder(storage, within(dir, folder), pause));
+async function writeModels(storage: RunStorage, dir: string, models: Record<string, CausalLM>, extra: [string, Uint8Array][], pause: () => Promise<void>): Promise<void> {
+  for (const [name, folder] of modelFolders(models)) await saveModel(models[name]!, storageFolder(storage, within(dir, folder), pause));
   for (const [name, bytes] of extra) {
     await storage.write(`${dir}/${name}`, bytes);
     await pause();
@@ -201,8 +202,6 @@ function partOf(tensor: string): string {
   return 'the transformer';
 }
 
-const SHAPE_KEYS = ['vocab_size', 'n_positions', 'n_embd', 'n_layer', 'n_head', 'layer_norm_epsilon'] as const;
-
 async function readTrainerState(storage: RunStorage, checkpoint: Checkpoint): Promise<TrainerStateFile> {
   const file = `${checkpoint.name}/${TRAINER_STATE_FILE}`;
   const bytes = await storage.read(file);
@@ -226,24 +225,23 @@ async function readTrainerState(storage: RunStorage, checkpoint: Checkpoint): Pr
 }
 
 /** The host copy of a model's parameters in its layout, after checking every tensor of the checkpoint against it. */
-async function checkedParameters(storage: RunStorage, checkpoint: Checkpoint, name: string, folder: string, model: GPT): Promise<Float32Array> {
+async function checkedParameters(storage: RunStorage, checkpoint: Checkpoint, name: string, folder: string, model: CausalLM): Promise<Float32Array> {
   const dir = within(checkpoint.name, folder);
   const saved = await loadModelFolder(storageFolder(storage, dir));
   const file = `${dir}/${WEIGHTS_FILE}`;
   const what = `${checkpoint.location}: its ${name} model`;
-  const live: GPTConfig = model.config;
-  const differ = SHAPE_KEYS.filter((k) => saved.config[k] !== live[k]);
+  const differ = shapeKeys(model.arch).filter(([field]) => saved.arch[field] !== model.arch[field]);
   if (differ.length) {
-    const describe = (c: Record<string, unknown>) => differ.map((k) => `${k} ${c[k]}`).join(', ');
+    const describe = (a: typeof model.arch) => differ.map(([field, key]) => `${key} ${a[field]}`).join(', ');
     const liveShapes = new Map(model.layout.specs.map((s) => [s.name, s.shape]));
-    const first = gpt2TensorShapes(saved.config).find((s) => {
+    const first = decoderTensors(saved.arch).find((s) => {
       const l = liveShapes.get(s.name);
       return !l || shapeText(l) !== shapeText(s.shape);
     });
     const firstLive = first && liveShapes.get(first.name);
     const tensor = first ? `: ${first.name} is ${shapeText(first.shape)} there${firstLive ? ` and ${shapeText(firstLive)} here` : ' and absent here'}` : '';
     throw new CheckpointError(
-      `${what} was written by a model with ${describe(saved.config)}; the model being resumed has ${describe(live as unknown as Record<string, unknown>)}${tensor}. ` +
+      `${what} was written by a model with ${describe(saved.arch)}; the model being resumed has ${describe(model.arch)}${tensor}. ` +
         `This checkpoint does not fit: ${RESUME_FIX}.`,
       { file: `${dir}/${CONFIG_FILE}`, ...(first ? { tensor: first.name } : {}) },
     );

@@ -4,7 +4,7 @@
 //   metrics.jsonl               one line per logged step: {"step": 12, "loss": ..., ...}
 //   rollouts.jsonl              PPO samples, one line each: {"step": 12, "prompt": ..., ...}
 //   checkpoint-00000012/        see checkpoint.ts; complete iff renamed from .tmp and holding trainer_state.json
-//   final/                      the trained model folder(s), for loadGPT and `webrlhf generate`
+//   final/                      the trained model folder(s), for loadModel and `webrlhf generate`
 //
 // Every write is crash-safe: files are replaced atomically, directories are committed by a
 // rename (atomic_directory.ts), and logs are appended and cut back on resume (step_log.ts).
@@ -211,7 +211,7 @@ export class Run {
 
   /**
    * Saves the trained model(s) as `final/` (atomically, like a checkpoint): the first model
-   * at its top, loadable by loadGPT and `webrlhf generate --model <run>/final`, others in
+   * at its top, loadable by loadModel and `webrlhf generate --model <run>/final`, others in
    * subfolders. Returns where it is.
    */
   saveFinal(contents: Pick<CheckpointContents, 'models' | 'extraFiles'>): Promise<string> {
@@ -250,7 +250,7 @@ export class Run {
 
   /**
    * A model folder inside the run ("final", "checkpoint-00000012", "checkpoint-00000012/value_model"),
-   * for loadGPT / loadTokenizer / loadModelFolder, whatever the storage (memory included).
+   * for loadModel / loadTokenizer / loadModelFolder, whatever the storage (memory included).
    */
   modelFolder(path: string): ModelFolderSource {
     return { location: `${this.location}/${path}`, read: (name) => this.storage.read(`${path}/${name}`) };

@@ -1,19 +1,24 @@
 import type { Backend, Tensor } from '../backend/backend.js';
 import { ShapeError, TensorStateError } from '../errors.js';
-import { gelu, geluBackward } from '../ops/activations.js';
 import { columnSum, matmul, scale, sum } from '../ops/core.js';
-import { embedding, gatherRows, layerNorm, layerNormBackward, scatterAddRows, softmaxCrossEntropy } from '../ops/layers.js';
+import { embedding, gatherRows, scatterAddRows, softmaxCrossEntropy } from '../ops/layers.js';
 import { tokenLogprobs } from '../ops/sampling.js';
 import { Activations } from './activations.js';
-import { attentionBackward, attentionForward } from './attention.js';
+import { architectureOf, type Architecture, type ModelConfig } from './architecture.js';
+import { attentionForward } from './attention.js';
 import { prepareBatch, type LossReduction, type PreparedBatch, type TokenBatch } from './batch.js';
 import { BatchTensors } from './batch_tensors.js';
-import type { GPTConfig } from './config.js';
+import { blockBackward, blockForward, type BlockContext } from './decoder_block.js';
+import { decoderRefs, type DecoderRefs } from './decoder_tensors.js';
 import { initialise, normalSampler } from './init.js';
 import { parameterLayout, type HeadOptions, type ParamLayout, type ParamSpec } from './layout.js';
+import { linear, norm, normBackward, type Weights } from './linear.js';
+import { RotaryCache } from './rotary_cache.js';
 
-export interface GPTOptions {
+export interface ModelOptions {
   heads?: HeadOptions;
+  /** generation_config.json's keys: the defaults generate() starts from (loadModel reads them from the folder). */
+  generationConfig?: Record<string, unknown>;
   /** Seed of the initial weights (default 0). */
   seed?: number;
 }
@@ -51,14 +56,21 @@ export interface TokenLogprobs {
 }
 
 /**
- * A GPT-2 on one backend: one contiguous parameter buffer (Hugging Face names and layouts,
- * see layout.ts), one gradient buffer of the same layout, and activations allocated once per
- * batch shape. forward → lmLoss / scores / values → backward are composed from backend ops
- * with no readback; only what the caller reads comes back to the host.
+ * A decoder-only language model of any supported family (GPT-2, Llama, Qwen2, Qwen3) on one
+ * backend: one contiguous parameter buffer (Hugging Face names and layouts, see
+ * decoder_tensors.ts), one gradient buffer of the same layout, and activations allocated once
+ * per batch shape. forward → lmLoss / scores / values → backward are composed from ops with
+ * no readback; only what the caller reads comes back to the host. The family is a small
+ * description (Architecture) that one driver follows.
  */
-export class GPT {
+export class CausalLM {
   readonly backend: Backend;
-  readonly config: GPTConfig;
+  /** config.json's keys, as given or loaded (saved back as they are). */
+  readonly config: ModelConfig;
+  readonly arch: Architecture;
+  readonly refs: DecoderRefs;
+  /** generation_config.json's keys, as loaded (generate() starts from them; saveModel writes them back). */
+  generationConfig: Record<string, unknown> | undefined;
   readonly layout: ParamLayout;
   readonly params: Tensor;
   #grads: Tensor | undefined;
@@ -74,42 +86,52 @@ export class GPT {
   #loss: Tensor | undefined;
   #logprobs: TokenLogprobs | undefined;
   #negatedDLogprobs: Tensor | undefined;
+  #rotary: RotaryCache | undefined;
+  /** The last forward's block context (its rotary positions), for its backward. */
+  #context: BlockContext | undefined;
+  readonly #w: Weights = (name) => this.param(name);
+  readonly #g: Weights = (name) => this.grad(name);
 
-  private constructor(backend: Backend, config: GPTConfig, layout: ParamLayout, params: Tensor) {
+  private constructor(backend: Backend, config: ModelConfig, arch: Architecture, layout: ParamLayout, params: Tensor, generationConfig?: Record<string, unknown>) {
     this.backend = backend;
+    this.generationConfig = generationConfig;
     this.config = config;
+    this.arch = arch;
+    this.refs = decoderRefs(arch);
     this.layout = layout;
     this.params = params;
+    if (arch.rotary) this.#rotary = new RotaryCache(backend, arch);
   }
 
-  /** A freshly initialised model (GPT-2's init: N(0, 0.02), residual projections scaled by 1/√(2L)). */
-  static create(backend: Backend, config: GPTConfig, options: GPTOptions = {}): GPT {
-    const layout = parameterLayout(config, options.heads);
-    const host = new Float32Array(layout.total);
-    const normal = normalSampler(options.seed ?? 0);
-    for (const spec of layout.specs) initialise(host.subarray(spec.offset, spec.offset + spec.size), spec.init, normal);
-    return new GPT(backend, config, layout, backend.tensor(host));
+  /**
+   * A freshly initialised model of a config (GPT-2's keys or a Llama-family config.json's).
+   * Init follows the family: GPT-2's N(0, 0.02) with residual projections scaled by 1/√(2L);
+   * the Llama family's N(0, 0.02); norms at 1, biases and heads at 0.
+   */
+  static create(backend: Backend, config: ModelConfig, options: ModelOptions = {}): CausalLM {
+    return CausalLM.fromWeights(backend, config, () => undefined, options);
   }
 
   /**
    * A model from named weights. `get` returns each parameter's values (already checked to
    * have spec.size elements) or undefined to keep its initial value (a new head).
    */
-  static fromWeights(backend: Backend, config: GPTConfig, get: (spec: ParamSpec) => Float32Array | undefined, options: GPTOptions = {}): GPT {
-    const layout = parameterLayout(config, options.heads);
+  static fromWeights(backend: Backend, config: ModelConfig, get: (spec: ParamSpec) => Float32Array | undefined, options: ModelOptions = {}): CausalLM {
+    const arch = architectureOf(config);
+    const layout = parameterLayout(arch, options.heads);
     const host = new Float32Array(layout.total);
     const normal = normalSampler(options.seed ?? 0);
     for (const spec of layout.specs) {
       const values = get(spec);
       const slot = host.subarray(spec.offset, spec.offset + spec.size);
       if (values) {
-        if (values.length !== spec.size) throw new ShapeError(`GPT: ${spec.name} has ${values.length} values, expected ${spec.size}`);
+        if (values.length !== spec.size) throw new ShapeError(`CausalLM: ${spec.name} has ${values.length} values, expected ${spec.size}`);
         slot.set(values);
       } else {
         initialise(slot, spec.init, normal);
       }
     }
-    return new GPT(backend, config, layout, backend.tensor(host));
+    return new CausalLM(backend, config, arch, layout, backend.tensor(host), options.generationConfig);
   }
 
   get frozen(): boolean {
@@ -122,7 +144,7 @@ export class GPT {
 
   /** The gradient buffer (same layout as params); allocated on first use. */
   get grads(): Tensor {
-    if (this.#frozen) throw new TensorStateError('GPT: this model is frozen (a reference model); it has no gradients');
+    if (this.#frozen) throw new TensorStateError('CausalLM: this model is frozen (a reference model); it has no gradients');
     this.#grads ??= this.backend.zeros([this.layout.total]);
     return this.#grads;
   }
@@ -148,19 +170,19 @@ export class GPT {
   }
 
   /** A new, trainable model with a copy of these parameters (on the device). */
-  clone(): GPT {
+  clone(): CausalLM {
     const params = this.backend.zeros([this.layout.total]);
     this.backend.copy(this.params, params);
-    return new GPT(this.backend, this.config, this.layout, params);
+    return new CausalLM(this.backend, this.config, this.arch, this.layout, params, this.generationConfig);
   }
 
   /**
    * A new, trainable model with this one's weights and the given heads: heads this model lacks
    * start at zero (a reward model from an SFT model; a value model from a reward model).
    */
-  async withHeads(heads: HeadOptions): Promise<GPT> {
+  async withHeads(heads: HeadOptions): Promise<CausalLM> {
     const weights = await this.readParameters();
-    return GPT.fromWeights(this.backend, this.config, (s) => weights.get(s.name), { heads });
+    return CausalLM.fromWeights(this.backend, this.config, (s) => weights.get(s.name), { heads, ...(this.generationConfig ? { generationConfig: this.generationConfig } : {}) });
   }
 
   zeroGrad(): void {
@@ -176,37 +198,29 @@ export class GPT {
     return this.#split(await this.backend.read(this.grads));
   }
 
-  /** Runs the transformer on a batch up to the final LayerNorm (and the LM logits unless told not to). */
+  /** Runs the transformer on a batch up to the final norm (and the LM logits unless told not to). */
   forward(batch: TokenBatch | PreparedBatch, options: ForwardOptions = {}): PreparedBatch {
-    const be = this.backend;
-    const p = 'keyMask' in batch ? batch : prepareBatch(batch, this.config, options.reduction);
+    const p = 'keyMask' in batch ? batch : prepareBatch(batch, this.arch, options.reduction);
     const acts = this.#activations(p.B, p.T);
     const bt = this.#batch!;
     bt.upload(p);
     this.#forwardOptions = options;
-    const eps = this.config.layer_norm_epsilon;
-    embedding(bt.ids, bt.pos, this.param('wte.weight'), this.param('wpe.weight'), acts.blocks[0]?.input ?? acts.out);
-    const L = this.config.n_layer;
-    for (let l = 0; l < L; l++) {
+    const { refs, arch } = this;
+    const w = this.#w;
+    const x0 = acts.blocks[0]?.input ?? acts.out;
+    if (refs.positions) embedding(bt.ids, bt.pos, w(refs.embed), w(refs.positions), x0);
+    else gatherRows(w(refs.embed), bt.ids, x0);
+    const c = (this.#context = this.#blockContext(p.pos));
+    for (let l = 0; l < arch.layers; l++) {
       const blk = acts.blocks[l]!;
-      const w = (name: string) => this.param(`h.${l}.${name}`);
-      layerNorm(blk.input, w('ln_1.weight'), w('ln_1.bias'), blk.ln1, blk.ln1Mean, blk.ln1Rstd, eps);
-      matmul(blk.ln1, w('attn.c_attn.weight'), { bias: w('attn.c_attn.bias'), out: blk.qkv });
-      attentionForward(be, { qkv: blk.qkv, q: blk.q, k: blk.k, v: blk.v, scores: acts.scores, probs: blk.probs, yHeads: acts.yHeads, out: blk.attnOut }, bt.keyMask);
-      // Residual adds ride on matmul's accumulate: copy the stream, then add the projection.
-      be.copy(blk.input, blk.mid);
-      matmul(blk.attnOut, w('attn.c_proj.weight'), { bias: w('attn.c_proj.bias'), out: blk.mid, accumulate: true });
-      layerNorm(blk.mid, w('ln_2.weight'), w('ln_2.bias'), blk.ln2, blk.ln2Mean, blk.ln2Rstd, eps);
-      matmul(blk.ln2, w('mlp.c_fc.weight'), { bias: w('mlp.c_fc.bias'), out: blk.fc });
-      gelu(blk.fc, blk.fcGelu);
-      const next = l + 1 < L ? acts.blocks[l + 1]!.input : acts.out;
-      be.copy(blk.mid, next);
-      matmul(blk.fcGelu, w('mlp.c_proj.weight'), { bias: w('mlp.c_proj.bias'), out: next, accumulate: true });
+      const next = l + 1 < arch.layers ? acts.blocks[l + 1]!.input : acts.out;
+      blockForward(c, refs.blocks[l]!, blk.input, blk, next, (proj, attnOut) =>
+        attentionForward(this.backend, proj, { q: blk.q, k: blk.k, v: blk.v, scores: acts.scores, probs: blk.probs, yHeads: acts.yHeads, out: attnOut }, bt.keyMask));
     }
-    layerNorm(acts.out, this.param('ln_f.weight'), this.param('ln_f.bias'), acts.lnf, acts.lnfMean, acts.lnfRstd, eps);
+    norm(w, acts.out, refs.finalNorm, acts.lnf, acts.lnfStats, arch.normEps);
     if (options.logits ?? true) {
-      acts.logits = acts.lazy(acts.logits, [p.B * p.T, this.config.vocab_size]);
-      matmul(acts.lnf, this.param('wte.weight'), { transB: true, out: acts.logits });
+      acts.logits = acts.lazy(acts.logits, [p.B * p.T, arch.vocabSize]);
+      matmul(acts.lnf, w(refs.lmHead), { transB: true, out: acts.logits });
     }
     this.#ran = 'forward';
     return p;
@@ -215,13 +229,13 @@ export class GPT {
   /** The LM logits [B·T, V] of the last forward. */
   get logits(): Tensor {
     const logits = this.#acts?.logits;
-    if (!logits || this.#ran === 'none' || this.#forwardOptions.logits === false) throw new TensorStateError('GPT: no logits; run forward() with logits first');
+    if (!logits || this.#ran === 'none' || this.#forwardOptions.logits === false) throw new TensorStateError('CausalLM: no logits; run forward() with logits first');
     return logits;
   }
 
-  /** Final hidden states [B·T, C] (after ln_f) of the last forward. */
+  /** Final hidden states [B·T, C] (after the final norm) of the last forward. */
   get hidden(): Tensor {
-    if (!this.#acts || this.#ran === 'none') throw new TensorStateError('GPT: run forward() first');
+    if (!this.#acts || this.#ran === 'none') throw new TensorStateError('CausalLM: run forward() first');
     return this.#acts.lnf;
   }
 
@@ -250,7 +264,7 @@ export class GPT {
 
   /** Per-token losses [B·T] (weighted as the loss reduction says) of the last lmLoss(). */
   get tokenLosses(): Tensor {
-    if (!this.#losses || this.#ran !== 'loss') throw new TensorStateError('GPT: run lmLoss() first');
+    if (!this.#losses || this.#ran !== 'loss') throw new TensorStateError('CausalLM: run lmLoss() first');
     return this.#losses;
   }
 
@@ -271,12 +285,12 @@ export class GPT {
   }
 
   /**
-   * The final hidden states (after ln_f) at each sequence's last real token: [B, C], what the
+   * The final hidden states (after the final norm) at each sequence's last real token: [B, C], what the
    * scalar head reads. A device tensor the model owns, rewritten by the next call.
    */
   lastHidden(): Tensor {
     const acts = this.#needForward();
-    acts.hLast = acts.lazy(acts.hLast, [acts.B, this.config.n_embd]);
+    acts.hLast = acts.lazy(acts.hLast, [acts.B, this.arch.hiddenSize]);
     gatherRows(acts.lnf, this.#batch!.lastRows, acts.hLast);
     return acts.hLast;
   }
@@ -301,76 +315,53 @@ export class GPT {
   /** Adds the gradients of the given head outputs into `grads` (call zeroGrad() first for a fresh step). */
   backward(input: BackwardInput = { lm: true }): void {
     const be = this.backend;
-    if (this.#frozen) throw new TensorStateError('GPT: this model is frozen (a reference model); backward() needs a trainable model (clone() one)');
+    if (this.#frozen) throw new TensorStateError('CausalLM: this model is frozen (a reference model); backward() needs a trainable model (clone() one)');
     const acts = this.#needForward();
     const bt = this.#batch!;
-    const g = (name: string) => this.grad(name);
-    const w = (name: string) => this.param(name);
-    // ∂L/∂(ln_f output), summed over the heads.
-    be.zero(acts.dLn);
-    if (input.lm && input.dLogprobs) throw new TensorStateError('GPT: backward() takes lm or dLogprobs, not both; fold one loss into the other');
+    const g = this.#g;
+    const w = this.#w;
+    // ∂L/∂(final norm output), summed over the heads.
+    be.zero(acts.grads.dLn);
+    if (input.lm && input.dLogprobs) throw new TensorStateError('CausalLM: backward() takes lm or dLogprobs, not both; fold one loss into the other');
     if (input.lm) {
-      if (this.#ran !== 'loss' || !this.#dlogits) throw new TensorStateError('GPT: backward({ lm: true }) needs lmLoss() after forward()');
+      if (this.#ran !== 'loss' || !this.#dlogits) throw new TensorStateError('CausalLM: backward({ lm: true }) needs lmLoss() after forward()');
       this.#backwardLogits(this.#dlogits);
     }
     if (input.dLogprobs) this.#backwardLogits(this.#logprobGradient(input.dLogprobs, input.logprobScale ?? 1));
     if (input.dScores) {
-      const dh = (acts.dhLast = acts.lazy(acts.dhLast, [acts.B, this.config.n_embd]));
-      if (!acts.hLast) throw new TensorStateError('GPT: backward({ dScores }) needs scores() after forward()');
+      const dh = (acts.dhLast = acts.lazy(acts.dhLast, [acts.B, this.arch.hiddenSize]));
+      if (!acts.hLast) throw new TensorStateError('CausalLM: backward({ dScores }) needs scores() after forward()');
       matmul(input.dScores, acts.hLast, { transA: true, out: g('score.weight'), accumulate: true });
       columnSum(input.dScores, g('score.bias'));
       matmul(input.dScores, this.#headParam('score.weight'), { out: dh });
-      scatterAddRows(dh, bt.lastIndex, acts.dLn);
+      scatterAddRows(dh, bt.lastIndex, acts.grads.dLn);
     }
     if (input.dLastHidden) {
-      const C = this.config.n_embd;
+      const C = this.arch.hiddenSize;
       const d = input.dLastHidden;
       if (d.shape.length !== 2 || d.shape[0] !== acts.B || d.shape[1] !== C) {
-        throw new ShapeError(`GPT: dLastHidden has shape [${d.shape.join(', ')}], expected [${acts.B}, ${C}] (one row per sequence of the last forward)`);
+        throw new ShapeError(`CausalLM: dLastHidden has shape [${d.shape.join(', ')}], expected [${acts.B}, ${C}] (one row per sequence of the last forward)`);
       }
-      scatterAddRows(d, bt.lastIndex, acts.dLn);
+      scatterAddRows(d, bt.lastIndex, acts.grads.dLn);
     }
     if (input.dValues) {
       matmul(input.dValues, acts.lnf, { transA: true, out: g('v_head.summary.weight'), accumulate: true });
       columnSum(input.dValues, g('v_head.summary.bias'));
-      matmul(input.dValues, this.#headParam('v_head.summary.weight'), { out: acts.dLn, accumulate: true });
+      matmul(input.dValues, this.#headParam('v_head.summary.weight'), { out: acts.grads.dLn, accumulate: true });
     }
-    const dres = acts.dResidual;
+    const { refs } = this;
+    const dres = acts.grads.dResidual;
     be.zero(dres);
-    layerNormBackward(acts.dLn, acts.out, w('ln_f.weight'), acts.lnfMean, acts.lnfRstd, dres, g('ln_f.weight'), g('ln_f.bias'));
-    for (let l = this.config.n_layer - 1; l >= 0; l--) {
-      const blk = acts.blocks[l]!;
-      const h = `h.${l}.`;
-      // MLP: dres is ∂L/∂(block output) and becomes ∂L/∂mid once ln_2's backward adds in.
-      matmul(blk.fcGelu, dres, { transA: true, out: g(h + 'mlp.c_proj.weight'), accumulate: true });
-      columnSum(dres, g(h + 'mlp.c_proj.bias'));
-      matmul(dres, w(h + 'mlp.c_proj.weight'), { transB: true, out: acts.dFcGelu });
-      geluBackward(acts.dFcGelu, blk.fc, acts.dFc);
-      matmul(blk.ln2, acts.dFc, { transA: true, out: g(h + 'mlp.c_fc.weight'), accumulate: true });
-      columnSum(acts.dFc, g(h + 'mlp.c_fc.bias'));
-      matmul(acts.dFc, w(h + 'mlp.c_fc.weight'), { transB: true, out: acts.dLn });
-      layerNormBackward(acts.dLn, blk.mid, w(h + 'ln_2.weight'), blk.ln2Mean, blk.ln2Rstd, dres, g(h + 'ln_2.weight'), g(h + 'ln_2.bias'));
-      // Attention: dres is now ∂L/∂mid and becomes ∂L/∂input.
-      matmul(blk.attnOut, dres, { transA: true, out: g(h + 'attn.c_proj.weight'), accumulate: true });
-      columnSum(dres, g(h + 'attn.c_proj.bias'));
-      matmul(dres, w(h + 'attn.c_proj.weight'), { transB: true, out: acts.dAttnOut });
-      attentionBackward(
-        be,
-        { qkv: blk.qkv, q: blk.q, k: blk.k, v: blk.v, scores: acts.scores, probs: blk.probs, yHeads: acts.yHeads, out: blk.attnOut },
-        { dOut: acts.dAttnOut, dQkv: acts.dQkv, dq: acts.dq, dk: acts.dk, dv: acts.dv, dYHeads: acts.yHeads, dProbs: acts.dProbs, dScores: acts.dScores },
-      );
-      matmul(blk.ln1, acts.dQkv, { transA: true, out: g(h + 'attn.c_attn.weight'), accumulate: true });
-      columnSum(acts.dQkv, g(h + 'attn.c_attn.bias'));
-      matmul(acts.dQkv, w(h + 'attn.c_attn.weight'), { transB: true, out: acts.dLn });
-      layerNormBackward(acts.dLn, blk.input, w(h + 'ln_1.weight'), blk.ln1Mean, blk.ln1Rstd, dres, g(h + 'ln_1.weight'), g(h + 'ln_1.bias'));
-    }
-    scatterAddRows(dres, bt.idIndex, g('wte.weight'));
-    scatterAddRows(dres, bt.posIndex, g('wpe.weight'));
+    normBackward(w, this.#g, acts.grads.dLn, acts.out, refs.finalNorm, acts.lnfStats, dres);
+    const c = this.#context!;
+    for (let l = this.arch.layers - 1; l >= 0; l--) blockBackward(c, this.#g, refs.blocks[l]!, acts.blocks[l]!, acts.grads, acts);
+    scatterAddRows(dres, bt.idIndex, g(refs.embed));
+    if (refs.positions) scatterAddRows(dres, bt.posIndex, g(refs.positions));
   }
 
   /** Device bytes held: parameters, gradients and activations (optimizer state is the optimizer's). */
   get deviceBytes(): number {
-    return (this.params.size + (this.#grads?.size ?? 0) + (this.#losses?.size ?? 0)) * 4 + (this.#acts?.bytes ?? 0);
+    return (this.params.size + (this.#grads?.size ?? 0) + (this.#losses?.size ?? 0)) * 4 + (this.#acts?.bytes ?? 0) + (this.#rotary?.bytes ?? 0);
   }
 
   dispose(): void {
@@ -380,6 +371,7 @@ export class GPT {
     this.#losses?.dispose();
     this.#loss?.dispose();
     this.#grads?.dispose();
+    this.#rotary?.dispose();
     this.params.dispose();
   }
 
@@ -391,16 +383,23 @@ export class GPT {
     this.#losses = undefined;
     this.#dlogits = undefined;
     this.#negatedDLogprobs = undefined;
-    this.#acts = new Activations(this.backend, this.config, B, T);
+    this.#acts = new Activations(this.backend, this.arch, B, T);
     this.#batch = new BatchTensors(this.backend, B, T);
     return this.#acts;
   }
 
-  /** Adds the LM head's share of backward for ∂L/∂logits: into wte's gradient and ∂L/∂ln_f. */
+  /** Adds the LM head's share of backward for ∂L/∂logits: into the head's gradient and ∂L/∂(final norm output). */
   #backwardLogits(dlogits: Tensor): void {
     const acts = this.#acts!;
-    matmul(dlogits, acts.lnf, { transA: true, out: this.grad('wte.weight'), accumulate: true });
-    matmul(dlogits, this.param('wte.weight'), { out: acts.dLn, accumulate: true });
+    const head = this.refs.lmHead;
+    matmul(dlogits, acts.lnf, { transA: true, out: this.grad(head), accumulate: true });
+    matmul(dlogits, this.param(head), { out: acts.grads.dLn, accumulate: true });
+  }
+
+  /** What a block needs besides its weights: the rotary tables for the batch's positions. */
+  #blockContext(hostPositions: Float32Array): BlockContext {
+    const rotary = this.#rotary && this.#batch ? { positions: this.#batch.pos, ...this.#rotary.tables(maxPosition(hostPositions) + 1) } : undefined;
+    return { backend: this.backend, arch: this.arch, w: this.#w, rotary };
   }
 
   /**
@@ -412,7 +411,7 @@ export class GPT {
     const acts = this.#acts!;
     const logits = this.logits;
     const N = logits.shape[0]!;
-    if (dLogprobs.size !== N) throw new ShapeError(`GPT: dLogprobs has ${dLogprobs.size} values, the last forward has ${N} positions`);
+    if (dLogprobs.size !== N) throw new ShapeError(`CausalLM: dLogprobs has ${dLogprobs.size} values, the last forward has ${N} positions`);
     if (!this.#losses || this.#losses.size !== N) {
       this.#losses?.dispose();
       this.#losses = be.zeros([N]);
@@ -431,13 +430,13 @@ export class GPT {
   }
 
   #needForward(): Activations {
-    if (!this.#acts || this.#ran === 'none') throw new TensorStateError('GPT: run forward() first');
+    if (!this.#acts || this.#ran === 'none') throw new TensorStateError('CausalLM: run forward() first');
     return this.#acts;
   }
 
   #headParam(name: string): Tensor {
     if (!this.layout.byName.has(name)) {
-      throw new TensorStateError(`GPT: this model has no ${name.split('.')[0]} head; create it with heads: { ${name.startsWith('score') ? 'score' : 'value'}: true }`);
+      throw new TensorStateError(`CausalLM: this model has no ${name.split('.')[0]} head; create it with heads: { ${name.startsWith('score') ? 'score' : 'value'}: true }`);
     }
     return this.param(name);
   }
@@ -446,7 +445,7 @@ export class GPT {
     let t = cache.get(name);
     if (!t) {
       const spec = this.layout.byName.get(name);
-      if (!spec) throw new ShapeError(`GPT: no parameter named ${JSON.stringify(name)}`);
+      if (!spec) throw new ShapeError(`CausalLM: no parameter named ${JSON.stringify(name)}`);
       t = this.backend.view(buffer, spec.offset, spec.shape);
       cache.set(name, t);
     }
@@ -456,4 +455,10 @@ export class GPT {
   #split(all: Float32Array): Map<string, Float32Array> {
     return new Map(this.layout.specs.map((s) => [s.name, all.slice(s.offset, s.offset + s.size)]));
   }
+}
+
+function maxPosition(positions: Float32Array): number {
+  let m = 0;
+  for (const p of positions) if (p > m) m = p;
+  return m;
 }

@@ -1,7 +1,7 @@
-// GPT models to and from Hugging Face-style folders (in memory here, so every leg runs it).
+// CausalLM models to and from Hugging Face-style folders (in memory here, so every leg runs it).
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CheckpointError, GPT, gptConfig, loadGPT, memoryFolder, parseSafetensors, saveGPT, serializeSafetensors } from 'webrlhf';
+import { CheckpointError, CausalLM, gptConfig, loadModel, memoryFolder, parseSafetensors, saveModel, serializeSafetensors } from 'webrlhf';
 import { legBackendInstance as backend } from './harness/runtime.js';
 
 const test = suite('gpt folder');
@@ -11,16 +11,16 @@ const BATCH = { inputIds: [[1, 5, 7, 12, 0]] };
 
 test('save then load gives the same parameters and logits; heads are found or created at zero', async () => {
   const be = await backend();
-  const model = GPT.create(be, CONFIG, { seed: 3, heads: { score: true } });
+  const model = CausalLM.create(be, CONFIG, { seed: 3, heads: { score: true } });
   be.write(model.param('score.bias'), [0.5]);
   const folder = memoryFolder();
-  await saveGPT(model, folder);
+  await saveModel(model, folder);
   assert.equal([...folder.files.keys()].sort(), ['config.json', 'model.safetensors']);
   const config = JSON.parse(new TextDecoder().decode(folder.files.get('config.json')));
   assert.is(config.model_type, 'gpt2');
   assert.is(config.n_embd, 8);
 
-  const loaded = await loadGPT(be, folder);
+  const loaded = await loadModel(be, folder);
   assert.equal(loaded.heads, { score: true, value: false });
   const [a, b] = [await model.readParameters(), await loaded.readParameters()];
   for (const [name, v] of a) assert.equal([...b.get(name)!], [...v], name);
@@ -28,16 +28,16 @@ test('save then load gives the same parameters and logits; heads are found or cr
   loaded.forward(BATCH);
   assert.equal([...(await be.read(loaded.logits))], [...(await be.read(model.logits))]);
 
-  const withValue = await loadGPT(be, folder, { heads: { value: true } });
+  const withValue = await loadModel(be, folder, { heads: { value: true } });
   assert.equal([...(await be.read(withValue.param('v_head.summary.weight')))], new Array(8).fill(0));
   for (const m of [model, loaded, withValue]) m.dispose();
 });
 
 test('weights that disagree with config.json are CheckpointErrors naming the tensor', async () => {
   const be = await backend();
-  const model = GPT.create(be, CONFIG);
+  const model = CausalLM.create(be, CONFIG);
   const folder = memoryFolder();
-  await saveGPT(model, folder);
+  await saveModel(model, folder);
   const weights = parseSafetensors(folder.files.get('model.safetensors')!);
   const rewrite = (edit: (m: Map<string, { shape: readonly number[]; data: Float32Array }>) => void) => {
     const copy = new Map([...weights].map(([k, v]) => [k, { shape: v.shape, data: v.data }]));
@@ -48,7 +48,7 @@ test('weights that disagree with config.json are CheckpointErrors naming the ten
   };
   const fails = async (where: ReturnType<typeof memoryFolder>, tensor: string, re: RegExp) => {
     try {
-      await loadGPT(be, where);
+      await loadModel(be, where);
       assert.unreachable('expected a CheckpointError');
     } catch (e) {
       assert.instance(e, CheckpointError);
