@@ -161,7 +161,7 @@ test('bad config.json: CheckpointError naming config.json and the key', async ()
   await rejectsWith(load({ ...tiny, model_type: 'llama' }), checkpointError('config.json', undefined, /config\.json: hidden_size is missing/), 'llama keys');
   await rejectsWith(
     load({ ...tiny, model_type: 'mixtral', architectures: ['MixtralForCausalLM'] }),
-    checkpointError('config.json', undefined, /MixtralForCausalLM is not supported; webrlhf runs GPT2LMHeadModel \(gpt2\), LlamaForCausalLM \(llama\), Qwen2ForCausalLM \(qwen2\), Qwen3ForCausalLM \(qwen3\)/),
+    checkpointError('config.json', undefined, /MixtralForCausalLM \(model_type "mixtral"\) is not supported; webrlhf runs GPT2LMHeadModel \(gpt2\), LlamaForCausalLM \(llama\), Qwen2ForCausalLM \(qwen2\), Qwen3ForCausalLM \(qwen3\)/),
     'unsupported architecture',
   );
   await rejectsWith(load({ ...tiny, n_layer: undefined }), checkpointError('config.json', undefined, /n_layer is missing; it must be a positive integer/), 'n_layer');

@@ -15,6 +15,7 @@ import './gpt.test.js';
 import './generate.test.js';
 import './pretrained_model.test.js';
 import './hf_golden.test.js';
+import './llama_config.test.js';
 import './learning.test.js';
 import './tokenizer.test.js';
 import './losses.test.js';

@@ -67,7 +67,8 @@ export function modelTypeOf(raw: Record<string, unknown>, complain: (problem: st
   const byClass = Object.entries(SUPPORTED_ARCHITECTURES).find(([, cls]) => cls === arch);
   if (type === undefined && byClass) return byClass[0] as ModelType;
   if (type === undefined && arch === undefined && 'n_embd' in raw) return 'gpt2';
-  const named = typeof arch === 'string' ? arch : type !== undefined ? `model_type ${JSON.stringify(type)}` : 'a config without model_type or architectures';
+  const typeText = type !== undefined ? `model_type ${JSON.stringify(type)}` : undefined;
+  const named = typeof arch === 'string' ? (typeText ? `${arch} (${typeText})` : arch) : (typeText ?? 'a config without model_type or architectures');
   throw complain(`${named} is not supported; webrlhf runs ${supported}`);
 }
 
