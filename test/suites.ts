@@ -16,6 +16,7 @@ import './generate.test.js';
 import './gpt_folder.test.js';
 import './learning.test.js';
 import './tokenizer.test.js';
+import './hf_tokenizers.test.js';
 import './losses.test.js';
 import './mib.test.js';
 import './arithmetic_task.test.js';
