@@ -3,7 +3,10 @@
 // decoded text, UTF-8 cuts, added-token flags, decoders, chat templates.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ChatTemplate, HFTokenizer, TokenizerError, loadTokenizer, parseTokenizer, tokenizerFiles, type ChatTemplateMessage } from 'webrlhf';
+import {
+  ChatTemplate, DatasetError, HFTokenizer, TokenizerError, loadTokenizer, parseTokenizer, preferenceDataset, promptDataset, renderChatPrompt, sftDataset,
+  splitChat, tokenizerFiles, type ChatTemplateMessage,
+} from 'webrlhf';
 import { resolveFolderSource } from '../src/io/model_folder.js';
 import { platform } from '../src/runtime/platform.js';
 
@@ -186,6 +189,36 @@ test('chat templates: a template that refuses the conversation, or is not Jinja,
   assert.match((bad as Error).message, /chat_template: is not a template @huggingface\/jinja can parse/);
   const missing = error(() => ChatTemplate.fromConfig({ chat_template: [{ name: 'tool_use', template: 'x' }] }));
   assert.match((missing as Error).message, /no template named "default"; the file has "tool_use"/);
+});
+
+test("conversational records use the tokenizer's chat template (the built-in one without): SFT's completion is the assistant's text up to the EOS", async () => {
+  const qwen = (await fixture('qwen2.5')).tokenizer;
+  const template = qwen.chatTemplate!;
+  const system = { role: 'system' as const, content: 'Be brief.' };
+  const user = { role: 'user' as const, content: 'Hi?' };
+  const assistant = { role: 'assistant' as const, content: 'Hello.' };
+  const header = '<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi?<|im_end|>\n<|im_start|>assistant\n';
+  assert.equal(splitChat([system, user, assistant], template), { prompt: header, completion: 'Hello.' });
+  assert.is(renderChatPrompt([system, user], template), header);
+  assert.equal(splitChat([system, user, assistant]), { prompt: '<|system|>\nBe brief.\n<|user|>\nHi?\n<|assistant|>\n', completion: 'Hello.' });
+  const sft = sftDataset([{ messages: [system, user, assistant] }, { prompt: [user], completion: [assistant] }], { chatTemplate: template });
+  assert.equal(sft.records[0], { prompt: header, completion: 'Hello.' });
+  assert.ok(sft.records[1]!.prompt.endsWith('<|im_start|>user\nHi?<|im_end|>\n<|im_start|>assistant\n'));
+  assert.is(sft.records[1]!.completion, 'Hello.');
+  const pairs = preferenceDataset([{ prompt: [system, user], chosen: [assistant], rejected: 'No.' }], { chatTemplate: template });
+  assert.equal(pairs.records[0], { prompt: header, chosen: 'Hello.', rejected: 'No.' });
+  assert.is(promptDataset([{ prompt: [system, user] }], { chatTemplate: template }).records[0]!.prompt, header);
+  // Encoded, the completion ends with the EOS the trainers append: <|im_end|>, as the model writes it.
+  assert.equal(qwen.encode(header + 'Hello.<|im_end|>').slice(-1), [qwen.eosTokenId]);
+
+  // A conversation the template refuses is a bad record, skipped and counted under skip_bad_lines.
+  const mistral = (await fixture('llama')).tokenizer.chatTemplate!;
+  const records = [{ messages: [user, assistant] }, { messages: [user, user, assistant] }];
+  const kept = sftDataset(records, { chatTemplate: mistral, skip_bad_lines: true });
+  assert.equal(kept.records, [{ prompt: '<s>[INST] Hi? [/INST]', completion: 'Hello.' }]);
+  assert.is(kept.skipped, 1);
+  assert.ok(kept.skippedErrors[0] instanceof DatasetError);
+  assert.match(kept.skippedErrors[0]!.message, /records\[1\]: field "messages" cannot be rendered: .*Conversation roles must alternate/);
 });
 
 test('save → load: every kind writes files that load to the same ids, special tokens and chat template', async () => {

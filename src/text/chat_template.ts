@@ -5,11 +5,13 @@
 import { Template } from '@huggingface/jinja';
 import { TokenizerError } from '../errors.js';
 
-/** A chat message as templates read it: role and content, and whatever else a template uses (reasoning_content, tool_calls). */
+/** A chat message as templates read it: role and content, and whatever else a template uses (every field is passed). */
 export interface ChatTemplateMessage {
   role: string;
   content: string;
-  [field: string]: unknown;
+  /** Qwen3's templates: the thinking that led to an assistant message. */
+  reasoning_content?: string;
+  tool_calls?: unknown[];
 }
 
 export interface ChatRenderOptions {
