@@ -77,7 +77,7 @@ test('decode(encode(s)): exactly s for the byte-level kinds, NFC(s) for Qwen, wh
       else if (kind.startsWith('qwen')) assert.is(back, text.normalize('NFC'), `${kind}: ${JSON.stringify(text)}`);
       if (back === text) exact++;
     }
-    // Metaspace eats a leading space, Strip the first; the rest round-trips.
+    // Llama loses a leading space, turns "▁" into a space, and (legacy) adds one after added tokens.
     if (kind.startsWith('llama')) assert.ok(exact > expected.cases.length * 0.75, `${kind}: ${exact} of ${expected.cases.length}`);
   }
 });
