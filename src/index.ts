@@ -57,13 +57,14 @@ export { loadModel, saveModel, type LoadModelOptions } from './io/pretrained_mod
 /** @deprecated loadModel and saveModel load and save every family; these are their old names. */
 export { loadModel as loadGPT, saveModel as saveGPT } from './io/pretrained_model.js';
 export type { Tokenizer } from './text/tokenizer.js';
-export { BPETokenizer, type BPETokenizerSpec, type AddedTokenSpec, type SpecOrigin, type FieldRef } from './text/bpe_tokenizer.js';
+export { HFTokenizer } from './text/hf_tokenizer.js';
 export type { AddedToken } from './text/added_tokens.js';
-export { byteTokenizer, BYTE_BOS_TOKEN, BYTE_EOS_TOKEN, BYTE_PAD_TOKEN } from './text/byte_tokenizer.js';
+export { ByteTokenizer, byteTokenizer, BYTE_BOS_TOKEN, BYTE_EOS_TOKEN, BYTE_PAD_TOKEN } from './text/byte_tokenizer.js';
 export { BYTE_TO_CHAR, GPT2_SPLIT_PATTERN } from './text/byte_level.js';
+export { ChatTemplate, type ChatTemplateMessage, type ChatRenderOptions, type AssistantSpan } from './text/chat_template.js';
 export {
-  parseTokenizer, loadTokenizer, saveTokenizer, tokenizerFiles,
-  TOKENIZER_FILE, TOKENIZER_CONFIG_FILE, SPECIAL_TOKENS_MAP_FILE, VOCAB_FILE, MERGES_FILE, type TokenizerFileContents,
+  parseTokenizer, loadTokenizer, saveTokenizer, tokenizerFiles, isSavableTokenizer, type SavableTokenizer,
+  TOKENIZER_FILE, TOKENIZER_CONFIG_FILE, SPECIAL_TOKENS_MAP_FILE, CHAT_TEMPLATE_FILE, VOCAB_FILE, MERGES_FILE, type TokenizerFileContents,
 } from './text/tokenizer_files.js';
 export { CachedDecoder } from './nn/cached_decoder.js';
 export { generate, type GenerateOptions, type GeneratedSequence } from './text/generate.js';

@@ -18,6 +18,7 @@ import './hf_golden.test.js';
 import './llama_config.test.js';
 import './learning.test.js';
 import './tokenizer.test.js';
+import './hf_tokenizers.test.js';
 import './losses.test.js';
 import './mib.test.js';
 import './arithmetic_task.test.js';

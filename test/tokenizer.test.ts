@@ -2,10 +2,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { encode as gptTokenizerEncode } from 'gpt-tokenizer/encoding/r50k_base';
 import {
-  BPETokenizer, BYTE_TO_CHAR, TokenizerError, byteTokenizer, loadTokenizer, memoryFolder, parseTokenizer, saveTokenizer, tokenizerFiles,
-  type AddedTokenSpec, type BPETokenizerSpec,
+  BYTE_TO_CHAR, GPT2_SPLIT_PATTERN, HFTokenizer, TokenizerError, byteTokenizer, loadTokenizer, memoryFolder, parseTokenizer, saveTokenizer, tokenizerFiles,
 } from 'webrlhf';
-import { splitWords as words } from '../src/text/byte_level.js';
 import { GPT2_EOS_ID, gpt2TokenizerJson, gpt2VocabMerges } from './harness/gpt2_tokenizer.js';
 import { textCorpus } from './harness/text_corpus.js';
 import { errorOf, rejectsWith } from './harness/rejects.js';
@@ -18,7 +16,7 @@ const json = (bytes: Uint8Array | undefined) => JSON.parse(new TextDecoder().dec
 // Built once per leg: deriving GPT-2's merges and parsing 50k tokens take a moment.
 const CORPUS_SIZE = 11_000;
 let corpus: string[] | undefined;
-let gpt2: BPETokenizer | undefined;
+let gpt2: HFTokenizer | undefined;
 const getCorpus = () => (corpus ??= textCorpus(CORPUS_SIZE, 20240611));
 const getGPT2 = () => (gpt2 ??= parseTokenizer({ 'tokenizer.json': gpt2TokenizerJson() }));
 
@@ -59,11 +57,26 @@ function rejectsTokenizerError(p: Promise<unknown>, ...patterns: RegExp[]): Prom
   return rejectsWith(p, errorOf(TokenizerError, ...patterns), 'TokenizerError');
 }
 
-/** A byte-level vocabulary where a byte's id is its value, with more tokens after 255. */
-function byteSpec(extra: string[] = [], merges: [string, string][] = [], addedTokens: AddedTokenSpec[] = []): BPETokenizerSpec {
-  const vocab = new Map(BYTE_TO_CHAR.map((c, b) => [c, b]));
-  extra.forEach((t, i) => vocab.set(t, 256 + i));
-  return { vocab, merges, addedTokens };
+/** GPT-2's words of `s` (its pre-tokenizer regex, with Unicode White_Space for \\s). */
+const words = (s: string): string[] => s.match(new RegExp(GPT2_SPLIT_PATTERN, 'gu')) ?? [];
+
+interface Added {
+  id: number;
+  content: string;
+  special?: boolean;
+  single_word?: boolean;
+  lstrip?: boolean;
+  rstrip?: boolean;
+  normalized?: boolean;
+}
+
+/** A byte-level BPE (GPT-2's pre-tokenizer) where a byte's id is its value, with more tokens after 255. */
+function byteBPE(extra: string[] = [], merges: [string, string][] = [], addedTokens: Added[] = [], config: object = {}): HFTokenizer {
+  const vocab = Object.fromEntries([...BYTE_TO_CHAR, ...extra].map((t, i) => [t, i]));
+  const byteLevel = { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true };
+  const added = addedTokens.map((t) => ({ single_word: false, lstrip: false, rstrip: false, normalized: false, special: false, ...t }));
+  const json = { added_tokens: added, normalizer: null, pre_tokenizer: byteLevel, post_processor: null, decoder: byteLevel, model: { type: 'BPE', vocab, merges } };
+  return parseTokenizer({ 'tokenizer.json': json, 'tokenizer_config.json': config });
 }
 
 /** A small vocab.json + merges.txt: bytes (id = value), "Ġt", "he", "Ġthe", then "<|endoftext|>". */
@@ -185,37 +198,38 @@ test('decode never throws on bytes that are not UTF-8: each maximal invalid subs
 });
 
 test('merges apply lowest rank first, the leftmost among equal ranks', () => {
-  const aa = new BPETokenizer(byteSpec(['aa'], [['a', 'a']]));
+  const aa = byteBPE(['aa'], [['a', 'a']]);
   assert.equal(aa.encode('aaa'), [256, 97]);
   assert.equal(aa.encode('aaaaa'), [256, 256, 97]);
-  const bcFirst = new BPETokenizer(byteSpec(['bc', 'ab'], [['b', 'c'], ['a', 'b']]));
+  const bcFirst = byteBPE(['bc', 'ab'], [['b', 'c'], ['a', 'b']]);
   assert.equal(bcFirst.encode('abc'), [97, 256]);
-  const abFirst = new BPETokenizer(byteSpec(['ab', 'bc'], [['a', 'b'], ['b', 'c']]));
+  const abFirst = byteBPE(['ab', 'bc'], [['a', 'b'], ['b', 'c']]);
   assert.equal(abFirst.encode('abc'), [256, 99]);
-  const chain = new BPETokenizer(byteSpec(['ab', 'abc', 'abcd'], [['a', 'b'], ['ab', 'c'], ['abc', 'd']]));
+  const chain = byteBPE(['ab', 'abc', 'abcd'], [['a', 'b'], ['ab', 'c'], ['abc', 'd']]);
   assert.equal(chain.encode('abcdabc ab'), [258, 257, 32, 256]); // no regex split inside "abcdabc"
   // Words are split first: a merge never crosses words.
   assert.equal(chain.encode('a b'), [97, 32, 98]);
 });
 
 test('added tokens: leftmost-longest, single_word, lstrip/rstrip, non-normalized before normalized, split_special_tokens', () => {
-  const longest = new BPETokenizer(byteSpec([], [], [{ id: 256, content: '<a>' }, { id: 257, content: '<a><b>' }]));
+  const longest = byteBPE([], [], [{ id: 256, content: '<a>' }, { id: 257, content: '<a><b>' }]);
   assert.equal(longest.encode('x<a><b>y<a>'), [120, 257, 121, 256]);
 
-  const mask = (flags: Partial<AddedTokenSpec>) => new BPETokenizer(byteSpec([], [], [{ id: 256, content: '<mask>', ...flags }]));
-  const word = mask({ singleWord: true });
+  const mask = (flags: Partial<Added>) => byteBPE([], [], [{ id: 256, content: '<mask>', ...flags }]);
+  const word = mask({ single_word: true });
   // Punctuation and spaces are not word characters; a combining mark is (Hugging Face's test case).
   assert.equal(word.encode('<mask>, <mask>- \u0330<mask>'), [256, ...utf8(', '), 256, ...utf8('- \u0330<mask>')]);
   assert.equal(word.encode('a<mask> <mask>b'), utf8('a<mask> <mask>b'));
-  const strip = mask({ singleWord: true, lstrip: true, rstrip: true });
+  const strip = mask({ single_word: true, lstrip: true, rstrip: true });
   assert.equal(strip.encode('Hi <mask> there\t<mask>\t<mask>\u2000'), [...utf8('Hi'), 256, ...utf8('there'), 256, 256]);
 
-  const order = new BPETokenizer(byteSpec([], [], [{ id: 256, content: 'ab', normalized: true }, { id: 257, content: 'bc', normalized: false }]));
+  const order = byteBPE([], [], [{ id: 256, content: 'ab', normalized: true }, { id: 257, content: 'bc', normalized: false }]);
   assert.equal(order.encode('abc'), [97, 257]);
 
-  const special = byteSpec([], [], [{ id: 256, content: '<s>', special: true }]);
-  assert.equal(new BPETokenizer(special).encode('x<s>'), [120, 256]);
-  assert.equal(new BPETokenizer({ ...special, splitSpecialTokens: true }).encode('x<s>'), utf8('x<s>'));
+  const special: Added[] = [{ id: 256, content: '<s>', special: true }, { id: 257, content: '<t>', special: false }];
+  assert.equal(byteBPE([], [], special).encode('x<s><t>'), [120, 256, 257]);
+  // split_special_tokens: special tokens are text, the other added tokens still match.
+  assert.equal(byteBPE([], [], special, { split_special_tokens: true }).encode('x<s><t>'), [...utf8('x<s>'), 257]);
 });
 
 test('save → load round trip: same ids and special tokens; Hugging Face file layout', async () => {
@@ -228,18 +242,19 @@ test('save → load round trip: same ids and special tokens; Hugging Face file l
     assert.is(file.model.type, 'BPE');
     assert.is(file.pre_tokenizer.type, 'ByteLevel');
     assert.is(file.decoder.type, 'ByteLevel');
-    assert.is(file.model.merges.length, original.merges.length);
+    assert.is(file.model.merges.length, original instanceof HFTokenizer ? (original.tokenizerJson.model as { merges: unknown[] }).merges.length : 0);
     assert.ok(file.model.merges.every((m: unknown) => typeof m === 'string'));
     const config = json(folder.files.get('tokenizer_config.json'));
     assert.is(config.tokenizer_class, 'PreTrainedTokenizerFast');
-    assert.is(config.split_special_tokens, original.splitSpecialTokens);
+    assert.is(config.split_special_tokens, original instanceof HFTokenizer ? original.splitSpecialTokens : true);
 
     const loaded = await loadTokenizer(folder);
     assert.equal(
       [loaded.vocabSize, loaded.bosTokenId, loaded.eosTokenId, loaded.padTokenId, loaded.splitSpecialTokens],
-      [original.vocabSize, original.bosTokenId, original.eosTokenId, original.padTokenId, original.splitSpecialTokens],
+      [original.vocabSize, original.bosTokenId, original.eosTokenId, original.padTokenId, config.split_special_tokens],
     );
-    assert.equal(loaded.addedTokens, original.addedTokens);
+    if (original instanceof HFTokenizer) assert.equal(loaded.addedTokens, original.addedTokens);
+    for (let id = 0; id < original.vocabSize; id += 37) assert.is(loaded.idToToken(id), original.idToToken(id));
     for (const s of [...strings, '<|endoftext|> <|bos|>']) assert.equal(loaded.encode(s), original.encode(s), JSON.stringify(s));
   }
   const byteConfig = json(tokenizerFiles(byteTokenizer())['tokenizer_config.json']);
@@ -251,7 +266,7 @@ test('vocab.json + merges.txt ("#version" skipped, CRLF), merges as [a, b] pairs
   const files = miniVocabMerges();
   const plain = parseTokenizer(files);
   assert.equal([plain.vocabSize, plain.bosTokenId, plain.eosTokenId, plain.padTokenId], [260, 259, 259, undefined]);
-  assert.equal(plain.merges, [['Ġ', 't'], ['h', 'e'], ['Ġt', 'he']]);
+  assert.equal((plain.tokenizerJson.model as { merges: unknown }).merges, ['Ġ t', 'h e', 'Ġt he']);
   assert.equal(plain.encode(' the<|endoftext|>'), [258, 259]);
 
   const pairs = validTokenizerJson();
@@ -259,7 +274,6 @@ test('vocab.json + merges.txt ("#version" skipped, CRLF), merges as [a, b] pairs
   pairs.model.merges = [['Ġ', 't'], ['h', 'e'], ['Ġt', 'he']];
   pairs.added_tokens = [];
   const fromPairs = parseTokenizer({ 'tokenizer.json': pairs });
-  assert.equal(fromPairs.merges, plain.merges);
   assert.equal(fromPairs.encode(' the<|endoftext|> then'), plain.encode(' the<|endoftext|> then'));
 
   const configured = parseTokenizer({
@@ -272,7 +286,7 @@ test('vocab.json + merges.txt ("#version" skipped, CRLF), merges as [a, b] pairs
   assert.is(configured.decode([258, 104], { skipSpecialTokens: true }), 'h');
 });
 
-test('TokenizerError: a file that is not JSON, or not a byte-level BPE the tokenizer can honour', () => {
+test('TokenizerError: a file that is not JSON, or a BPE with components webrlhf does not run, names the component and what is supported', () => {
   const parseJson = (v: unknown) => () => parseTokenizer({ 'tokenizer.json': typeof v === 'string' ? v : JSON.stringify(v) });
   const F = { file: 'tokenizer.json' };
   throwsTokenizerError(parseJson('{"model": '), F, /tokenizer\.json is not valid JSON/, /replace it/);
@@ -295,10 +309,13 @@ test('TokenizerError: a file that is not JSON, or not a byte-level BPE the token
   throwsTokenizerError(broken((j) => (j.added_tokens[0].id = 65)), { ...F, field: 'added_tokens[0]' }, /"<\|bos\|>" has the id 65, which is "A" in model\.vocab/);
   throwsTokenizerError(broken((j) => (j.added_tokens[1].id = 256)), { ...F, field: 'added_tokens[1]' }, /added token "<\|bos\|>" has already/);
   throwsTokenizerError(broken((j) => (j.added_tokens[1].content = '<|bos|>')), { ...F, field: 'added_tokens[1]' }, /added a second time/);
-  throwsTokenizerError(broken((j) => (j.normalizer = { type: 'NFC' })), { ...F, field: 'normalizer' }, /NFC/, /not supported/);
-  throwsTokenizerError(broken((j) => (j.pre_tokenizer = { type: 'Metaspace' })), { ...F, field: 'pre_tokenizer' }, /Metaspace/, /ByteLevel/);
-  throwsTokenizerError(broken((j) => (j.decoder = { type: 'WordPiece' })), { ...F, field: 'decoder' }, /ByteLevel/);
-  throwsTokenizerError(broken((j) => (j.model.byte_fallback = true)), { ...F, field: 'model.byte_fallback' }, /byte fallback/);
+  throwsTokenizerError(broken((j) => (j.normalizer = { type: 'Lowercase' })), { ...F, field: 'normalizer' }, /"Lowercase" is not supported/, /NFC, NFD, NFKC, NFKD, Prepend, Replace, Sequence/);
+  throwsTokenizerError(broken((j) => (j.normalizer = { type: 'Sequence', normalizers: [{ type: 'NFC' }, { type: 'StripAccents' }] })), { ...F, field: 'normalizer.normalizers[1]' }, /StripAccents/);
+  throwsTokenizerError(broken((j) => (j.pre_tokenizer = { type: 'Whitespace' })), { ...F, field: 'pre_tokenizer' }, /"Whitespace" is not supported/, /ByteLevel, Split, Digits, Metaspace, Sequence/);
+  throwsTokenizerError(broken((j) => (j.pre_tokenizer = { type: 'Metaspace', replacement: '▁', prepend_scheme: 'always' })), { ...F, field: 'pre_tokenizer.split' }, /split false only/);
+  throwsTokenizerError(broken((j) => (j.pre_tokenizer = { type: 'Split', pattern: { Regex: '\\s' }, behavior: 'MergedWithNext', invert: false })), { ...F, field: 'pre_tokenizer.behavior' }, /"Isolated" only/);
+  throwsTokenizerError(broken((j) => (j.decoder = { type: 'WordPiece' })), { ...F, field: 'decoder' }, /"WordPiece" is not supported/, /ByteLevel, Metaspace, Replace, ByteFallback/);
+  throwsTokenizerError(broken((j) => (j.model.byte_fallback = 'yes')), { ...F, field: 'model.byte_fallback' }, /true or false/);
   throwsTokenizerError(broken((j) => (j.model.dropout = 0.1)), { ...F, field: 'model.dropout' }, /random/, /null/);
   throwsTokenizerError(broken((j) => (j.model.continuing_subword_prefix = '##')), { ...F, field: 'model.continuing_subword_prefix' }, /"##"/);
 

@@ -90,9 +90,11 @@ interface Disposable {
 async function buildTrainer(name: TrainerName, config: Record<string, unknown>, backend: CausalLM['backend'], models: Disposable[]): Promise<Trainer<TrainerConfig>> {
   const own = <M extends Disposable>(m: M) => (models.push(m), m);
   const load = async (path: string, heads?: { score?: boolean; value?: boolean }) => own(await loadModel(backend, path, heads ? { heads } : {}));
-  const data = async <R>(loader: (f: string, o: { skip_bad_lines: boolean }) => Promise<Dataset<R>>, file: unknown): Promise<R[]> => {
+  // Conversations are rendered with the model's chat template when its tokenizer has one.
+  type Loader<R> = (f: string, o: { skip_bad_lines: boolean; chatTemplate: Tokenizer['chatTemplate'] }) => Promise<Dataset<R>>;
+  const data = async <R>(loader: Loader<R>, file: unknown, tokenizer: Tokenizer): Promise<R[]> => {
     if (typeof file !== 'string') return [];
-    const ds = await loader(file, { skip_bad_lines: config.skip_bad_lines === true });
+    const ds = await loader(file, { skip_bad_lines: config.skip_bad_lines === true, chatTemplate: tokenizer.chatTemplate });
     const skipped = describeSkipped(ds as Dataset<unknown>);
     if (skipped) console.error(`webrlhf ${name}: ${skipped}`);
     return ds.records;
@@ -105,17 +107,17 @@ async function buildTrainer(name: TrainerName, config: Record<string, unknown>, 
     const rewardModel = needHead(await load(c.reward_model_path!), 'score', 'reward_model_path', 'webrlhf reward');
     const valueModel = c.value_model_path ? needHead(await load(c.value_model_path), 'value', 'value_model_path', 'a PPO run (its checkpoints\' value_model/)') : undefined;
     const { policy, reference, value, reward } = own(await ppoModels({ sft, trainInPlace: true, reward: rewardModel, value: valueModel }));
-    const prompts = await data(loadPromptDataset, c.train_file);
+    const prompts = await data(loadPromptDataset, c.train_file, tokenizer);
     return new PPOTrainer({ policy, reference, value, reward, tokenizer, config: c, train: prompts });
   }
   const modelPath = config.model_name_or_path as string;
   const tokenizer = await tokenizerOf(modelPath);
   if (name === 'sft') {
     const c = config as unknown as SFTConfig;
-    const [train, evalSet] = [await data(loadSFTDataset, c.train_file), await data(loadSFTDataset, c.eval_file)];
+    const [train, evalSet] = [await data(loadSFTDataset, c.train_file, tokenizer), await data(loadSFTDataset, c.eval_file, tokenizer)];
     return new SFTTrainer({ model: await load(modelPath), tokenizer, config: c, train, eval: evalSet });
   }
-  const [train, evalSet] = [await data(loadPreferenceDataset, config.train_file), await data(loadPreferenceDataset, config.eval_file)];
+  const [train, evalSet] = [await data(loadPreferenceDataset, config.train_file, tokenizer), await data(loadPreferenceDataset, config.eval_file, tokenizer)];
   let trainer: RewardTrainer | DPOTrainer;
   if (name === 'reward') {
     trainer = new RewardTrainer({ model: await load(modelPath, { score: true }), tokenizer, config: config as unknown as RewardConfig, train, eval: evalSet });

@@ -7,6 +7,7 @@ import {
   preferenceRecord, problemRecord, promptRecord, rewriteRecord, sftRecord,
   type PreferenceRecord, type ProblemRecord, type PromptRecord, type RecordSite, type RewriteRecord, type SFTRecord,
 } from './records.js';
+import type { ChatTemplate } from '../text/chat_template.js';
 
 /** How many skipped lines' errors a dataset keeps to show (the count covers them all). */
 export const SKIPPED_ERRORS_KEPT = 10;
@@ -16,6 +17,8 @@ export interface DatasetOptions {
   skip_bad_lines?: boolean;
   /** Stop after this many records (the rest of the file is not read). */
   limit?: number;
+  /** Render conversational records with this template (the tokenizer's: `tokenizer.chatTemplate`) instead of the built-in one. */
+  chatTemplate?: ChatTemplate | undefined;
 }
 
 export interface LoadDatasetOptions extends DatasetOptions, Pick<JsonlReadOptions, 'fetch' | 'init'> {}
@@ -117,17 +120,17 @@ function withIdentical(dataset: Dataset<PreferenceRecord>): PreferenceDataset {
 
 /** An SFT dataset from JSONL: `{prompt, completion}`, `{messages}` or `{text}` per line (see sftRecord). */
 export function loadSFTDataset(source: JsonlSource, options: LoadDatasetOptions = {}): Promise<Dataset<SFTRecord>> {
-  return loadJsonl(source, sftRecord, options);
+  return loadJsonl(source, (v, site) => sftRecord(v, site, options.chatTemplate), options);
 }
 
 /** A preference dataset from JSONL: `{prompt, chosen, rejected}` per line. */
 export async function loadPreferenceDataset(source: JsonlSource, options: LoadDatasetOptions = {}): Promise<PreferenceDataset> {
-  return withIdentical(await loadJsonl(source, preferenceRecord, options));
+  return withIdentical(await loadJsonl(source, (v, site) => preferenceRecord(v, site, options.chatTemplate), options));
 }
 
 /** A prompt dataset from JSONL: `{prompt}` per line. */
 export function loadPromptDataset(source: JsonlSource, options: LoadDatasetOptions = {}): Promise<Dataset<PromptRecord>> {
-  return loadJsonl(source, promptRecord, options);
+  return loadJsonl(source, (v, site) => promptRecord(v, site, options.chatTemplate), options);
 }
 
 /** A problem dataset from JSONL (RLMEC): `{question, solution, answer}` per line. */
@@ -142,17 +145,17 @@ export function loadRewriteDataset(source: JsonlSource, options: LoadDatasetOpti
 
 /** An SFT dataset from records in memory, checked as lines of a file are. */
 export function sftDataset(records: readonly unknown[], options: ArrayDatasetOptions = {}): Dataset<SFTRecord> {
-  return fromArray(records, sftRecord, options);
+  return fromArray(records, (v, site) => sftRecord(v, site, options.chatTemplate), options);
 }
 
 /** A preference dataset from records in memory. */
 export function preferenceDataset(records: readonly unknown[], options: ArrayDatasetOptions = {}): PreferenceDataset {
-  return withIdentical(fromArray(records, preferenceRecord, options));
+  return withIdentical(fromArray(records, (v, site) => preferenceRecord(v, site, options.chatTemplate), options));
 }
 
 /** A prompt dataset from records in memory (objects `{prompt}`, or plain strings). */
 export function promptDataset(records: readonly unknown[], options: ArrayDatasetOptions = {}): Dataset<PromptRecord> {
-  return fromArray(records, (v, site) => promptRecord(typeof v === 'string' ? { prompt: v } : v, site), options);
+  return fromArray(records, (v, site) => promptRecord(typeof v === 'string' ? { prompt: v } : v, site, options.chatTemplate), options);
 }
 
 /** A problem dataset from records in memory. */

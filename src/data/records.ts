@@ -1,8 +1,9 @@
 // One dataset record, checked and normalised: TRL's standard formats (plain strings) and
 // conversational formats (message lists, rendered with the chat template in chat.ts) both
 // become plain strings, so trainers see one shape per task. Extra fields are ignored.
-import { DatasetError } from '../errors.js';
+import { DatasetError, TokenizerError } from '../errors.js';
 import { extractAnswer } from '../tasks/arithmetic.js';
+import type { ChatTemplate } from '../text/chat_template.js';
 import { CHAT_ROLES, renderChatPrompt, splitChat, type ChatMessage, type ChatRole } from './chat.js';
 
 /** Supervised fine-tuning: the loss is on the completion's tokens (see SFTConfig.completion_only_loss). */
@@ -121,8 +122,18 @@ function messagesOf(v: unknown, field: string, complain: Complain): ChatMessage[
   });
 }
 
+/** A chat template's rendering; a conversation it refuses is a bad record (its field named), not a broken tokenizer. */
+function rendered<T>(render: () => T, field: string, complain: Complain): T {
+  try {
+    return render();
+  } catch (e) {
+    if (e instanceof TokenizerError) throw complain(field, `cannot be rendered: ${e.message}`);
+    throw e;
+  }
+}
+
 /** A prompt: a string, or a conversation (rendered up to the assistant's header) that does not end with the assistant. */
-function promptField(record: Record<string, unknown>, field: string, complain: Complain): string {
+function promptField(record: Record<string, unknown>, field: string, complain: Complain, template: ChatTemplate | undefined): string {
   const v = record[field];
   if (v === undefined) throw complain(field, 'is missing');
   if (typeof v === 'string') return v;
@@ -131,7 +142,7 @@ function promptField(record: Record<string, unknown>, field: string, complain: C
   if (messages.at(-1)!.role === 'assistant') {
     throw complain(field, "ends with an assistant message; a conversational prompt ends with the user's (or system's) turn, and the answer goes in the completion");
   }
-  return renderChatPrompt(messages);
+  return rendered(() => renderChatPrompt(messages, template), field, complain);
 }
 
 /** A completion: a string, or a list of exactly one assistant message (TRL's conversational form). */
@@ -150,9 +161,11 @@ function responseField(record: Record<string, unknown>, field: string, complain:
 /**
  * An SFT record from `{prompt, completion}`, `{messages}` (the last message is the
  * assistant's and becomes the completion; the rest, rendered with the chat template, is the
- * prompt) or `{text}` (an empty prompt: the loss covers all of the text). Throws DatasetError.
+ * prompt) or `{text}` (an empty prompt: the loss covers all of the text). Conversations are
+ * rendered with `template` (a tokenizer's chatTemplate) when given, else the built-in template
+ * (src/data/chat.ts). Throws DatasetError.
  */
-export function sftRecord(value: unknown, site: RecordSite = { file: 'record' }): SFTRecord {
+export function sftRecord(value: unknown, site: RecordSite = { file: 'record' }, template?: ChatTemplate): SFTRecord {
   const complain = complainer(site, 'sft');
   const record = objectOf(value, complain);
   if (record.messages !== undefined) {
@@ -161,29 +174,29 @@ export function sftRecord(value: unknown, site: RecordSite = { file: 'record' })
     if (last.role !== 'assistant') {
       throw complain('messages', `must end with an assistant message (it is the completion to learn), got a "${last.role}" message last`);
     }
-    return splitChat(messages);
+    return rendered(() => splitChat(messages, template), 'messages', complain);
   }
   if (record.text !== undefined && record.prompt === undefined && record.completion === undefined) {
     return { prompt: '', completion: stringField(record, 'text', complain) };
   }
-  return { prompt: promptField(record, 'prompt', complain), completion: responseField(record, 'completion', complain) };
+  return { prompt: promptField(record, 'prompt', complain, template), completion: responseField(record, 'completion', complain) };
 }
 
-/** A preference record from `{prompt, chosen, rejected}` (strings, or the conversational form). Throws DatasetError. */
-export function preferenceRecord(value: unknown, site: RecordSite = { file: 'record' }): PreferenceRecord {
+/** A preference record from `{prompt, chosen, rejected}` (strings, or the conversational form, rendered as sftRecord does). Throws DatasetError. */
+export function preferenceRecord(value: unknown, site: RecordSite = { file: 'record' }, template?: ChatTemplate): PreferenceRecord {
   const complain = complainer(site, 'preference');
   const record = objectOf(value, complain);
   return {
-    prompt: promptField(record, 'prompt', complain),
+    prompt: promptField(record, 'prompt', complain, template),
     chosen: responseField(record, 'chosen', complain),
     rejected: responseField(record, 'rejected', complain),
   };
 }
 
-/** A prompt record from `{prompt}` (a string or a conversation). Throws DatasetError. */
-export function promptRecord(value: unknown, site: RecordSite = { file: 'record' }): PromptRecord {
+/** A prompt record from `{prompt}` (a string or a conversation, rendered as sftRecord does). Throws DatasetError. */
+export function promptRecord(value: unknown, site: RecordSite = { file: 'record' }, template?: ChatTemplate): PromptRecord {
   const complain = complainer(site, 'prompt');
-  return { prompt: promptField(objectOf(value, complain), 'prompt', complain) };
+  return { prompt: promptField(objectOf(value, complain), 'prompt', complain, template) };
 }
 
 /**

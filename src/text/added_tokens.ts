@@ -14,7 +14,7 @@ export interface AddedToken {
   lstrip: boolean;
   /** The match takes the whitespace on its right. */
   rstrip: boolean;
-  /** Matched after the non-normalized tokens (there is no normalizer, so only the order differs). */
+  /** Matched in the normalized text, after the non-normalized tokens were matched in the raw text. */
   normalized: boolean;
 }
 
@@ -35,31 +35,30 @@ interface Group {
 
 /** Finds added tokens in text: leftmost match first, the longest one where several start there. */
 export class AddedTokenSplitter {
-  private readonly groups: Group[];
+  private readonly groups: (Group | undefined)[];
 
   /** `splitSpecialTokens`: special tokens in text are ordinary text (Hugging Face's encode_special_tokens). */
   constructor(tokens: readonly AddedToken[], private readonly splitSpecialTokens: boolean) {
-    // Non-normalized tokens are matched first, then normalized ones in what is left (tokenizers' two passes).
-    this.groups = [false, true].flatMap((normalized) => {
+    this.groups = [false, true].map((normalized) => {
       const group = tokens.filter((t) => t.normalized === normalized);
-      if (group.length === 0) return [];
+      if (group.length === 0) return undefined;
       // Longest first: JavaScript alternation takes the first branch that matches.
       const contents = group.map((t) => t.content).sort((a, b) => b.length - a.length);
-      return [{ re: new RegExp(contents.map(escapeRegExp).join('|'), 'gu'), byContent: new Map(group.map((t) => [t.content, t])) }];
+      return { re: new RegExp(contents.map(escapeRegExp).join('|'), 'gu'), byContent: new Map(group.map((t) => [t.content, t])) };
     });
   }
 
-  split(text: string): Piece[] {
-    let pieces: Piece[] = [text];
-    for (const group of this.groups) {
-      const next: Piece[] = [];
-      for (const p of pieces) {
-        if (typeof p === 'string') this.splitOne(p, group, next);
-        else next.push(p);
-      }
-      pieces = next;
-    }
-    return pieces;
+  /**
+   * `text` split on the tokens that are (`normalized`) or are not matched in normalized text:
+   * tokenizers matches the non-normalized ones in the raw text, then normalizes each piece
+   * between them and matches the normalized ones there.
+   */
+  split(text: string, normalized: boolean): Piece[] {
+    const group = this.groups[normalized ? 1 : 0];
+    if (!group) return [text];
+    const out: Piece[] = [];
+    this.splitOne(text, group, out);
+    return out;
   }
 
   private splitOne(s: string, { re, byContent }: Group, out: Piece[]): void {

@@ -1,5 +1,6 @@
 // What generation, training and the tasks need from a tokenizer: text ↔ token ids.
 import { TokenizerError } from '../errors.js';
+import type { ChatTemplate } from './chat_template.js';
 
 export interface Tokenizer {
   /** Ids are 0 … vocabSize − 1. */
@@ -19,6 +20,8 @@ export interface Tokenizer {
   tokenToId(token: string): number | undefined;
   /** The vocabulary entry of `id` (GPT-2: "Ġthe"), or undefined outside the vocabulary. */
   idToToken(id: number): string | undefined;
+  /** The model's chat template (tokenizer_config.json's chat_template), when it has one: conversations are rendered with it. */
+  readonly chatTemplate?: ChatTemplate | undefined;
 }
 
 /** Throws TokenizerError unless `id` (at `position` of the ids being decoded) is a valid id. */

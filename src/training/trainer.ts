@@ -5,9 +5,8 @@ import { ConfigError } from '../errors.js';
 import type { AdamW } from '../nn/adamw.js';
 import type { CausalLM } from '../nn/causal_lm.js';
 import { nextTask } from '../runtime/next_task.js';
-import { BPETokenizer } from '../text/bpe_tokenizer.js';
 import type { Tokenizer } from '../text/tokenizer.js';
-import { tokenizerFiles } from '../text/tokenizer_files.js';
+import { isSavableTokenizer, tokenizerFiles } from '../text/tokenizer_files.js';
 import type { TrainingConfig } from './config/training.js';
 import type { Progress } from './progress.js';
 import type { Run } from './run/run_folder.js';
@@ -168,7 +167,7 @@ export abstract class Trainer<C extends TrainerConfig = TrainerConfig> {
 
   #checkpoint() {
     const { models, optimizers } = this.parts();
-    const extraFiles = this.tokenizer instanceof BPETokenizer ? tokenizerFiles(this.tokenizer) : undefined;
+    const extraFiles = isSavableTokenizer(this.tokenizer) ? tokenizerFiles(this.tokenizer) : undefined;
     return { models, optimizers, extraFiles, state: { global_step: this.step, seed: this.config.seed, extra: this.extraState() } };
   }
 }

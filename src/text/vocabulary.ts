@@ -1,17 +1,17 @@
-// What a byte-level BPE tokenizer is made of, checked: every problem is a TokenizerError that
-// names the file and field it came from and what to change.
+// A BPE tokenizer's vocabulary, merges, added and special tokens, checked before Tokenizers.js
+// runs them (it checks nothing): every problem is a TokenizerError that names the file and
+// field it came from and what to change.
 import { TokenizerError } from '../errors.js';
 import type { AddedToken } from './added_tokens.js';
-import { MergeTable } from './bpe_merges.js';
 import { BYTE_TO_CHAR } from './byte_level.js';
 
-/** An added token as given to BPETokenizer: the flags default to false (normalized: false). */
+/** An added token as given: the flags default to false (normalized: false). */
 export type AddedTokenSpec = Pick<AddedToken, 'id' | 'content'> & Partial<Omit<AddedToken, 'id' | 'content'>>;
 
-/** Everything a byte-level BPE tokenizer is made of (what tokenizer.json holds). */
-export interface BPETokenizerSpec {
-  /** The BPE model's vocabulary: byte-level token ("Ġthe") → id. */
-  vocab: ReadonlyMap<string, number> | Readonly<Record<string, number>>;
+/** What tokenizer.json (or vocab.json + merges.txt) and tokenizer_config.json give. */
+export interface VocabularySpec {
+  /** The BPE model's vocabulary: token ("Ġthe", "▁the") → id. */
+  vocab: Readonly<Record<string, number>>;
   /** Merges in rank order, as pairs of vocabulary tokens; each pair's concatenation is a token too. */
   merges: readonly (readonly [string, string])[];
   /** Tokens matched in text before BPE (see AddedToken); their ids may be vocabulary ids with the same token. */
@@ -20,16 +20,8 @@ export interface BPETokenizerSpec {
   bosToken?: string;
   eosToken?: string;
   padToken?: string;
-  /** Kept for saving (tokenizer.json's model.unk_token); a byte-level vocabulary never needs it. */
-  unkToken?: string | null;
-  /** Prefix each piece of text with a space unless it starts with one (ByteLevel add_prefix_space). Default false. */
-  addPrefixSpace?: boolean;
-  /** Split text into words with GPT-2's regex before BPE (ByteLevel use_regex). Default true. */
-  useRegex?: boolean;
-  /** A word that is itself a vocabulary token becomes that token without merging (BPE ignore_merges). Default false. */
-  ignoreMerges?: boolean;
-  /** Special tokens written in text are encoded as text, never as their ids (transformers' split_special_tokens). Default false. */
-  splitSpecialTokens?: boolean;
+  /** A byte-level vocabulary (ByteLevel pre-tokenizer): it must spell every byte UTF-8 uses. */
+  byteLevel?: boolean;
 }
 
 /** A place in a tokenizer's files, for error messages: "tokenizer.json", "model.merges[12]". */
@@ -48,38 +40,25 @@ export interface SpecOrigin {
   specialToken(name: 'bos' | 'eos' | 'pad'): FieldRef;
 }
 
-const SPEC = 'BPETokenizer spec';
-export const SPEC_ORIGIN: SpecOrigin = {
-  vocabName: 'vocab',
-  vocab: { file: SPEC, field: 'vocab' },
-  merge: (i) => ({ file: SPEC, field: `merges[${i}]` }),
-  addedToken: (i) => ({ file: SPEC, field: `addedTokens[${i}]` }),
-  specialToken: (name) => ({ file: SPEC, field: `${name}Token` }),
-};
-
 /** Bytes that occur in UTF-8 (TextEncoder output): all but 0xC0, 0xC1 and 0xF5–0xFF. */
 const isUtf8Byte = (b: number) => b < 0xc0 || (b >= 0xc2 && b <= 0xf4);
 
 const quote = (s: string) => JSON.stringify(s);
 
 /** A spec that passed the checks, in the forms the tokenizer works with. */
-export interface CheckedBPE {
+export interface CheckedVocabulary {
   vocab: Map<string, number>;
   /** Id → token (vocabulary entry or added token's content), for ids 0..vocabSize − 1. */
   tokens: string[];
   /** In id order, the special tokens named by bosToken/eosToken/padToken included. */
   addedTokens: readonly AddedToken[];
-  merges: (readonly [string, string])[];
-  mergeTable: MergeTable;
-  /** Byte → id of its token (−1 for bytes UTF-8 never has and the vocabulary lacks). */
-  byteIds: Int32Array;
   bosTokenId: number | undefined;
   eosTokenId: number | undefined;
   padTokenId: number | undefined;
 }
 
-/** Checks `spec` and returns it ready for BPETokenizer; problems are TokenizerErrors naming `origin`'s file and field. */
-export function checkBPESpec(spec: BPETokenizerSpec, origin: SpecOrigin): CheckedBPE {
+/** Checks `spec` and returns it ready for HFTokenizer; problems are TokenizerErrors naming `origin`'s file and field. */
+export function checkVocabulary(spec: VocabularySpec, origin: SpecOrigin): CheckedVocabulary {
   const fail = (where: FieldRef, problem: string) =>
     new TokenizerError(`${where.file}, ${where.field}: ${problem}`, { file: where.file, field: where.field });
   const vocabName = origin.vocabName;
@@ -87,8 +66,7 @@ export function checkBPESpec(spec: BPETokenizerSpec, origin: SpecOrigin): Checke
   // The model's vocabulary: ids are non-negative integers, one token each.
   const vocab = new Map<string, number>();
   const byId = new Map<number, string>();
-  const entries = spec.vocab instanceof Map ? spec.vocab.entries() : Object.entries(spec.vocab);
-  for (const [token, id] of entries as Iterable<[string, unknown]>) {
+  for (const [token, id] of Object.entries(spec.vocab) as [string, unknown][]) {
     if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id >= 2 ** 31) {
       throw fail(origin.vocab, `${quote(token)} has the id ${JSON.stringify(id)}, but ids are integers 0, 1, 2, ...: fix the entry`);
     }
@@ -165,19 +143,16 @@ export function checkBPESpec(spec: BPETokenizerSpec, origin: SpecOrigin): Checke
   }
 
   // Byte level: every byte TextEncoder can produce is a token, so every text can be encoded.
-  const byteIds = new Int32Array(256).fill(-1);
-  for (let b = 0; b < 256; b++) {
-    const id = vocab.get(BYTE_TO_CHAR[b]!);
-    if (id !== undefined) byteIds[b] = id;
-    else if (isUtf8Byte(b)) {
+  for (let b = 0; spec.byteLevel && b < 256; b++) {
+    if (!vocab.has(BYTE_TO_CHAR[b]!) && isUtf8Byte(b)) {
       throw fail(origin.vocab, `there is no token for the byte 0x${b.toString(16).padStart(2, '0')} (spelled ${quote(BYTE_TO_CHAR[b]!)}), but ` +
         'a byte-level BPE vocabulary spells every byte: this vocabulary is incomplete or not byte-level (use the vocabulary the merges were made with)');
     }
   }
 
-  // Merges: both halves and their concatenation are vocabulary tokens; each pair once.
-  const table = new MergeTable(size);
-  const merges = spec.merges.map((pair, i) => {
+  // Merges: both halves and their concatenation are vocabulary tokens (tokenizers refuses others); each pair once.
+  const seen = new Map<string, number>();
+  spec.merges.forEach((pair, i) => {
     if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== 'string' || typeof pair[1] !== 'string') {
       throw fail(origin.merge(i), `the merge ${JSON.stringify(pair)} is not a pair of tokens: write it as "a b" or ["a", "b"]`);
     }
@@ -190,12 +165,13 @@ export function checkBPESpec(spec: BPETokenizerSpec, origin: SpecOrigin): Checke
       throw fail(origin.merge(i), `the merge ${quote(a)} + ${quote(b)} names ${quote(missing)}, which is not in ${vocabName}: ` +
         'a merge joins two vocabulary tokens into a third, so the merges and the vocabulary do not belong together: use the files saved together');
     }
-    const earlier = table.add(left, right, result);
+    const key = `${left} ${right}`;
+    const earlier = seen.get(key);
     if (earlier !== undefined) throw fail(origin.merge(i), `the merge ${quote(a)} + ${quote(b)} repeats ${origin.merge(earlier).field}: remove the repeat`);
-    return pair;
+    seen.set(key, i);
   });
 
   const addedTokens = [...added.values()].sort((x, y) => x.id - y.id);
   addedTokens.forEach((t) => Object.freeze(t));
-  return { vocab, tokens, addedTokens, merges, mergeTable: table, byteIds, bosTokenId, eosTokenId, padTokenId };
+  return { vocab, tokens, addedTokens, bosTokenId, eosTokenId, padTokenId };
 }
