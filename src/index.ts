@@ -43,6 +43,7 @@ export {
 } from './nn/architecture.js';
 export { decoderTensors, decoderRefs, type TensorSpec, type DecoderRefs, type BlockRefs, type LinearRef, type NormRef } from './nn/decoder_tensors.js';
 export { CausalLM, type ModelOptions, type ForwardOptions, type BackwardInput } from './nn/causal_lm.js';
+export { trainingMemory, type TrainingMemory } from './nn/memory_estimate.js';
 /** @deprecated The model class is CausalLM (every family); GPT is its old name. */
 export { CausalLM as GPT } from './nn/causal_lm.js';
 export { parameterLayout, parameterCount, packParameters, type ParamLayout, type ParamSpec, type HeadOptions, type TensorInit, type Init } from './nn/layout.js';
@@ -67,7 +68,7 @@ export {
   TOKENIZER_FILE, TOKENIZER_CONFIG_FILE, SPECIAL_TOKENS_MAP_FILE, CHAT_TEMPLATE_FILE, VOCAB_FILE, MERGES_FILE, type TokenizerFileContents,
 } from './text/tokenizer_files.js';
 export { CachedDecoder } from './nn/cached_decoder.js';
-export { generate, type GenerateOptions, type GeneratedSequence } from './text/generate.js';
+export { generate, type GenerateOptions, type GeneratedSequence, type Prompt } from './text/generate.js';
 export type { GenerationConfig } from './text/generation_config.js';
 export type { FinishReason } from './text/stop_criteria.js';
 export { scoreSequences, rewardScores, type ScoreOptions, type SequenceScore } from './text/score.js';

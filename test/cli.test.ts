@@ -35,6 +35,22 @@ test('info prints a readable summary', async () => {
   assert.match(out, new RegExp(`backend\\s+${legBackend()}:`));
 });
 
+test('info --model: a folder\'s architecture, parameter count and training-step memory from config.json alone', async () => {
+  const { code, out } = await cli('info', '--model', 'test/fixtures/hf-tiny/qwen3', '--batch', '4', '--length', '64');
+  assert.is(code, 0);
+  assert.match(out, /model\s+Qwen3ForCausalLM \(qwen3\)/);
+  assert.match(out, /4 heads of 12, 1 KV heads \(grouped-query\)/);
+  assert.match(out, /RMSNorm \(eps 0\.00001\), rotary θ 1000000, q\/k norms/);
+  assert.match(out, /parameters\s+20,176\n/);
+  assert.match(out, /training step\s+batch 4 × length 64, f32 full fine-tuning with AdamW/);
+  const json = JSON.parse((await cli('info', '--model_name_or_path', 'test/fixtures/hf-tiny/llama', '--json')).out);
+  assert.is(json.architecture.className, 'LlamaForCausalLM');
+  assert.equal([json.memory.batch, json.memory.length, json.memory.parameterCount], [2, 128, 21664]);
+  const missing = await cli('info', '--model', 'test/fixtures');
+  assert.is(missing.code, 1);
+  assert.match(missing.err, /no config\.json there/);
+});
+
 test('unknown commands and bad backends fail with a clear message', async () => {
   const unknown = await cli('frobnicate');
   assert.is(unknown.code, 2);

@@ -4,7 +4,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  architectureOf, CausalLM, CheckpointError, ConfigError, decoderTensors, loadModel, memoryFolder, parseSafetensors, resolveFolderSource,
+  AdamW, architectureOf, CausalLM, CheckpointError, trainingMemory, ConfigError, decoderTensors, loadModel, memoryFolder, parseSafetensors, resolveFolderSource,
   serializeSafetensors, type LlamaConfig,
 } from 'webrlhf';
 import { platform } from '../src/runtime/platform.js';
@@ -121,6 +121,27 @@ test('missing, misshapen and extra tensors are CheckpointErrors naming the tenso
   assert.equal(await be.read(split.params), await be.read(whole.params));
   whole.dispose();
   split.dispose();
+});
+
+test('trainingMemory: what one step allocates, counted before any allocation', async () => {
+  const be = await backend();
+  const model = await loadModel(be, fixture);
+  const opt = new AdamW(model);
+  const B = 3;
+  const T = 9;
+  model.zeroGrad();
+  model.forward({ inputIds: Array.from({ length: B }, (_, b) => Array.from({ length: T }, (_, t) => (b * 7 + t) % 90)) });
+  model.lmLoss();
+  model.backward({ lm: true });
+  opt.update();
+  const est = trainingMemory(model.config, B, T);
+  const measured = model.deviceBytes + opt.state.size * 4;
+  // The model also holds per-token losses and the rotary tables; the estimate leaves out those few KiB.
+  assert.ok(Math.abs(measured - est.total) / est.total < 0.05, `estimate ${est.total} B, allocated ${measured} B`);
+  assert.is(est.parameterCount, 18720, 'transformers counts 18,720 parameters (make_hf_tiny_models.py)');
+  assert.is(est.optimizer, 2 * est.parameters);
+  opt.dispose();
+  model.dispose();
 });
 
 test.run();

@@ -16,6 +16,7 @@ import './generate.test.js';
 import './pretrained_model.test.js';
 import './hf_golden.test.js';
 import './llama_config.test.js';
+import './llama_trainers.test.js';
 import './learning.test.js';
 import './tokenizer.test.js';
 import './hf_tokenizers.test.js';

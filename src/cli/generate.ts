@@ -10,10 +10,14 @@ const HELP = `Usage: webrlhf generate --model DIR --prompt TEXT [--prompt TEXT .
 
 Continues each prompt with a model folder (config.json + model.safetensors, and its
 tokenizer: tokenizer.json, or vocab.json + merges.txt). Prompts of different lengths run
-in one batch, with the keys and values of past tokens cached on the device.
+in one batch, with the keys and values of past tokens cached on the device. Sampling
+options default to the folder's generation_config.json (as transformers reads it), else
+to the values below.
 
-  --model DIR            model folder
+  --model DIR            model folder (alias --model_name_or_path)
   --prompt TEXT          a prompt (repeat for several)
+  --chat                 each prompt is a user message, rendered with the tokenizer's chat template
+  --system TEXT          with --chat: a system message before each prompt
   --n N                  samples per prompt (default 1)
   --max-new-tokens N     new tokens per sample at most (default 32)
   --temperature T        sampling temperature (default 1; 0 is greedy)
@@ -30,9 +34,10 @@ export async function generateCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      model: { type: 'string' }, prompt: { type: 'string', multiple: true }, n: { type: 'string', default: '1' },
-      'max-new-tokens': { type: 'string', default: '32' }, temperature: { type: 'string', default: '1' },
-      'top-k': { type: 'string', default: '0' }, 'top-p': { type: 'string', default: '1' }, greedy: { type: 'boolean', default: false },
+      model: { type: 'string' }, model_name_or_path: { type: 'string' }, prompt: { type: 'string', multiple: true }, n: { type: 'string', default: '1' },
+      chat: { type: 'boolean', default: false }, system: { type: 'string' },
+      'max-new-tokens': { type: 'string' }, temperature: { type: 'string' },
+      'top-k': { type: 'string' }, 'top-p': { type: 'string' }, greedy: { type: 'boolean', default: false },
       seed: { type: 'string', default: '0' }, stop: { type: 'string', multiple: true }, tokenizer: { type: 'string' },
       backend: { type: 'string', default: 'auto' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
     },
@@ -42,28 +47,34 @@ export async function generateCommand(argv: string[]): Promise<number> {
     console.log(HELP);
     return 0;
   }
-  if (!values.model) throw new ConfigError(`--model is required.\n\n${HELP}`);
+  const modelDir = values.model ?? values.model_name_or_path;
+  if (!modelDir) throw new ConfigError(`--model is required.\n\n${HELP}`);
+  if (values.system !== undefined && !values.chat) throw new ConfigError('--system needs --chat (a system message belongs to a conversation)');
   if (!values.prompt?.length) throw new ConfigError(`give at least one --prompt.\n\n${HELP}`);
   const number = (flag: string, text: string): number => {
     const v = Number(text);
     if (text.trim() === '' || !Number.isFinite(v)) throw new ConfigError(`--${flag} must be a number, got ${JSON.stringify(text)}`);
     return v;
   };
-  const tokenizer = values.tokenizer === 'byte' ? byteTokenizer() : await loadTokenizer(values.tokenizer ?? values.model);
+  const tokenizer = values.tokenizer === 'byte' ? byteTokenizer() : await loadTokenizer(values.tokenizer ?? modelDir);
   const rt = await createRuntime({ backend: values.backend as BackendChoice });
   try {
-    const model = await loadModel(rt.backend, values.model);
+    const model = await loadModel(rt.backend, modelDir);
     if (tokenizer.vocabSize > model.arch.vocabSize) {
       throw new ConfigError(`the tokenizer has ${tokenizer.vocabSize} tokens but the model's vocab_size is ${model.arch.vocabSize}; use the tokenizer the model was trained with`);
     }
     const t0 = performance.now();
-    const samples = await generate(model, values.prompt, {
+    const given = (flag: 'max-new-tokens' | 'temperature' | 'top-k' | 'top-p') => (values[flag] === undefined ? undefined : number(flag, values[flag]!));
+    // Options left out fall back to the folder's generation_config.json, then to generate()'s defaults.
+    const sampling = Object.fromEntries(Object.entries({
+      max_new_tokens: given('max-new-tokens'), temperature: values.greedy ? 0 : given('temperature'), top_k: given('top-k'), top_p: given('top-p'),
+    }).filter(([, v]) => v !== undefined));
+    const system = values.system === undefined ? [] : [{ role: 'system' as const, content: values.system }];
+    const prompts = values.chat ? values.prompt.map((content) => [...system, { role: 'user' as const, content }]) : values.prompt;
+    const samples = await generate(model, prompts, {
       tokenizer,
       num_return_sequences: number('n', values.n),
-      max_new_tokens: number('max-new-tokens', values['max-new-tokens']),
-      temperature: values.greedy ? 0 : number('temperature', values.temperature),
-      top_k: number('top-k', values['top-k']),
-      top_p: number('top-p', values['top-p']),
+      ...sampling,
       seed: number('seed', values.seed),
       stop_strings: values.stop ?? [],
     });

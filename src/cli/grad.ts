@@ -18,7 +18,7 @@ Rows have equal length. labels are aligned with input_ids as in Hugging Face (po
 trained to predict labels[t+1]); -1 or -100 marks a position without loss. Without labels,
 every real token after the first is a target. attention_mask (1 token, 0 padding) is optional.
 
-  --model DIR          model folder
+  --model DIR          model folder (alias --model_name_or_path)
   --batch FILE         batch JSON
   --out FILE           safetensors file to write (written atomically)
   --backend NAME       auto (default), webgpu or wasm
@@ -28,7 +28,7 @@ export async function gradCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      model: { type: 'string' }, batch: { type: 'string' }, out: { type: 'string' },
+      model: { type: 'string' }, model_name_or_path: { type: 'string' }, batch: { type: 'string' }, out: { type: 'string' },
       backend: { type: 'string', default: 'auto' }, reduction: { type: 'string', default: 'mean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -38,6 +38,7 @@ export async function gradCommand(argv: string[]): Promise<number> {
     console.log(HELP);
     return 0;
   }
+  values.model ??= values.model_name_or_path;
   for (const key of ['model', 'batch', 'out'] as const) {
     if (!values[key]) throw new ConfigError(`--${key} is required.\n\n${HELP}`);
   }

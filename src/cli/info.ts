@@ -1,25 +1,83 @@
 import { parseArgs } from 'node:util';
+import { ConfigError } from '../errors.js';
+import { parseModelConfig, resolveFolderSource, CONFIG_FILE } from '../io/model_folder.js';
+import { architectureOf, type Architecture } from '../nn/architecture.js';
+import { trainingMemory, type TrainingMemory } from '../nn/memory_estimate.js';
 import { chooseAuto } from '../runtime/auto_choice.js';
 import { createRuntime, type BackendChoice } from '../runtime/create_runtime.js';
 import { adapterName } from '../runtime/gpu_acquire.js';
 
 const HELP = `Usage: webrlhf info [--backend auto|webgpu|wasm] [--json]
+       webrlhf info --model DIR [--batch N] [--length T] [--json]
 
 Prints the JavaScript runtime, the WebGPU adapter found (with its limits and features),
-every GPU acquisition attempt, and the backend that 'auto' picks.
+every GPU acquisition attempt, and the backend that 'auto' picks. With --model, prints the
+model folder's architecture, its parameter count and the device memory one full
+fine-tuning step (f32, AdamW) needs at --batch sequences of --length tokens; only
+config.json is read.
   --backend  also create this backend and print its description (default: auto)
+  --model    a model folder (config.json as transformers saves it); alias --model_name_or_path
+  --batch    sequences per step for the memory estimate (default 2)
+  --length   tokens per sequence for the memory estimate (default 128)
   --json     machine-readable output`;
+
+const MB = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+
+function describeArchitecture(a: Architecture): string[] {
+  const attention = a.kvHeads < a.heads ? `${a.heads} heads of ${a.headDim}, ${a.kvHeads} KV heads (grouped-query)` : `${a.heads} heads of ${a.headDim}`;
+  const positions = a.rotary ? `rotary θ ${a.rotary.theta}${a.rotary.scaling ? ` (${a.rotary.scaling.rope_type} scaling)` : ''}` : 'learned positions';
+  const extras = [a.qkvBias && !a.fusedQKV ? 'q/k/v biases' : '', a.qkNorm ? 'q/k norms' : ''].filter(Boolean);
+  return [
+    `model          ${a.className} (${a.modelType})`,
+    `layers         ${a.layers} × hidden ${a.hiddenSize}, ${attention}, MLP ${a.intermediateSize} ${a.mlp === 'swiglu' ? 'SwiGLU' : 'GELU'}`,
+    `               ${a.norm === 'rmsnorm' ? 'RMSNorm' : 'LayerNorm'} (eps ${a.normEps}), ${positions}${extras.length ? `, ${extras.join(', ')}` : ''}`,
+    `vocabulary     ${a.vocabSize} (${a.tiedHead ? 'LM head tied to the embedding' : 'own lm_head'}); context ${a.maxPositions}`,
+  ];
+}
+
+async function modelInfo(dir: string, batch: number, length: number, json: boolean): Promise<number> {
+  const bytes = await resolveFolderSource(dir).read(CONFIG_FILE);
+  if (!bytes) throw new ConfigError(`--model ${dir}: no ${CONFIG_FILE} there; give a model folder as transformers saves it`);
+  const config = parseModelConfig(bytes);
+  const arch = architectureOf(config);
+  const memory: TrainingMemory = trainingMemory(config, batch, length);
+  if (json) {
+    console.log(JSON.stringify({ architecture: arch, memory: { batch, length, ...memory } }, null, 2));
+    return 0;
+  }
+  for (const line of describeArchitecture(arch)) console.log(line);
+  console.log(`parameters     ${memory.parameterCount.toLocaleString('en-US')}`);
+  console.log(`training step  batch ${batch} × length ${length}, f32 full fine-tuning with AdamW (${(memory.total / memory.parameterCount).toFixed(1)} bytes a parameter):`);
+  console.log(`  parameters   ${MB(memory.parameters)}`);
+  console.log(`  gradients    ${MB(memory.gradients)}`);
+  console.log(`  AdamW m, v   ${MB(memory.optimizer)}`);
+  console.log(`  activations  ${MB(memory.activations)}`);
+  console.log(`  logits       ${MB(memory.logits)} (and their gradient)`);
+  console.log(`  total        ${MB(memory.total)}`);
+  return 0;
+}
+
+function positive(name: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new ConfigError(`--${name} must be a positive integer, got ${JSON.stringify(value)}`);
+  return n;
+}
 
 export async function infoCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { backend: { type: 'string', default: 'auto' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      backend: { type: 'string', default: 'auto' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
+      model: { type: 'string' }, model_name_or_path: { type: 'string' }, batch: { type: 'string', default: '2' }, length: { type: 'string', default: '128' },
+    },
     strict: true,
   });
   if (values.help) {
     console.log(HELP);
     return 0;
   }
+  const model = values.model ?? values.model_name_or_path;
+  if (model !== undefined) return modelInfo(model, positive('batch', values.batch!), positive('length', values.length!), values.json!);
   // Probe the GPU with 'auto' so the adapter is reported even when WASM is chosen.
   const rt = await createRuntime({ backend: values.backend as BackendChoice });
   try {

@@ -2,6 +2,7 @@
 // counter-based RNG, and host checks every few steps for sequences that have stopped.
 import { VIEW_ALIGN, type Tensor } from '../backend/backend.js';
 import { BatchError, ConfigError } from '../errors.js';
+import { renderChatPrompt, type ChatMessage } from '../data/chat.js';
 import { positionsKey } from '../nn/architecture.js';
 import { CachedDecoder } from '../nn/cached_decoder.js';
 import type { CausalLM } from '../nn/causal_lm.js';
@@ -49,7 +50,7 @@ interface Row {
  * result does not depend on the batch it lands in or the padding around it. Options override
  * the model's generation_config.json (loaded with it), read as transformers reads it.
  */
-export async function generate(model: CausalLM, prompts: string | (string | ArrayLike<number>)[], options: GenerateOptions = {}): Promise<GeneratedSequence[]> {
+export async function generate(model: CausalLM, prompts: string | Prompt[], options: GenerateOptions = {}): Promise<GeneratedSequence[]> {
   const { tokenizer, onProgress, ...config } = options;
   const defaults = model.generationConfig ? generationDefaults(model.generationConfig) : {};
   const g = resolveGeneration({ ...defaults, ...config }, model.arch.vocabSize, tokenizer);
@@ -69,12 +70,18 @@ export async function generate(model: CausalLM, prompts: string | (string | Arra
   return out;
 }
 
-function encodePrompts(model: CausalLM, prompts: (string | ArrayLike<number>)[], tokenizer: Tokenizer | undefined, maxNew: number): number[][] {
-  if (!Array.isArray(prompts) || prompts.length === 0) throw new BatchError('generate: prompts must be a non-empty list of strings or token-id arrays');
+/** A prompt: text, token ids, or a conversation (TRL's messages) rendered with the tokenizer's chat template and its generation prompt. */
+export type Prompt = string | ArrayLike<number> | readonly ChatMessage[];
+
+const isConversation = (p: Prompt): p is readonly ChatMessage[] => Array.isArray(p) && p.length > 0 && typeof p[0] === 'object' && p[0] !== null;
+
+function encodePrompts(model: CausalLM, prompts: Prompt[], tokenizer: Tokenizer | undefined, maxNew: number): number[][] {
+  if (!Array.isArray(prompts) || prompts.length === 0) throw new BatchError('generate: prompts must be a non-empty list of strings, token-id arrays or conversations');
   const { vocabSize: V, maxPositions: P } = model.arch;
   return prompts.map((p, i) => {
-    if (typeof p === 'string' && !tokenizer) throw new ConfigError('generate: string prompts need a tokenizer; pass { tokenizer } or give token ids');
-    const ids = typeof p === 'string' ? tokenizer!.encode(p) : Array.from(p);
+    const text = isConversation(p) ? renderChatPrompt(p, tokenizer?.chatTemplate) : p;
+    if (typeof text === 'string' && !tokenizer) throw new ConfigError('generate: text prompts and conversations need a tokenizer; pass { tokenizer } or give token ids');
+    const ids = typeof text === 'string' ? tokenizer!.encode(text) : Array.from(text);
     if (ids.length === 0) throw new BatchError(`generate: prompt ${i} has no tokens; give at least one (e.g. the tokenizer's BOS or EOS token)`);
     const bad = ids.findIndex((id) => !Number.isInteger(id) || id < 0 || id >= V);
     if (bad >= 0) {

@@ -2,7 +2,7 @@
 // letters from "abcd" and EOS; the reward is how many times it contains "a". A small model
 // learns the format by SFT in the test (about a second), and then each trainer has a clear
 // signal to move: PPO raises the count of "a", the reward model and DPO learn to prefer it.
-import { AdamW, CausalLM, byteTokenizer, gptConfig, lmTrainStep, type Backend } from 'webrlhf';
+import { AdamW, CausalLM, byteTokenizer, gptConfig, lmTrainStep, type Backend, type LlamaConfig, type ModelConfig } from 'webrlhf';
 import { rng } from './reference.js';
 
 export const toyTokenizer = byteTokenizer();
@@ -35,9 +35,15 @@ export function toyPairs(n: number, seed: number): { prompt: string; chosen: str
   return out;
 }
 
+/** The toy task's model in the Llama family: grouped-query attention, rotary positions, SwiGLU, an untied head. */
+export const TOY_LLAMA_CONFIG: LlamaConfig = {
+  model_type: 'llama', vocab_size: toyTokenizer.vocabSize, hidden_size: 32, intermediate_size: 64, num_hidden_layers: 1,
+  num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 24, rms_norm_eps: 1e-5, rope_theta: 10000, tie_word_embeddings: false,
+};
+
 /** The SFT model of the toy task, trained on random 6-letter responses. */
-export async function toySFTModel(be: Backend): Promise<CausalLM> {
-  const model = CausalLM.create(be, TOY_CONFIG, { seed: 1 });
+export async function toySFTModel(be: Backend, config: ModelConfig = TOY_CONFIG): Promise<CausalLM> {
+  const model = CausalLM.create(be, config, { seed: 1 });
   const opt = new AdamW(model, { lr: 3e-3, weight_decay: 0 });
   const r = rng(2);
   const prompt = toyTokenizer.encode(PROMPT);
