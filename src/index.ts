@@ -81,7 +81,7 @@ export { UML_REWARD_CONFIG, MIB_KEYS, umlRewardConfig, type UMLRewardConfig } fr
 export type { TokenLogprobs } from './nn/causal_lm.js';
 export { seededPermutation } from './random/permutation.js';
 export { applyUpdate, applyUpdates, type AppliedUpdate, type UpdateRequest } from './training/apply_update.js';
-export { encodePair, encodePreference, type EncodedPair, type EncodeOptions } from './training/encode.js';
+export { encodePair, encodePreference, encodeSegments, type EncodedPair, type EncodedRow, type EncodeOptions } from './training/encode.js';
 export { preferenceBatch, type EncodedPreference } from './algorithms/preference/preference_batch.js';
 export { rewardTrainStep, evaluateRewardModel, type RewardStepOptions } from './algorithms/reward/step.js';
 export { dpoTrainStep, evaluateDPO, type DPOStepOptions } from './algorithms/dpo/step.js';
@@ -89,7 +89,7 @@ export { PPOLearner, adaptKLCoef, type PPOHyperparameters, type PPOModels, type 
 export {
   readJsonlLines, jsonlSourceName, type JsonlSource, type JsonlText, type JsonlStream, type JsonlReadOptions, type JsonlLine,
 } from './data/jsonl.js';
-export { CHAT_ROLES, chatHeader, renderChatMessages, renderChatPrompt, splitChat, type ChatMessage, type ChatRole } from './data/chat.js';
+export { CHAT_ROLES, chatHeader, chatSegments, renderChatMessages, renderChatPrompt, splitChat, type ChatMessage, type ChatRole, type ChatSegment } from './data/chat.js';
 export {
   sftRecord, preferenceRecord, promptRecord, siteLabel, type SFTRecord, type PreferenceRecord, type PromptRecord, type RecordSite,
   problemRecord, rewriteRecord, type ProblemRecord, type RewriteRecord,

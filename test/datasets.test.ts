@@ -200,7 +200,10 @@ test('SFT: prompt/completion, messages, text, and the conversational prompt/comp
   assert.is(ds.skipped, 0);
   assert.equal(ds.records, [
     { prompt: 'Q: 1+1?', completion: ' 2' },
-    { prompt: '<|user|>\nHi\n<|assistant|>\nYo\n<|user|>\nBye\n<|assistant|>\n', completion: 'Ciao' },
+    {
+      prompt: '<|user|>\nHi\n<|assistant|>\nYo\n<|user|>\nBye\n<|assistant|>\n', completion: 'Ciao',
+      messages: [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: 'Yo' }, { role: 'user', content: 'Bye' }, { role: 'assistant', content: 'Ciao' }],
+    },
     { prompt: '', completion: 'plain pretraining text' },
     { prompt: '<|user|>\nName?\n<|assistant|>\n', completion: 'Ada' },
   ]);
@@ -299,7 +302,7 @@ test('a dataset with no records is an error: an empty file, or every line skippe
 
 test('in-memory arrays: validated like lines, errors name the array and index', () => {
   const ds = sftDataset([{ prompt: 'p', completion: 'c' }, { messages: [{ role: 'assistant', content: 'only' }] }]);
-  assert.equal(ds.records, [{ prompt: 'p', completion: 'c' }, { prompt: '<|assistant|>\n', completion: 'only' }]);
+  assert.equal(ds.records, [{ prompt: 'p', completion: 'c' }, { prompt: '<|assistant|>\n', completion: 'only', messages: [{ role: 'assistant', content: 'only' }] }]);
   assert.is(ds.name, 'records');
   const e = throwsError(() => preferenceDataset([{ prompt: 'a', chosen: 'b', rejected: 'c' }, { prompt: 'a', rejected: 'c' }], { name: 'pairs' }));
   assert.is(e.message, 'pairs[1]: field "chosen" is missing; each record needs {prompt, chosen, rejected}');

@@ -17,6 +17,7 @@ import './pretrained_model.test.js';
 import './hf_golden.test.js';
 import './llama_config.test.js';
 import './llama_trainers.test.js';
+import './chat_sft.test.js';
 import './learning.test.js';
 import './tokenizer.test.js';
 import './hf_tokenizers.test.js';

@@ -36,6 +36,44 @@ export function renderChatPrompt(messages: readonly ChatMessage[], template?: Ch
   return renderChatMessages(messages) + chatHeader('assistant');
 }
 
+/** A piece of a rendered conversation: `train` marks an assistant's turn; `endOfTurn` asks for the tokenizer's EOS after it. */
+export interface ChatSegment {
+  text: string;
+  train: boolean;
+  endOfTurn: boolean;
+}
+
+/**
+ * The conversation rendered and cut at its assistants' turns (TRL's assistant_only_loss): with
+ * `template`, each turn as the template writes it up to its end-of-turn token
+ * (ChatTemplate.assistantSpans); with the built-in template, each assistant's content,
+ * followed by the tokenizer's EOS as completions are.
+ */
+export function chatSegments(messages: readonly ChatMessage[], template?: ChatTemplate): ChatSegment[] {
+  const segments: ChatSegment[] = [];
+  const push = (text: string, train: boolean, endOfTurn = false) => {
+    if (text || endOfTurn) segments.push({ text, train, endOfTurn });
+  };
+  if (template) {
+    const { text, spans } = template.assistantSpans(messages);
+    let at = 0;
+    for (const s of spans) {
+      push(text.slice(at, s.start), false);
+      push(text.slice(s.start, s.end), true);
+      at = s.end;
+    }
+    push(text.slice(at), false);
+    return segments;
+  }
+  for (const m of messages) {
+    push(chatHeader(m.role), false);
+    if (m.role === 'assistant') push(m.content, true, true);
+    else push(m.content, false);
+    push('\n', false);
+  }
+  return segments;
+}
+
 /**
  * A conversation whose last message is the assistant's, as the prompt that leads to that
  * message (every earlier message, then the assistant's header) and the completion (its

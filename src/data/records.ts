@@ -10,6 +10,8 @@ import { CHAT_ROLES, renderChatPrompt, splitChat, type ChatMessage, type ChatRol
 export interface SFTRecord {
   prompt: string;
   completion: string;
+  /** The conversation a {messages} record came from (SFTConfig.assistant_only_loss trains on all its assistant turns). */
+  messages?: ChatMessage[];
 }
 
 /** A preference pair: two completions of one prompt, the chosen one preferred. */
@@ -174,7 +176,7 @@ export function sftRecord(value: unknown, site: RecordSite = { file: 'record' },
     if (last.role !== 'assistant') {
       throw complain('messages', `must end with an assistant message (it is the completion to learn), got a "${last.role}" message last`);
     }
-    return rendered(() => splitChat(messages, template), 'messages', complain);
+    return { ...rendered(() => splitChat(messages, template), 'messages', complain), messages };
   }
   if (record.text !== undefined && record.prompt === undefined && record.completion === undefined) {
     return { prompt: '', completion: stringField(record, 'text', complain) };

@@ -40,6 +40,31 @@ export function encodePair(tokenizer: Tokenizer, prompt: string, completion: str
   return { prompt: p, completion: c.slice(0, Math.max(1, o.maxLength - p.length)) };
 }
 
+/** Token ids with a label per token: the id where it is learned, −100 where it is not. */
+export interface EncodedRow {
+  ids: number[];
+  labels: number[];
+}
+
+/**
+ * Encodes a conversation's segments one by one (the EOS id after a segment that asks for it),
+ * labelling the tokens of trained segments; cut to maxLength from the right (its start kept).
+ */
+export function encodeSegments(tokenizer: Tokenizer, segments: readonly { text: string; train: boolean; endOfTurn: boolean }[], o: { maxLength: number }): EncodedRow {
+  const ids: number[] = [];
+  const labels: number[] = [];
+  for (const s of segments) {
+    const piece = tokenizer.encode(s.text);
+    if (s.endOfTurn) {
+      if (tokenizer.eosTokenId === undefined) throw new ConfigError('the tokenizer has no EOS token to end assistant turns with; add one (eos_token)');
+      piece.push(tokenizer.eosTokenId);
+    }
+    ids.push(...piece);
+    labels.push(...piece.map((id) => (s.train ? id : -100)));
+  }
+  return { ids: ids.slice(0, o.maxLength), labels: labels.slice(0, o.maxLength) };
+}
+
 /** A preference pair's ids: the prompt once, each completion cut as encodePair cuts it. */
 export function encodePreference(tokenizer: Tokenizer, pair: { prompt: string; chosen: string; rejected: string }, o: EncodeOptions): { prompt: number[]; chosen: number[]; rejected: number[] } {
   const chosen = encodePair(tokenizer, pair.prompt, pair.chosen, o);

@@ -5,6 +5,7 @@ import { checkTrainingConfig, trainingKeys, type TrainingConfig } from '../../tr
 export interface SFTConfig extends TrainingConfig {
   max_length: number;
   completion_only_loss: boolean;
+  assistant_only_loss: boolean;
 }
 
 export const SFT_CONFIG: ConfigSchema<SFTConfig> = {
@@ -13,6 +14,7 @@ export const SFT_CONFIG: ConfigSchema<SFTConfig> = {
     ...trainingKeys('sft', { value: 2e-5, doc: "AdamW's learning rate (TRL SFTConfig's default)." }),
     max_length: integerKey(1024, "Tokens per example at most (prompt + completion, and at most the model's n_positions); a longer one keeps the end of its prompt and cuts the completion from the right (TRL's default length).", { min: 1 }),
     completion_only_loss: booleanKey(true, 'Cross-entropy on the completion tokens only; false: on the prompt tokens too.'),
+    assistant_only_loss: booleanKey(false, "Cross-entropy on every assistant turn of conversational ({messages}) records, as the chat template writes it up to its end-of-turn token; other records are an error (TRL's key)."),
   },
   check: checkTrainingConfig,
 };

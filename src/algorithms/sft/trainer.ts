@@ -1,14 +1,16 @@
-// Supervised fine-tuning (ALGORITHMS.md §1): cross-entropy on the completion tokens (and the
-// prompt's too with completion_only_loss: false), in seeded shuffled batches.
+// Supervised fine-tuning (ALGORITHMS.md §1): cross-entropy on the completion tokens (the
+// prompt's too with completion_only_loss: false; every assistant turn of a conversation with
+// assistant_only_loss), in seeded shuffled batches.
 import type { SFTRecord } from '../../data/records.js';
 import { AdamW } from '../../nn/adamw.js';
 import type { TokenBatch } from '../../nn/batch.js';
 import type { CausalLM } from '../../nn/causal_lm.js';
 import { lmTrainStep } from './step.js';
-import { responseBatch } from '../../text/response_batch.js';
 import type { SFTConfig } from './config.js';
 import { DataOrder } from '../../training/data_order.js';
-import { encodePair, type EncodedPair } from '../../training/encode.js';
+import { chatSegments } from '../../data/chat.js';
+import { ConfigError } from '../../errors.js';
+import { encodePair, encodeSegments, type EncodedRow } from '../../training/encode.js';
 import { optimizerFor, padId } from '../../training/trainer_parts.js';
 import { totalTrainingSteps } from '../../training/schedule.js';
 import { Trainer, type ModelRole, type StepOutput, type TrainerInit, type TrainerParts } from '../../training/trainer.js';
@@ -20,8 +22,8 @@ export class SFTTrainer extends Trainer<SFTConfig> {
   readonly keyMetric = 'loss';
   readonly model: CausalLM;
   readonly optimizer: AdamW;
-  readonly #train: EncodedPair[];
-  readonly #eval: EncodedPair[];
+  readonly #train: EncodedRow[];
+  readonly #eval: EncodedRow[];
   readonly #order: DataOrder;
 
   constructor(init: SFTTrainerInit) {
@@ -29,7 +31,17 @@ export class SFTTrainer extends Trainer<SFTConfig> {
     this.model = init.model;
     this.optimizer = optimizerFor(init.model, init.config);
     const maxLength = Math.min(init.config.max_length, init.model.arch.maxPositions);
-    const encode = (r: SFTRecord) => encodePair(init.tokenizer, r.prompt, r.completion, { maxLength });
+    const c = init.config;
+    const template = init.tokenizer.chatTemplate;
+    const encode = (r: SFTRecord, i: number): EncodedRow => {
+      if (c.assistant_only_loss) {
+        if (!r.messages) throw new ConfigError(`SFT: assistant_only_loss needs conversational records ({messages: [...]}); record ${i} is {prompt, completion}. Set assistant_only_loss: false, or give conversations`);
+        return encodeSegments(init.tokenizer, chatSegments(r.messages, template), { maxLength });
+      }
+      const pair = encodePair(init.tokenizer, r.prompt, r.completion, { maxLength });
+      // Without a completion-only loss every real token after the first is a target: the prompt's too.
+      return { ids: [...pair.prompt, ...pair.completion], labels: [...(c.completion_only_loss ? pair.prompt.map(() => -100) : pair.prompt), ...pair.completion] };
+    };
     this.#train = init.train.map(encode);
     this.#eval = (init.eval ?? []).map(encode);
     this.#order = new DataOrder(this.#train.length, init.config.per_device_train_batch_size, init.config.seed);
@@ -65,13 +77,19 @@ export class SFTTrainer extends Trainer<SFTConfig> {
     return { models: { model: this.model }, optimizers: { model: this.optimizer } };
   }
 
-  #batch(examples: EncodedPair[]): TokenBatch {
-    const r = responseBatch(examples.map((e) => ({ prompt: e.prompt, response: e.completion })), padId(this.tokenizer));
-    // Without labels every real token after the first is a target: the prompt's too.
-    return this.config.completion_only_loss ? r.batch : { inputIds: r.batch.inputIds, attentionMask: r.batch.attentionMask };
+  /** Rows left-padded to the longest (positions count from each row's first real token). */
+  #batch(examples: EncodedRow[]): TokenBatch {
+    const pad = padId(this.tokenizer);
+    const T = Math.max(...examples.map((e) => e.ids.length));
+    const left = (e: EncodedRow) => T - e.ids.length;
+    return {
+      inputIds: examples.map((e) => [...new Array<number>(left(e)).fill(pad), ...e.ids]),
+      attentionMask: examples.map((e) => [...new Array<number>(left(e)).fill(0), ...e.ids.map(() => 1)]),
+      labels: examples.map((e) => [...new Array<number>(left(e)).fill(-100), ...e.labels]),
+    };
   }
 }
 
-function tokensOf(examples: EncodedPair[]): number {
-  return examples.reduce((n, e) => n + e.prompt.length + e.completion.length, 0);
+function tokensOf(examples: EncodedRow[]): number {
+  return examples.reduce((n, e) => n + e.ids.length, 0);
 }
