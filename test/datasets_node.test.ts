@@ -31,7 +31,7 @@ test('a path, a file: URL (string or URL): CRLF, BOM and no final newline', asyn
   const path = join(root, 'sft.jsonl');
   const lines = [{ prompt: 'a', completion: 'b' }, { messages: [{ role: 'user', content: 'q' }, { role: 'assistant', content: 'r' }] }];
   await writeFile(path, '\uFEFF' + lines.map((l) => JSON.stringify(l)).join('\r\n\r\n'));
-  const want = [{ prompt: 'a', completion: 'b' }, { prompt: '<|user|>\nq\n<|assistant|>\n', completion: 'r' }];
+  const want = [{ prompt: 'a', completion: 'b' }, { prompt: '<|user|>\nq\n<|assistant|>\n', completion: 'r', messages: lines[1]!.messages }];
   for (const source of [path, pathToFileURL(path), pathToFileURL(path).href]) {
     const ds = await loadSFTDataset(source);
     assert.equal(ds.records, want);

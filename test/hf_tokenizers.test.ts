@@ -202,7 +202,7 @@ test("conversational records use the tokenizer's chat template (the built-in one
   assert.is(renderChatPrompt([system, user], template), header);
   assert.equal(splitChat([system, user, assistant]), { prompt: '<|system|>\nBe brief.\n<|user|>\nHi?\n<|assistant|>\n', completion: 'Hello.' });
   const sft = sftDataset([{ messages: [system, user, assistant] }, { prompt: [user], completion: [assistant] }], { chatTemplate: template });
-  assert.equal(sft.records[0], { prompt: header, completion: 'Hello.' });
+  assert.equal(sft.records[0], { prompt: header, completion: 'Hello.', messages: [system, user, assistant] });
   assert.ok(sft.records[1]!.prompt.endsWith('<|im_start|>user\nHi?<|im_end|>\n<|im_start|>assistant\n'));
   assert.is(sft.records[1]!.completion, 'Hello.');
   const pairs = preferenceDataset([{ prompt: [system, user], chosen: [assistant], rejected: 'No.' }], { chatTemplate: template });
@@ -215,7 +215,7 @@ test("conversational records use the tokenizer's chat template (the built-in one
   const mistral = (await fixture('llama')).tokenizer.chatTemplate!;
   const records = [{ messages: [user, assistant] }, { messages: [user, user, assistant] }];
   const kept = sftDataset(records, { chatTemplate: mistral, skip_bad_lines: true });
-  assert.equal(kept.records, [{ prompt: '<s>[INST] Hi? [/INST]', completion: 'Hello.' }]);
+  assert.equal(kept.records, [{ prompt: '<s>[INST] Hi? [/INST]', completion: 'Hello.', messages: [user, assistant] }]);
   assert.is(kept.skipped, 1);
   assert.ok(kept.skippedErrors[0] instanceof DatasetError);
   assert.match(kept.skippedErrors[0]!.message, /records\[1\]: field "messages" cannot be rendered: .*Conversation roles must alternate/);

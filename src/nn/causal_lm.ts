@@ -10,9 +10,9 @@ import { prepareBatch, type LossReduction, type PreparedBatch, type TokenBatch }
 import { BatchTensors } from './batch_tensors.js';
 import { blockBackward, blockForward, type BlockContext } from './decoder_block.js';
 import { decoderRefs, type DecoderRefs } from './decoder_tensors.js';
-import { initialise, normalSampler } from './init.js';
 import { parameterLayout, type HeadOptions, type ParamLayout, type ParamSpec } from './layout.js';
-import { linear, norm, normBackward, type Weights } from './linear.js';
+import { norm, normBackward, type Weights } from './linear.js';
+import { initialValues, ParameterStore } from './parameter_store.js';
 import { RotaryCache } from './rotary_cache.js';
 
 export interface ModelOptions {
@@ -71,16 +71,12 @@ export class CausalLM {
   readonly refs: DecoderRefs;
   /** generation_config.json's keys, as loaded (generate() starts from them; saveModel writes them back). */
   generationConfig: Record<string, unknown> | undefined;
-  readonly layout: ParamLayout;
-  readonly params: Tensor;
-  #grads: Tensor | undefined;
+  readonly #store: ParameterStore;
   #frozen = false;
   #acts: Activations | undefined;
   #batch: BatchTensors | undefined;
   #forwardOptions: ForwardOptions = {};
   #ran: 'none' | 'forward' | 'loss' = 'none';
-  readonly #paramViews = new Map<string, Tensor>();
-  readonly #gradViews = new Map<string, Tensor>();
   #losses: Tensor | undefined;
   #dlogits: Tensor | undefined;
   #loss: Tensor | undefined;
@@ -98,8 +94,7 @@ export class CausalLM {
     this.config = config;
     this.arch = arch;
     this.refs = decoderRefs(arch);
-    this.layout = layout;
-    this.params = params;
+    this.#store = new ParameterStore(backend, layout, params);
     if (arch.rotary) this.#rotary = new RotaryCache(backend, arch);
   }
 
@@ -119,18 +114,7 @@ export class CausalLM {
   static fromWeights(backend: Backend, config: ModelConfig, get: (spec: ParamSpec) => Float32Array | undefined, options: ModelOptions = {}): CausalLM {
     const arch = architectureOf(config);
     const layout = parameterLayout(arch, options.heads);
-    const host = new Float32Array(layout.total);
-    const normal = normalSampler(options.seed ?? 0);
-    for (const spec of layout.specs) {
-      const values = get(spec);
-      const slot = host.subarray(spec.offset, spec.offset + spec.size);
-      if (values) {
-        if (values.length !== spec.size) throw new ShapeError(`CausalLM: ${spec.name} has ${values.length} values, expected ${spec.size}`);
-        slot.set(values);
-      } else {
-        initialise(slot, spec.init, normal);
-      }
-    }
+    const host = initialValues(layout, options.seed ?? 0, get);
     return new CausalLM(backend, config, arch, layout, backend.tensor(host), options.generationConfig);
   }
 
@@ -142,29 +126,36 @@ export class CausalLM {
     return { score: this.layout.byName.has('score.weight'), value: this.layout.byName.has('v_head.summary.weight') };
   }
 
+  /** The one parameter buffer, every tensor of `layout` in it. */
+  get params(): Tensor {
+    return this.#store.params;
+  }
+
+  get layout(): ParamLayout {
+    return this.#store.layout;
+  }
+
   /** The gradient buffer (same layout as params); allocated on first use. */
   get grads(): Tensor {
-    if (this.#frozen) throw new TensorStateError('CausalLM: this model is frozen (a reference model); it has no gradients');
-    this.#grads ??= this.backend.zeros([this.layout.total]);
-    return this.#grads;
+    this.#checkTrainable();
+    return this.#store.grads;
   }
 
   /** A view of one parameter by its Hugging Face name. */
   param(name: string): Tensor {
-    return this.#view(this.#paramViews, this.params, name);
+    return this.#store.param(name);
   }
 
   /** A view of one parameter's gradient. */
   grad(name: string): Tensor {
-    return this.#view(this.#gradViews, this.grads, name);
+    this.#checkTrainable();
+    return this.#store.grad(name);
   }
 
   /** Stops gradient tracking for good and frees the gradient buffer (e.g. a reference model). */
   freeze(): this {
     this.#frozen = true;
-    this.#grads?.dispose();
-    this.#grads = undefined;
-    this.#gradViews.clear();
+    this.#store.releaseGrads();
     this.#dlogits = undefined;
     return this;
   }
@@ -191,11 +182,12 @@ export class CausalLM {
 
   /** Every parameter by name, read back to the host. */
   async readParameters(): Promise<Map<string, Float32Array>> {
-    return this.#split(await this.backend.read(this.params));
+    return this.#store.readParameters();
   }
 
   async readGradients(): Promise<Map<string, Float32Array>> {
-    return this.#split(await this.backend.read(this.grads));
+    this.#checkTrainable();
+    return this.#store.readGradients();
   }
 
   /** Runs the transformer on a batch up to the final norm (and the LM logits unless told not to). */
@@ -361,7 +353,7 @@ export class CausalLM {
 
   /** Device bytes held: parameters, gradients and activations (optimizer state is the optimizer's). */
   get deviceBytes(): number {
-    return (this.params.size + (this.#grads?.size ?? 0) + (this.#losses?.size ?? 0)) * 4 + (this.#acts?.bytes ?? 0) + (this.#rotary?.bytes ?? 0);
+    return this.#store.bytes + (this.#losses?.size ?? 0) * 4 + (this.#acts?.bytes ?? 0) + (this.#rotary?.bytes ?? 0);
   }
 
   dispose(): void {
@@ -370,9 +362,8 @@ export class CausalLM {
     this.#batch?.dispose();
     this.#losses?.dispose();
     this.#loss?.dispose();
-    this.#grads?.dispose();
     this.#rotary?.dispose();
-    this.params.dispose();
+    this.#store.dispose();
   }
 
   #activations(B: number, T: number): Activations {
@@ -429,6 +420,10 @@ export class CausalLM {
     this.#logprobs = undefined;
   }
 
+  #checkTrainable(): void {
+    if (this.#frozen) throw new TensorStateError('CausalLM: this model is frozen (a reference model); it has no gradients');
+  }
+
   #needForward(): Activations {
     if (!this.#acts || this.#ran === 'none') throw new TensorStateError('CausalLM: run forward() first');
     return this.#acts;
@@ -439,21 +434,6 @@ export class CausalLM {
       throw new TensorStateError(`CausalLM: this model has no ${name.split('.')[0]} head; create it with heads: { ${name.startsWith('score') ? 'score' : 'value'}: true }`);
     }
     return this.param(name);
-  }
-
-  #view(cache: Map<string, Tensor>, buffer: Tensor, name: string): Tensor {
-    let t = cache.get(name);
-    if (!t) {
-      const spec = this.layout.byName.get(name);
-      if (!spec) throw new ShapeError(`CausalLM: no parameter named ${JSON.stringify(name)}`);
-      t = this.backend.view(buffer, spec.offset, spec.shape);
-      cache.set(name, t);
-    }
-    return t;
-  }
-
-  #split(all: Float32Array): Map<string, Float32Array> {
-    return new Map(this.layout.specs.map((s) => [s.name, all.slice(s.offset, s.offset + s.size)]));
   }
 }
 

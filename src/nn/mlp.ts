@@ -111,7 +111,7 @@ export class MLP implements Trainable {
 
   /** An MLP with its own parameters, initialised from `seed`. */
   static create(backend: Backend, shape: MLPShape, options: { seed?: number } = {}): MLP {
-    return new MLP(new ParameterStore(backend, mlpTensors(shape), options.seed ?? 0), shape, '', true);
+    return new MLP(ParameterStore.create(backend, mlpTensors(shape), options.seed ?? 0), shape, '', true);
   }
 
   /** An MLP over parameters placed in `store` with mlpTensors(shape, prefix). */

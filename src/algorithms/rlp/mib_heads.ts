@@ -84,7 +84,7 @@ export class MIBHeads {
       sigma: { sizes: [C, H, H, K] },
       critic: { sizes: [2 * K, H, H, 1], inputs: [K, K] },
     };
-    this.store = new ParameterStore(backend, Object.entries(shapes).flatMap(([name, s]) => mlpTensors(s, `${name}.`)), config.seed ?? 0);
+    this.store = ParameterStore.create(backend, Object.entries(shapes).flatMap(([name, s]) => mlpTensors(s, `${name}.`)), config.seed ?? 0);
     this.mu = new MLP(this.store, shapes.mu, 'mu.');
     this.sigma = new MLP(this.store, shapes.sigma, 'sigma.');
     this.critic = new MLP(this.store, shapes.critic, 'critic.');
