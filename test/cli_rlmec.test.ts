@@ -37,8 +37,8 @@ test.after(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-test('webrlhf rlmec --seeds 2 on the built-in task prints the table and writes results.json, samples, tokens.html and each stage\'s run folder', async () => {
-  const r = await cli(...TINY, '--seeds', '2', '--output_dir', path('builtin'));
+test('webrlhf rlmec --seeds 2 on the built-in task (a Llama policy) prints the table and writes results.json, samples, tokens.html and each stage\'s run folder', async () => {
+  const r = await cli(...TINY, '--model_type', 'llama', '--seeds', '2', '--output_dir', path('builtin'));
   assert.is(r.result, 0, r.err);
   for (const label of ['SFT (start)', 'SFT on RL problems', 'RFT', 'PPO', 'DPO', 'RLMEC']) assert.match(r.out, new RegExp(`^${label.replace(/[()]/g, '\\$&')}\\s+\\d+\\.\\d% ± \\d+\\.\\d%`, 'm'));
   assert.match(r.out, /seed 42\s+seed 43/);
@@ -50,6 +50,7 @@ test('webrlhf rlmec --seeds 2 on the built-in task prints the table and writes r
   for (const row of results.table) assert.is(row.values.length, 2);
   for (const seed of ['seed-42', 'seed-43']) {
     for (const stage of ['sft', 'grm', 'rlmec', 'sft_more', 'ppo']) assert.ok(existsSync(path('builtin', seed, stage, 'final', 'model.safetensors')), `${seed}/${stage}/final`);
+    assert.equal(JSON.parse(await readFile(path('builtin', seed, 'rlmec', 'final', 'config.json'), 'utf8')).architectures, ['LlamaForCausalLM']);
     const samples = (await readFile(path('builtin', seed, 'samples.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
     assert.ok(samples.length >= 33 && samples.length % 3 === 0, '3 samples of each of the (deduplicated) 12 problems');
     for (const s of samples) assert.is(s.tokens.length, s.rewards.length);

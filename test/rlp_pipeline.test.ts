@@ -124,6 +124,19 @@ test('the RLP experiment trains every stage, writes its outputs and gives both t
   }
 });
 
+test('the RLP experiment on a Qwen3 policy: every stage trains, and the policies are Qwen3 folders', async () => {
+  const be = await backend();
+  const config = rlpRunConfig({ ...TINY, model_type: 'qwen3', sft_max_steps: 20, ppo_total_episodes: 8 });
+  const storage = memoryRunStorage();
+  const result = await runRLPExperiment(be, config, builtinInstructionSource(be, config), { output: storage });
+  assert.equal(result.table.map((r) => r.method), ['SFT', 'best-of-n (r_φ)', 'PPO', 'RLP-UML', 'RLP-SPG']);
+  for (const row of result.table) assert.ok(row.mean >= 0 && row.mean <= 100, `${row.method} win-rate ${row.mean}`);
+  for (const stage of ['sft', 'ppo_spg']) {
+    const saved = JSON.parse(new TextDecoder().decode(storage.files.get(`seed-42/${stage}/final/config.json`)));
+    assert.equal([saved.architectures, saved.num_key_value_heads], [['Qwen3ForCausalLM'], 1], stage);
+  }
+});
+
 test('the RLP experiment audits a preference file before training on it, and rejects a rerun it cannot load', async () => {
   const be = await backend();
   const config = rlpRunConfig({ ...TINY, method: 'spg' });
