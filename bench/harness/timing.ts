@@ -8,13 +8,14 @@ export interface Timing {
 
 /**
  * Runs `step` (which must wait for its own completion) after `warmup` untimed calls, then in
- * rounds of `batch` iterations until `minSeconds` have passed; reports the median round.
+ * rounds of `batch` iterations, at least `minRounds`, until `minSeconds` have passed; reports
+ * the median round.
  */
-export async function measure(step: () => Promise<void>, { warmup = 2, minSeconds = 1.5, batch = 1, maxRounds = 50 } = {}): Promise<Timing> {
+export async function measure(step: () => Promise<void>, { warmup = 2, minSeconds = 1.5, batch = 1, minRounds = 3, maxRounds = 50 } = {}): Promise<Timing> {
   for (let i = 0; i < warmup; i++) await step();
   const rounds: number[] = [];
   const start = performance.now();
-  while (rounds.length < 3 || ((performance.now() - start) / 1000 < minSeconds && rounds.length < maxRounds)) {
+  while (rounds.length < minRounds || ((performance.now() - start) / 1000 < minSeconds && rounds.length < maxRounds)) {
     const t0 = performance.now();
     for (let i = 0; i < batch; i++) await step();
     rounds.push((performance.now() - t0) / 1000 / batch);
@@ -34,3 +35,5 @@ export function printTable(headers: string[], rows: (string | number)[][]): void
 }
 
 export const fixed = (x: number | undefined, digits = 2): string => (x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(digits));
+
+export const mib = (bytes: number | undefined, digits = 0): string => (bytes === undefined ? '—' : (bytes / 2 ** 20).toFixed(digits));
