@@ -13,6 +13,18 @@ export type BackendKind = 'webgpu' | 'wasm';
  */
 export const VIEW_ALIGN = 64;
 
+/** How a tensor's storage may be laid out on the device. */
+export interface StorageOptions {
+  /**
+   * Element offsets (increasing multiples of VIEW_ALIGN) where the storage may be cut into
+   * separate device buffers, should it be larger than one buffer may be (WebGPU's
+   * maxBufferSize): a buffer of packed tensors passes its tensors' offsets, so no tensor is
+   * cut. Without it such a tensor is cut between whole rows of its last dimension. WASM
+   * storage is never cut.
+   */
+  splitAt?: readonly number[];
+}
+
 /** What a backend tells about itself; `webrlhf info` prints it. */
 export interface BackendInfo {
   kind: BackendKind;
@@ -42,20 +54,20 @@ export abstract class Backend {
   }
 
   /** Allocates a zero-filled tensor. */
-  zeros(shape: Shape): Tensor {
+  zeros(shape: Shape, options: StorageOptions = {}): Tensor {
     checkShape(shape);
-    const t = this.allocate(shape);
+    const t = this.allocate(shape, options.splitAt);
     this.memoryTracker.allocate(t.size * 4);
     return t;
   }
 
   /** Uploads host data. `data.length` must equal the shape's size. */
-  tensor(data: ArrayLike<number>, shape: Shape = [data.length]): Tensor {
+  tensor(data: ArrayLike<number>, shape: Shape = [data.length], options: StorageOptions = {}): Tensor {
     checkShape(shape);
     if (data.length !== sizeOf(shape)) {
       throw new ShapeError(`tensor: ${data.length} values do not fill shape ${fmt(shape)} (${sizeOf(shape)} values)`);
     }
-    const t = this.zeros(shape);
+    const t = this.zeros(shape, options);
     this.upload(t, data instanceof Float32Array ? data : Float32Array.from(data));
     return t;
   }
@@ -127,8 +139,8 @@ export abstract class Backend {
 
   /** What this backend gives op families to run kernels with (see op_family.ts). */
   protected abstract kernelContext(): KernelContexts[BackendKind];
-  /** A new zero-filled root tensor (not yet counted by the memory tracker). */
-  protected abstract allocate(shape: Shape): Tensor;
+  /** A new zero-filled root tensor (not yet counted by the memory tracker); see StorageOptions for splitAt. */
+  protected abstract allocate(shape: Shape, splitAt?: readonly number[]): Tensor;
   protected abstract upload(t: Tensor, data: Float32Array): void;
   protected abstract download(t: Tensor): Promise<Float32Array>;
   /** Element offset of t within its root's storage (0 for a root). */
