@@ -131,7 +131,7 @@ export class CausalLM {
         initialise(slot, spec.init, normal);
       }
     }
-    return new CausalLM(backend, config, arch, layout, backend.tensor(host), options.generationConfig);
+    return new CausalLM(backend, config, arch, layout, backend.tensor(host, [layout.total], layout), options.generationConfig);
   }
 
   get frozen(): boolean {
@@ -145,7 +145,7 @@ export class CausalLM {
   /** The gradient buffer (same layout as params); allocated on first use. */
   get grads(): Tensor {
     if (this.#frozen) throw new TensorStateError('CausalLM: this model is frozen (a reference model); it has no gradients');
-    this.#grads ??= this.backend.zeros([this.layout.total]);
+    this.#grads ??= this.backend.zeros([this.layout.total], this.layout);
     return this.#grads;
   }
 
@@ -171,7 +171,7 @@ export class CausalLM {
 
   /** A new, trainable model with a copy of these parameters (on the device). */
   clone(): CausalLM {
-    const params = this.backend.zeros([this.layout.total]);
+    const params = this.backend.zeros([this.layout.total], this.layout);
     this.backend.copy(this.params, params);
     return new CausalLM(this.backend, this.config, this.arch, this.layout, params, this.generationConfig);
   }

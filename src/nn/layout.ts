@@ -32,6 +32,11 @@ export interface ParamLayout {
   total: number;
   /** Decayed tensors come first: [0, decayEnd) decays, [decayEnd, total) does not. */
   decayEnd: number;
+  /**
+   * The tensors' offsets: where a buffer of this layout may be cut should it need several
+   * device buffers (StorageOptions.splitAt), so that no tensor is cut.
+   */
+  splitAt: number[];
 }
 
 /**
@@ -73,7 +78,7 @@ export function packParameters(tensors: readonly TensorInit[]): ParamLayout {
   place(true);
   const decayEnd = offset;
   place(false);
-  return { specs, byName: new Map(specs.map((s) => [s.name, s])), total: offset, decayEnd };
+  return { specs, byName: new Map(specs.map((s) => [s.name, s])), total: offset, decayEnd, splitAt: specs.map((s) => s.offset) };
 }
 
 /** Parameters of a layout without its alignment padding. */

@@ -24,12 +24,12 @@ export class ParameterStore implements Trainable {
     const host = new Float32Array(this.layout.total);
     const normal = normalSampler(seed);
     for (const spec of this.layout.specs) initialise(host.subarray(spec.offset, spec.offset + spec.size), spec.init, normal);
-    this.params = backend.tensor(host);
+    this.params = backend.tensor(host, [this.layout.total], this.layout);
   }
 
   /** The gradient buffer; allocated (zeroed) on first use. */
   get grads(): Tensor {
-    this.#grads ??= this.backend.zeros([this.layout.total]);
+    this.#grads ??= this.backend.zeros([this.layout.total], this.layout);
     return this.#grads;
   }
 
