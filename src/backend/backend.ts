@@ -13,16 +13,21 @@ export type BackendKind = 'webgpu' | 'wasm';
  */
 export const VIEW_ALIGN = 64;
 
+/** A tensor packed into a larger one: its element offset (a multiple of VIEW_ALIGN) and its row width. */
+export interface StoragePart {
+  offset: number;
+  width: number;
+}
+
 /** How a tensor's storage may be laid out on the device. */
 export interface StorageOptions {
   /**
-   * Element offsets (increasing multiples of VIEW_ALIGN) where the storage may be cut into
-   * separate device buffers, should it be larger than one buffer may be (WebGPU's
-   * maxBufferSize): a buffer of packed tensors passes its tensors' offsets, so no tensor is
-   * cut. Without it such a tensor is cut between whole rows of its last dimension. WASM
-   * storage is never cut.
+   * The tensors packed in this one, in order: should it be larger than one device buffer may
+   * be (WebGPU's maxBufferSize), it is cut into several only where a part starts or between
+   * a part's rows (whole rows, in groups that keep every cut on VIEW_ALIGN), never inside a
+   * row. Default: one part, rows of the last dimension. WASM storage is never cut.
    */
-  splitAt?: readonly number[];
+  parts?: readonly StoragePart[];
 }
 
 /** What a backend tells about itself; `webrlhf info` prints it. */
@@ -56,7 +61,7 @@ export abstract class Backend {
   /** Allocates a zero-filled tensor. */
   zeros(shape: Shape, options: StorageOptions = {}): Tensor {
     checkShape(shape);
-    const t = this.allocate(shape, options.splitAt);
+    const t = this.allocate(shape, options.parts);
     this.memoryTracker.allocate(t.size * 4);
     return t;
   }
@@ -139,8 +144,8 @@ export abstract class Backend {
 
   /** What this backend gives op families to run kernels with (see op_family.ts). */
   protected abstract kernelContext(): KernelContexts[BackendKind];
-  /** A new zero-filled root tensor (not yet counted by the memory tracker); see StorageOptions for splitAt. */
-  protected abstract allocate(shape: Shape, splitAt?: readonly number[]): Tensor;
+  /** A new zero-filled root tensor (not yet counted by the memory tracker); see StorageOptions for parts. */
+  protected abstract allocate(shape: Shape, parts?: readonly StoragePart[]): Tensor;
   protected abstract upload(t: Tensor, data: Float32Array): void;
   protected abstract download(t: Tensor): Promise<Float32Array>;
   /** Element offset of t within its root's storage (0 for a root). */

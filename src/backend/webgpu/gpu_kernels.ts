@@ -294,7 +294,7 @@ export class GPUKernelContext {
    */
   rowWindows(op: string, rows: number, width: number, tensors: readonly Tensor[], aligned = false): RowWindows[] {
     if (this.fits(...tensors)) return [{ start: 0, count: rows, base: 0, tensors }];
-    const step = aligned ? VIEW_ALIGN / gcd(width, VIEW_ALIGN) : 1;
+    const step = aligned ? alignedRows(width) : 1;
     return this.blocks(op, rows, tensors.map((t) => ({ t, origin: 0, width })), step).map(([start, count]) => {
       const windows = tensors.map((t) => this.window(t, start * width, count * width));
       return { start, count, base: windows[0]!.base, tensors: windows.map((w) => w.tensor) };
@@ -353,6 +353,8 @@ function bindingIndices(what: string, iface: EntryPointInterface, keys: readonly
   return keys.map((k) => iface.storage.get(k)!);
 }
 
-function gcd(a: number, b: number): number {
-  return b === 0 ? a : gcd(b, a % b);
+/** The fewest rows of `width` values that end on a multiple of VIEW_ALIGN: row blocks of this many start aligned. */
+export function alignedRows(width: number): number {
+  const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+  return VIEW_ALIGN / gcd(width, VIEW_ALIGN);
 }

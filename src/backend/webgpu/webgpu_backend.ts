@@ -1,8 +1,8 @@
 import { ConfigError, DeviceLimitError, DeviceLostError, GPUOpError } from '../../errors.js';
 import { adapterName, type AcquiredGPU, type AdapterSummary } from '../../runtime/gpu_acquire.js';
-import { Backend, Tensor, VIEW_ALIGN, type BackendInfo } from '../backend.js';
+import { Backend, Tensor, VIEW_ALIGN, type BackendInfo, type StoragePart } from '../backend.js';
 import { fmt, sizeOf, type Shape } from '../shapes.js';
-import { GPUKernelContext, HARDWARE_MATMUL, SOFTWARE_MATMUL, type GPUHost, type MatmulTiling, type RowKernels } from './gpu_kernels.js';
+import { GPUKernelContext, HARDWARE_MATMUL, SOFTWARE_MATMUL, alignedRows, type GPUHost, type MatmulTiling, type RowKernels } from './gpu_kernels.js';
 import { PipelineCache } from './pipelines.js';
 import { UniformRing } from './uniform_ring.js';
 
@@ -158,13 +158,13 @@ export class WebGPUBackend extends Backend implements GPUHost {
     return this.context;
   }
 
-  protected allocate(shape: Shape, splitAt?: readonly number[]): Tensor {
+  protected allocate(shape: Shape, parts?: readonly StoragePart[]): Tensor {
     this.alive();
     const n = sizeOf(shape);
     const most = this.bufferElements;
     const chunks: Chunk[] = [];
     for (let start = 0; start < n || chunks.length === 0;) {
-      const end = start + most >= n ? n : this.#cut(shape, n, start, most, splitAt);
+      const end = start + most >= n ? n : this.#cut(shape, n, start, most, parts ?? [{ offset: 0, width: shape.length > 1 ? shape[shape.length - 1]! : 1 }]);
       // Multiples of 16 bytes, so any kernel may view the buffer as vec4s.
       const size = Math.max(16, Math.ceil(((end - start) * 4) / 16) * 16);
       chunks.push({ buffer: this.device.createBuffer({ size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST }), start, end });
@@ -178,25 +178,32 @@ export class WebGPUBackend extends Backend implements GPUHost {
     return Math.floor(this.#limits.buffer / (4 * VIEW_ALIGN)) * VIEW_ALIGN;
   }
 
-  /** Where the chunk of a root of n elements from `start` ends: the last allowed cut within `most` elements. */
-  #cut(shape: Shape, n: number, start: number, most: number, splitAt: readonly number[] | undefined): number {
-    if (!splitAt) {
-      // Between whole rows where a whole number of rows fills aligned chunks.
-      const width = shape.length > 1 ? shape[shape.length - 1]! : 1;
-      const unit = (width * VIEW_ALIGN) / gcd(width, VIEW_ALIGN);
-      return start + (unit <= most ? Math.floor(most / unit) * unit : most);
-    }
+  /**
+   * Where the chunk of a root of n elements that starts at `start` ends: the last cut within
+   * `most` elements, at a part's start or, inside a part larger than one buffer (only there:
+   * ops that do not split need their tensors whole), between groups of its whole rows (no op
+   * could bind a row across two buffers) that end on VIEW_ALIGN and hold a multiple of 4
+   * rows (matmul blocks step by 4 rows).
+   */
+  #cut(shape: Shape, n: number, start: number, most: number, parts: readonly StoragePart[]): number {
+    const limit = start + most;
     let end = start;
-    for (const p of splitAt) {
-      if (p > start + most) break;
-      if (p > start && p % VIEW_ALIGN === 0) end = p;
+    for (let i = 0; i < parts.length && parts[i]!.offset <= limit; i++) {
+      const { offset, width } = parts[i]!;
+      const next = parts[i + 1]?.offset ?? n;
+      end = Math.max(end, offset);
+      if (next - offset > most && width > 0) {
+        const unit = width * rowGroup(width);
+        end = Math.max(end, offset + Math.floor((Math.min(limit, next) - offset) / unit) * unit);
+      }
     }
     if (end > start) return end;
-    const next = splitAt.find((p) => p > start) ?? n;
+    const part = [...parts].reverse().find((p) => p.offset <= start)!;
     throw new DeviceLimitError(
       `WebGPU: a tensor of shape ${fmt(shape)} (${n * 4} bytes) needs several buffers on this adapter (${adapterName(this.adapter)}), whose buffers hold at most ` +
-      `${this.#limits.buffer} bytes (maxBufferSize ${this.device.limits.maxBufferSize}), but its elements ${start}..${next} (${(next - start) * 4} bytes) may not be cut ` +
-      '(one tensor of a parameter buffer is larger than a buffer): use an adapter with a larger maxBufferSize, a smaller model, or the wasm backend',
+      `${this.#limits.buffer} bytes (maxBufferSize ${this.device.limits.maxBufferSize}), but it may be cut only between whole rows of ${part.width} values ` +
+      `(${rowGroup(part.width)} at a time, ${part.width * rowGroup(part.width) * 4} bytes) from element ${part.offset}, and no cut falls within one buffer after element ${start}: ` +
+      'use an adapter with a larger maxBufferSize, narrower rows, or the wasm backend',
     );
   }
 
@@ -349,10 +356,10 @@ export class WebGPUBackend extends Backend implements GPUHost {
     return { buffer: chunk.buffer, offset: at, size };
   }
 
-  /** @internal Whether t binds whole. */
+  /** @internal Whether t binds whole (bind() would not refuse it). */
   fits(t: Tensor): boolean {
     const g = t as GPUTensor;
-    return g.bytes <= this.#limits.binding && (g.chunks.length === 1 || g.chunk !== undefined);
+    return Math.ceil(g.bytes / 16) * 16 <= this.#limits.binding && (g.chunks.length === 1 || g.chunk !== undefined);
   }
 
   /**
@@ -429,6 +436,7 @@ async function holdOpen<T>(promise: Promise<T>): Promise<T> {
   }
 }
 
-function gcd(a: number, b: number): number {
-  return b === 0 ? a : gcd(b, a % b);
+/** Rows of `width` values a buffer holds whole groups of: a multiple of 4 that ends on VIEW_ALIGN (alignedRows is a power of 2). */
+function rowGroup(width: number): number {
+  return Math.max(4, alignedRows(width));
 }
