@@ -9,7 +9,7 @@ import {
   AdamW, DeviceLimitError, ConfigError, add, adamw, columnSum, embedding, gatherRows, gelu, generate, layerNorm, loadModel, matmul, max, scale,
   scatterAddRows, sampleTokens, softmaxCrossEntropy, sum, sumSquares, swiglu, tokenLogprobs, type CausalLM, type MatmulOptions, type Tensor, type TokenBatch,
 } from 'webrlhf';
-import { WebGPUBackend, type StorageLimits } from '../src/backend/webgpu/webgpu_backend.js';
+import { HARDWARE_MATMUL, SOFTWARE_MATMUL, WebGPUBackend, type MatmulTiling, type StorageLimits } from '../src/backend/webgpu/webgpu_backend.js';
 import { rowIndex } from '../src/nn/row_index.js';
 import { platform } from '../src/runtime/platform.js';
 import { assertClose, matmulRef, randomF32 } from './harness/reference.js';
@@ -92,43 +92,61 @@ if (legBackend() === 'webgpu') {
     for (const x of [t, other, twice]) x.dispose();
   }));
 
-  test('splitAt: storage is cut only where it may be, and a piece larger than one buffer is an error naming sizes and limits', () => capped({ buffer: 1024 }, async (be) => {
-    const data = randomF32(640, 2);
-    const t = be.tensor(data, [640], { splitAt: [0, 192, 448] });
-    // Buffers [0, 192), [192, 448), [448, 640): each piece binds whole.
-    for (const [o, n] of [[0, 192], [192, 256], [448, 192]] as const) {
-      const piece = be.view(t, o, [n]);
-      assert.equal(await be.read(scale(piece, 2)), data.slice(o, o + n).map((x) => 2 * x));
-    }
+  test('packed parts: storage is cut between parts or their whole rows, and a part that cannot be cut within a buffer is an error naming sizes and limits', () => capped({ buffer: 1024 }, async (be) => {
+    // A [3, 64] matrix, an [8, 64] matrix and a vector of 192 in buffers of 256 values: cut
+    // at 192 (the second matrix's start), 448 (after its 4th row) and 704 (the vector's start).
+    const data = randomF32(896, 2);
+    const t = be.tensor(data, [896], { parts: [{ offset: 0, width: 64 }, { offset: 192, width: 64 }, { offset: 704, width: 192 }] });
+    const [a, b, v] = [be.view(t, 0, [3, 64]), be.view(t, 192, [8, 64]), be.view(t, 704, [192])];
+    assert.equal(await be.read(scale(v, 2)), data.slice(704).map((x) => 2 * x));
+    // The second matrix lies across the cut: matmul takes it in blocks of rows.
+    const x = randomF32(5 * 64, 3);
+    const product = matmul(be.tensor(x, [5, 64]), b, { transB: true });
+    const ref = matmulRef(x, data.slice(192, 704), { M: 5, N: 8, K: 64, transB: true });
+    assertClose(await be.read(product), ref.value, { scale: ref.scale, rtol: 1e-5, atol: 1e-6, what: 'matmul over a matrix across two buffers' });
+    assert.equal(await be.read(a), data.slice(0, 192));
     t.dispose();
-    expectLimitError(() => be.zeros([1000], { splitAt: [0, 192, 640] }), '4000 bytes', '1024 bytes', 'elements 192..640', '1792 bytes');
+    expectLimitError(() => be.zeros([1000], { parts: [{ offset: 0, width: 64 }, { offset: 64, width: 936 }] }), '4000 bytes', '1024 bytes', 'rows of 936 values', 'after element 64', 'wasm backend');
     assert.throws(() => be.setStorageLimits({ binding: 100 }), (e: unknown) => e instanceof ConfigError);
   }));
 
   // M×K×N, each past 1024 values in some operand: B, A, out, or K. A block binds at least 4
   // whole rows of an operand from a 256-byte boundary, so rows here are at most 240 values.
   const SHAPES: [number, number, number][] = [[5, 24, 230], [230, 24, 5], [40, 150, 24], [37, 21, 151], [130, 33, 70]];
+  /** Runs `body` in the given matmul tiling (both are checked on any adapter), then restores the chosen one. */
+  const tiled = (tiling: MatmulTiling, body: (be: WebGPUBackend) => Promise<void>) => async (be: WebGPUBackend) => {
+    const chosen = be.matmulTiling;
+    be.matmulTiling = tiling;
+    try {
+      await body(be);
+    } finally {
+      be.matmulTiling = chosen;
+    }
+  };
+  const TILINGS = [['software', SOFTWARE_MATMUL], ['hardware', HARDWARE_MATMUL]] as const;
   for (const [M, K, N] of SHAPES) {
     for (const transA of [false, true]) {
       for (const transB of [false, true]) {
-        test(`matmul ${M}×${K}×${N}${transA ? ' Aᵀ' : ''}${transB ? ' Bᵀ' : ''} in blocks of 4 KiB bindings, with bias, alpha and accumulate`, () => capped(SMALL, async (be) => {
-          const a = randomF32(M * K, M + K);
-          const b = randomF32(K * N, K + N);
-          const bias = randomF32(N, 3);
-          const acc = randomF32(M * N, 4);
-          const ta = be.tensor(a, transA ? [K, M] : [M, K]);
-          const tb = be.tensor(b, transB ? [N, K] : [K, N]);
-          const layout = { M, N, K, transA, transB };
-          const plain = matmul(ta, tb, { transA, transB });
-          let ref = matmulRef(a, b, layout);
-          assertClose(await be.read(plain), ref.value, { scale: ref.scale, rtol: 2e-6 * Math.sqrt(K) + 1e-6, atol: 1e-6, what: 'plain' });
-          const out = be.tensor(acc, [M, N]);
-          const options: MatmulOptions = { transA, transB, bias: be.tensor(bias), alpha: 0.5, out, accumulate: true };
-          matmul(ta, tb, options);
-          ref = matmulRef(a, b, { ...layout, alpha: 0.5, bias, accumulate: acc });
-          assertClose(await be.read(out), ref.value, { scale: ref.scale, rtol: 2e-6 * Math.sqrt(K) + 1e-6, atol: 1e-6, what: 'bias, alpha, accumulate' });
-          for (const t of [ta, tb, plain, out, options.bias!]) t.dispose();
-        }));
+        for (const [kind, tiling] of TILINGS) {
+          test(`matmul ${M}×${K}×${N}${transA ? ' Aᵀ' : ''}${transB ? ' Bᵀ' : ''} in blocks of 4 KiB bindings (${kind} tiles), with bias, alpha and accumulate`, () => capped(SMALL, tiled(tiling, async (be) => {
+            const a = randomF32(M * K, M + K);
+            const b = randomF32(K * N, K + N);
+            const bias = randomF32(N, 3);
+            const acc = randomF32(M * N, 4);
+            const ta = be.tensor(a, transA ? [K, M] : [M, K]);
+            const tb = be.tensor(b, transB ? [N, K] : [K, N]);
+            const layout = { M, N, K, transA, transB };
+            const plain = matmul(ta, tb, { transA, transB });
+            let ref = matmulRef(a, b, layout);
+            assertClose(await be.read(plain), ref.value, { scale: ref.scale, rtol: 2e-6 * Math.sqrt(K) + 1e-6, atol: 1e-6, what: 'plain' });
+            const out = be.tensor(acc, [M, N]);
+            const options: MatmulOptions = { transA, transB, bias: be.tensor(bias), alpha: 0.5, out, accumulate: true };
+            matmul(ta, tb, options);
+            ref = matmulRef(a, b, { ...layout, alpha: 0.5, bias, accumulate: acc });
+            assertClose(await be.read(out), ref.value, { scale: ref.scale, rtol: 2e-6 * Math.sqrt(K) + 1e-6, atol: 1e-6, what: 'bias, alpha, accumulate' });
+            for (const t of [ta, tb, plain, out, options.bias!]) t.dispose();
+          })));
+        }
       }
     }
   }
@@ -138,8 +156,8 @@ if (legBackend() === 'webgpu') {
     ['matrices larger than a binding, each cut', 40, 30, 36, false],
     ['a shared B larger than a binding', 24, 50, 30, true],
   ] as const) {
-    for (const transB of [false, true]) {
-      test(`batched matmul in blocks: ${what}${transB ? ', Bᵀ' : ''}`, () => capped(SMALL, async (be) => {
+    for (const [transB, [kind, tiling]] of [[false, TILINGS[0]], [true, TILINGS[1]]] as const) {
+      test(`batched matmul in blocks: ${what}${transB ? ', Bᵀ' : ''} (${kind} tiles)`, () => capped(SMALL, tiled(tiling, async (be) => {
         const batch = 5;
         const a = randomF32(batch * M * K, 7);
         const b = randomF32((broadcastB ? 1 : batch) * K * N, 8);
@@ -151,7 +169,7 @@ if (legBackend() === 'webgpu') {
         const ref = matmulRef(a, b, { M, N, K, transB, batch, broadcastB, accumulate: acc });
         assertClose(await be.read(out), ref.value, { scale: ref.scale, rtol: 2e-6 * Math.sqrt(K) + 1e-6, atol: 1e-6, what });
         for (const t of [ta, tb, out]) t.dispose();
-      }));
+      })));
     }
   }
 
@@ -263,17 +281,17 @@ if (legBackend() === 'webgpu') {
 
   // 8 KiB bindings: the embedding (96 × 32), the logits and their gradient (27 × 96, Qwen2),
   // GPT-2's MLP weights and activations, the parameters, gradients and AdamW moments split;
-  // everything else fits. 32 KiB buffers: parameters and gradients span several buffers, cut
-  // between tensors; the AdamW moments anywhere.
+  // everything else fits. 8 KiB buffers: parameters and gradients span many buffers, cut
+  // between tensors and inside the embedding (12 KiB) between rows; the AdamW moments anywhere.
   for (const family of ['qwen2', 'gpt2'] as const) {
-    test(`${family}: loss, logits, gradients, AdamW steps and KV-cache generation under 8 KiB bindings and 32 KiB buffers = at the device limits`, async () => {
+    test(`${family}: loss, logits, gradients, AdamW steps and KV-cache generation under 8 KiB bindings and buffers = at the device limits`, async () => {
       const be = await gpu();
       const tokens: TokenBatch = {
         inputIds: [[39, 13, 16, 8, 49, 18, 20, 50, 13], [38, 46, 34, 80, 81, 44, 0, 0, 0], [0, 0, 0, 61, 29, 9, 55, 23, 53]],
         attentionMask: [[1, 1, 1, 1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 1, 1, 0, 0, 0], [0, 0, 0, 1, 1, 1, 1, 1, 1]],
       };
       const whole = await modelRun(be, family, tokens);
-      const split = await capped({ binding: 8192, buffer: 32768 }, (b) => modelRun(b, family, tokens));
+      const split = await capped({ binding: 8192, buffer: 8192 }, (b) => modelRun(b, family, tokens));
       const close = (got: ArrayLike<number>, want: ArrayLike<number>, what: string) => assertClose(got, want, { rtol: 1e-5, atol: 1e-6, what: `${family} ${what}` });
       close([split.loss], [whole.loss], 'loss');
       close(split.logits, whole.logits, 'logits');
