@@ -138,8 +138,9 @@ const REDUCE_SEGMENT = 256 * 2048;
 
 export const coreFamily = opFamily<CoreKernels>('core', {
   webgpu: (gpu) => {
+    const plain = { wg: ELEMENTWISE_WG };
     const elementwise = (op: string, entry: string, flat: Record<string, Tensor>, n: number, s?: number) =>
-      gpu.elementwise(op, entry, flat, n, { wg: ELEMENTWISE_WG, ...(s === undefined ? {} : { params: { s } }) });
+      gpu.elementwise(op, entry, flat, n, s === undefined ? plain : { wg: ELEMENTWISE_WG, params: { s } });
     /** One reduce dispatch: `op` over segments of `seg` values, segs per row, into out from outStart. */
     const reduceRows = (a: Tensor, out: Tensor, outStart: number, rows: number, cols: number, op: ReduceOp, segs: number, seg: number) => {
       const [x, y] = gpu.grid(rows * segs);

@@ -240,6 +240,10 @@ export class GPUKernelContext {
 
   /** Whether every given tensor binds whole: then an op runs as one dispatch, unsplit. */
   fits(...tensors: readonly (Tensor | undefined)[]): boolean {
+    return this.#fitAll(tensors);
+  }
+
+  #fitAll(tensors: readonly (Tensor | undefined)[]): boolean {
     for (const t of tensors) if (t && !this.#host.fits(t)) return false;
     return true;
   }
@@ -293,7 +297,7 @@ export class GPUKernelContext {
    * views of the block (for kernels that take no base).
    */
   rowWindows(op: string, rows: number, width: number, tensors: readonly Tensor[], aligned = false): RowWindows[] {
-    if (this.fits(...tensors)) return [{ start: 0, count: rows, base: 0, tensors }];
+    if (this.#fitAll(tensors)) return [{ start: 0, count: rows, base: 0, tensors }];
     const step = aligned ? alignedRows(width) : 1;
     return this.blocks(op, rows, tensors.map((t) => ({ t, origin: 0, width })), step).map(([start, count]) => {
       const windows = tensors.map((t) => this.window(t, start * width, count * width));
@@ -312,13 +316,12 @@ export class GPUKernelContext {
     o: { wg: number; per?: number; params?: Readonly<Record<string, number>>; whole?: Readonly<Record<string, Binding>> },
   ): void {
     const tensors = Object.values(flat);
-    const run = (bindings: Record<string, Binding>, count: number) => {
-      const grid = this.grid(Math.ceil(count / (o.wg * (o.per ?? 1))));
-      this.dispatch(op, entry, { ...bindings, ...o.whole }, { n: count, row: grid[0] * o.wg, ...o.params }, grid);
-    };
-    if (this.fits(...tensors)) return run(flat, n);
     const names = Object.keys(flat);
-    for (const w of this.rowWindows(op, n, 1, tensors, true)) run(Object.fromEntries(names.map((name, i) => [name, w.tensors[i]!])), w.count);
+    for (const w of this.rowWindows(op, n, 1, tensors, true)) {
+      const bindings = w.tensors === tensors ? flat : Object.fromEntries(names.map((name, i) => [name, w.tensors[i]!]));
+      const grid = this.grid(Math.ceil(w.count / (o.wg * (o.per ?? 1))));
+      this.dispatch(op, entry, o.whole ? { ...bindings, ...o.whole } : bindings, { n: w.count, row: grid[0] * o.wg, ...o.params }, grid);
+    }
   }
 
   #tooWide(op: string, operands: readonly RowSpan[], start: number, step: number): DeviceLimitError {
