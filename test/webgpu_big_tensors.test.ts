@@ -13,7 +13,7 @@ import { HARDWARE_MATMUL, SOFTWARE_MATMUL, WebGPUBackend, type MatmulTiling, typ
 import { rowIndex } from '../src/nn/row_index.js';
 import { platform } from '../src/runtime/platform.js';
 import { assertClose, matmulRef, randomF32 } from './harness/reference.js';
-import { legBackend, legBackendInstance as backend } from './harness/runtime.js';
+import { legBackend, legBackendInstance as backend, withSetting } from './harness/runtime.js';
 
 const test = suite('webgpu big tensors');
 
@@ -113,16 +113,8 @@ if (legBackend() === 'webgpu') {
   // M×K×N, each past 1024 values in some operand: B, A, out, or K. A block binds at least 4
   // whole rows of an operand from a 256-byte boundary, so rows here are at most 240 values.
   const SHAPES: [number, number, number][] = [[5, 24, 230], [230, 24, 5], [40, 150, 24], [37, 21, 151], [130, 33, 70]];
-  /** Runs `body` in the given matmul tiling (both are checked on any adapter), then restores the chosen one. */
-  const tiled = (tiling: MatmulTiling, body: (be: WebGPUBackend) => Promise<void>) => async (be: WebGPUBackend) => {
-    const chosen = be.matmulTiling;
-    be.matmulTiling = tiling;
-    try {
-      await body(be);
-    } finally {
-      be.matmulTiling = chosen;
-    }
-  };
+  /** Runs `body` in the given matmul tiling (both are checked on any adapter). */
+  const tiled = (tiling: MatmulTiling, body: (be: WebGPUBackend) => Promise<void>) => (be: WebGPUBackend) => withSetting(be, 'matmulTiling', tiling, () => body(be));
   const TILINGS = [['software', SOFTWARE_MATMUL], ['hardware', HARDWARE_MATMUL]] as const;
   for (const [M, K, N] of SHAPES) {
     for (const transA of [false, true]) {
