@@ -3,9 +3,9 @@
 // random init and prints the step time and the tensor memory it held.
 //
 // WEBRLHF_BENCH_BACKENDS=webgpu,wasm (default both), WEBRLHF_BENCH_B=4, WEBRLHF_BENCH_T=128,
-// WEBRLHF_BENCH_STEPS=2. On WebGPU the adapter must bind the 154 MB token embedding and the
-// 0.5 GB parameter buffer in one binding (maxStorageBufferBindingSize); llvmpipe and lavapipe
-// bind 128 MiB, Dawn's Vulkan on SwiftShader 1 GiB (WEBRLHF_DAWN=backend=vulkan
+// WEBRLHF_BENCH_STEPS=2. On WebGPU the 154 MB token embedding and the 0.5 GB parameter,
+// gradient and moment buffers exceed one binding on llvmpipe and lavapipe (128 MiB), so the
+// ops take them in several; Dawn's Vulkan on SwiftShader binds 1 GiB (WEBRLHF_DAWN=backend=vulkan
 // VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json).
 import { AdamW, CausalLM, GPT2_SMALL, createRuntime, lmTrainStep, parameterCount, type Runtime } from 'webrlhf';
 

@@ -6,10 +6,13 @@
 // Three strided passes over the row (max, sum, gradient), each combined by a tree in
 // workgroup memory. A row whose weight is 0 gives loss 0 and a zero gradient without reading
 // its target (which may be −1 for padding).
+//
+// A dispatch takes rows rowStart .. rowStart + N; logits and dlogits may be bound as windows
+// of those rows starting at element `base` (the host splits logits larger than one binding).
 //! include lib/workgroup_reduce.wgsl
-struct Params { N: u32, V: u32, gridX: u32, scale: f32 }
+struct Params { N: u32, V: u32, gridX: u32, scale: f32, rowStart: u32, base: u32 }
 
-@group(0) @binding(0) var<storage, read> logits: array<f32>;        // [N, V]
+@group(0) @binding(0) var<storage, read> logits: array<f32>;        // [N, V] (a window)
 @group(0) @binding(1) var<storage, read> targets: array<f32>;       // [N], integers as f32
 @group(0) @binding(2) var<storage, read> weights: array<f32>;       // [N]
 @group(0) @binding(3) var<storage, read_write> losses: array<f32>;  // [N]
@@ -23,9 +26,10 @@ const REDUCE_SLOTS = 2u;
 
 @compute @workgroup_size(WG)
 fn softmax_crossentropy(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let n = wg.x + wg.y * p.gridX;
-  if (n >= p.N) { return; }
-  let base = n * p.V;
+  let block = wg.x + wg.y * p.gridX;
+  if (block >= p.N) { return; }
+  let n = p.rowStart + block;
+  let base = n * p.V - p.base;
   // The whole workgroup stores the weight and loads it back through workgroupUniformLoad, so
   // the branch on it is uniform and the barriers after it stay legal.
   if (li == 0u) { rowWeight = weights[n]; }

@@ -5,6 +5,11 @@
 // One workgroup per output row (rows beyond 65535 wrap into the grid's y dimension); its
 // invocations stride over the row's C columns, so every load and store is contiguous.
 //
+// The table (wte, the gathered table, the scatter's destination) may be bound as a window of
+// its rows lo..hi starting at element `base`: a dispatch then serves only the ids (targets)
+// in that window, and the host runs one dispatch per window of a table larger than one
+// binding (a vocabulary's embedding or its gradient).
+//
 // Each entry point uses a subset of the bindings below; 'auto' layout leaves the rest out.
 struct Params {
   rows: u32,  // N output rows (embedding, gather_rows) or U groups (scatter_add_rows)
@@ -17,16 +22,17 @@ struct Params {
   // (llvmpipe, lavapipe) ends an invocation's loops after 65535 iterations, so the host
   // splits groups longer than that into windows, one dispatch each.
   colBlocks: u32, first: u32, count: u32,
+  lo: u32, hi: u32, base: u32, // the table rows this dispatch's binding holds, from element base
 }
 
 @group(0) @binding(0) var<storage, read> ids: array<f32>;      // embedding: token ids [N]; gather_rows: index [N]
 @group(0) @binding(1) var<storage, read> pos: array<f32>;      // embedding: positions [N]
-@group(0) @binding(2) var<storage, read> table: array<f32>;    // wte [V, C] / gather table [V, C] / scatter src [R, C]
+@group(0) @binding(2) var<storage, read> table: array<f32>;    // wte [V, C] / gather table [V, C] (windows) / scatter src [R, C]
 @group(0) @binding(3) var<storage, read> wpe: array<f32>;      // [P, C]
 @group(0) @binding(4) var<storage, read> order: array<f32>;    // scatter: source rows grouped by destination [R]
 @group(0) @binding(5) var<storage, read> starts: array<f32>;   // scatter: group g is order[starts[g] .. starts[g+1]) [U + 1]
 @group(0) @binding(6) var<storage, read> targets: array<f32>;  // scatter: destination row of each group [U]
-@group(0) @binding(7) var<storage, read_write> out: array<f32>; // [N, C] or scatter dst [V, C]
+@group(0) @binding(7) var<storage, read_write> out: array<f32>; // [N, C] or scatter dst [V, C] (windows)
 @group(0) @binding(8) var<uniform> p: Params;
 
 const WG = 64u;
@@ -40,7 +46,9 @@ fn rowOf(wg: vec3<u32>) -> u32 {
 fn embedding(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let n = rowOf(wg);
   if (n >= p.rows) { return; }
-  let t = min(u32(ids[n]), p.V - 1u) * p.C;
+  let id = min(u32(ids[n]), p.V - 1u);
+  if (id < p.lo || id >= p.hi) { return; }
+  let t = id * p.C - p.base;
   let q = min(u32(pos[n]), p.P - 1u) * p.C;
   let o = n * p.C;
   for (var c = li; c < p.C; c += WG) { out[o + c] = table[t + c] + wpe[q + c]; }
@@ -51,7 +59,9 @@ fn embedding(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_ind
 fn gather_rows(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let n = rowOf(wg);
   if (n >= p.rows) { return; }
-  let t = min(u32(ids[n]), p.V - 1u) * p.C;
+  let id = min(u32(ids[n]), p.V - 1u);
+  if (id < p.lo || id >= p.hi) { return; }
+  let t = id * p.C - p.base;
   let o = n * p.C;
   for (var c = li; c < p.C; c += WG) { out[o + c] = table[t + c]; }
 }
@@ -66,6 +76,8 @@ fn scatter_add_rows(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocat
   let g = w / p.colBlocks;
   let c = (w - g * p.colBlocks) * WG + li;
   if (g >= p.rows || c >= p.C) { return; }
+  let row = min(u32(targets[g]), p.V - 1u);
+  if (row < p.lo || row >= p.hi) { return; }
   let start = u32(starts[g]);
   let end = u32(starts[g + 1u]);
   let first = start + min(p.first, end - start);
@@ -73,6 +85,5 @@ fn scatter_add_rows(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocat
   if (first >= last) { return; }
   var acc = 0.0;
   for (var i = first; i < last; i++) { acc += table[u32(order[i]) * p.C + c]; }
-  let d = min(u32(targets[g]), p.V - 1u) * p.C;
-  out[d + c] += acc;
+  out[row * p.C - p.base + c] += acc;
 }

@@ -4,11 +4,13 @@
 //   entropies[n] = log S − D / S         (−Σ p log p, p = e^d / S)
 // Two strided passes (max, then S and D), each combined by a tree in workgroup memory.
 // Subtracting before scaling keeps d exact for the max token and its error relative to |d|.
+// A dispatch takes rows rowStart .. rowStart + N; logits may be bound as a window of those
+// rows starting at element `base` (the host splits logits larger than one binding).
 //! include lib/workgroup_reduce.wgsl
 struct Params {
   N: u32, V: u32, gridX: u32, scale: f32,
   nan: u32, // a quiet NaN's bits, from the host: a NaN constant is a WGSL error
-  _p0: u32, _p1: u32, _p2: u32,
+  rowStart: u32, base: u32, _p: u32,
 }
 
 @group(0) @binding(0) var<storage, read> logits: array<f32>;         // [N, V]
@@ -24,9 +26,10 @@ const REDUCE_SLOTS = 2u;
 
 @compute @workgroup_size(WG)
 fn token_logprobs(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let n = wg.x + wg.y * p.gridX;
-  if (n >= p.N) { return; }
-  let base = n * p.V;
+  let block = wg.x + wg.y * p.gridX;
+  if (block >= p.N) { return; }
+  let n = p.rowStart + block;
+  let base = n * p.V - p.base;
   // Starting from a real element needs no -inf identity.
   var m = logits[base + min(li, p.V - 1u)];
   for (var i = li; i < p.V; i += WG) { m = max(m, logits[base + i]); }

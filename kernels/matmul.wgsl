@@ -1,6 +1,12 @@
 // out[b] = alpha · op(A[b]) · op(B[b]) (+ bias) (+ out[b] when accumulating). Row-major f32.
 // Strides in elements; strideB = 0 broadcasts B to every batch.
 //
+// A dispatch computes one block of the product: batch entries batchStart..batch, rows
+// rowStart..rowEnd, columns colStart..colEnd, summing k over kStart..kEnd. Indices are the
+// whole product's; each operand's binding may be a window of its tensor that starts at
+// element offA / offB / offOut (subtracted from every index). The host splits a product whose
+// operands exceed one binding into such blocks; otherwise one block is the whole product.
+//
 // Register-blocked, no workgroup memory: each invocation computes an R × 4C block of out
 // (C vec4 columns), stepping K four at a time; per step it loads R + 4C vec4s and does
 // 4·R·C vec4 FMAs (mat4x4 products). On software rasterisers loads are what cost (llvmpipe
@@ -18,12 +24,15 @@
 // own counter (the loop over K aside), the shape that Mesa's GLSL (Dawn) and SPIR-V (wgpu)
 // paths both unroll fully; a dynamic index would move acc to slow, indexed memory.
 struct Params {
-  M: u32, N: u32, K: u32, batch: u32,
+  M: u32, N: u32, K: u32,
+  batch: u32, // the block's end in the batch
   strideA: u32, strideB: u32, strideOut: u32,
-  tilesX: u32, // workgroup tiles across N
-  tilesY: u32, // workgroup tiles down M
+  tilesX: u32, // workgroup tiles across the block's columns
+  tilesY: u32, // workgroup tiles down the block's rows
   gridX: u32,  // workgroups in the dispatch's x dimension
   alpha: f32,
+  batchStart: u32, rowStart: u32, rowEnd: u32, colStart: u32, colEnd: u32, kStart: u32, kEnd: u32,
+  offA: u32, offB: u32, offOut: u32,
 }
 
 // Block per invocation: R rows by C vec4 columns (R a multiple of 4), at most RMAX × CMAX.
@@ -78,9 +87,9 @@ fn zeroColumns(x: mat4x4<f32>, keep: vec4<bool>) -> mat4x4<f32> {
 }
 
 // First element of row m of A stored [M, K] (a clamped row: its values are never stored).
-fn rowA(baseA: u32, m: u32) -> u32 { return baseA + min(m, p.M - 1u) * p.K; }
+fn rowA(baseA: u32, m: u32) -> u32 { return baseA + min(m, p.rowEnd - 1u) * p.K; }
 // First element of column n of B stored [N, K], likewise clamped.
-fn colB(baseB: u32, n: u32) -> u32 { return baseB + min(n, p.N - 1u) * p.K; }
+fn colB(baseB: u32, n: u32) -> u32 { return baseB + min(n, p.colEnd - 1u) * p.K; }
 
 @compute @workgroup_size(WX, WY)
 fn matmul(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
@@ -88,15 +97,18 @@ fn matmul(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) li
   let w = wg.x + wg.y * p.gridX;
   let tile = w % p.tilesX;
   let rest = w / p.tilesX;
-  let bi = rest / p.tilesY;
-  let m0 = ((rest % p.tilesY) * WY + lid.y) * R;
-  let n0 = (tile * WX + lid.x) * C * 4u;
-  if (bi >= p.batch || m0 >= p.M || n0 >= p.N) { return; }
+  let bi = p.batchStart + rest / p.tilesY;
+  let m0 = p.rowStart + ((rest % p.tilesY) * WY + lid.y) * R;
+  let n0 = p.colStart + (tile * WX + lid.x) * C * 4u;
+  // Bounds are the block's ends; M, N and K are the stored operands' row lengths.
   let M = p.M;
   let N = p.N;
-  let K = p.K;
-  let baseA = bi * p.strideA;
-  let baseB = bi * p.strideB;
+  let rowEnd = p.rowEnd;
+  let colEnd = p.colEnd;
+  let kEnd = p.kEnd;
+  if (bi >= p.batch || m0 >= rowEnd || n0 >= colEnd) { return; }
+  let baseA = bi * p.strideA - p.offA;
+  let baseB = bi * p.strideB - p.offB;
 
   let lastA = arrayLength(&a) - 1u;
   let lastB = arrayLength(&b) - 1u;
@@ -107,18 +119,18 @@ fn matmul(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) li
   var carryA: array<vec4<f32>, RMAX>;
   var carryB: array<vec4<f32>, 4u * CMAX>;
   if (!ALIGNED_A && !TRANS_A) {
-    for (var r = 0u; r < R; r++) { carryA[r] = a[min(rowA(baseA, m0 + r) >> 2u, lastA)]; }
+    for (var r = 0u; r < R; r++) { carryA[r] = a[min((rowA(baseA, m0 + r) + p.kStart) >> 2u, lastA)]; }
   }
   if (!ALIGNED_B && TRANS_B) {
-    for (var t = 0u; t < 4u * C; t++) { carryB[t] = b[min(colB(baseB, n0 + t) >> 2u, lastB)]; }
+    for (var t = 0u; t < 4u * C; t++) { carryB[t] = b[min((colB(baseB, n0 + t) + p.kStart) >> 2u, lastB)]; }
   }
 
   // acc[r][c] = out[m0 + r][n0 + 4c .. n0 + 4c + 3]
   var acc: array<array<vec4<f32>, CMAX>, RMAX>;
-  for (var k = 0u; k < K; k += 4u) {
-    // The last step may run past K: zero those parts of both operands.
-    let tail = k + 4u > K;
-    let keep = vec4(k, k + 1u, k + 2u, k + 3u) < vec4(K);
+  for (var k = p.kStart; k < kEnd; k += 4u) {
+    // The last step may run past the block's K: zero those parts of both operands.
+    let tail = k + 4u > kEnd;
+    let keep = vec4(k, k + 1u, k + 2u, k + 3u) < vec4(kEnd);
 
     // bK[c][kk] = B[k + kk][n0 + 4c .. n0 + 4c + 3]
     var bK: array<mat4x4<f32>, CMAX>;
@@ -199,19 +211,19 @@ fn matmul(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) li
     }
   }
 
-  // out = alpha·acc (+ bias) (+ out), stored only inside M × N.
+  // out = alpha·acc (+ bias) (+ out), stored only inside the block.
   for (var c = 0u; c < C; c++) {
     var add = vec4(0.0);
     if (HAS_BIAS) { add = loadBias(n0 + 4u * c); }
     for (var r = 0u; r < R; r++) { acc[r][c] = p.alpha * acc[r][c] + add; }
   }
-  let baseOut = bi * p.strideOut;
+  let baseOut = bi * p.strideOut - p.offOut;
   if (ALIGNED_OUT) {
     for (var r = 0u; r < R; r++) {
       let m = m0 + r;
       for (var c = 0u; c < C; c++) {
         let q = (baseOut + m * N + n0) / 4u + c;
-        if (m < M && n0 + 4u * c < N) {
+        if (m < rowEnd && n0 + 4u * c < colEnd) {
           var v = acc[r][c];
           if (ACCUMULATE) { v += out[q]; }
           out[q] = v;
@@ -222,11 +234,11 @@ fn matmul(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) li
     // Rows start mid-vec4, so store element by element (a vec4 store would straddle rows or
     // another invocation's columns): column t of every row, then shift acc left by one
     // column, which keeps acc's indices constant (dynamic ones would move it out of registers).
-    for (var t = 0u; t < min(N - n0, 4u * C); t++) {
+    for (var t = 0u; t < min(colEnd - n0, 4u * C); t++) {
       for (var r = 0u; r < R; r++) {
         let m = m0 + r;
         let e = baseOut + m * N + n0 + t;
-        if (m < M) {
+        if (m < rowEnd) {
           var x = acc[r][0].x;
           if (ACCUMULATE) { x += out[e >> 2u][e & 3u]; }
           out[e >> 2u][e & 3u] = x;

@@ -4,14 +4,15 @@
 // values and out[row·segs + s] gets segment s's result (a partial the host reduces again):
 // software rasterisers built on Mesa's gallivm (llvmpipe, lavapipe) stop every loop of an
 // invocation after 65535 iterations in total, so no invocation may loop that often. The
-// pipeline constant OP picks the reduction.
+// pipeline constant OP picks the reduction. Results land from out[outStart] on: the host
+// reduces a tensor larger than one binding in pieces, each into its own place.
 //
 // column_sum (out[c] += Σ_r a[r, c], the gradient of a bias) is the other direction: one
 // invocation per column walks rows [rowStart, rowStart + rowCount) in order, so the sum is
 // deterministic and needs no atomics; consecutive invocations read consecutive columns. The
 // host dispatches it once per chunk of rows (the same 65535-iteration limit).
 //! include lib/workgroup_reduce.wgsl
-struct Params { rows: u32, cols: u32, gridX: u32, segs: u32, seg: u32, rowStart: u32, rowCount: u32, _p: u32 }
+struct Params { rows: u32, cols: u32, gridX: u32, segs: u32, seg: u32, rowStart: u32, rowCount: u32, outStart: u32 }
 
 @group(0) @binding(0) var<storage, read> a: array<f32>;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
@@ -54,7 +55,7 @@ fn reduce(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index)
   } else {
     total = workgroupSum(0u, li, acc);
   }
-  if (li == 0u && row < p.rows) { out[w] = total; }
+  if (li == 0u && row < p.rows) { out[p.outStart + w] = total; }
 }
 
 // 64 columns per workgroup: a narrow bias (768 columns) still spreads over a dozen

@@ -23,7 +23,9 @@ struct Params {
   invT: f32,    // 1 / temperature
   topP: f32,    // 1: off
   greedy: u32,  // temperature 0
-  _p: u32,
+  // Rows rowStart .. rowStart + N, their logits bound from element base (a window when the
+  // host splits logits larger than one binding).
+  rowStart: u32, base: u32,
 }
 
 @group(0) @binding(0) var<storage, read> logits: array<f32>;     // [N, V]
@@ -150,9 +152,10 @@ fn nucleusKey(li: u32, base: u32, lmax: f32, keepFrom: u32, maxKey: u32, goal: f
 
 @compute @workgroup_size(WG)
 fn sample_tokens(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let n = wg.x + wg.y * p.gridX;
-  if (n >= p.N) { return; }
-  let base = n * p.V;
+  let block = wg.x + wg.y * p.gridX;
+  if (block >= p.N) { return; }
+  let n = p.rowStart + block;
+  let base = n * p.V - p.base;
   var v = vec3<u32>(0u, NONE, 0u);
   for (var i = li; i < p.V; i += WG) {
     let k = orderKey(logits[base + i]);

@@ -4,7 +4,7 @@ export { createRuntime, type Runtime, type RuntimeOptions, type BackendChoice } 
 export { chooseAuto } from './runtime/auto_choice.js';
 export type { AdapterSummary } from './runtime/gpu_acquire.js';
 export type { RuntimeName } from './runtime/platform.js';
-export { Backend, Tensor, VIEW_ALIGN, type BackendKind, type BackendInfo } from './backend/backend.js';
+export { Backend, Tensor, VIEW_ALIGN, type BackendKind, type BackendInfo, type StorageOptions, type StoragePart } from './backend/backend.js';
 export { opFamily, type OpFamily, type FamilyImplementations, type KernelContexts } from './backend/op_family.js';
 export type { GPUKernelContext, Binding } from './backend/webgpu/gpu_kernels.js';
 export type { WasmKernelContext, WasmArg, WasmArgs, SplitOptions } from './backend/wasm/wasm_kernels.js';

@@ -2,7 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ShapeError, matmul, type MatmulOptions } from 'webrlhf';
 import { assertClose, matmulRef, randomF32, type MatmulRef } from './harness/reference.js';
-import { legBackend, legBackendInstance as backend } from './harness/runtime.js';
+import { legBackend, legBackendInstance as backend, withSetting } from './harness/runtime.js';
 import { HARDWARE_MATMUL, SOFTWARE_MATMUL, WebGPUBackend, type MatmulTiling } from '../src/backend/webgpu/webgpu_backend.js';
 
 const test = suite('matmul');
@@ -144,16 +144,11 @@ if (legBackend() === 'webgpu') {
     test(`${name} tiling ${JSON.stringify(tiling)}`, async () => {
       const be = await backend();
       assert.instance(be, WebGPUBackend);
-      const gpu = be as WebGPUBackend;
-      const chosen = gpu.matmulTiling;
-      gpu.matmulTiling = tiling;
-      try {
+      await withSetting(be as WebGPUBackend, 'matmulTiling', tiling, async () => {
         await check({ M: 70, K: 33, N: 90 }, 106);
         await check({ M: 64, K: 64, N: 64, transA: true, transB: true, bias: randomF32(64, 17) }, 107);
         await check({ batch: 3, M: 9, K: 10, N: 11, transB: true, accumulate: randomF32(3 * 9 * 11, 18) }, 108);
-      } finally {
-        gpu.matmulTiling = chosen;
-      }
+      });
     });
   }
 }

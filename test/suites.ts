@@ -9,6 +9,7 @@ import './safetensors.test.js';
 import './model_folder.test.js';
 import './layers.test.js';
 import './webgpu_layers.test.js';
+import './webgpu_big_tensors.test.js';
 import './kv_cache.test.js';
 import './sampling.test.js';
 import './gpt.test.js';

@@ -7,7 +7,7 @@ import { WebGPUBackend } from '../src/backend/webgpu/webgpu_backend.js';
 import { rotaryFrequencies, rotaryTables } from '../src/nn/rotary.js';
 import { assertClose, randomF32 } from './harness/reference.js';
 import { causalSoftmaxRef, crossEntropyRef, layerNormBackwardRef, layerNormRef, rmsNormBackwardRef, rmsNormRef, rotaryRef } from './harness/layer_reference.js';
-import { legBackend, legBackendInstance as backend } from './harness/runtime.js';
+import { legBackend, legBackendInstance as backend, withSetting } from './harness/runtime.js';
 import { adamw, causalSoftmax, causalSoftmaxBackward, columnSum, embedding, gatherRows, gelu, geluBackward, layerNorm, layerNormBackward, max, rmsNorm, rmsNormBackward, rotaryEmbedding, scale, scatterAddRows, softmaxCrossEntropy, sum, sumSquares } from 'webrlhf';
 
 const test = suite('webgpu layers');
@@ -21,13 +21,7 @@ async function gpu(): Promise<WebGPUBackend> {
 /** Runs `body` with the backend's row strategy set to `mode`, then restores the chosen one. */
 async function withRows(mode: WebGPUBackend['rowKernels'], body: (be: WebGPUBackend) => Promise<void>): Promise<void> {
   const be = await gpu();
-  const chosen = be.rowKernels;
-  be.rowKernels = mode;
-  try {
-    await body(be);
-  } finally {
-    be.rowKernels = chosen;
-  }
+  await withSetting(be, 'rowKernels', mode, () => body(be));
 }
 
 /** LayerNorm's gradients in float64 (the shared suite checks this formula against finite differences). */

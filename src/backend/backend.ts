@@ -13,6 +13,23 @@ export type BackendKind = 'webgpu' | 'wasm';
  */
 export const VIEW_ALIGN = 64;
 
+/** A tensor packed into a larger one: its element offset (a multiple of VIEW_ALIGN) and its row width. */
+export interface StoragePart {
+  offset: number;
+  width: number;
+}
+
+/** How a tensor's storage may be laid out on the device. */
+export interface StorageOptions {
+  /**
+   * The tensors packed in this one, in order: should it be larger than one device buffer may
+   * be (WebGPU's maxBufferSize), it is cut into several only where a part starts or between
+   * a part's rows (whole rows, in groups that keep every cut on VIEW_ALIGN), never inside a
+   * row. Default: one part, rows of the last dimension. WASM storage is never cut.
+   */
+  parts?: readonly StoragePart[];
+}
+
 /** What a backend tells about itself; `webrlhf info` prints it. */
 export interface BackendInfo {
   kind: BackendKind;
@@ -42,20 +59,20 @@ export abstract class Backend {
   }
 
   /** Allocates a zero-filled tensor. */
-  zeros(shape: Shape): Tensor {
+  zeros(shape: Shape, options: StorageOptions = {}): Tensor {
     checkShape(shape);
-    const t = this.allocate(shape);
+    const t = this.allocate(shape, options.parts);
     this.memoryTracker.allocate(t.size * 4);
     return t;
   }
 
   /** Uploads host data. `data.length` must equal the shape's size. */
-  tensor(data: ArrayLike<number>, shape: Shape = [data.length]): Tensor {
+  tensor(data: ArrayLike<number>, shape: Shape = [data.length], options: StorageOptions = {}): Tensor {
     checkShape(shape);
     if (data.length !== sizeOf(shape)) {
       throw new ShapeError(`tensor: ${data.length} values do not fill shape ${fmt(shape)} (${sizeOf(shape)} values)`);
     }
-    const t = this.zeros(shape);
+    const t = this.zeros(shape, options);
     this.upload(t, data instanceof Float32Array ? data : Float32Array.from(data));
     return t;
   }
@@ -127,8 +144,8 @@ export abstract class Backend {
 
   /** What this backend gives op families to run kernels with (see op_family.ts). */
   protected abstract kernelContext(): KernelContexts[BackendKind];
-  /** A new zero-filled root tensor (not yet counted by the memory tracker). */
-  protected abstract allocate(shape: Shape): Tensor;
+  /** A new zero-filled root tensor (not yet counted by the memory tracker); see StorageOptions for parts. */
+  protected abstract allocate(shape: Shape, parts?: readonly StoragePart[]): Tensor;
   protected abstract upload(t: Tensor, data: Float32Array): void;
   protected abstract download(t: Tensor): Promise<Float32Array>;
   /** Element offset of t within its root's storage (0 for a root). */

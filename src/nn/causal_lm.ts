@@ -57,8 +57,9 @@ export interface TokenLogprobs {
 
 /**
  * A decoder-only language model of any supported family (GPT-2, Llama, Qwen2, Qwen3) on one
- * backend: one contiguous parameter buffer (Hugging Face names and layouts, see
- * decoder_tensors.ts), one gradient buffer of the same layout, and activations allocated once
+ * backend: one parameter tensor (Hugging Face names and layouts, see decoder_tensors.ts; on
+ * WebGPU stored in several device buffers when larger than one, cut only between parameters),
+ * one gradient tensor of the same layout, and activations allocated once
  * per batch shape. forward → lmLoss / scores / values → backward are composed from ops with
  * no readback; only what the caller reads comes back to the host. The family is a small
  * description (Architecture) that one driver follows.
@@ -115,7 +116,7 @@ export class CausalLM {
     const arch = architectureOf(config);
     const layout = parameterLayout(arch, options.heads);
     const host = initialValues(layout, options.seed ?? 0, get);
-    return new CausalLM(backend, config, arch, layout, backend.tensor(host), options.generationConfig);
+    return new CausalLM(backend, config, arch, layout, backend.tensor(host, [layout.total], layout), options.generationConfig);
   }
 
   get frozen(): boolean {
@@ -162,7 +163,7 @@ export class CausalLM {
 
   /** A new, trainable model with a copy of these parameters (on the device). */
   clone(): CausalLM {
-    const params = this.backend.zeros([this.layout.total]);
+    const params = this.backend.zeros([this.layout.total], this.layout);
     this.backend.copy(this.params, params);
     return new CausalLM(this.backend, this.config, this.arch, this.layout, params, this.generationConfig);
   }

@@ -1,4 +1,4 @@
-import { VIEW_ALIGN } from '../backend/backend.js';
+import { VIEW_ALIGN, type StoragePart } from '../backend/backend.js';
 import type { Architecture } from './architecture.js';
 import { decoderTensors } from './decoder_tensors.js';
 
@@ -32,6 +32,12 @@ export interface ParamLayout {
   total: number;
   /** Decayed tensors come first: [0, decayEnd) decays, [decayEnd, total) does not. */
   decayEnd: number;
+  /**
+   * The tensors' offsets and row widths: where a buffer of this layout may be cut should it
+   * need several device buffers (StorageOptions.parts): between tensors, or between the rows
+   * of one larger than a buffer.
+   */
+  parts: StoragePart[];
 }
 
 /**
@@ -73,7 +79,8 @@ export function packParameters(tensors: readonly TensorInit[]): ParamLayout {
   place(true);
   const decayEnd = offset;
   place(false);
-  return { specs, byName: new Map(specs.map((s) => [s.name, s])), total: offset, decayEnd };
+  const parts = specs.map((s) => ({ offset: s.offset, width: s.shape.length > 1 ? s.shape[s.shape.length - 1]! : s.size }));
+  return { specs, byName: new Map(specs.map((s) => [s.name, s])), total: offset, decayEnd, parts };
 }
 
 /** Parameters of a layout without its alignment padding. */

@@ -44,12 +44,12 @@ export class ParameterStore implements Trainable {
   /** Places `tensors` and initialises them as their Init says, normals drawn from `seed`. */
   static create(backend: Backend, tensors: readonly TensorInit[], seed = 0): ParameterStore {
     const layout = packParameters(tensors);
-    return new ParameterStore(backend, layout, backend.tensor(initialValues(layout, seed)));
+    return new ParameterStore(backend, layout, backend.tensor(initialValues(layout, seed), [layout.total], layout));
   }
 
   /** The gradient buffer; allocated (zeroed) on first use. */
   get grads(): Tensor {
-    this.#grads ??= this.backend.zeros([this.layout.total]);
+    this.#grads ??= this.backend.zeros([this.layout.total], this.layout);
     return this.#grads;
   }
 

@@ -51,10 +51,7 @@ const PER_INVOCATION = 4;
 export const activationFamily = opFamily<ActivationKernels>('activations', {
   webgpu: (gpu) => {
     /** One invocation per vec4 of the n values. */
-    const elementwise = (op: string, entry: string, bindings: Record<string, Tensor>, n: number) => {
-      const grid = gpu.grid(Math.ceil(n / (WG * PER_INVOCATION)));
-      gpu.dispatch(op, entry, bindings, { n, row: grid[0] * WG }, grid);
-    };
+    const elementwise = (op: string, entry: string, bindings: Record<string, Tensor>, n: number) => gpu.elementwise(op, entry, bindings, n, { wg: WG, per: PER_INVOCATION });
     const forward = (op: string, entry: string) => ({ x, out, n }: Forward) => elementwise(op, entry, { x, out }, n);
     // The WGSL names dx `out`: one binding serves both directions.
     const backward = (op: string, entry: string) => ({ dout, x, dx, n }: Backward) => elementwise(op, entry, { x, dout, out: dx }, n);

@@ -5,7 +5,7 @@ import { ShapeError } from '../errors.js';
 import { opFamily } from '../backend/op_family.js';
 import { checkSameShape, fmt, sizeOf, type Shape } from '../backend/shapes.js';
 import type { Tensor } from '../backend/tensor.js';
-import { LOOP_CHUNK, chunks } from '../backend/webgpu/gpu_kernels.js';
+import { LOOP_CHUNK, chunks, type Window } from '../backend/webgpu/gpu_kernels.js';
 import { backendOf, expectShape, kernelsOf, noAlias, outputOf } from './checks.js';
 
 export interface MatmulOptions {
@@ -98,6 +98,18 @@ interface MatmulPlan extends Omit<MatmulGeometry, 'outShape'> {
   accumulate: boolean;
 }
 
+/** A block of a product: batch entries b0..b1, rows m0..m1, columns n0..n1, k over k0..k1. */
+interface MatmulBlock {
+  b0: number;
+  b1: number;
+  m0: number;
+  m1: number;
+  n0: number;
+  n1: number;
+  k0: number;
+  k1: number;
+}
+
 /** A checked row reduction of a [rows, cols] view. */
 interface ReducePlan {
   a: Tensor;
@@ -126,36 +138,109 @@ const REDUCE_SEGMENT = 256 * 2048;
 
 export const coreFamily = opFamily<CoreKernels>('core', {
   webgpu: (gpu) => {
-    const elementwise = (op: string, entry: string, bindings: Record<string, Tensor>, n: number, s?: number) => {
-      const [x, y] = gpu.grid(Math.ceil(n / ELEMENTWISE_WG));
-      gpu.dispatch(op, entry, bindings, { n, row: x * ELEMENTWISE_WG, ...(s === undefined ? {} : { s }) }, [x, y]);
-    };
-    /** One reduce dispatch: `op` over segments of `seg` values, segs per row. */
-    const reduceRows = (a: Tensor, out: Tensor, rows: number, cols: number, op: ReduceOp, segs: number, seg: number) => {
+    const plain = { wg: ELEMENTWISE_WG };
+    const elementwise = (op: string, entry: string, flat: Record<string, Tensor>, n: number, s?: number) =>
+      gpu.elementwise(op, entry, flat, n, s === undefined ? plain : { wg: ELEMENTWISE_WG, params: { s } });
+    /** One reduce dispatch: `op` over segments of `seg` values, segs per row, into out from outStart. */
+    const reduceRows = (a: Tensor, out: Tensor, outStart: number, rows: number, cols: number, op: ReduceOp, segs: number, seg: number) => {
       const [x, y] = gpu.grid(rows * segs);
-      gpu.dispatch(op, 'reduce', { a, out }, { rows, cols, gridX: x, segs, seg }, [x, y], { OP: REDUCE_CODES[op] });
+      gpu.dispatch(op, 'reduce', { a, out }, { rows, cols, gridX: x, segs, seg, outStart }, [x, y], { OP: REDUCE_CODES[op] });
+    };
+    /** Reduces rows of a into out[outStart ..]: in blocks of rows (or pieces of one row) where a does not bind whole. */
+    const reduceInto = (a: Tensor, out: Tensor, outStart: number, rows: number, cols: number, op: ReduceOp): void => {
+      const partial = op === 'sumsq' ? 'sum' : op;
+      if (!gpu.fits(a)) {
+        if (rows > 1) {
+          for (const w of gpu.rowWindows(op, rows, cols, [a], true)) reduceInto(w.tensors[0]!, out, outStart + w.start, w.count, cols, op);
+          return;
+        }
+        // One long row: each aligned piece reduces into a partial, then the partials.
+        const pieces = gpu.rowWindows(op, cols, 1, [a], true);
+        const partials = gpu.scratch([pieces.length]);
+        pieces.forEach((w, i) => reduceInto(w.tensors[0]!, partials, i, 1, w.count, op));
+        reduceInto(partials, out, outStart, 1, pieces.length, partial);
+        gpu.retire(partials);
+        return;
+      }
+      if (cols <= REDUCE_SEGMENT) return reduceRows(a, out, outStart, rows, cols, op, 1, cols);
+      // Long rows: each row's segments reduce into partials [rows, segs] first (no invocation
+      // may loop 65535 times on llvmpipe), then the partials reduce like any row.
+      const segs = Math.ceil(cols / REDUCE_SEGMENT);
+      const partials = gpu.scratch([rows, segs]);
+      reduceRows(a, partials, 0, rows, cols, op, segs, Math.ceil(cols / segs));
+      reduceInto(partials, out, outStart, rows, segs, partial);
+      gpu.retire(partials);
+    };
+    const { R, C, WX, WY } = gpu.matmulTiling;
+    /** One dispatch of a block of the product (see matmul.wgsl); k blocks after the first add into out. */
+    const matmulBlock = (g: MatmulPlan, r: MatmulBlock, a: Window, b: Window, out: Window) => {
+      const first = r.k0 === 0;
+      const tilesX = Math.ceil((r.n1 - r.n0) / (WX * 4 * C));
+      const tilesY = Math.ceil((r.m1 - r.m0) / (WY * R));
+      // One workgroup per tile per batch entry, folded into x and y (each ≤ 65535).
+      const grid = gpu.grid(tilesX * tilesY * (r.b1 - r.b0));
+      const constants = {
+        R, C, WX, WY,
+        TRANS_A: Number(g.transA),
+        TRANS_B: Number(g.transB),
+        // vec4 loads need every stored row to start on a vec4: rows of A are M long when
+        // transposed (else K), rows of B are K long when transposed (else N), rows of out N.
+        ALIGNED_A: Number((g.transA ? g.M : g.K) % 4 === 0),
+        ALIGNED_B: Number((g.transB ? g.K : g.N) % 4 === 0),
+        ALIGNED_OUT: Number(g.N % 4 === 0),
+        HAS_BIAS: Number(!!g.bias && first),
+        ACCUMULATE: Number(g.accumulate || !first),
+      };
+      const params = {
+        M: g.M, N: g.N, K: g.K, batch: r.b1, strideA: g.strideA, strideB: g.strideB, strideOut: g.strideOut, tilesX, tilesY, gridX: grid[0], alpha: g.alpha,
+        batchStart: r.b0, rowStart: r.m0, rowEnd: r.m1, colStart: r.n0, colEnd: r.n1, kStart: r.k0, kEnd: r.k1, offA: a.base, offB: b.base, offOut: out.base,
+      };
+      const bias = g.bias && first ? g.bias : gpu.unused;
+      gpu.dispatch('matmul', 'matmul', { a: a.tensor, b: b.tensor, bias, out: out.tensor }, params, grid, constants);
+    };
+    const whole = (t: Tensor): Window => ({ tensor: t, base: 0 });
+    /**
+     * A product whose operands do not bind whole, in blocks whose windows do: batch entries in
+     * groups where whole matrices fit, else each entry cut along M (rows of out, and of A
+     * unless transposed), N (rows of a transposed B) and K (rows of a transposed A, or of B).
+     * Row and column blocks give each output element the same sum as one dispatch; K blocks
+     * add partial sums into out.
+     */
+    const matmulSplit = (g: MatmulPlan) => {
+      const { M, N, K, a, b, out, transA, transB } = g;
+      const shared = g.strideB === 0;
+      if (g.batch > 1 && (!shared || gpu.fits(b))) {
+        const entries = gpu.tryBlocks(g.batch, [
+          { t: a, origin: 0, width: g.strideA }, { t: out, origin: 0, width: g.strideOut }, ...(shared ? [] : [{ t: b, origin: 0, width: g.strideB }]),
+        ]);
+        if (typeof entries !== 'number') {
+          for (const [b0, n] of entries) {
+            const range = (t: Tensor, stride: number) => gpu.window(t, b0 * stride, n * stride);
+            matmulBlock(g, { b0, b1: b0 + n, m0: 0, m1: M, n0: 0, n1: N, k0: 0, k1: K }, range(a, g.strideA), shared ? whole(b) : range(b, g.strideB), range(out, g.strideOut));
+          }
+          return;
+        }
+      }
+      for (let bi = 0; bi < g.batch; bi++) {
+        const [oA, oB, oOut] = [bi * g.strideA, bi * g.strideB, bi * g.strideOut];
+        const ms = gpu.blocks('matmul', M, [{ t: out, origin: oOut, width: N }, ...(transA ? [] : [{ t: a, origin: oA, width: K }])], 4, WY * R);
+        const ns = gpu.blocks('matmul', N, transB ? [{ t: b, origin: oB, width: K }] : [], 4, WX * 4 * C);
+        const ks = gpu.blocks('matmul', K, [...(transA ? [{ t: a, origin: oA, width: M }] : []), ...(transB ? [] : [{ t: b, origin: oB, width: N }])], 4);
+        for (const [m0, mn] of ms) {
+          for (const [n0, nn] of ns) {
+            for (const [k0, kn] of ks) {
+              const aw = transA ? gpu.window(a, oA + k0 * M, kn * M) : gpu.window(a, oA + m0 * K, mn * K);
+              const bw = transB ? gpu.window(b, oB + n0 * K, nn * K) : gpu.window(b, oB + k0 * N, kn * N);
+              matmulBlock(g, { b0: bi, b1: bi + 1, m0, m1: m0 + mn, n0, n1: n0 + nn, k0, k1: k0 + kn }, aw, bw, gpu.window(out, oOut + m0 * N, mn * N));
+            }
+          }
+        }
+      }
     };
     const kernels: CoreKernels = {
       matmul(g) {
-        const { R, C, WX, WY } = gpu.matmulTiling;
-        const tilesX = Math.ceil(g.N / (WX * 4 * C));
-        const tilesY = Math.ceil(g.M / (WY * R));
-        // One workgroup per tile per batch entry, folded into x and y (each ≤ 65535).
-        const grid = gpu.grid(tilesX * tilesY * g.batch);
-        const constants = {
-          R, C, WX, WY,
-          TRANS_A: Number(g.transA),
-          TRANS_B: Number(g.transB),
-          // vec4 loads need every stored row to start on a vec4: rows of A are M long when
-          // transposed (else K), rows of B are K long when transposed (else N), rows of out N.
-          ALIGNED_A: Number((g.transA ? g.M : g.K) % 4 === 0),
-          ALIGNED_B: Number((g.transB ? g.K : g.N) % 4 === 0),
-          ALIGNED_OUT: Number(g.N % 4 === 0),
-          HAS_BIAS: Number(!!g.bias),
-          ACCUMULATE: Number(g.accumulate),
-        };
-        const params = { M: g.M, N: g.N, K: g.K, batch: g.batch, strideA: g.strideA, strideB: g.strideB, strideOut: g.strideOut, tilesX, tilesY, gridX: grid[0], alpha: g.alpha };
-        gpu.dispatch('matmul', 'matmul', { a: g.a, b: g.b, bias: g.bias ?? gpu.unused, out: g.out }, params, grid, constants);
+        if (!gpu.fits(g.a, g.b, g.out, g.bias)) return matmulSplit(g);
+        matmulBlock(g, { b0: 0, b1: g.batch, m0: 0, m1: g.M, n0: 0, n1: g.N, k0: 0, k1: g.K }, whole(g.a), whole(g.b), whole(g.out));
       },
       add({ a, b, out, n }) {
         // WebGPU binds a buffer once per dispatch, so in-place forms have their own entry
@@ -170,20 +255,16 @@ export const coreFamily = opFamily<CoreKernels>('core', {
         else elementwise('scale', 'scale', { a, out }, n, s);
       },
       reduce({ a, out, rows, cols, op }) {
-        if (cols <= REDUCE_SEGMENT) return reduceRows(a, out, rows, cols, op, 1, cols);
-        // Long rows: each row's segments reduce into partials [rows, segs] first (no invocation
-        // may loop 65535 times on llvmpipe), then the partials reduce like any row.
-        const segs = Math.ceil(cols / REDUCE_SEGMENT);
-        const partials = gpu.scratch([rows, segs]);
-        reduceRows(a, partials, rows, cols, op, segs, Math.ceil(cols / segs));
-        kernels.reduce({ a: partials, out, rows, cols: segs, op: op === 'sumsq' ? 'sum' : op });
-        gpu.retire(partials);
+        reduceInto(a, out, 0, rows, cols, op);
       },
       column_sum({ a, out, rows, cols }) {
         const [x, y] = gpu.grid(Math.ceil(cols / COLUMN_WG));
-        // One dispatch per chunk of rows, each adding into out in turn (the loop limit of llvmpipe).
-        for (const [rowStart, rowCount] of chunks(rows, LOOP_CHUNK)) {
-          gpu.dispatch('columnSum', 'column_sum', { a, out }, { cols, gridX: x, rowStart, rowCount }, [x, y]);
+        // One dispatch per chunk of rows, each adding into out in turn (the loop limit of
+        // llvmpipe), within blocks of rows that bind.
+        for (const w of gpu.rowWindows('columnSum', rows, cols, [a], true)) {
+          for (const [rowStart, rowCount] of chunks(w.count, LOOP_CHUNK)) {
+            gpu.dispatch('columnSum', 'column_sum', { a: w.tensors[0]!, out }, { cols, gridX: x, rowStart, rowCount }, [x, y]);
+          }
         }
       },
     };

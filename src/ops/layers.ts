@@ -10,7 +10,7 @@ import { ShapeError } from '../errors.js';
 import { opFamily } from '../backend/op_family.js';
 import { fmt } from '../backend/shapes.js';
 import type { Tensor } from '../backend/tensor.js';
-import { LOOP_CHUNK, ROW_WG, chunks } from '../backend/webgpu/gpu_kernels.js';
+import { LOOP_CHUNK, ROW_WG, chunks, type RowWindows } from '../backend/webgpu/gpu_kernels.js';
 import { expectShape, kernelsOf, noAlias, rowsOf } from './checks.js';
 import { logprobScale, type LogprobOptions } from './sampling.js';
 
@@ -100,20 +100,31 @@ export interface LayerKernels {
   softmax_crossentropy(p: CrossEntropyPlan): void;
 }
 
+/** The uniforms of embedding.wgsl that place a window of the table: its rows lo..hi, bound from element base. */
+function tableWindow(w: RowWindows): { lo: number; hi: number; base: number } {
+  return { lo: w.start, hi: w.start + w.count, base: w.base };
+}
+
 /** Invocations per workgroup of the column kernels (scatter-add, the norms' dweight and dbias). */
 const COLUMN_WG = 64;
 /** Below this many elements a row-wise WASM kernel runs on one thread. */
 const PARALLEL_MIN_ELEMENTS = 1 << 16;
 
 export const layerFamily = opFamily<LayerKernels>('layers', {
+  // A table larger than one binding (a vocabulary's embedding, its gradient) is taken in
+  // windows of rows, one dispatch each; each serves only the ids that fall in it.
   webgpu: (gpu) => ({
     embedding({ ids, pos, wte, wpe, out, N, C, V, P }) {
       const grid = gpu.grid(N);
-      gpu.dispatch('embedding', 'embedding', { ids, pos, table: wte, wpe, out }, { rows: N, C, V, P, gridX: grid[0] }, grid);
+      for (const w of gpu.rowWindows('embedding', V, C, [wte])) {
+        gpu.dispatch('embedding', 'embedding', { ids, pos, table: w.tensors[0]!, wpe, out }, { rows: N, C, V, P, gridX: grid[0], ...tableWindow(w) }, grid);
+      }
     },
     gather_rows({ table, index, out, N, C, V }) {
       const grid = gpu.grid(N);
-      gpu.dispatch('gatherRows', 'gather_rows', { ids: index, table, out }, { rows: N, C, V, gridX: grid[0] }, grid);
+      for (const w of gpu.rowWindows('gatherRows', V, C, [table])) {
+        gpu.dispatch('gatherRows', 'gather_rows', { ids: index, table: w.tensors[0]!, out }, { rows: N, C, V, gridX: grid[0], ...tableWindow(w) }, grid);
+      }
     },
     scatter_add_rows({ src, index, dst, C, V }) {
       // One workgroup per (group, 64 columns). No group has more rows than order holds, so
@@ -121,9 +132,11 @@ export const layerFamily = opFamily<LayerKernels>('layers', {
       // unless there are more rows than that: the loop limit of llvmpipe).
       const colBlocks = Math.ceil(C / COLUMN_WG);
       const grid = gpu.grid(index.groups * colBlocks);
-      const bindings = { table: src, order: index.order, starts: index.starts, targets: index.targets, out: dst };
-      for (const [first] of chunks(Math.max(1, index.order.size), LOOP_CHUNK)) {
-        gpu.dispatch('scatterAddRows', 'scatter_add_rows', bindings, { rows: index.groups, C, V, gridX: grid[0], colBlocks, first, count: LOOP_CHUNK }, grid);
+      for (const w of gpu.rowWindows('scatterAddRows', V, C, [dst])) {
+        const bindings = { table: src, order: index.order, starts: index.starts, targets: index.targets, out: w.tensors[0]! };
+        for (const [first] of chunks(Math.max(1, index.order.size), LOOP_CHUNK)) {
+          gpu.dispatch('scatterAddRows', 'scatter_add_rows', bindings, { rows: index.groups, C, V, gridX: grid[0], colBlocks, first, count: LOOP_CHUNK, ...tableWindow(w) }, grid);
+        }
       }
     },
     layernorm({ x, weight, bias, out, mean, rstd, N, C, eps }) {
@@ -158,12 +171,15 @@ export const layerFamily = opFamily<LayerKernels>('layers', {
       }
     },
     softmax_crossentropy({ logits, targets, weights, losses, dlogits, N, V, scale }) {
-      const grid = gpu.grid(N);
-      // Without dlogits the kernel never reaches its binding (HAS_DLOGITS off).
-      gpu.dispatch(
-        'softmaxCrossEntropy', 'softmax_crossentropy', { logits, targets, weights, losses, dlogits: dlogits ?? gpu.unused },
-        { N, V, gridX: grid[0], scale }, grid, { HAS_DLOGITS: Number(!!dlogits) },
-      );
+      // Logits larger than one binding run in blocks of rows.
+      for (const w of gpu.rowWindows('softmaxCrossEntropy', N, V, dlogits ? [logits, dlogits] : [logits])) {
+        const grid = gpu.grid(w.count);
+        // Without dlogits the kernel never reaches its binding (HAS_DLOGITS off).
+        gpu.dispatch(
+          'softmaxCrossEntropy', 'softmax_crossentropy', { logits: w.tensors[0]!, targets, weights, losses, dlogits: w.tensors[1] ?? gpu.unused },
+          { N: w.count, V, gridX: grid[0], scale, rowStart: w.start, base: w.base }, grid, { HAS_DLOGITS: Number(!!dlogits) },
+        );
+      }
     },
   }),
   wasm: (cpu) => ({

@@ -58,11 +58,9 @@ const PER_INVOCATION = 4;
 export const optimizerFamily = opFamily<OptimizerKernels>('optimizer', {
   webgpu: (gpu) => ({
     adamw({ param, grad, m, v, gradSumSquares, n, ...constants }) {
-      const grid = gpu.grid(Math.ceil(n / (WG * PER_INVOCATION)));
-      gpu.dispatch(
-        'adamw', 'adamw', { param, grad, m, v, gradSumSquares: gradSumSquares ?? gpu.unused },
-        { n, row: grid[0] * WG, clip: Number(!!gradSumSquares), ...constants }, grid,
-      );
+      gpu.elementwise('adamw', 'adamw', { param, grad, m, v }, n, {
+        wg: WG, per: PER_INVOCATION, params: { clip: Number(!!gradSumSquares), ...constants }, whole: { gradSumSquares: gradSumSquares ?? gpu.unused },
+      });
     },
   }),
   wasm: (cpu) => cpu.direct<OptimizerKernels>(['adamw']),

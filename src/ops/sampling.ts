@@ -121,13 +121,21 @@ export const samplingFamily = opFamily<SamplingKernels>('sampling', {
     },
     // One workgroup per row on every adapter (one invocation per row would run the bisection
     // passes over a vocabulary past Mesa's 65535 loop iterations), sized by V.
+    // Logits larger than one binding run in blocks of rows (rowWindows).
     sample_tokens({ logits, out, N, V, plan }) {
-      const grid = gpu.grid(N);
-      gpu.dispatch('sampleTokens', 'sample_tokens', { logits, out }, { N, V, gridX: grid[0], ...sampleArgs(plan) }, grid, { WG: vocabRowWorkgroup(V) });
+      for (const w of gpu.rowWindows('sampleTokens', N, V, [logits])) {
+        const grid = gpu.grid(w.count);
+        gpu.dispatch('sampleTokens', 'sample_tokens', { logits: w.tensors[0]!, out }, { N: w.count, V, gridX: grid[0], ...sampleArgs(plan), rowStart: w.start, base: w.base }, grid, { WG: vocabRowWorkgroup(V) });
+      }
     },
     token_logprobs({ logits, targets, logprobs, entropies, N, V, scale }) {
-      const grid = gpu.grid(N);
-      gpu.dispatch('tokenLogprobs', 'token_logprobs', { logits, targets, logprobs, entropies }, { N, V, gridX: grid[0], scale, nan: NAN_BITS }, grid, { WG: vocabRowWorkgroup(V) });
+      for (const w of gpu.rowWindows('tokenLogprobs', N, V, [logits])) {
+        const grid = gpu.grid(w.count);
+        gpu.dispatch(
+          'tokenLogprobs', 'token_logprobs', { logits: w.tensors[0]!, targets, logprobs, entropies },
+          { N: w.count, V, gridX: grid[0], scale, nan: NAN_BITS, rowStart: w.start, base: w.base }, grid, { WG: vocabRowWorkgroup(V) },
+        );
+      }
     },
   }),
   wasm: (cpu) => ({

@@ -34,3 +34,14 @@ export async function legBackendInstance(): Promise<Backend> {
 export async function disposeLegRuntime(): Promise<void> {
   if (shared) (await shared).dispose();
 }
+
+/** Runs `body` with `target[setting]` set to `value` (a backend's kernel shapes), then restores what it was. */
+export async function withSetting<T extends object, K extends keyof T, R>(target: T, setting: K, value: T[K], body: () => Promise<R>): Promise<R> {
+  const before = target[setting];
+  target[setting] = value;
+  try {
+    return await body();
+  } finally {
+    target[setting] = before;
+  }
+}

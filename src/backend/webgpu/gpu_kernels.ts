@@ -2,7 +2,8 @@
 // with its bindings and uniforms by name, checked against the shader's own declarations
 // (wgsl_reflection.ts); grid helpers; scratch buffers; and the kernel shapes chosen for this
 // adapter.
-import { KernelInterfaceError } from '../../errors.js';
+import { DeviceLimitError, KernelInterfaceError } from '../../errors.js';
+import { VIEW_ALIGN } from '../backend.js';
 import type { Shape } from '../shapes.js';
 import { Tensor } from '../tensor.js';
 import type { PipelineCache } from './pipelines.js';
@@ -71,8 +72,31 @@ export function chunks(n: number, size: number): [number, number][] {
   return out;
 }
 
+/** Rows of an operand that an op walks in blocks: row r is t's elements origin + r·width .. + width. */
+export interface RowSpan {
+  t: Tensor;
+  origin: number;
+  width: number;
+}
+
+/** A binding over part of a tensor; kernels index it at (element of the tensor) − base. */
+export interface Window {
+  tensor: Tensor;
+  base: number;
+}
+
+/** A block of rows (see GPUKernelContext.rowWindows). */
+export interface RowWindows {
+  start: number;
+  count: number;
+  base: number;
+  tensors: readonly Tensor[];
+}
+
 /** What the kernel context needs of its backend (WebGPUBackend). */
 export interface GPUHost {
+  /** What one binding and one new buffer may hold, in bytes. */
+  readonly storageLimits: { binding: number; buffer: number };
   readonly device: GPUDevice;
   readonly pipelines: PipelineCache;
   matmulTiling: MatmulTiling;
@@ -81,8 +105,14 @@ export interface GPUHost {
   uniform(data: ArrayBuffer): GPUBufferBinding;
   /** Records a command buffer inside error scopes that name `op`, checked at the next read/flush. */
   record(op: string, body: (encoder: GPUCommandEncoder) => void): void;
-  /** The range of its buffer a tensor binds. */
-  bind(t: Tensor): GPUBufferBinding;
+  /** The range of its buffer a tensor binds; a DeviceLimitError naming op and binding where it cannot. */
+  bind(t: Tensor, op: string, name: string): GPUBufferBinding;
+  /** Whether a tensor binds whole (within the binding limit and one buffer). */
+  fits(t: Tensor): boolean;
+  /** Elements of t from `start` that one binding from `start` rounded down to VIEW_ALIGN covers. */
+  room(t: Tensor, start: number): number;
+  /** A view of t's elements [start, start + count), start a multiple of VIEW_ALIGN. */
+  window(t: Tensor, start: number, count: number): Tensor;
   /** A buffer standing in for UNUSED bindings. */
   readonly placeholder: GPUBuffer;
   /** An untracked tensor for one op's intermediate values; retire it after its last dispatch. */
@@ -132,12 +162,13 @@ export class GPUKernelContext {
   ): void {
     const host = this.#host;
     const layout = this.#layout(op, entry);
+    const names = Object.keys(bindings);
     const given = Object.values(bindings);
-    const indices = layout.bindings.layout(Object.keys(bindings));
+    const indices = layout.bindings.layout(names);
     const entries: GPUBindGroupEntry[] = [];
     for (let k = 0; k < given.length; k++) {
       const b = given[k]!;
-      entries.push({ binding: indices[k]!, resource: b === UNUSED ? { buffer: host.placeholder } : host.bind(b) });
+      entries.push({ binding: indices[k]!, resource: b === UNUSED ? { buffer: host.placeholder } : host.bind(b, op, names[k]!) });
     }
     const uniform = layout.iface.uniform;
     if (uniform) {
@@ -207,6 +238,101 @@ export class GPUKernelContext {
     return [Math.ceil(n / y), y];
   }
 
+  /** Whether every given tensor binds whole: then an op runs as one dispatch, unsplit. */
+  fits(...tensors: readonly (Tensor | undefined)[]): boolean {
+    return this.#fitAll(tensors);
+  }
+
+  #fitAll(tensors: readonly (Tensor | undefined)[]): boolean {
+    for (const t of tensors) if (t && !this.#host.fits(t)) return false;
+    return true;
+  }
+
+  /**
+   * Cuts rows [0, rows) into blocks [start, count) small enough that each operand's rows of a
+   * block bind as one window (see window()): operand row r is its tensor's elements
+   * origin + r·width .. origin + (r + 1)·width. Blocks start on multiples of `step`; where a
+   * block holds `prefer` rows or more (a multiple of step, e.g. a kernel's tile) its size is
+   * a multiple of prefer. No operands: one block. A DeviceLimitError names `op` when not even
+   * `step` rows fit.
+   */
+  blocks(op: string, rows: number, operands: readonly RowSpan[], step = 1, prefer = step): [number, number][] {
+    const out = this.tryBlocks(rows, operands, step, prefer);
+    if (typeof out === 'number') throw this.#tooWide(op, operands, out, Math.min(step, rows - out));
+    return out;
+  }
+
+  /** blocks(), or where not even `step` rows fit, the row they would start at. */
+  tryBlocks(rows: number, operands: readonly RowSpan[], step = 1, prefer = step): [number, number][] | number {
+    const out: [number, number][] = [];
+    for (let start = 0; start < rows || out.length === 0;) {
+      let count = rows - start;
+      for (const { t, origin, width } of operands) {
+        if (width > 0 && count > 0) count = Math.min(count, Math.floor(this.#host.room(t, origin + start * width) / width));
+      }
+      if (count < rows - start) count = count >= prefer ? count - (count % prefer) : count - (count % step);
+      if (count <= 0 && rows > start) return start;
+      out.push([start, count]);
+      start += count;
+    }
+    return out;
+  }
+
+  /**
+   * t's elements [start, start + count) as a binding that starts at `base`: start rounded
+   * down to VIEW_ALIGN (binding offsets are multiples of 256 bytes). Kernels index the
+   * window at (element of t) − base.
+   */
+  window(t: Tensor, start: number, count: number): Window {
+    const base = start - (start % VIEW_ALIGN);
+    return { tensor: this.#host.window(t, base, start + count - base), base };
+  }
+
+  /**
+   * Rows [0, rows) of same-shaped [rows, width] tensors in blocks that each bind as windows:
+   * per block its first row, row count, window base (the same for every tensor: tensors start
+   * on VIEW_ALIGN) and the windows in the tensors' order. One block of the whole tensors
+   * (base 0) where all bind whole. Kernels index a block's rows at row·width − base; with
+   * `aligned`, blocks start on aligned elements, so the base is 0 and the windows are plain
+   * views of the block (for kernels that take no base).
+   */
+  rowWindows(op: string, rows: number, width: number, tensors: readonly Tensor[], aligned = false): RowWindows[] {
+    if (this.#fitAll(tensors)) return [{ start: 0, count: rows, base: 0, tensors }];
+    const step = aligned ? alignedRows(width) : 1;
+    return this.blocks(op, rows, tensors.map((t) => ({ t, origin: 0, width })), step).map(([start, count]) => {
+      const windows = tensors.map((t) => this.window(t, start * width, count * width));
+      return { start, count, base: windows[0]!.base, tensors: windows.map((w) => w.tensor) };
+    });
+  }
+
+  /**
+   * An elementwise entry point over n values, `per` to an invocation, `wg` invocations to a
+   * workgroup (it reads n and row, the invocations per grid row). `flat` tensors hold the n
+   * values; `whole` bindings are bound as they are. Where a flat tensor does not bind whole,
+   * the values run in aligned pieces, one dispatch each, on views (the kernel is unchanged).
+   */
+  elementwise(
+    op: string, entry: string, flat: Readonly<Record<string, Tensor>>, n: number,
+    o: { wg: number; per?: number; params?: Readonly<Record<string, number>>; whole?: Readonly<Record<string, Binding>> },
+  ): void {
+    const tensors = Object.values(flat);
+    const names = Object.keys(flat);
+    for (const w of this.rowWindows(op, n, 1, tensors, true)) {
+      const bindings = w.tensors === tensors ? flat : Object.fromEntries(names.map((name, i) => [name, w.tensors[i]!]));
+      const grid = this.grid(Math.ceil(w.count / (o.wg * (o.per ?? 1))));
+      this.dispatch(op, entry, o.whole ? { ...bindings, ...o.whole } : bindings, { n: w.count, row: grid[0] * o.wg, ...o.params }, grid);
+    }
+  }
+
+  #tooWide(op: string, operands: readonly RowSpan[], start: number, step: number): DeviceLimitError {
+    const { t, width } = operands.find(({ t, origin, width }) => this.#host.room(t, origin + start * width) < step * width) ?? operands[0]!;
+    return new DeviceLimitError(
+      `${op}: ${step} row(s) of ${width} values of ${t} (${step * width * 4} bytes, from a 256-byte boundary) do not fit one storage binding ` +
+      `on this adapter (${this.#host.storageLimits.binding} bytes), or cross the end of one of the device buffers its root is stored in, so ${op} cannot split it further; ` +
+      'use an adapter with larger limits (maxStorageBufferBindingSize, maxBufferSize), smaller rows, or the wasm backend',
+    );
+  }
+
   /** An untracked tensor for intermediate values of one op (reduction partials). */
   scratch(shape: Shape): Tensor {
     return this.#host.scratch(shape);
@@ -228,4 +354,10 @@ function bindingIndices(what: string, iface: EntryPointInterface, keys: readonly
     throw new KernelInterfaceError(`${what} does not use binding ${extra.join(', ')} (it uses ${[...iface.storage.keys()].join(', ') || 'none'}; the module declares ${iface.declared.join(', ')})`);
   }
   return keys.map((k) => iface.storage.get(k)!);
+}
+
+/** The fewest rows of `width` values that end on a multiple of VIEW_ALIGN: row blocks of this many start aligned. */
+export function alignedRows(width: number): number {
+  const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+  return VIEW_ALIGN / gcd(width, VIEW_ALIGN);
 }

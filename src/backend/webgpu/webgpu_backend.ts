@@ -1,39 +1,68 @@
-import { DeviceLimitError, DeviceLostError, GPUOpError } from '../../errors.js';
+import { ConfigError, DeviceLimitError, DeviceLostError, GPUOpError } from '../../errors.js';
 import { adapterName, type AcquiredGPU, type AdapterSummary } from '../../runtime/gpu_acquire.js';
-import { Backend, Tensor, type BackendInfo } from '../backend.js';
+import { Backend, Tensor, VIEW_ALIGN, type BackendInfo, type StoragePart } from '../backend.js';
 import { fmt, sizeOf, type Shape } from '../shapes.js';
-import { GPUKernelContext, HARDWARE_MATMUL, SOFTWARE_MATMUL, type GPUHost, type MatmulTiling, type RowKernels } from './gpu_kernels.js';
+import { GPUKernelContext, HARDWARE_MATMUL, SOFTWARE_MATMUL, alignedRows, type GPUHost, type MatmulTiling, type RowKernels } from './gpu_kernels.js';
 import { PipelineCache } from './pipelines.js';
 import { UniformRing } from './uniform_ring.js';
 
 export { HARDWARE_MATMUL, SOFTWARE_MATMUL, type MatmulTiling, type RowKernels } from './gpu_kernels.js';
 
+/** One device buffer of a root's storage, holding the root's elements [start, end). */
+interface Chunk {
+  readonly buffer: GPUBuffer;
+  readonly start: number;
+  readonly end: number;
+}
+
 /**
- * A tensor's storage: a whole GPUBuffer (a root), or for a view the root's buffer from
- * `byteOffset` on (a multiple of 256 bytes, WebGPU's minStorageBufferOffsetAlignment).
+ * A tensor's storage: elements [offset, offset + size) of its root, whose storage is one
+ * GPUBuffer or, for a root larger than one buffer may be, consecutive buffers (chunks).
+ * Offsets are multiples of VIEW_ALIGN (64 elements, 256 bytes: WebGPU's
+ * minStorageBufferOffsetAlignment), and so are chunk boundaries.
  */
 class GPUTensor extends Tensor {
-  readonly buffer: GPUBuffer;
-  readonly byteOffset: number;
-  constructor(backend: WebGPUBackend, shape: Shape, buffer: GPUBuffer, byteOffset = 0, base?: Tensor) {
+  readonly chunks: readonly Chunk[];
+  readonly offset: number;
+  constructor(backend: WebGPUBackend, shape: Shape, chunks: readonly Chunk[], offset = 0, base?: Tensor) {
     super(backend, shape, base);
-    this.buffer = buffer;
-    this.byteOffset = byteOffset;
+    this.chunks = chunks;
+    this.offset = offset;
   }
   /** Bytes the tensor's values occupy (copies and clears touch exactly these). */
   get bytes(): number {
     return this.size * 4;
   }
-  /**
-   * Bytes a binding of the tensor covers: its values rounded up to 16 (kernels may view
-   * buffers as vec4s), clamped to what the buffer holds past the offset.
-   */
-  get bindBytes(): number {
-    return Math.min(Math.max(16, Math.ceil(this.bytes / 16) * 16), this.buffer.size - this.byteOffset);
+  /** The chunk holding root element `at` (the last one for an empty tensor at the very end). */
+  chunkAt(at: number): Chunk {
+    const c = this.chunks;
+    if (c.length === 1) return c[0]!;
+    let i = c.length - 1;
+    while (i > 0 && c[i]!.start > at) i--;
+    return c[i]!;
+  }
+  /** The chunk holding the whole tensor, or undefined when it runs across two. */
+  get chunk(): Chunk | undefined {
+    const c = this.chunkAt(this.offset);
+    return this.offset + this.size <= c.end ? c : undefined;
+  }
+  /** Its elements chunk by chunk: [chunk, first, end) in root elements, in order. */
+  spans(): [Chunk, number, number][] {
+    const end = this.offset + this.size;
+    if (this.chunks.length === 1) return [[this.chunks[0]!, this.offset, end]];
+    const out: [Chunk, number, number][] = [];
+    for (const c of this.chunks) if (c.end > this.offset && c.start < end) out.push([c, Math.max(c.start, this.offset), Math.min(c.end, end)]);
+    return out;
   }
   protected release(): void {
-    (this.backend as WebGPUBackend).releaseBuffer(this.buffer);
+    for (const c of this.chunks) (this.backend as WebGPUBackend).releaseBuffer(c.buffer);
   }
+}
+
+/** What one storage binding and one buffer may hold, in bytes. */
+export interface StorageLimits {
+  binding: number;
+  buffer: number;
 }
 
 /** Command buffers waiting for one submit; flushed at read(), flush(), or when this many pile up. */
@@ -65,6 +94,7 @@ export class WebGPUBackend extends Backend implements GPUHost {
   private errors: Promise<GPUOpError | undefined>[] = [];
   private lost: DeviceLostError | undefined;
   private disposed = false;
+  #limits: StorageLimits;
   /**
    * The GPU object the device came from. Dawn (Node) tears its instance down when this is
    * garbage-collected, taking the device with it, so the backend holds it until dispose().
@@ -82,6 +112,7 @@ export class WebGPUBackend extends Backend implements GPUHost {
     this.uniforms = new UniformRing(this.device);
     this.placeholder = this.device.createBuffer({ label: 'placeholder', size: 16, usage: GPUBufferUsage.STORAGE });
     this.context = new GPUKernelContext(this);
+    this.#limits = this.deviceLimits;
     void this.device.lost.then((info) => {
       if (!this.disposed) this.lost = new DeviceLostError(info.reason ?? 'unknown', info.message);
     });
@@ -92,82 +123,156 @@ export class WebGPUBackend extends Backend implements GPUHost {
       kind: 'webgpu',
       device: adapterName(this.adapter),
       software: this.adapter.software,
-      details: { ...this.adapter, pipelines: this.pipelines.size, matmulTiling: this.matmulTiling, rowKernels: this.rowKernels },
+      details: { ...this.adapter, pipelines: this.pipelines.size, matmulTiling: this.matmulTiling, rowKernels: this.rowKernels, storageLimits: this.#limits },
     };
+  }
+
+  /** The device's own limits: maxStorageBufferBindingSize and maxBufferSize. */
+  get deviceLimits(): StorageLimits {
+    const l = this.device.limits;
+    return { binding: l.maxStorageBufferBindingSize, buffer: l.maxBufferSize };
+  }
+
+  /** What one binding and one new buffer may hold now: the device's limits unless lowered. */
+  get storageLimits(): StorageLimits {
+    return { ...this.#limits };
+  }
+
+  /**
+   * Lowers what one binding and one new buffer may hold (bytes, rounded down to multiples of
+   * 256; the device's limits cap them; undefined restores them). Ops split their work into
+   * more dispatches below these limits: tests lower them to run the split paths on small
+   * tensors. Tensors already allocated keep their buffers.
+   */
+  setStorageLimits(limits: Partial<StorageLimits> | undefined): void {
+    const device = this.deviceLimits;
+    const pick = (v: number | undefined, max: number, name: string) => {
+      if (v === undefined) return max;
+      if (!Number.isFinite(v) || v < 256) throw new ConfigError(`setStorageLimits: ${name} must be at least 256 bytes, got ${v}`);
+      return Math.min(max, Math.floor(v / 256) * 256);
+    };
+    this.#limits = { binding: pick(limits?.binding, device.binding, 'binding'), buffer: pick(limits?.buffer, device.buffer, 'buffer') };
   }
 
   protected kernelContext(): GPUKernelContext {
     return this.context;
   }
 
-  protected allocate(shape: Shape): Tensor {
+  protected allocate(shape: Shape, parts?: readonly StoragePart[]): Tensor {
     this.alive();
-    const bytes = sizeOf(shape) * 4;
-    const limits = this.device.limits;
-    const limit = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
-    if (bytes > limit) {
-      throw new DeviceLimitError(
-        `WebGPU: a tensor of shape ${fmt(shape)} needs ${bytes} bytes, but this adapter (${adapterName(this.adapter)}) binds at most ` +
-        `${limit} bytes (maxStorageBufferBindingSize ${limits.maxStorageBufferBindingSize}, maxBufferSize ${limits.maxBufferSize}); ` +
-        `split the tensor, lower the batch size, or use the wasm backend`,
-      );
+    const n = sizeOf(shape);
+    const most = this.bufferElements;
+    const chunks: Chunk[] = [];
+    for (let start = 0; start < n || chunks.length === 0;) {
+      const end = start + most >= n ? n : this.#cut(shape, n, start, most, parts ?? [{ offset: 0, width: shape.length > 1 ? shape[shape.length - 1]! : 1 }]);
+      // Multiples of 16 bytes, so any kernel may view the buffer as vec4s.
+      const size = Math.max(16, Math.ceil(((end - start) * 4) / 16) * 16);
+      chunks.push({ buffer: this.device.createBuffer({ size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST }), start, end });
+      start = end;
     }
-    // Multiples of 16 bytes, so any kernel may view the buffer as vec4s.
-    const size = Math.max(16, Math.ceil(bytes / 16) * 16);
-    const buffer = this.device.createBuffer({ size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
-    return new GPUTensor(this, shape, buffer);
+    return new GPUTensor(this, shape, chunks);
+  }
+
+  /** Elements one buffer holds: whole multiples of VIEW_ALIGN, so chunks start where views may. */
+  get bufferElements(): number {
+    return Math.floor(this.#limits.buffer / (4 * VIEW_ALIGN)) * VIEW_ALIGN;
+  }
+
+  /**
+   * Where the chunk of a root of n elements that starts at `start` ends: the last cut within
+   * `most` elements, at a part's start or, inside a part larger than one buffer (only there:
+   * ops that do not split need their tensors whole), between groups of its whole rows (no op
+   * could bind a row across two buffers) that end on VIEW_ALIGN and hold a multiple of 4
+   * rows (matmul blocks step by 4 rows).
+   */
+  #cut(shape: Shape, n: number, start: number, most: number, parts: readonly StoragePart[]): number {
+    const limit = start + most;
+    let end = start;
+    for (let i = 0; i < parts.length && parts[i]!.offset <= limit; i++) {
+      const { offset, width } = parts[i]!;
+      const next = parts[i + 1]?.offset ?? n;
+      end = Math.max(end, offset);
+      if (next - offset > most && width > 0) {
+        const unit = width * rowGroup(width);
+        end = Math.max(end, offset + Math.floor((Math.min(limit, next) - offset) / unit) * unit);
+      }
+    }
+    if (end > start) return end;
+    const part = [...parts].reverse().find((p) => p.offset <= start)!;
+    throw new DeviceLimitError(
+      `WebGPU: a tensor of shape ${fmt(shape)} (${n * 4} bytes) needs several buffers on this adapter (${adapterName(this.adapter)}), whose buffers hold at most ` +
+      `${this.#limits.buffer} bytes (maxBufferSize ${this.device.limits.maxBufferSize}), but it may be cut only between whole rows of ${part.width} values ` +
+      `(${rowGroup(part.width)} at a time, ${part.width * rowGroup(part.width) * 4} bytes) from element ${part.offset}, and no cut falls within one buffer after element ${start}: ` +
+      'use an adapter with a larger maxBufferSize, narrower rows, or the wasm backend',
+    );
   }
 
   protected upload(t: Tensor, data: Float32Array): void {
     this.alive();
-    // Deno's wgpu panics on zero-byte writes.
     const g = t as GPUTensor;
-    if (data.byteLength > 0) this.device.queue.writeBuffer(g.buffer, g.byteOffset, data.buffer, data.byteOffset, data.byteLength);
+    for (const [chunk, from, to] of g.spans()) {
+      // Deno's wgpu panics on zero-byte writes.
+      if (to > from) this.device.queue.writeBuffer(chunk.buffer, (from - chunk.start) * 4, data.buffer, data.byteOffset + (from - g.offset) * 4, (to - from) * 4);
+    }
   }
 
   protected async download(t: Tensor): Promise<Float32Array> {
     this.alive();
     const g = t as GPUTensor;
-    const bytes = g.bytes;
-    const staging = this.device.createBuffer({ size: Math.max(16, Math.ceil(bytes / 16) * 16), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const parts = g.spans().map(([chunk, from, to]) => ({ chunk, from, to, staging: this.device.createBuffer({ size: Math.max(16, Math.ceil(((to - from) * 4) / 16) * 16), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }) }));
     const encoder = this.device.createCommandEncoder({ label: 'read' });
-    // A view near the end of its buffer may have fewer than the rounded-up bytes after it.
-    const copy = Math.min(staging.size, g.buffer.size - g.byteOffset);
-    if (copy > 0) encoder.copyBufferToBuffer(g.buffer, g.byteOffset, staging, 0, copy);
+    for (const { chunk, from, staging } of parts) {
+      // A view near the end of its buffer may have fewer than the rounded-up bytes after it.
+      const at = (from - chunk.start) * 4;
+      const copy = Math.min(staging.size, chunk.buffer.size - at);
+      if (copy > 0) encoder.copyBufferToBuffer(chunk.buffer, at, staging, 0, copy);
+    }
     this.pending.push(encoder.finish());
     this.submit();
     try {
-      await holdOpen(staging.mapAsync(GPUMapMode.READ));
-      const result = new Float32Array(staging.getMappedRange(0, staging.size).slice(0, bytes));
-      staging.unmap();
+      const result = new Float32Array(g.size);
+      for (const { from, to, staging } of parts) {
+        await holdOpen(staging.mapAsync(GPUMapMode.READ));
+        result.set(new Float32Array(staging.getMappedRange(0, staging.size), 0, to - from), from - g.offset);
+        staging.unmap();
+      }
       await this.rethrow();
       return result;
     } catch (e) {
       this.alive();
       throw e;
     } finally {
-      staging.destroy();
+      for (const { staging } of parts) staging.destroy();
     }
   }
 
   protected viewOffset(t: Tensor): number {
-    return (t as GPUTensor).byteOffset / 4;
+    return (t as GPUTensor).offset;
   }
 
   protected makeView(root: Tensor, offset: number, shape: Shape): Tensor {
-    return new GPUTensor(this, shape, (root as GPUTensor).buffer, offset * 4, root);
+    return new GPUTensor(this, shape, (root as GPUTensor).chunks, offset, root);
   }
 
   protected runZero(t: Tensor): void {
-    const g = t as GPUTensor;
     // Exactly the view's bytes (a multiple of 4): rounding up would clear a neighbour's values.
-    if (g.bytes > 0) this.record('zero', (e) => e.clearBuffer(g.buffer, g.byteOffset, g.bytes));
+    const spans = (t as GPUTensor).spans().filter(([, from, to]) => to > from);
+    if (spans.length) this.record('zero', (e) => { for (const [c, from, to] of spans) e.clearBuffer(c.buffer, (from - c.start) * 4, (to - from) * 4); });
   }
 
   protected runCopy(src: Tensor, dst: Tensor): void {
     const s = src as GPUTensor;
     const d = dst as GPUTensor;
-    if (s.bytes > 0) this.record('copy', (e) => e.copyBufferToBuffer(s.buffer, s.byteOffset, d.buffer, d.byteOffset, s.bytes));
+    if (s.size === 0) return;
+    this.record('copy', (e) => {
+      // In pieces that lie in one chunk of each side.
+      for (let i = 0; i < s.size;) {
+        const [from, to] = [s.chunkAt(s.offset + i), d.chunkAt(d.offset + i)];
+        const n = Math.min(from.end - s.offset, to.end - d.offset, s.size) - i;
+        e.copyBufferToBuffer(from.buffer, (s.offset + i - from.start) * 4, to.buffer, (d.offset + i - to.start) * 4, n * 4);
+        i += n;
+      }
+    });
   }
 
   async flush(): Promise<void> {
@@ -234,15 +339,56 @@ export class WebGPUBackend extends Backend implements GPUHost {
   }
 
   /**
-   * @internal A tensor's range of its buffer. Views bind { offset, size } of the root's buffer;
-   * an empty view at the very end of its buffer has no bytes to bind, so the placeholder
-   * (never read: the op has no elements) stands in.
+   * @internal A tensor's range of its buffer. Views bind { offset, size } of their chunk of the
+   * root, rounded up to 16 bytes (kernels may view buffers as vec4s) within the buffer; an
+   * empty view at the very end of its buffer has no bytes to bind, so the placeholder (never
+   * read: the op has no elements) stands in. A tensor over the binding limit, or across two
+   * chunks, is a DeviceLimitError naming `op` and the binding `name`.
    */
-  bind(t: Tensor): GPUBufferBinding {
+  bind(t: Tensor, op: string, name: string): GPUBufferBinding {
     const g = t as GPUTensor;
-    const size = g.bindBytes;
+    const chunk = g.chunk;
+    const bytes = Math.ceil(g.bytes / 16) * 16;
+    if (!chunk || bytes > this.#limits.binding) throw this.#unbindable(g, op, name, !chunk);
+    const at = (g.offset - chunk.start) * 4;
+    const size = Math.min(Math.max(16, bytes), chunk.buffer.size - at);
     if (size <= 0) return { buffer: this.placeholder };
-    return { buffer: g.buffer, offset: g.byteOffset, size };
+    return { buffer: chunk.buffer, offset: at, size };
+  }
+
+  /** @internal Whether t binds whole (bind() would not refuse it). */
+  fits(t: Tensor): boolean {
+    const g = t as GPUTensor;
+    return Math.ceil(g.bytes / 16) * 16 <= this.#limits.binding && (g.chunks.length === 1 || g.chunk !== undefined);
+  }
+
+  /**
+   * @internal How many of t's elements from element `start` one binding can cover: the binding
+   * starts at `start` rounded down to VIEW_ALIGN, holds at most the binding limit and ends at
+   * its chunk's end.
+   */
+  room(t: Tensor, start: number): number {
+    const g = t as GPUTensor;
+    const at = g.offset + start;
+    const from = at - (at % VIEW_ALIGN);
+    return Math.min(from + Math.floor(this.#limits.binding / 16) * 4, g.chunkAt(at).end) - at;
+  }
+
+  /** @internal A view of t's elements [start, start + count), start a multiple of VIEW_ALIGN (untracked, like any view). */
+  window(t: Tensor, start: number, count: number): Tensor {
+    const g = t as GPUTensor;
+    return new GPUTensor(this, [count], g.chunks, g.offset + start, g.base ?? g);
+  }
+
+  #unbindable(t: GPUTensor, op: string, name: string, split: boolean): DeviceLimitError {
+    const l = this.#limits;
+    const why = split
+      ? `lies across two of the device buffers its root is stored in (a buffer holds at most ${l.buffer} bytes; maxBufferSize ${this.device.limits.maxBufferSize})`
+      : `exceeds the ${l.binding} bytes one storage binding may hold on this adapter (maxStorageBufferBindingSize ${this.device.limits.maxStorageBufferBindingSize})`;
+    return new DeviceLimitError(
+      `${op}: ${name} ${t} (${t.bytes} bytes) ${why}, and ${op} does not split it into smaller bindings; ` +
+      'lower the batch size or sequence length (or keep such a tensor in one buffer), or use the wasm backend',
+    );
   }
 
   /** @internal */
@@ -252,7 +398,7 @@ export class WebGPUBackend extends Backend implements GPUHost {
 
   /** @internal */
   retire(t: Tensor): void {
-    this.releaseBuffer((t as GPUTensor).buffer);
+    for (const c of (t as GPUTensor).chunks) this.releaseBuffer(c.buffer);
   }
 
   private submit(): void {
@@ -288,4 +434,9 @@ async function holdOpen<T>(promise: Promise<T>): Promise<T> {
   } finally {
     clearInterval(timer);
   }
+}
+
+/** Rows of `width` values a buffer holds whole groups of: a multiple of 4 that ends on VIEW_ALIGN (alignedRows is a power of 2). */
+function rowGroup(width: number): number {
+  return Math.max(4, alignedRows(width));
 }
