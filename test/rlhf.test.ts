@@ -10,7 +10,7 @@ import {
 import { legBackendInstance as backend } from './harness/runtime.js';
 import { rng } from './harness/reference.js';
 import { errorOf, rejectsWith } from './harness/rejects.js';
-import { EOS, PAD, PROMPT, countA, randomLetters, toyPairs, toySFTModel, toyTokenizer } from './harness/toy_task.js';
+import { PAD, PROMPT, TOY_PPO, countA, randomLetters, toyPairs, toySFTModel, toyTokenizer } from './harness/toy_task.js';
 
 const test = suite('rlhf');
 
@@ -28,11 +28,7 @@ test('PPO raises the mean score of the toy task while objective/kl stays bounded
   const learner = new PPOLearner(
     { policy, reference, value, reward: (samples) => samples.map((s) => countA(toyTokenizer.decode(s.response))) },
     { policy: new AdamW(policy, { lr: 1e-3, weight_decay: 0 }), value: new AdamW(value, { lr: 1e-3, weight_decay: 0 }) },
-    {
-      kl_coef: 0.05, kl_estimator: 'k1', cliprange: 0.2, cliprange_value: 0.2, vf_coef: 0.1, gamma: 1, lam: 0.95, whiten_rewards: false,
-      num_ppo_epochs: 4, num_mini_batches: 2, temperature: 1, response_length: 8, missing_eos_penalty: 1, stop_token_id: EOS, pad_token_id: PAD, seed: 3,
-      local_rollout_forward_batch_size: 64,
-    },
+    TOY_PPO,
   );
   const prompts = Array.from({ length: 32 }, () => toyTokenizer.encode(PROMPT));
   const scores: number[] = [];

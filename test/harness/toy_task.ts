@@ -35,6 +35,13 @@ export function toyPairs(n: number, seed: number): { prompt: string; chosen: str
   return out;
 }
 
+/** PPOLearner's settings for the toy task (8-token responses, EOS-stopped, seeded). */
+export const TOY_PPO = {
+  kl_coef: 0.05, kl_estimator: 'k1', cliprange: 0.2, cliprange_value: 0.2, vf_coef: 0.1, gamma: 1, lam: 0.95, whiten_rewards: false,
+  num_ppo_epochs: 4, num_mini_batches: 2, temperature: 1, response_length: 8, missing_eos_penalty: 1, stop_token_id: EOS, pad_token_id: PAD, seed: 3,
+  local_rollout_forward_batch_size: 64,
+} as const;
+
 /** The toy task's model in the Llama family: grouped-query attention, rotary positions, SwiGLU, an untied head. */
 export const TOY_LLAMA_CONFIG: LlamaConfig = {
   model_type: 'llama', vocab_size: toyTokenizer.vocabSize, hidden_size: 32, intermediate_size: 64, num_hidden_layers: 1,
