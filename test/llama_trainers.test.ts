@@ -5,12 +5,12 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  AdamW, PPOLearner, SFTTrainer, dpoTrainStep, encodePreference, evaluateDPO, evaluateRewardModel, loadModel, memoryRunStorage, openRun,
+  AdamW, SFTTrainer, dpoTrainStep, encodePreference, evaluateDPO, evaluateRewardModel, loadModel, memoryRunStorage, openRun,
   generate, memoryFolder, rewardTrainStep, sftConfig, type CausalLM,
 } from 'webrlhf';
 import { rng } from './harness/reference.js';
 import { legBackendInstance as backend } from './harness/runtime.js';
-import { PAD, PROMPT, TOY_PPO, TOY_LLAMA_CONFIG, countA, randomLetters, toyPairs, toySFTModel, toyTokenizer } from './harness/toy_task.js';
+import { PAD, PROMPT, toyPPO, TOY_LLAMA_CONFIG, randomLetters, toyPairs, toySFTModel, toyTokenizer } from './harness/toy_task.js';
 
 const test = suite('llama trainers');
 
@@ -31,20 +31,12 @@ test('SFT on a Llama model learns the toy format: greedy responses are letters, 
 test('PPO, the reward model and DPO move on a Llama model as on GPT-2', async () => {
   const base = await sftModel();
   // PPO: the mean count of "a" rises.
-  const policy = base.clone();
-  const reference = base.clone().freeze();
-  const value = await policy.withHeads({ value: true });
-  const learner = new PPOLearner(
-    { policy, reference, value, reward: (samples) => samples.map((s) => countA(toyTokenizer.decode(s.response))) },
-    { policy: new AdamW(policy, { lr: 1e-3, weight_decay: 0 }), value: new AdamW(value, { lr: 1e-3, weight_decay: 0 }) },
-    TOY_PPO,
-  );
-  const prompts = Array.from({ length: 32 }, () => toyTokenizer.encode(PROMPT));
+  const { learner, models, prompts } = await toyPPO(base);
   const scores: number[] = [];
   for (let step = 0; step < 8; step++) scores.push((await learner.step(prompts, step, 1e-3)).metrics['objective/scores']!);
   const [first, last] = [(scores[0]! + scores[1]!) / 2, (scores[6]! + scores[7]!) / 2];
   assert.ok(last > first + 0.5, `PPO: mean score ${first.toFixed(2)} → ${last.toFixed(2)} (${scores.map((s) => s.toFixed(2)).join(' ')})`);
-  for (const m of [policy, reference, value]) m.dispose();
+  for (const m of models) m.dispose();
 
   // Reward model: ranks held-out pairs.
   const rm = await base.withHeads({ score: true });

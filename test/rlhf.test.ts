@@ -4,13 +4,13 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  AdamW, CausalLM, PPOLearner, PPOTrainer, SFTTrainer, dpoTrainStep, evaluateDPO, evaluateRewardModel, encodePreference, memoryRunStorage, openRun, ppoConfig, ppoModels, rewardTrainStep, sftConfig, ConfigError,
+  AdamW, CausalLM, PPOTrainer, SFTTrainer, dpoTrainStep, evaluateDPO, evaluateRewardModel, encodePreference, memoryRunStorage, openRun, ppoConfig, ppoModels, rewardTrainStep, sftConfig, ConfigError,
   type EncodedPreference,
 } from 'webrlhf';
 import { legBackendInstance as backend } from './harness/runtime.js';
 import { rng } from './harness/reference.js';
 import { errorOf, rejectsWith } from './harness/rejects.js';
-import { PAD, PROMPT, TOY_PPO, countA, randomLetters, toyPairs, toySFTModel, toyTokenizer } from './harness/toy_task.js';
+import { PAD, PROMPT, toyPPO, countA, randomLetters, toyPairs, toySFTModel, toyTokenizer } from './harness/toy_task.js';
 
 const test = suite('rlhf');
 
@@ -22,15 +22,7 @@ function encodePreferences(pairs: { prompt: string; chosen: string; rejected: st
 }
 
 test('PPO raises the mean score of the toy task while objective/kl stays bounded', async () => {
-  const policy = (await sftModel()).clone();
-  const reference = (await sftModel()).clone().freeze();
-  const value = await policy.withHeads({ value: true });
-  const learner = new PPOLearner(
-    { policy, reference, value, reward: (samples) => samples.map((s) => countA(toyTokenizer.decode(s.response))) },
-    { policy: new AdamW(policy, { lr: 1e-3, weight_decay: 0 }), value: new AdamW(value, { lr: 1e-3, weight_decay: 0 }) },
-    TOY_PPO,
-  );
-  const prompts = Array.from({ length: 32 }, () => toyTokenizer.encode(PROMPT));
+  const { learner, models, prompts } = await toyPPO(await sftModel());
   const scores: number[] = [];
   const kls: number[] = [];
   for (let step = 0; step < 10; step++) {
@@ -47,7 +39,7 @@ test('PPO raises the mean score of the toy task while objective/kl stays bounded
   const last = (scores[7]! + scores[8]! + scores[9]!) / 3;
   assert.ok(last > first + 1, `mean score ${first.toFixed(2)} → ${last.toFixed(2)} (all: ${scores.map((s) => s.toFixed(2)).join(' ')})`);
   assert.ok(Math.max(...kls) < 8, `objective/kl stays bounded: ${kls.map((k) => k.toFixed(2)).join(' ')}`);
-  for (const m of [policy, reference, value]) m.dispose();
+  for (const m of models) m.dispose();
 });
 
 test('the Bradley–Terry reward model ranks held-out pairs', async () => {

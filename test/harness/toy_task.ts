@@ -2,7 +2,7 @@
 // letters from "abcd" and EOS; the reward is how many times it contains "a". A small model
 // learns the format by SFT in the test (about a second), and then each trainer has a clear
 // signal to move: PPO raises the count of "a", the reward model and DPO learn to prefer it.
-import { AdamW, CausalLM, byteTokenizer, gptConfig, lmTrainStep, type Backend, type LlamaConfig, type ModelConfig } from 'webrlhf';
+import { AdamW, CausalLM, PPOLearner, byteTokenizer, gptConfig, lmTrainStep, type Backend, type LlamaConfig, type ModelConfig } from 'webrlhf';
 import { rng } from './reference.js';
 
 export const toyTokenizer = byteTokenizer();
@@ -41,6 +41,22 @@ export const TOY_PPO = {
   num_ppo_epochs: 4, num_mini_batches: 2, temperature: 1, response_length: 8, missing_eos_penalty: 1, stop_token_id: EOS, pad_token_id: PAD, seed: 3,
   local_rollout_forward_batch_size: 64,
 } as const;
+
+/**
+ * PPO on the toy task from an SFT model: the policy and reference are copies of it, the
+ * value model has its weights and a new head, and the reward counts the "a"s; the prompts.
+ */
+export async function toyPPO(sft: CausalLM): Promise<{ learner: PPOLearner; models: CausalLM[]; prompts: number[][] }> {
+  const policy = sft.clone();
+  const reference = sft.clone().freeze();
+  const value = await policy.withHeads({ value: true });
+  const learner = new PPOLearner(
+    { policy, reference, value, reward: (samples) => samples.map((s) => countA(toyTokenizer.decode(s.response))) },
+    { policy: new AdamW(policy, { lr: 1e-3, weight_decay: 0 }), value: new AdamW(value, { lr: 1e-3, weight_decay: 0 }) },
+    TOY_PPO,
+  );
+  return { learner, models: [policy, reference, value], prompts: Array.from({ length: 32 }, () => toyTokenizer.encode(PROMPT)) };
+}
 
 /** The toy task's model in the Llama family: grouped-query attention, rotary positions, SwiGLU, an untied head. */
 export const TOY_LLAMA_CONFIG: LlamaConfig = {
