@@ -12,7 +12,7 @@ export interface PythonPeer {
 
 /**
  * The first interpreter that imports every module: $WEBRLHF_BENCH_PYTHON alone when set,
- * else $VIRTUAL_ENV's, a .venv in the checkout, a venv beside it, python3, python.
+ * else $VIRTUAL_ENV's, a .venv in the checkout, python3, python.
  * A string says why none was found.
  */
 export function findPython(modules: string[], root = process.cwd()): PythonPeer | string {
@@ -21,7 +21,7 @@ export function findPython(modules: string[], root = process.cwd()): PythonPeer 
     ? [env.WEBRLHF_BENCH_PYTHON]
     : [
         ...(env.VIRTUAL_ENV ? [join(env.VIRTUAL_ENV, 'bin/python')] : []),
-        ...[join(root, '.venv/bin/python'), join(root, '../venv/bin/python')].filter((p) => existsSync(p)),
+        ...[join(root, '.venv/bin/python')].filter((p) => existsSync(p)),
         'python3', 'python',
       ];
   const probe = `import ${modules.join(', ')}; print(', '.join(f'{m.__name__} {m.__version__}' for m in (${modules.join(', ')},)))`;

@@ -7,7 +7,6 @@ import { blockTensors, TensorPool, type BlockTensors } from './activations.js';
 import type { CausalLM } from './causal_lm.js';
 import { blockForward, type BlockContext } from './decoder_block.js';
 import { norm, type NormStats } from './linear.js';
-import { RotaryCache } from './rotary_cache.js';
 
 /** Per-step buffers for T new tokens per row (one set for the prompt, one for T = 1), shared by the layers. */
 interface StepBuffers {
@@ -40,7 +39,6 @@ export class CachedDecoder {
   readonly #lnLast: Tensor;
   readonly #lnStats: NormStats;
   readonly #logits: Tensor;
-  readonly #rotary: RotaryCache | undefined;
   #disposed = false;
 
   constructor(model: CausalLM, B: number, capacity: number) {
@@ -61,7 +59,6 @@ export class CachedDecoder {
     this.#lnLast = z.zeros([B, C]);
     this.#lnStats = { mean: model.arch.norm === 'layernorm' ? z.zeros([B]) : undefined, rstd: z.zeros([B]) };
     this.#logits = z.zeros([B, V]);
-    if (model.arch.rotary) this.#rotary = new RotaryCache(model.backend, model.arch);
   }
 
   /**
@@ -82,7 +79,9 @@ export class CachedDecoder {
     const w = (name: string) => model.param(name);
     if (refs.positions) embedding(ids, pos, w(refs.embed), w(refs.positions), s.x);
     else gatherRows(w(refs.embed), ids, s.x);
-    const rotary = this.#rotary ? { positions: pos, ...this.#rotary.tables(this.capacity) } : undefined;
+    // The model's own tables: positions stay below the cache's capacity.
+    const tables = model.rotaryTables(this.capacity);
+    const rotary = tables ? { positions: pos, ...tables } : undefined;
     const c: BlockContext = { backend: be, arch, w, rotary };
     const { B } = this;
     const { heads: H, headDim: D } = arch;
@@ -114,14 +113,13 @@ export class CachedDecoder {
 
   /** Device bytes held by the cache and the step buffers. */
   get bytes(): number {
-    return this.#pool.bytes + (this.#rotary?.bytes ?? 0) + [...this.#steps.values()].reduce((n, s) => n + s.pool.bytes, 0);
+    return this.#pool.bytes + [...this.#steps.values()].reduce((n, s) => n + s.pool.bytes, 0);
   }
 
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
     this.#pool.dispose();
-    this.#rotary?.dispose();
     for (const s of this.#steps.values()) s.pool.dispose();
     this.#steps.clear();
   }

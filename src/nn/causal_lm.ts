@@ -388,9 +388,19 @@ export class CausalLM {
     matmul(dlogits, this.param(head), { out: acts.grads.dLn, accumulate: true });
   }
 
+  /**
+   * A rotary model's cos/sin tables [P, head_dim/2] covering positions 0 … positions − 1,
+   * shared by training and the KV-cache decoder (undefined for learned positions). Valid
+   * until a call asks for more positions.
+   */
+  rotaryTables(positions: number): { cos: Tensor; sin: Tensor } | undefined {
+    return this.#rotary?.tables(positions);
+  }
+
   /** What a block needs besides its weights: the rotary tables for the batch's positions. */
   #blockContext(hostPositions: Float32Array): BlockContext {
-    const rotary = this.#rotary && this.#batch ? { positions: this.#batch.pos, ...this.#rotary.tables(maxPosition(hostPositions) + 1) } : undefined;
+    const tables = this.#batch && this.rotaryTables(maxPosition(hostPositions) + 1);
+    const rotary = tables ? { positions: this.#batch!.pos, ...tables } : undefined;
     return { backend: this.backend, arch: this.arch, w: this.#w, rotary };
   }
 
