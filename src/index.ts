@@ -14,6 +14,7 @@ export * from './ops/layers.js';
 export * from './ops/activations.js';
 export * from './ops/attention.js';
 export * from './ops/sampling.js';
+export * from './ops/dropout.js';
 export * from './ops/optimizer.js';
 export * from './ops/ppo_losses.js';
 export * from './ops/preference_losses.js';

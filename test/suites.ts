@@ -12,6 +12,7 @@ import './webgpu_layers.test.js';
 import './webgpu_big_tensors.test.js';
 import './kv_cache.test.js';
 import './sampling.test.js';
+import './dropout.test.js';
 import './gpt.test.js';
 import './generate.test.js';
 import './pretrained_model.test.js';

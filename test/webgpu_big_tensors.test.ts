@@ -6,7 +6,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  AdamW, DeviceLimitError, ConfigError, add, adamw, columnSum, embedding, gatherRows, gelu, generate, layerNorm, loadModel, matmul, max, scale,
+  AdamW, DeviceLimitError, ConfigError, add, adamw, columnSum, dropout, embedding, gatherRows, gelu, generate, layerNorm, loadModel, matmul, max, scale,
   scatterAddRows, sampleTokens, softmaxCrossEntropy, sum, sumSquares, swiglu, tokenLogprobs, type CausalLM, type MatmulOptions, type Tensor, type TokenBatch,
 } from 'webrlhf';
 import { HARDWARE_MATMUL, SOFTWARE_MATMUL, WebGPUBackend, type MatmulTiling, type StorageLimits } from '../src/backend/webgpu/webgpu_backend.js';
@@ -221,6 +221,9 @@ if (legBackend() === 'webgpu') {
       gelu(tx, act);
       const gated = be.zeros([n]);
       swiglu(tx, ty, gated);
+      // Each piece's Philox counters start at its first element.
+      const dropped = be.tensor(y);
+      dropout(tx, dropped, { seed: 5, stream: 9, offset: 2, p: 0.3, accumulate: true });
       const [p, m, v] = [be.tensor(x), be.zeros([n]), be.zeros([n])];
       const grad = be.tensor(g);
       const ss = sumSquares(grad);
@@ -228,9 +231,9 @@ if (legBackend() === 'webgpu') {
       // Rows of its own tensor: its buffers are cut between rows. Blocks of rows start on
       // aligned elements: 2 rows of 96 at a time, at least.
       const rows = be.tensor(x.subarray(0, 4800), [50, 96]);
-      return [...sums, act, gated, p, m, v, ss, sum(tx), max(ty), sum(rows, { axis: -1 }), max(rows, { axis: -1 })];
+      return [...sums, act, gated, dropped, p, m, v, ss, sum(tx), max(ty), sum(rows, { axis: -1 }), max(rows, { axis: -1 })];
     });
-    const names = ['add', 'scale', 'gelu', 'swiglu', 'adamw param', 'adamw m', 'adamw v'];
+    const names = ['add', 'scale', 'gelu', 'swiglu', 'dropout', 'adamw param', 'adamw m', 'adamw v'];
     for (const [i, what] of names.entries()) assert.equal(split[i], whole[i], what);
     // Reductions add their pieces in another order.
     for (let i = names.length; i < whole.length; i++) assertClose(split[i]!, whole[i]!, { rtol: 1e-5, atol: 1e-5, what: `reduction ${i - names.length}` });

@@ -13,6 +13,7 @@ export * from './adamw';
 export * from './attention';
 export * from './cached_attention';
 export * from './crossentropy';
+export * from './dropout';
 export * from './elementwise';
 export * from './embedding';
 export * from './layernorm';

@@ -310,17 +310,20 @@ export class GPUKernelContext {
    * workgroup (it reads n and row, the invocations per grid row). `flat` tensors hold the n
    * values; `whole` bindings are bound as they are. Where a flat tensor does not bind whole,
    * the values run in aligned pieces, one dispatch each, on views (the kernel is unchanged).
+   * `params` are the other uniform fields, or a function of the piece's first value index for
+   * a kernel whose values depend on the index (dropout moves its Philox counter by it).
    */
   elementwise(
     op: string, entry: string, flat: Readonly<Record<string, Tensor>>, n: number,
-    o: { wg: number; per?: number; params?: Readonly<Record<string, number>>; whole?: Readonly<Record<string, Binding>> },
+    o: { wg: number; per?: number; params?: Readonly<Record<string, number>> | ((start: number) => Readonly<Record<string, number>>); whole?: Readonly<Record<string, Binding>> },
   ): void {
     const tensors = Object.values(flat);
     const names = Object.keys(flat);
     for (const w of this.rowWindows(op, n, 1, tensors, true)) {
       const bindings = w.tensors === tensors ? flat : Object.fromEntries(names.map((name, i) => [name, w.tensors[i]!]));
       const grid = this.grid(Math.ceil(w.count / (o.wg * (o.per ?? 1))));
-      this.dispatch(op, entry, o.whole ? { ...bindings, ...o.whole } : bindings, { n: w.count, row: grid[0] * o.wg, ...o.params }, grid);
+      const params = typeof o.params === 'function' ? o.params(w.start) : o.params;
+      this.dispatch(op, entry, o.whole ? { ...bindings, ...o.whole } : bindings, { n: w.count, row: grid[0] * o.wg, ...params }, grid);
     }
   }
 
