@@ -56,6 +56,10 @@ export { MLP, MLPTape, mlpTensors, type MLPShape, type MLPBackwardOptions } from
 export { lmTrainStep, type StepResult } from './algorithms/sft/step.js';
 export { rowIndex, disposeRowIndex, groupRows } from './nn/row_index.js';
 export { loadModel, saveModel, type LoadModelOptions } from './io/pretrained_model.js';
+export { loadAdapter, saveAdapter, readAdapterFolder, ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE } from './io/peft_adapter.js';
+export { LoraAdapter, type LowRankUpdate, type LoraPair } from './nn/lora/lora_adapter.js';
+export { loraConfig, loraScaling, adapterConfigJson, LORA_DEFAULTS, DEFAULT_TARGET_MODULES, type LoraConfig, type LoraTaskType } from './nn/lora/lora_config.js';
+export { loraTargets, linearModules, moduleMatches, transformersName, type LoraTarget } from './nn/lora/lora_targets.js';
 /** @deprecated loadModel and saveModel load and save every family; these are their old names. */
 export { loadModel as loadGPT, saveModel as saveGPT } from './io/pretrained_model.js';
 export type { Tokenizer } from './text/tokenizer.js';

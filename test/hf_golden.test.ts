@@ -5,7 +5,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { checkpointTensorName, generate, loadModel, memoryFolder, parseSafetensors, resolveFolderSource, saveModel, type CausalLM, type TokenBatch } from 'webrlhf';
-import { platform } from '../src/runtime/platform.js';
+import { fixtureFolder, hfFixture, relativeError } from './harness/hf_fixtures.js';
 import { legBackendInstance as backend } from './harness/runtime.js';
 
 const test = suite('hf golden');
@@ -14,27 +14,8 @@ const FAMILIES = ['gpt2', 'llama', 'qwen2', 'qwen3'] as const;
 /** transformers computes in f32 as webrlhf does; the sums run in other orders. */
 const TOLERANCE = 1e-4;
 
-const folder = (family: string) => (platform().fs ? `test/fixtures/hf-tiny/${family}` : `/test/fixtures/hf-tiny/${family}`);
-
-async function fixture(family: string) {
-  const source = resolveFolderSource(folder(family));
-  const batch = JSON.parse(new TextDecoder().decode(await source.read('batch.json'))) as { input_ids: number[][]; attention_mask: number[][]; labels: number[][] };
-  const golden = parseSafetensors((await source.read('golden.safetensors'))!, 'golden.safetensors');
-  const tokens: TokenBatch = { inputIds: batch.input_ids, attentionMask: batch.attention_mask, labels: batch.labels };
-  return { tokens, mask: batch.attention_mask.flat(), golden };
-}
-
-/** max |got − want| / max |want|: the error relative to the tensor's scale. */
-function relativeError(got: ArrayLike<number>, want: ArrayLike<number>, keep: (i: number) => boolean = () => true): number {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < want.length; i++) {
-    if (!keep(i)) continue;
-    diff = Math.max(diff, Math.abs(got[i]! - want[i]!));
-    scale = Math.max(scale, Math.abs(want[i]!));
-  }
-  return diff / scale;
-}
+const folder = (family: string) => fixtureFolder(`hf-tiny/${family}`);
+const fixture = (family: string) => hfFixture(`hf-tiny/${family}`);
 
 async function lossAndGradients(model: CausalLM, tokens: TokenBatch) {
   model.zeroGrad();

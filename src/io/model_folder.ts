@@ -202,7 +202,7 @@ export function resolveFolderTarget(where: ModelFolderDestination): ModelFolderT
 // config.json
 
 /** A JSON object file's bytes parsed, or a CheckpointError naming the file. */
-function parseJsonObject(bytes: Uint8Array, file: string): Record<string, unknown> {
+export function parseJsonObject(bytes: Uint8Array, file: string): Record<string, unknown> {
   let raw: unknown;
   try {
     raw = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
@@ -338,7 +338,7 @@ function inFolder<T>(source: ModelFolderSource, fn: () => T): T {
   }
 }
 
-async function readFile(source: ModelFolderSource, name: string): Promise<Uint8Array | undefined> {
+export async function readFolderFile(source: ModelFolderSource, name: string): Promise<Uint8Array | undefined> {
   try {
     return await source.read(name);
   } catch (e) {
@@ -355,21 +355,21 @@ async function readFile(source: ModelFolderSource, name: string): Promise<Uint8A
  */
 export async function loadModelFolder(where: ModelFolderLocation): Promise<ModelFolder> {
   const source = resolveFolderSource(where);
-  const configBytes = await readFile(source, CONFIG_FILE);
+  const configBytes = await readFolderFile(source, CONFIG_FILE);
   if (!configBytes) {
     throw new CheckpointError(`config.json not found in ${source.location}: a model folder holds config.json and model.safetensors`, { file: CONFIG_FILE });
   }
   const config = inFolder(source, () => parseModelConfig(configBytes));
   const arch = architectureOf(config);
-  const generationBytes = await readFile(source, GENERATION_CONFIG_FILE);
+  const generationBytes = await readFolderFile(source, GENERATION_CONFIG_FILE);
   const generationConfig = generationBytes ? inFolder(source, () => parseJsonObject(generationBytes, GENERATION_CONFIG_FILE)) : undefined;
   const rename = (raw: string) => checkpointTensorName(arch, raw);
 
   let shards: string[] = [WEIGHTS_FILE];
   let indexNames: string[] | undefined;
-  let first = await readFile(source, WEIGHTS_FILE);
+  let first = await readFolderFile(source, WEIGHTS_FILE);
   if (!first) {
-    const index = await readFile(source, WEIGHTS_INDEX_FILE);
+    const index = await readFolderFile(source, WEIGHTS_INDEX_FILE);
     if (!index) {
       throw new CheckpointError(
         `model.safetensors not found in ${source.location} (nor ${WEIGHTS_INDEX_FILE}). webrlhf reads safetensors only: ` +
@@ -396,7 +396,7 @@ export async function loadModelFolder(where: ModelFolderLocation): Promise<Model
   const ignored: string[] = [];
   let metadata: Record<string, string> | undefined;
   for (const shard of shards) {
-    const bytes = first ?? (await readFile(source, shard));
+    const bytes = first ?? (await readFolderFile(source, shard));
     first = undefined;
     if (!bytes) throw new CheckpointError(`${shard} not found in ${source.location}, but ${WEIGHTS_INDEX_FILE} lists it`, { file: shard });
     const parsed = inFolder(source, () => parseSafetensors(bytes, shard, { skip: (n) => rename(n).ignore }));

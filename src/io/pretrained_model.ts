@@ -5,6 +5,7 @@ import { CheckpointError } from '../errors.js';
 import { shapeKeys } from '../nn/architecture.js';
 import { CausalLM } from '../nn/causal_lm.js';
 import { decoderTensors } from '../nn/decoder_tensors.js';
+import { saveAdapter } from './peft_adapter.js';
 import { parameterLayout, type HeadOptions } from '../nn/layout.js';
 import {
   expectTensor, loadModelFolder, saveModelFolder, WEIGHTS_FILE,
@@ -61,8 +62,13 @@ export async function loadModel(backend: Backend, where: ModelFolderLocation, op
   }, { heads, ...(folder.generationConfig ? { generationConfig: folder.generationConfig } : {}) });
 }
 
-/** Writes a model as a Hugging Face folder that transformers loads (with its generation_config.json), atomically file by file. */
+/**
+ * Writes a model as a Hugging Face folder that transformers loads (with its
+ * generation_config.json), atomically file by file. An adapted model writes its adapter as
+ * PEFT does (saveAdapter); `await model.merged()` gives the whole model to save.
+ */
 export async function saveModel(model: CausalLM, where: ModelFolderDestination, options: SaveModelFolderOptions = {}): Promise<void> {
+  if (model.adapter) return saveAdapter(model, where);
   const params = await model.readParameters();
   const tensors = model.layout.specs.map((s) => ({ name: s.name, shape: s.shape, data: params.get(s.name)! }));
   const generationConfig = options.generationConfig ?? model.generationConfig;

@@ -82,7 +82,7 @@ export class CachedDecoder {
     // The model's own tables: positions stay below the cache's capacity.
     const tables = model.rotaryTables(this.capacity);
     const rotary = tables ? { positions: pos, ...tables } : undefined;
-    const c: BlockContext = { backend: be, arch, w, rotary };
+    const c: BlockContext = { backend: be, arch, w, rotary, lora: model.adapter?.inference };
     const { B } = this;
     const { heads: H, headDim: D } = arch;
     for (let l = 0; l < arch.layers; l++) {

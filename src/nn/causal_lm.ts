@@ -1,4 +1,4 @@
-import type { Backend, Tensor } from '../backend/backend.js';
+import { VIEW_ALIGN, type Backend, type Tensor } from '../backend/backend.js';
 import { ShapeError, TensorStateError } from '../errors.js';
 import { columnSum, matmul, scale, sum } from '../ops/core.js';
 import { embedding, gatherRows, scatterAddRows, softmaxCrossEntropy } from '../ops/layers.js';
@@ -11,7 +11,10 @@ import { BatchTensors } from './batch_tensors.js';
 import { blockBackward, blockForward, type BlockContext } from './decoder_block.js';
 import { decoderRefs, type DecoderRefs } from './decoder_tensors.js';
 import { parameterLayout, type HeadOptions, type ParamLayout, type ParamSpec } from './layout.js';
-import { norm, normBackward, type Weights } from './linear.js';
+import { norm, normBackward, type Gradients, type Weights } from './linear.js';
+import { LoraAdapter } from './lora/lora_adapter.js';
+import { loraConfig, type LoraConfig } from './lora/lora_config.js';
+import { SharedWeights } from './shared_weights.js';
 import { initialValues, ParameterStore } from './parameter_store.js';
 import { RotaryCache } from './rotary_cache.js';
 
@@ -72,7 +75,9 @@ export class CausalLM {
   readonly refs: DecoderRefs;
   /** generation_config.json's keys, as loaded (generate() starts from them; saveModel writes them back). */
   generationConfig: Record<string, unknown> | undefined;
-  readonly #store: ParameterStore;
+  /** The base weights: this model's own, or shared with the other roles adapted from one base. */
+  readonly #base: SharedWeights;
+  readonly #adapter: LoraAdapter | undefined;
   #frozen = false;
   #acts: Activations | undefined;
   #batch: BatchTensors | undefined;
@@ -87,15 +92,18 @@ export class CausalLM {
   /** The last forward's block context (its rotary positions), for its backward. */
   #context: BlockContext | undefined;
   readonly #w: Weights = (name) => this.param(name);
-  readonly #g: Weights = (name) => this.grad(name);
+  readonly #g: Gradients = (name) => this.#gradient(name);
+  /** Where a frozen base's norm gradients go when an adapter trains (the norm kernels always write them). */
+  #discard: Tensor | undefined;
 
-  private constructor(backend: Backend, config: ModelConfig, arch: Architecture, layout: ParamLayout, params: Tensor, generationConfig?: Record<string, unknown>) {
+  private constructor(backend: Backend, config: ModelConfig, arch: Architecture, base: SharedWeights, adapter: LoraAdapter | undefined, generationConfig?: Record<string, unknown>) {
     this.backend = backend;
     this.generationConfig = generationConfig;
     this.config = config;
     this.arch = arch;
     this.refs = decoderRefs(arch);
-    this.#store = new ParameterStore(backend, layout, params);
+    this.#base = base.share();
+    this.#adapter = adapter;
     if (arch.rotary) this.#rotary = new RotaryCache(backend, arch);
   }
 
@@ -116,7 +124,8 @@ export class CausalLM {
     const arch = architectureOf(config);
     const layout = parameterLayout(arch, options.heads);
     const host = initialValues(layout, options.seed ?? 0, get);
-    return new CausalLM(backend, config, arch, layout, backend.tensor(host, [layout.total], layout), options.generationConfig);
+    const base = new SharedWeights(new ParameterStore(backend, layout, backend.tensor(host, [layout.total], layout)));
+    return new CausalLM(backend, config, arch, base, undefined, options.generationConfig);
   }
 
   get frozen(): boolean {
@@ -124,71 +133,152 @@ export class CausalLM {
   }
 
   get heads(): HeadOptions {
-    return { score: this.layout.byName.has('score.weight'), value: this.layout.byName.has('v_head.summary.weight') };
+    const has = (name: string) => this.#base.store.layout.byName.has(name) || (this.#adapter?.store.layout.byName.has(name) ?? false);
+    return { score: has('score.weight'), value: has('v_head.summary.weight') };
   }
 
-  /** The one parameter buffer, every tensor of `layout` in it. */
+  /** The LoRA adapter this model trains instead of its base weights (withAdapter), if any. */
+  get adapter(): LoraAdapter | undefined {
+    return this.#adapter;
+  }
+
+  /**
+   * What training updates: the whole model, or with an adapter the adapter's tensors (and the
+   * heads and modules it trains in full). params, grads, layout, readParameters and
+   * readGradients are this store's: AdamW, checkpoints and gradient files see it alone.
+   */
+  get #trainable(): ParameterStore {
+    return this.#adapter?.store ?? this.#base.store;
+  }
+
+  /** The trained parameters in one buffer (the whole model's, or the adapter's), every tensor of `layout` in it. */
   get params(): Tensor {
-    return this.#store.params;
+    return this.#trainable.params;
   }
 
   get layout(): ParamLayout {
-    return this.#store.layout;
+    return this.#trainable.layout;
+  }
+
+  /** The base weights' layout: the whole model's (the same as `layout` without an adapter). */
+  get baseLayout(): ParamLayout {
+    return this.#base.store.layout;
   }
 
   /** The gradient buffer (same layout as params); allocated on first use. */
   get grads(): Tensor {
     this.#checkTrainable();
-    return this.#store.grads;
+    return this.#trainable.grads;
   }
 
-  /** A view of one parameter by its Hugging Face name. */
+  /** A view of one parameter by name: the adapter's when it has the name (its heads, modules_to_save, lora_A/B), else the base's. */
   param(name: string): Tensor {
-    return this.#store.param(name);
+    const adapter = this.#adapter?.store;
+    return adapter?.layout.byName.has(name) ? adapter.param(name) : this.#base.store.param(name);
   }
 
-  /** A view of one parameter's gradient. */
+  /** A view of one trained parameter's gradient. */
   grad(name: string): Tensor {
     this.#checkTrainable();
-    return this.#store.grad(name);
+    if (this.#adapter && !this.#adapter.store.layout.byName.has(name) && this.#base.store.layout.byName.has(name)) {
+      throw new TensorStateError(`CausalLM: ${name} is a frozen base weight of this adapted model; only the adapter's tensors have gradients (model.layout lists them)`);
+    }
+    return this.#trainable.grad(name);
   }
 
   /** Stops gradient tracking for good and frees the gradient buffer (e.g. a reference model). */
   freeze(): this {
     this.#frozen = true;
-    this.#store.releaseGrads();
+    this.#trainable.releaseGrads();
     this.#dlogits = undefined;
     return this;
   }
 
-  /** A new, trainable model with a copy of these parameters (on the device). */
+  /**
+   * A new, trainable model with a copy of these parameters (on the device). An adapted model's
+   * copy shares its base and copies the adapter: a reference or another role costs an adapter,
+   * not a model.
+   */
   clone(): CausalLM {
-    const params = this.backend.zeros([this.layout.total], this.layout);
+    if (this.#adapter) return this.#view(this.#adapter.clone());
+    const layout = this.layout;
+    const params = this.backend.zeros([layout.total], layout);
     this.backend.copy(this.params, params);
-    return new CausalLM(this.backend, this.config, this.arch, this.layout, params, this.generationConfig);
+    return new CausalLM(this.backend, this.config, this.arch, new SharedWeights(new ParameterStore(this.backend, layout, params)), undefined, this.generationConfig);
   }
 
   /**
    * A new, trainable model with this one's weights and the given heads: heads this model lacks
-   * start at zero (a reward model from an SFT model; a value model from a reward model).
+   * start at zero (a reward model from an SFT model; a value model from a reward model). An
+   * adapted model's shares the base; the heads join its adapter's copy.
    */
   async withHeads(heads: HeadOptions): Promise<CausalLM> {
+    if (this.#adapter) return this.#view(await this.#adapter.copy({ heads, hiddenSize: this.arch.hiddenSize, initial: await this.#baseHeads() }));
     const weights = await this.readParameters();
     return CausalLM.fromWeights(this.backend, this.config, (s) => weights.get(s.name), { heads, ...(this.generationConfig ? { generationConfig: this.generationConfig } : {}) });
+  }
+
+  /**
+   * A new model that shares this one's weights, frozen, and trains a new LoRA adapter on
+   * them (PEFT's LoraConfig keys). Any number of roles can adapt one base: each holds its
+   * adapter, its heads and its activations. `heads` the adapter trains start from the base's
+   * heads, or zero. A model that is itself adapted has no further adapter: merge it first.
+   */
+  async withAdapter(config: Partial<LoraConfig> | Record<string, unknown> = {}, options: { heads?: HeadOptions; seed?: number; values?: ReadonlyMap<string, Float32Array> } = {}): Promise<CausalLM> {
+    if (this.#adapter) throw new TensorStateError('CausalLM: this model already has an adapter; merge it (await model.merged()) and adapt the merged model');
+    const lora = loraConfig(config);
+    const shapes = new Map(this.#base.store.layout.specs.map((s) => [s.name, s.shape]));
+    const needsBase = (lora.modules_to_save?.length ?? 0) > 0 || options.heads?.score || options.heads?.value;
+    const base = needsBase && !options.values ? await this.#base.store.readParameters() : undefined;
+    const adapter = LoraAdapter.create(this.backend, this.arch, this.refs, lora, shapes, {
+      ...options, ...(base ? { initial: (name: string) => base.get(name) } : {}),
+    });
+    return this.#view(adapter);
+  }
+
+  /** Turns the adapter off (the model computes as its base: a reference model for free) or back on. */
+  setAdapterEnabled(enabled: boolean): void {
+    if (!this.#adapter) throw new TensorStateError('CausalLM: this model has no adapter to enable or disable');
+    this.#adapter.enabled = enabled;
+  }
+
+  /**
+   * A new, standalone f32 model: the base with the adapter's update s·B·A added into each
+   * adapted weight and its fully trained tensors in place (PEFT's merge_and_unload). The base
+   * and the adapter are left as they are.
+   */
+  async merged(): Promise<CausalLM> {
+    const adapter = this.#adapter;
+    if (!adapter) return this.clone();
+    const [base, own] = [await this.#base.store.readParameters(), await adapter.values()];
+    const heads = this.heads;
+    const model = CausalLM.fromWeights(this.backend, this.config, (s) => own.get(s.name) ?? base.get(s.name), { heads, ...(this.generationConfig ? { generationConfig: this.generationConfig } : {}) });
+    for (const pair of adapter.pairs.values()) {
+      const [A, B, W] = [adapter.store.param(pair.a), adapter.store.param(pair.b), model.param(pair.ref.weight)];
+      // nn.Linear keeps W [out, in]: W += s·B·A. Conv1D keeps it [in, out]: W += s·Aᵀ·Bᵀ.
+      if (pair.ref.inputMajor) matmul(A, B, { transA: true, transB: true, alpha: adapter.scaling, out: W, accumulate: true });
+      else matmul(B, A, { alpha: adapter.scaling, out: W, accumulate: true });
+    }
+    return model;
   }
 
   zeroGrad(): void {
     this.backend.zero(this.grads);
   }
 
-  /** Every parameter by name, read back to the host. */
+  /** Every trained parameter by name (the whole model's, or the adapter's), read back to the host. */
   async readParameters(): Promise<Map<string, Float32Array>> {
-    return this.#store.readParameters();
+    return this.#trainable.readParameters();
+  }
+
+  /** Every base weight by name (the whole model's without an adapter), read back to the host. */
+  async readBaseParameters(): Promise<Map<string, Float32Array>> {
+    return this.#base.store.readParameters();
   }
 
   async readGradients(): Promise<Map<string, Float32Array>> {
     this.#checkTrainable();
-    return this.#store.readGradients();
+    return this.#trainable.readGradients();
   }
 
   /** Runs the transformer on a batch up to the final norm (and the LM logits unless told not to). */
@@ -203,6 +293,7 @@ export class CausalLM {
     const x0 = acts.blocks[0]?.input ?? acts.out;
     if (refs.positions) embedding(bt.ids, bt.pos, w(refs.embed), w(refs.positions), x0);
     else gatherRows(w(refs.embed), bt.ids, x0);
+    this.#adapter?.beginForward(!this.#frozen);
     const c = (this.#context = this.#blockContext(p.pos));
     for (let l = 0; l < arch.layers; l++) {
       const blk = acts.blocks[l]!;
@@ -324,8 +415,8 @@ export class CausalLM {
     if (input.dScores) {
       const dh = (acts.dhLast = acts.lazy(acts.dhLast, [acts.B, this.arch.hiddenSize]));
       if (!acts.hLast) throw new TensorStateError('CausalLM: backward({ dScores }) needs scores() after forward()');
-      matmul(input.dScores, acts.hLast, { transA: true, out: g('score.weight'), accumulate: true });
-      columnSum(input.dScores, g('score.bias'));
+      matmul(input.dScores, acts.hLast, { transA: true, out: this.grad('score.weight'), accumulate: true });
+      columnSum(input.dScores, this.grad('score.bias'));
       matmul(input.dScores, this.#headParam('score.weight'), { out: dh });
       scatterAddRows(dh, bt.lastIndex, acts.grads.dLn);
     }
@@ -338,8 +429,8 @@ export class CausalLM {
       scatterAddRows(d, bt.lastIndex, acts.grads.dLn);
     }
     if (input.dValues) {
-      matmul(input.dValues, acts.lnf, { transA: true, out: g('v_head.summary.weight'), accumulate: true });
-      columnSum(input.dValues, g('v_head.summary.bias'));
+      matmul(input.dValues, acts.lnf, { transA: true, out: this.grad('v_head.summary.weight'), accumulate: true });
+      columnSum(input.dValues, this.grad('v_head.summary.bias'));
       matmul(input.dValues, this.#headParam('v_head.summary.weight'), { out: acts.grads.dLn, accumulate: true });
     }
     const { refs } = this;
@@ -348,13 +439,14 @@ export class CausalLM {
     normBackward(w, this.#g, acts.grads.dLn, acts.out, refs.finalNorm, acts.lnfStats, dres);
     const c = this.#context!;
     for (let l = this.arch.layers - 1; l >= 0; l--) blockBackward(c, this.#g, refs.blocks[l]!, acts.blocks[l]!, acts.grads, acts);
-    scatterAddRows(dres, bt.idIndex, g(refs.embed));
-    if (refs.positions) scatterAddRows(dres, bt.posIndex, g(refs.positions));
+    const [dEmbed, dPositions] = [g(refs.embed), refs.positions ? g(refs.positions) : undefined];
+    if (dEmbed) scatterAddRows(dres, bt.idIndex, dEmbed);
+    if (dPositions) scatterAddRows(dres, bt.posIndex, dPositions);
   }
 
   /** Device bytes held: parameters, gradients and activations (optimizer state is the optimizer's). */
   get deviceBytes(): number {
-    return this.#store.bytes + (this.#losses?.size ?? 0) * 4 + (this.#acts?.bytes ?? 0) + (this.#rotary?.bytes ?? 0);
+    return this.#base.store.bytes + (this.#adapter?.bytes ?? 0) + (this.#losses?.size ?? 0) * 4 + (this.#acts?.bytes ?? 0) + (this.#rotary?.bytes ?? 0);
   }
 
   dispose(): void {
@@ -364,7 +456,9 @@ export class CausalLM {
     this.#losses?.dispose();
     this.#loss?.dispose();
     this.#rotary?.dispose();
-    this.#store.dispose();
+    this.#adapter?.dispose();
+    this.#discard?.dispose();
+    this.#base.release();
   }
 
   #activations(B: number, T: number): Activations {
@@ -384,7 +478,8 @@ export class CausalLM {
   #backwardLogits(dlogits: Tensor): void {
     const acts = this.#acts!;
     const head = this.refs.lmHead;
-    matmul(dlogits, acts.lnf, { transA: true, out: this.grad(head), accumulate: true });
+    const dHead = this.#g(head);
+    if (dHead) matmul(dlogits, acts.lnf, { transA: true, out: dHead, accumulate: true });
     matmul(dlogits, this.param(head), { out: acts.grads.dLn, accumulate: true });
   }
 
@@ -401,7 +496,7 @@ export class CausalLM {
   #blockContext(hostPositions: Float32Array): BlockContext {
     const tables = this.#batch && this.rotaryTables(maxPosition(hostPositions) + 1);
     const rotary = tables ? { positions: this.#batch!.pos, ...tables } : undefined;
-    return { backend: this.backend, arch: this.arch, w: this.#w, rotary };
+    return { backend: this.backend, arch: this.arch, w: this.#w, rotary, lora: this.#adapter };
   }
 
   /**
@@ -429,6 +524,35 @@ export class CausalLM {
     this.#logprobs?.logprobs.dispose();
     this.#logprobs?.entropies.dispose();
     this.#logprobs = undefined;
+  }
+
+  /** A model of this config over the same base weights with `adapter` (another role of one base). */
+  #view(adapter: LoraAdapter): CausalLM {
+    return new CausalLM(this.backend, this.config, this.arch, this.#base, adapter, this.generationConfig);
+  }
+
+  /** The base's head values (the start of an adapter's copy of them), by name. */
+  async #baseHeads(): Promise<(name: string) => Float32Array | undefined> {
+    if (!this.#base.store.layout.byName.has('score.weight') && !this.#base.store.layout.byName.has('v_head.summary.weight')) return () => undefined;
+    const base = await this.#base.store.readParameters();
+    return (name) => base.get(name);
+  }
+
+  /**
+   * The gradient a backward adds into for a tensor: the trained store's; for a frozen base
+   * tensor of an adapted model none (its matmuls are skipped), or for a norm's vector a scratch
+   * tensor (the norm kernels write it; nothing reads it).
+   */
+  #gradient(name: string): Tensor | undefined {
+    const adapter = this.#adapter?.store;
+    if (!adapter) return this.grad(name);
+    if (adapter.layout.byName.has(name)) return adapter.grad(name);
+    const spec = this.#base.store.layout.byName.get(name);
+    if (!spec || spec.shape.length !== 1) return undefined;
+    // Weight and bias get disjoint halves: a kernel writes both at once.
+    const half = Math.ceil(Math.max(...this.#base.store.layout.specs.filter((s) => s.shape.length === 1).map((s) => s.size)) / VIEW_ALIGN) * VIEW_ALIGN;
+    this.#discard ??= this.backend.zeros([2 * half]);
+    return this.backend.view(this.#discard, name.endsWith('.bias') ? half : 0, spec.shape);
   }
 
   #checkTrainable(): void {

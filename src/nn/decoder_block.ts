@@ -8,7 +8,8 @@ import type { BlockActivations, BlockGradients, BlockTensors, Projections } from
 import type { Architecture } from './architecture.js';
 import { attentionBackward } from './attention.js';
 import type { BlockRefs, NormRef } from './decoder_tensors.js';
-import { linear, linearBackward, norm, normBackward, type NormStats, type Weights } from './linear.js';
+import { linear, linearBackward, norm, normBackward, type Gradients, type NormStats, type Weights } from './linear.js';
+import type { LowRankUpdate } from './lora/lora_adapter.js';
 
 /** Rotary positions of the tokens in flight: positions [N] and the cos/sin tables [P, D/2]. */
 export interface RotaryInputs {
@@ -22,6 +23,8 @@ export interface BlockContext {
   arch: Architecture;
   w: Weights;
   rotary: RotaryInputs | undefined;
+  /** The model's LoRA adapter, when it has one (enabled or not). */
+  lora: LowRankUpdate | undefined;
 }
 
 /** Attention of the block's q, k, v (token-major) into attnOut [N, H·D]. */
@@ -35,17 +38,17 @@ export function blockForward(c: BlockContext, ref: BlockRefs, input: Tensor, t: 
   attend(t.proj, t.attnOut);
   // Residual adds ride on matmul's accumulate: copy the stream, then add the projection.
   be.copy(input, t.mid);
-  linear(w, t.attnOut, ref.o, t.mid, true);
+  linear(w, t.attnOut, ref.o, t.mid, true, c.lora);
   norm(w, t.mid, ref.mlpNorm, t.ln2, t.ln2Stats, a.normEps);
-  linear(w, t.ln2, ref.up, t.up);
+  linear(w, t.ln2, ref.up, t.up, false, c.lora);
   if (ref.gate) {
-    linear(w, t.ln2, ref.gate, t.gate!);
+    linear(w, t.ln2, ref.gate, t.gate!, false, c.lora);
     swiglu(t.gate!, t.up, t.act);
   } else {
     gelu(t.up, t.act);
   }
   be.copy(t.mid, out);
-  linear(w, t.act, ref.down, out, true);
+  linear(w, t.act, ref.down, out, true, c.lora);
 }
 
 /** Rows of width head_dim: how the per-head norms see a token-major [N, heads·D] buffer. */
@@ -60,12 +63,12 @@ function headNorm(c: BlockContext, ref: NormRef, x: Tensor, out: Tensor, stats: 
 function projectQKV(c: BlockContext, ref: BlockRefs, x: Tensor, p: Projections): void {
   const w = c.w;
   if ('fused' in ref.qkv) {
-    linear(w, x, ref.qkv.fused, p.q);
+    linear(w, x, ref.qkv.fused, p.q, false, c.lora);
     return;
   }
-  linear(w, x, ref.qkv.q, p.qPre ?? p.q);
-  linear(w, x, ref.qkv.k, p.kPre ?? p.k);
-  linear(w, x, ref.qkv.v, p.v);
+  linear(w, x, ref.qkv.q, p.qPre ?? p.q, false, c.lora);
+  linear(w, x, ref.qkv.k, p.kPre ?? p.k, false, c.lora);
+  linear(w, x, ref.qkv.v, p.v, false, c.lora);
   if (ref.qNorm && ref.kNorm) {
     headNorm(c, ref.qNorm, p.qPre!, p.q, p.qStats!);
     headNorm(c, ref.kNorm, p.kPre!, p.k, p.kStats!);
@@ -81,21 +84,21 @@ function projectQKV(c: BlockContext, ref: BlockRefs, x: Tensor, p: Projections):
  * The backward of blockForward in training. On entry g.dResidual holds ∂L/∂(block output); on
  * return ∂L/∂(block input). Weight gradients are added through `grad`.
  */
-export function blockBackward(c: BlockContext, grad: Weights, ref: BlockRefs, blk: BlockActivations, g: BlockGradients, scratch: { scores: Tensor; yHeads: Tensor }): void {
+export function blockBackward(c: BlockContext, grad: Gradients, ref: BlockRefs, blk: BlockActivations, g: BlockGradients, scratch: { scores: Tensor; yHeads: Tensor }): void {
   const { w, backend: be } = c;
   const dres = g.dResidual;
-  linearBackward(w, grad, blk.act, dres, ref.down, g.dAct);
+  linearBackward(w, grad, blk.act, dres, ref.down, g.dAct, false, c.lora);
   if (ref.gate) {
     swigluBackward(g.dAct, blk.gate!, blk.up, g.dGate!, g.dUp);
-    linearBackward(w, grad, blk.ln2, g.dGate!, ref.gate, g.dLn);
-    linearBackward(w, grad, blk.ln2, g.dUp, ref.up, g.dLn, true);
+    linearBackward(w, grad, blk.ln2, g.dGate!, ref.gate, g.dLn, false, c.lora);
+    linearBackward(w, grad, blk.ln2, g.dUp, ref.up, g.dLn, true, c.lora);
   } else {
     geluBackward(g.dAct, blk.up, g.dUp);
-    linearBackward(w, grad, blk.ln2, g.dUp, ref.up, g.dLn);
+    linearBackward(w, grad, blk.ln2, g.dUp, ref.up, g.dLn, false, c.lora);
   }
   normBackward(w, grad, g.dLn, blk.mid, ref.mlpNorm, blk.ln2Stats, dres);
   // dres is now ∂L/∂mid, and becomes ∂L/∂input.
-  linearBackward(w, grad, blk.attnOut, dres, ref.o, g.dAttnOut);
+  linearBackward(w, grad, blk.attnOut, dres, ref.o, g.dAttnOut, false, c.lora);
   attentionBackward(
     be,
     { q: blk.q, k: blk.k, v: blk.v, scores: scratch.scores, probs: blk.probs, yHeads: scratch.yHeads, out: blk.attnOut },
@@ -107,10 +110,10 @@ export function blockBackward(c: BlockContext, grad: Weights, ref: BlockRefs, bl
 }
 
 /** From ∂L/∂(q, k, v) in dp (overwritten on the way): the projections' gradients and ∂L/∂x into dx. */
-function qkvBackward(c: BlockContext, grad: Weights, ref: BlockRefs, x: Tensor, p: Projections, dp: Projections, dx: Tensor): void {
+function qkvBackward(c: BlockContext, grad: Gradients, ref: BlockRefs, x: Tensor, p: Projections, dp: Projections, dx: Tensor): void {
   const { w, backend: be } = c;
   if ('fused' in ref.qkv) {
-    linearBackward(w, grad, x, dp.q, ref.qkv.fused, dx);
+    linearBackward(w, grad, x, dp.q, ref.qkv.fused, dx, false, c.lora);
     return;
   }
   if (c.rotary) {
@@ -126,7 +129,7 @@ function qkvBackward(c: BlockContext, grad: Weights, ref: BlockRefs, x: Tensor, 
       normBackward(w, grad, perHead(be, d, D), perHead(be, pre, D), nref, stats, perHead(be, dPre, D));
     }
   }
-  linearBackward(w, grad, x, dp.qPre ?? dp.q, ref.qkv.q, dx);
-  linearBackward(w, grad, x, dp.kPre ?? dp.k, ref.qkv.k, dx, true);
-  linearBackward(w, grad, x, dp.v, ref.qkv.v, dx, true);
+  linearBackward(w, grad, x, dp.qPre ?? dp.q, ref.qkv.q, dx, false, c.lora);
+  linearBackward(w, grad, x, dp.kPre ?? dp.k, ref.qkv.k, dx, true, c.lora);
+  linearBackward(w, grad, x, dp.v, ref.qkv.v, dx, true, c.lora);
 }
