@@ -7,6 +7,7 @@ import './run_folder_node.test.js';
 import './cli_grad.test.js';
 import './cli_generate.test.js';
 import './cli_train.test.js';
+import './cli_lora.test.js';
 import './cli_rlmec.test.js';
 import './cli_rlp.test.js';
 import './demo.test.js';

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../errors.js';
-import { loadModel } from '../io/pretrained_model.js';
+import { loadModelArg } from './model_arg.js';
 import { createRuntime, type BackendChoice } from '../runtime/create_runtime.js';
 import { generate } from '../text/generate.js';
 import { byteTokenizer } from '../text/byte_tokenizer.js';
@@ -15,6 +15,7 @@ options default to the folder's generation_config.json (as transformers reads it
 to the values below.
 
   --model DIR            model folder (alias --model_name_or_path)
+  --adapter DIR          a LoRA adapter folder (PEFT's files) to run on the model
   --prompt TEXT          a prompt (repeat for several)
   --chat                 each prompt is a user message, rendered with the tokenizer's chat template
   --system TEXT          with --chat: a system message before each prompt
@@ -34,7 +35,7 @@ export async function generateCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      model: { type: 'string' }, model_name_or_path: { type: 'string' }, prompt: { type: 'string', multiple: true }, n: { type: 'string', default: '1' },
+      model: { type: 'string' }, model_name_or_path: { type: 'string' }, adapter: { type: 'string' }, prompt: { type: 'string', multiple: true }, n: { type: 'string', default: '1' },
       chat: { type: 'boolean', default: false }, system: { type: 'string' },
       'max-new-tokens': { type: 'string' }, temperature: { type: 'string' },
       'top-k': { type: 'string' }, 'top-p': { type: 'string' }, greedy: { type: 'boolean', default: false },
@@ -59,7 +60,7 @@ export async function generateCommand(argv: string[]): Promise<number> {
   const tokenizer = values.tokenizer === 'byte' ? byteTokenizer() : await loadTokenizer(values.tokenizer ?? modelDir);
   const rt = await createRuntime({ backend: values.backend as BackendChoice });
   try {
-    const model = await loadModel(rt.backend, modelDir);
+    const model = await loadModelArg(rt.backend, modelDir, values.adapter);
     if (tokenizer.vocabSize > model.arch.vocabSize) {
       throw new ConfigError(`the tokenizer has ${tokenizer.vocabSize} tokens but the model's vocab_size is ${model.arch.vocabSize}; use the tokenizer the model was trained with`);
     }

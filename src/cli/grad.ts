@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { BatchError, ConfigError } from '../errors.js';
-import { loadModel } from '../io/pretrained_model.js';
+import { peftTensorName } from '../io/peft_adapter.js';
+import { loadModelArg } from './model_arg.js';
 import { serializeSafetensors, type NamedTensor } from '../io/safetensors.js';
 import type { LossReduction, TokenBatch } from '../nn/batch.js';
 import { createRuntime, type BackendChoice } from '../runtime/create_runtime.js';
@@ -11,7 +12,7 @@ const HELP = `Usage: webrlhf grad --model DIR --batch FILE.json --out FILE.safet
 
 Runs one forward and backward pass of a GPT-2 model folder (config.json + model.safetensors)
 on a batch and writes the loss, the logits and the gradient of every parameter (under the
-parameter's own name) to a safetensors file: a way to check webrlhf against another framework.
+parameter's own name; with --adapter, of every adapter tensor under PEFT's name) to a safetensors file: a way to check webrlhf against another framework.
 
 The batch file holds {"input_ids": [[...], ...], "labels": [[...], ...], "attention_mask": [[...], ...]}.
 Rows have equal length. labels are aligned with input_ids as in Hugging Face (position t is
@@ -19,6 +20,7 @@ trained to predict labels[t+1]); -1 or -100 marks a position without loss. Witho
 every real token after the first is a target. attention_mask (1 token, 0 padding) is optional.
 
   --model DIR          model folder (alias --model_name_or_path)
+  --adapter DIR        a LoRA adapter folder (PEFT's files) to run on the model
   --batch FILE         batch JSON
   --out FILE           safetensors file to write (written atomically)
   --backend NAME       auto (default), webgpu or wasm
@@ -28,7 +30,7 @@ export async function gradCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      model: { type: 'string' }, model_name_or_path: { type: 'string' }, batch: { type: 'string' }, out: { type: 'string' },
+      model: { type: 'string' }, model_name_or_path: { type: 'string' }, adapter: { type: 'string' }, batch: { type: 'string' }, out: { type: 'string' },
       backend: { type: 'string', default: 'auto' }, reduction: { type: 'string', default: 'mean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -46,7 +48,7 @@ export async function gradCommand(argv: string[]): Promise<number> {
   const batch = await readBatch(values.batch!);
   const rt = await createRuntime({ backend: values.backend as BackendChoice });
   try {
-    const model = await loadModel(rt.backend, values.model!);
+    const model = await loadModelArg(rt.backend, values.model!, values.adapter);
     const be = rt.backend;
     const p = model.forward(batch, { reduction: values.reduction as LossReduction });
     const loss = model.lmLoss();
@@ -56,7 +58,8 @@ export async function gradCommand(argv: string[]): Promise<number> {
     const tensors: NamedTensor[] = [
       { name: 'loss', shape: [], data: await be.read(loss) },
       { name: 'logits', shape: [p.B, p.T, model.arch.vocabSize], data: await be.read(model.logits) },
-      ...model.layout.specs.map((s) => ({ name: s.name, shape: s.shape, data: grads.get(s.name)! })),
+      // An adapter's gradients under PEFT's names: the names its adapter_model.safetensors uses.
+      ...model.layout.specs.map((s) => ({ name: model.adapter ? peftTensorName(model, s.name) : s.name, shape: s.shape, data: grads.get(s.name)! })),
     ];
     const fs = platform().fs!;
     await fs.writeFileAtomic(values.out!, serializeSafetensors(tensors, { loss: String(tensors[0]!.data[0]), backend: be.kind, reduction: values.reduction! }));

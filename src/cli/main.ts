@@ -4,6 +4,7 @@ import { WebRLHFError } from '../errors.js';
 import { demoCommand } from './demo.js';
 import { generateCommand } from './generate.js';
 import { gradCommand } from './grad.js';
+import { mergeCommand } from './merge.js';
 import { infoCommand } from './info.js';
 import { rlmecCommand } from './rlmec.js';
 import { rlpCommand } from './rlp.js';
@@ -21,6 +22,7 @@ const COMMANDS: Record<string, { summary: string; run(argv: string[]): Promise<n
   ppo: { summary: 'PPO on {prompt} JSONL with a reward model (TRL keys; presets trl, alpacafarm)', run: trainCommand('ppo') },
   rlmec: { summary: 'RLMEC (GRM, minimum-edit rewrites, token rewards) with SFT/RFT/PPO/DPO baselines; built-in task by default (--seeds N: table)', run: rlmecCommand },
   rlp: { summary: 'RLP (reward learning on policy: UML and SPG) with SFT, best-of-n and PPO; built-in task by default (--seeds N: table)', run: rlpCommand },
+  merge: { summary: 'merge a LoRA adapter into its base model and write a full model folder', run: mergeCommand },
   grad: { summary: 'one forward/backward of a model folder on a batch; writes loss, logits and every gradient (safetensors)', run: gradCommand },
 };
 

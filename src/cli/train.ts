@@ -14,6 +14,7 @@ import { TRAINER_CONFIGS, type TrainerName } from '../algorithms/trainer_configs
 import { describeSkipped, loadPreferenceDataset, loadPromptDataset, loadSFTDataset, type Dataset } from '../data/datasets.js';
 import { ConfigError } from '../errors.js';
 import { loadModel } from '../io/pretrained_model.js';
+import { peftConfig, trainedRole, type PeftKeys } from '../training/config/peft.js';
 import type { CausalLM } from '../nn/causal_lm.js';
 import { createRuntime } from '../runtime/create_runtime.js';
 import type { Tokenizer } from '../text/tokenizer.js';
@@ -89,7 +90,8 @@ interface Disposable {
 
 async function buildTrainer(name: TrainerName, config: Record<string, unknown>, backend: CausalLM['backend'], models: Disposable[]): Promise<Trainer<TrainerConfig>> {
   const own = <M extends Disposable>(m: M) => (models.push(m), m);
-  const load = async (path: string, heads?: { score?: boolean; value?: boolean }) => own(await loadModel(backend, path, heads ? { heads } : {}));
+  const load = async (path: string, heads?: { score?: boolean; value?: boolean }, base?: CausalLM) => own(await loadModel(backend, path, { ...(heads ? { heads } : {}), ...(base ? { base } : {}) }));
+  const peft = config as unknown as PeftKeys;
   // Conversations are rendered with the model's chat template when its tokenizer has one.
   type Loader<R> = (f: string, o: { skip_bad_lines: boolean; chatTemplate: Tokenizer['chatTemplate'] }) => Promise<Dataset<R>>;
   const data = async <R>(loader: Loader<R>, file: unknown, tokenizer: Tokenizer): Promise<R[]> => {
@@ -104,9 +106,13 @@ async function buildTrainer(name: TrainerName, config: Record<string, unknown>, 
     const tokenizer = await tokenizerOf(c.sft_model_path!);
     // The policy is the model loaded from sft_model_path, trained in place; no value_model_path: a new one from the reward model.
     const sft = await load(c.sft_model_path!, {});
-    const rewardModel = needHead(await load(c.reward_model_path!), 'score', 'reward_model_path', 'webrlhf reward');
-    const valueModel = c.value_model_path ? needHead(await load(c.value_model_path), 'value', 'value_model_path', 'a PPO run (its checkpoints\' value_model/)') : undefined;
-    const { policy, reference, value, reward } = own(await ppoModels({ sft, trainInPlace: true, reward: rewardModel, value: valueModel }));
+    // With use_peft, reward and value folders that are adapters (of the SFT base) share its weights.
+    const onBase = c.use_peft ? sft : undefined;
+    const rewardModel = needHead(await load(c.reward_model_path!, undefined, onBase), 'score', 'reward_model_path', 'webrlhf reward');
+    const valueModel = c.value_model_path ? needHead(await load(c.value_model_path, undefined, onBase), 'value', 'value_model_path', 'a PPO run (its checkpoints\' value_model/)') : undefined;
+    const lora = c.use_peft ? { lora: peftConfig(c, 'CAUSAL_LM', c.sft_model_path) } : {};
+    const { policy, reference, value, reward } = own(await ppoModels({ sft, trainInPlace: true, reward: rewardModel, value: valueModel, ...lora }));
+    if (c.use_peft) own(policy);
     const prompts = await data(loadPromptDataset, c.train_file, tokenizer);
     return new PPOTrainer({ policy, reference, value, reward, tokenizer, config: c, train: prompts });
   }
@@ -115,16 +121,19 @@ async function buildTrainer(name: TrainerName, config: Record<string, unknown>, 
   if (name === 'sft') {
     const c = config as unknown as SFTConfig;
     const [train, evalSet] = [await data(loadSFTDataset, c.train_file, tokenizer), await data(loadSFTDataset, c.eval_file, tokenizer)];
-    return new SFTTrainer({ model: await load(modelPath), tokenizer, config: c, train, eval: evalSet });
+    return new SFTTrainer({ model: own(await trainedRole(await load(modelPath), peft, { base: modelPath })), tokenizer, config: c, train, eval: evalSet });
   }
   const [train, evalSet] = [await data(loadPreferenceDataset, config.train_file, tokenizer), await data(loadPreferenceDataset, config.eval_file, tokenizer)];
   let trainer: RewardTrainer | DPOTrainer;
   if (name === 'reward') {
-    trainer = new RewardTrainer({ model: await load(modelPath, { score: true }), tokenizer, config: config as unknown as RewardConfig, train, eval: evalSet });
+    const model = peft.use_peft ? own(await trainedRole(await load(modelPath), peft, { task: 'SEQ_CLS', heads: { score: true }, base: modelPath })) : await load(modelPath, { score: true });
+    trainer = new RewardTrainer({ model, tokenizer, config: config as unknown as RewardConfig, train, eval: evalSet });
   } else {
     const c = config as unknown as DPOConfig;
-    const policy = await load(modelPath);
-    const reference = c.ref_model_name_or_path ? (await load(c.ref_model_name_or_path)).freeze() : own(policy.clone().freeze());
+    const start = await load(modelPath);
+    const policy = own(await trainedRole(start, peft, { base: modelPath }));
+    // With an adapter π_ref is the base itself, its weights shared: the policy with its adapter off.
+    const reference = c.ref_model_name_or_path ? (await load(c.ref_model_name_or_path)).freeze() : peft.use_peft ? start.freeze() : own(policy.clone().freeze());
     trainer = new DPOTrainer({ policy, reference, tokenizer, config: c, train, eval: evalSet });
   }
   if (trainer.dropped.train || trainer.dropped.eval) {

@@ -26,8 +26,13 @@ const PEFT_CLASSIFIER_NAMES = ['classifier'];
 const shapeText = (s: readonly number[]) => `[${s.join(', ')}]`;
 
 /** The name an adapter tensor has in PEFT's file: lora pairs are named by module already; the rest by transformers' name. */
-function fileName(model: CausalLM, name: string): string {
+export function peftTensorName(model: Pick<CausalLM, 'arch'>, name: string): string {
   return PREFIX + (/\.lora_[AB]\.weight$/.test(name) ? name : transformersName(model.arch, name));
+}
+
+/** webrlhf's name for an adapter file's tensor (without PEFT's prefix): lora pairs keep theirs; the rest lose GPT-2's transformer. prefix. */
+export function adapterTensorName(model: Pick<CausalLM, 'arch'>, key: string): string {
+  return /\.lora_[AB]\.weight$/.test(key) ? key : checkpointTensorName(model.arch, key).name;
 }
 
 /** An adapter folder's config and tensors, read and parsed (not yet checked against a model). */
@@ -82,7 +87,7 @@ export async function loadAdapter(model: CausalLM, where: ModelFolderLocation, o
   for (const name of plan.saved) expected.set(name, baseShapes.get(name) ?? (name.endsWith('.bias') ? [1] : [1, model.arch.hiddenSize]));
   const values = new Map<string, Float32Array>();
   for (const [key, t] of tensors) {
-    const name = /\.lora_[AB]\.weight$/.test(key) ? key : checkpointTensorName(model.arch, key).name;
+    const name = adapterTensorName(model, key);
     const want = expected.get(name);
     if (!want) {
       throw new CheckpointError(`${file} has ${t.name} ${shapeText(t.shape)}, which an adapter of ${ADAPTER_CONFIG_FILE}'s settings on this ${model.arch.className} does not have${belongs}; check that the adapter belongs to this base`, { file, tensor: t.name });
@@ -107,7 +112,7 @@ export async function saveAdapter(model: CausalLM, where: ModelFolderDestination
   const adapter = model.adapter;
   if (!adapter) throw new ConfigError('saveAdapter: this model has no adapter; save it whole with saveModel, or adapt it with withAdapter');
   const values = await adapter.values();
-  const tensors = adapter.store.layout.specs.map((s) => ({ name: fileName(model, s.name), shape: s.shape, data: values.get(s.name)! }));
+  const tensors = adapter.store.layout.specs.map((s) => ({ name: peftTensorName(model, s.name), shape: s.shape, data: values.get(s.name)! }));
   const config = adapterConfigJson(adapter.config, [...adapter.pairs.values()].map((p) => p.module), model.arch.modelType === 'gpt2');
   const files: [string, Uint8Array][] = [
     [ADAPTER_WEIGHTS_FILE, serializeSafetensors(tensors, { format: 'pt' })],

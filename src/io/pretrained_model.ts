@@ -5,10 +5,10 @@ import { CheckpointError } from '../errors.js';
 import { shapeKeys } from '../nn/architecture.js';
 import { CausalLM } from '../nn/causal_lm.js';
 import { decoderTensors } from '../nn/decoder_tensors.js';
-import { saveAdapter } from './peft_adapter.js';
 import { parameterLayout, type HeadOptions } from '../nn/layout.js';
+import { ADAPTER_CONFIG_FILE, loadAdapter, readAdapterFolder, saveAdapter } from './peft_adapter.js';
 import {
-  expectTensor, loadModelFolder, saveModelFolder, WEIGHTS_FILE,
+  CONFIG_FILE, expectTensor, loadModelFolder, readFolderFile, resolveFolderSource, saveModelFolder, WEIGHTS_FILE, type ModelFolderSource,
   type ModelFolderDestination, type ModelFolderLocation, type SaveModelFolderOptions,
 } from './model_folder.js';
 
@@ -18,6 +18,12 @@ export interface LoadModelOptions {
    * absent from the folder starts at zero (a new reward or value head, as the spec says).
    */
   heads?: HeadOptions;
+  /**
+   * For a LoRA adapter folder (adapter_config.json, no config.json): the base to adapt, whose
+   * weights the returned model shares. Default: the folder adapter_config.json's
+   * base_model_name_or_path names, loaded for it.
+   */
+  base?: CausalLM;
 }
 
 /** Tensors of the optional heads, by head. */
@@ -33,7 +39,9 @@ const isHeadTensor = (name: string) => Object.values(HEAD_TENSORS).some((names) 
  * folder's generation_config.json becomes the model's generation defaults.
  */
 export async function loadModel(backend: Backend, where: ModelFolderLocation, options: LoadModelOptions = {}): Promise<CausalLM> {
-  const folder = await loadModelFolder(where);
+  const source = resolveFolderSource(where);
+  if (!(await readFolderFile(source, CONFIG_FILE)) && (await readFolderFile(source, ADAPTER_CONFIG_FILE))) return loadAdapterFolder(backend, source, options.base);
+  const folder = await loadModelFolder(source);
   const { config, arch } = folder;
   const file = `${folder.location}/${WEIGHTS_FILE}`;
   const has = (name: string) => folder.tensors.has(name);
@@ -73,4 +81,25 @@ export async function saveModel(model: CausalLM, where: ModelFolderDestination, 
   const tensors = model.layout.specs.map((s) => ({ name: s.name, shape: s.shape, data: params.get(s.name)! }));
   const generationConfig = options.generationConfig ?? model.generationConfig;
   await saveModelFolder(where, model.config, tensors, { ...options, ...(generationConfig ? { generationConfig } : {}) });
+}
+
+/** An adapter folder's model: the adapter on `base`, or on the base its config names (loaded here, shared with the result only). */
+async function loadAdapterFolder(backend: Backend, source: ModelFolderSource, base: CausalLM | undefined): Promise<CausalLM> {
+  if (base) return loadAdapter(base, source);
+  const { raw } = await readAdapterFolder(source);
+  const named = raw.base_model_name_or_path;
+  if (typeof named !== 'string' || !named) {
+    throw new CheckpointError(`${source.location} is a LoRA adapter whose ${ADAPTER_CONFIG_FILE} names no base_model_name_or_path; load its base and pass it as { base }`, { file: ADAPTER_CONFIG_FILE });
+  }
+  let own: CausalLM;
+  try {
+    own = await loadModel(backend, named);
+  } catch (e) {
+    throw new CheckpointError(`${source.location} is a LoRA adapter of ${named}, which did not load (${e instanceof Error ? e.message : String(e)}); load its base and pass it as { base }`, { file: ADAPTER_CONFIG_FILE }, { cause: e });
+  }
+  try {
+    return await loadAdapter(own, source);
+  } finally {
+    own.dispose(); // the adapted model holds the weights now
+  }
 }

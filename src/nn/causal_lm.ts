@@ -79,6 +79,7 @@ export class CausalLM {
   readonly #base: SharedWeights;
   readonly #adapter: LoraAdapter | undefined;
   #frozen = false;
+  #disposed = false;
   #acts: Activations | undefined;
   #batch: BatchTensors | undefined;
   #forwardOptions: ForwardOptions = {};
@@ -450,6 +451,8 @@ export class CausalLM {
   }
 
   dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
     this.#disposeLogprobs();
     this.#acts?.dispose();
     this.#batch?.dispose();

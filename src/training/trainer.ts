@@ -129,7 +129,12 @@ export abstract class Trainer<C extends TrainerConfig = TrainerConfig> {
     const lrAt = learningRateSchedule(this.config, total);
     let resumedFrom = 0;
     if (run?.resumeFrom) {
-      const state = (await run.restore(run.resumeFrom, this.parts())) as { global_step?: number; extra?: Record<string, unknown> };
+      const parts = this.parts();
+      const state = (await run.restore(run.resumeFrom, parts)) as { global_step?: number; extra?: Record<string, unknown>; lora_dropout_draws?: Record<string, number> };
+      for (const [name, draws] of Object.entries(state?.lora_dropout_draws ?? {})) {
+        const adapter = parts.models[name]?.adapter;
+        if (adapter) adapter.dropoutDraws = draws;
+      }
       this.step = run.resumeFrom.step;
       this.restoreExtraState(state?.extra ?? {});
       resumedFrom = this.step;
@@ -161,13 +166,24 @@ export abstract class Trainer<C extends TrainerConfig = TrainerConfig> {
   }
 
   async #evaluate(): Promise<Record<string, number>> {
-    const m = await this.evaluate();
+    // Evaluation forwards run without LoRA dropout (PyTorch's eval mode).
+    const adapters = Object.values(this.parts().models).flatMap((m) => (m.adapter?.training ? [m.adapter] : []));
+    for (const a of adapters) a.training = false;
+    let m: Record<string, number> | undefined;
+    try {
+      m = await this.evaluate();
+    } finally {
+      for (const a of adapters) a.training = true;
+    }
     return m ? Object.fromEntries(Object.entries(m).map(([k, v]) => [`eval_${k}`, v])) : {};
   }
 
   #checkpoint() {
     const { models, optimizers } = this.parts();
     const extraFiles = isSavableTokenizer(this.tokenizer) ? tokenizerFiles(this.tokenizer) : undefined;
-    return { models, optimizers, extraFiles, state: { global_step: this.step, seed: this.config.seed, extra: this.extraState() } };
+    // Where each adapter's dropout masks have got to, so a resumed run draws the same ones.
+    const draws = Object.fromEntries(Object.entries(models).flatMap(([name, m]) => (m.adapter ? [[name, m.adapter.dropoutDraws]] : [])));
+    const lora = Object.keys(draws).length ? { lora_dropout_draws: draws } : {};
+    return { models, optimizers, extraFiles, state: { global_step: this.step, seed: this.config.seed, extra: this.extraState(), ...lora } };
   }
 }

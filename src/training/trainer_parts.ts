@@ -13,3 +13,12 @@ export function optimizerFor(model: CausalLM, c: Omit<TrainingConfig, 'model_nam
 export function padId(t: Tokenizer): number {
   return t.padTokenId ?? t.eosTokenId ?? 0;
 }
+
+/**
+ * Turns LoRA dropout off in these models' adapters: the policy-optimisation trainers (DPO,
+ * PPO, RLMEC) compare log-probs of several forwards, which dropout would make disagree (TRL's
+ * disable_dropout, on by default there).
+ */
+export function disableDropout(...models: readonly CausalLM[]): void {
+  for (const m of models) if (m.adapter) m.adapter.training = false;
+}

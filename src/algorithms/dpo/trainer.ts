@@ -2,7 +2,7 @@
 import type { AdamW } from '../../nn/adamw.js';
 import type { CausalLM } from '../../nn/causal_lm.js';
 import type { PolicyRoles, TrainerParts } from '../../training/trainer.js';
-import { optimizerFor, padId } from '../../training/trainer_parts.js';
+import { disableDropout, optimizerFor, padId } from '../../training/trainer_parts.js';
 import type { EncodedPreference } from '../preference/preference_batch.js';
 import { PreferenceTrainer, type PreferenceTrainerInit } from '../preference/preference_trainer.js';
 import type { DPOConfig } from './config.js';
@@ -23,6 +23,7 @@ export class DPOTrainer extends PreferenceTrainer<DPOConfig> {
     this.policy = init.policy;
     this.reference = init.reference;
     this.optimizer = optimizerFor(init.policy, init.config);
+    disableDropout(init.policy);
     this.#o = { beta: init.config.beta, pad: padId(init.tokenizer) };
   }
 

@@ -4,6 +4,7 @@
 // the reward a frozen score-head model or a function.
 import { ConfigError } from '../../errors.js';
 import type { CausalLM } from '../../nn/causal_lm.js';
+import type { LoraConfig } from '../../nn/lora/lora_config.js';
 import type { PPOModels, RewardFunction } from './learner.js';
 
 export interface PPOModelSources {
@@ -20,6 +21,13 @@ export interface PPOModelSources {
   value?: CausalLM;
   /** What a new value model copies before its zero value head is added; default the reward model (TRL's choice). */
   valueFrom?: CausalLM;
+  /**
+   * Train LoRA adapters instead of whole models (TRL's use_peft): the policy is an adapter on
+   * `sft` (frozen), π_ref is `sft` itself, and a new value model is an adapter (+ value head)
+   * on valueFrom's base, or a copy of valueFrom's adapter when it is adapted (a reward
+   * adapter on the same base: all four roles then share one set of weights).
+   */
+  lora?: LoraConfig;
 }
 
 export interface PPOModelSet extends PPOModels {
@@ -37,6 +45,7 @@ export interface PPOModelSet extends PPOModels {
  * model (given, or made from valueFrom) and the reward (a model is frozen).
  */
 export async function ppoModels(s: PPOModelSources): Promise<PPOModelSet> {
+  if (s.lora) return adaptedModels(s, s.lora);
   if (s.trainInPlace && s.sft.frozen) throw new ConfigError('PPO: the SFT model is frozen, so it cannot be trained in place; leave trainInPlace off and the policy is a copy');
   const valueFrom = s.valueFrom ?? (typeof s.reward === 'function' ? undefined : s.reward);
   if (!s.value && !valueFrom) throw new ConfigError('PPO: with a reward function there is no reward model to start the value model from; give value or valueFrom');
@@ -51,6 +60,24 @@ export async function ppoModels(s: PPOModelSources): Promise<PPOModelSet> {
   } catch (e) {
     made.forEach((m) => m.dispose());
     if (policy !== s.sft) policy.dispose();
+    throw e;
+  }
+}
+
+/** ppoModels with LoRA: every trained role an adapter, π_ref the frozen base (see PPOModelSources.lora). */
+async function adaptedModels(s: PPOModelSources, lora: LoraConfig): Promise<PPOModelSet> {
+  const valueFrom = s.valueFrom ?? (typeof s.reward === 'function' ? undefined : s.reward);
+  if (!s.value && !valueFrom) throw new ConfigError('PPO: with a reward function there is no reward model to start the value model from; give value or valueFrom');
+  const policy = await s.sft.withAdapter(lora);
+  const reference = s.sft.freeze();
+  const made: CausalLM[] = [];
+  try {
+    const value = s.value ?? (valueFrom!.adapter ? await valueFrom!.withHeads({ value: true }) : await valueFrom!.withAdapter(lora, { heads: { value: true } }));
+    if (!s.value) made.push(value);
+    const reward = typeof s.reward === 'function' ? s.reward : s.reward.freeze();
+    return { policy, reference, value, reward, dispose: () => made.forEach((m) => m.dispose()) };
+  } catch (e) {
+    policy.dispose();
     throw e;
   }
 }

@@ -7,7 +7,7 @@ import type { AdamW } from '../../nn/adamw.js';
 import type { CausalLM } from '../../nn/causal_lm.js';
 import { DataOrder } from '../../training/data_order.js';
 import { Trainer, type StepOutput, type TrainerInit, type TrainerParts } from '../../training/trainer.js';
-import { optimizerFor, padId } from '../../training/trainer_parts.js';
+import { disableDropout, optimizerFor, padId } from '../../training/trainer_parts.js';
 import type { PPOConfig } from './config.js';
 import { PPOLearner, adaptKLCoef, type PPOModels, type RewardFunction } from './learner.js';
 
@@ -33,6 +33,7 @@ export class PPOTrainer extends Trainer<PPOConfig> {
     this.reference = init.reference;
     this.value = init.value;
     this.reward = init.reward;
+    disableDropout(init.policy, init.value);
     const c = init.config;
     const stop = c.stop_token_id ?? init.tokenizer.eosTokenId;
     if (stop === undefined) throw new ConfigError('PPO: the tokenizer has no EOS token; set stop_token_id to the token that ends a response');

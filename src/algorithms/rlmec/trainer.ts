@@ -8,7 +8,7 @@ import { scoreSequences } from '../../text/score.js';
 import { DataOrder } from '../../training/data_order.js';
 import { totalTrainingSteps } from '../../training/schedule.js';
 import { Trainer, type PolicyRoles, type StepOutput, type TrainerInit, type TrainerParts } from '../../training/trainer.js';
-import { optimizerFor, padId } from '../../training/trainer_parts.js';
+import { disableDropout, optimizerFor, padId } from '../../training/trainer_parts.js';
 import type { RLMECConfig } from './config.js';
 import type { RLMECRow } from './rlmec_rows.js';
 import { rlmecTrainStep, type ScoredRow } from './step.js';
@@ -33,6 +33,7 @@ export class RLMECTrainer extends Trainer<RLMECConfig> {
     super(init);
     this.policy = init.policy;
     this.reference = init.reference;
+    disableDropout(init.policy);
     if (!init.train.length) {
       throw new ConfigError('RLMEC: no training samples (rlmecRows kept none: every erroneous sample lost its rewrite and none was correct); train the GRM longer or give a rewrites file');
     }

@@ -140,6 +140,15 @@ export class LoraAdapter implements LowRankUpdate {
     return this.store.readParameters();
   }
 
+  /** Training forwards that drew a dropout mask so far: a checkpoint keeps it, so a resumed run draws the same masks. */
+  get dropoutDraws(): number {
+    return this.#forwards;
+  }
+
+  set dropoutDraws(n: number) {
+    this.#forwards = n;
+  }
+
   /** Call at the start of each model forward: a new dropout mask for a training forward. */
   beginForward(training: boolean): void {
     this.#dropoutOffset = training && this.training && this.config.lora_dropout > 0 && this.enabled ? this.#forwards++ * this.pairs.size : undefined;
@@ -182,8 +191,9 @@ export class LoraAdapter implements LowRankUpdate {
       return;
     }
     // Dropout is linear with a fixed mask: the same call maps ∂L/∂(dropped x) to ∂L/∂x.
-    matmul(s.dh, A, { out: s.x! });
-    dropout(s.x!, dx, { ...this.#dropoutCounter(pair), accumulate: true });
+    // (The dropped input is read; its buffer takes ∂L/∂(dropped x).)
+    matmul(s.dh, A, { out: input });
+    dropout(input, dx, { ...this.#dropoutCounter(pair), accumulate: true });
   }
 
   /** A trainable copy: same maps, values copied on the device. */

@@ -2,6 +2,7 @@
 // TRL config file carries over.
 import { ConfigError } from '../../errors.js';
 import type { BackendChoice } from '../../runtime/create_runtime.js';
+import { PEFT_KEYS, type PeftKeys } from './peft.js';
 import { booleanKey, enumKey, integerKey, numberKey, stringKey, type KeySpec } from './schema.js';
 
 /**
@@ -11,7 +12,7 @@ import { booleanKey, enumKey, integerKey, numberKey, stringKey, type KeySpec } f
 export type SchedulerType = 'constant' | 'constant_with_warmup' | 'linear' | 'cosine';
 export const SCHEDULER_TYPES: readonly SchedulerType[] = ['constant', 'constant_with_warmup', 'linear', 'cosine'];
 
-export interface TrainingConfig {
+export interface TrainingConfig extends PeftKeys {
   output_dir: string;
   seed: number;
   learning_rate: number;
@@ -72,6 +73,7 @@ export function trainingKeys(trainer: string, learningRate: { value: number; doc
     eval_file: stringKey(null, 'An evaluation dataset in the same format; null: no evaluation.', { nullable: true }),
     skip_bad_lines: booleanKey(false, 'Skip dataset lines that are not JSON or lack a field, and report how many, instead of stopping with an error.'),
     backend: enumKey(['auto', 'webgpu', 'wasm'] as const, 'auto', 'Where the math runs: WebGPU, WebAssembly, or auto (WebGPU when a GPU is usable).'),
+    ...PEFT_KEYS,
     resume_from_checkpoint: {
       type: ['boolean', 'string'],
       default: false,

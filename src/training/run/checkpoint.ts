@@ -8,6 +8,7 @@
 //   trainer_state.json               written last: its presence marks the checkpoint complete
 import { CheckpointError, ConfigError } from '../../errors.js';
 import { saveModel } from '../../io/pretrained_model.js';
+import { ADAPTER_WEIGHTS_FILE, adapterTensorName, readAdapterFolder } from '../../io/peft_adapter.js';
 import { CONFIG_FILE, loadModelFolder, WEIGHTS_FILE, type ModelFolderSource, type ModelFolderTarget } from '../../io/model_folder.js';
 import { parseSafetensors, serializeSafetensors, type SafetensorsTensor } from '../../io/safetensors.js';
 import type { AdamW } from '../../nn/adamw.js';
@@ -227,6 +228,7 @@ async function readTrainerState(storage: RunStorage, checkpoint: Checkpoint): Pr
 /** The host copy of a model's parameters in its layout, after checking every tensor of the checkpoint against it. */
 async function checkedParameters(storage: RunStorage, checkpoint: Checkpoint, name: string, folder: string, model: CausalLM): Promise<Float32Array> {
   const dir = within(checkpoint.name, folder);
+  if (model.adapter) return checkedAdapter(storage, checkpoint, name, dir, model);
   const saved = await loadModelFolder(storageFolder(storage, dir));
   const file = `${dir}/${WEIGHTS_FILE}`;
   const what = `${checkpoint.location}: its ${name} model`;
@@ -271,6 +273,28 @@ async function checkedParameters(storage: RunStorage, checkpoint: Checkpoint, na
       { file, tensor },
     );
   }
+  return host;
+}
+
+/** checkedParameters for an adapted model: its adapter folder's tensors, checked against the live adapter's layout. */
+async function checkedAdapter(storage: RunStorage, checkpoint: Checkpoint, name: string, dir: string, model: CausalLM): Promise<Float32Array> {
+  const { tensors } = await readAdapterFolder(storageFolder(storage, dir));
+  const file = `${dir}/${ADAPTER_WEIGHTS_FILE}`;
+  const what = `${checkpoint.location}: its ${name} adapter`;
+  const host = new Float32Array(model.layout.total);
+  const seen = new Set<string>();
+  for (const [key, t] of tensors) {
+    const tensor = adapterTensorName(model, key);
+    const spec = model.layout.byName.get(tensor);
+    if (!spec || shapeText(spec.shape) !== shapeText(t.shape)) {
+      const here = spec ? `needs ${shapeText(spec.shape)}` : 'has no such tensor';
+      throw new CheckpointError(`${what} has ${t.name} ${shapeText(t.shape)}; the adapter being resumed ${here}. This checkpoint does not fit: ${RESUME_FIX}.`, { file, tensor: t.name });
+    }
+    host.set(t.data, spec.offset);
+    seen.add(tensor);
+  }
+  const missing = model.layout.specs.find((s) => !seen.has(s.name));
+  if (missing) throw new CheckpointError(`${what} lacks ${missing.name} ${shapeText(missing.shape)}, which the adapter being resumed has. This checkpoint does not fit: ${RESUME_FIX}.`, { file, tensor: missing.name });
   return host;
 }
 
