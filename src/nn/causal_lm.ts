@@ -1,5 +1,6 @@
 import type { Backend, Tensor } from '../backend/backend.js';
-import { ShapeError, TensorStateError } from '../errors.js';
+import type { DType } from '../backend/dtype.js';
+import { DTypeError, ShapeError, TensorStateError } from '../errors.js';
 import { columnSum, matmul, scale, sum } from '../ops/core.js';
 import { embedding, gatherRows, scatterAddRows, softmaxCrossEntropy } from '../ops/layers.js';
 import { tokenLogprobs } from '../ops/sampling.js';
@@ -21,6 +22,13 @@ export interface ModelOptions {
   generationConfig?: Record<string, unknown>;
   /** Seed of the initial weights (default 0). */
   seed?: number;
+  /**
+   * How the weight matrices and embeddings are stored (default 'f32'). 'bf16' or 'f16' halve
+   * their memory (rounded to nearest even on loading; the kernels read them directly and
+   * compute in f32; norms and biases stay f32) and make the model frozen: forward, losses,
+   * scores and generation run, backward does not.
+   */
+  dtype?: DType;
 }
 
 export interface ForwardOptions {
@@ -89,13 +97,15 @@ export class CausalLM {
   readonly #w: Weights = (name) => this.param(name);
   readonly #g: Weights = (name) => this.grad(name);
 
-  private constructor(backend: Backend, config: ModelConfig, arch: Architecture, layout: ParamLayout, params: Tensor, generationConfig?: Record<string, unknown>) {
+  private constructor(backend: Backend, config: ModelConfig, arch: Architecture, store: ParameterStore, generationConfig?: Record<string, unknown>) {
     this.backend = backend;
     this.generationConfig = generationConfig;
     this.config = config;
     this.arch = arch;
     this.refs = decoderRefs(arch);
-    this.#store = new ParameterStore(backend, layout, params);
+    this.#store = store;
+    // 16-bit weights are read-only: such a model is frozen from the start.
+    this.#frozen = store.frozen;
     if (arch.rotary) this.#rotary = new RotaryCache(backend, arch);
   }
 
@@ -114,9 +124,10 @@ export class CausalLM {
    */
   static fromWeights(backend: Backend, config: ModelConfig, get: (spec: ParamSpec) => Float32Array | undefined, options: ModelOptions = {}): CausalLM {
     const arch = architectureOf(config);
-    const layout = parameterLayout(arch, options.heads);
+    const dtype = options.dtype ?? 'f32';
+    const layout = parameterLayout(arch, options.heads, dtype);
     const host = initialValues(layout, options.seed ?? 0, get);
-    return new CausalLM(backend, config, arch, layout, backend.tensor(host, [layout.total], layout), options.generationConfig);
+    return new CausalLM(backend, config, arch, ParameterStore.upload(backend, layout, host, dtype), options.generationConfig);
   }
 
   get frozen(): boolean {
@@ -127,7 +138,7 @@ export class CausalLM {
     return { score: this.layout.byName.has('score.weight'), value: this.layout.byName.has('v_head.summary.weight') };
   }
 
-  /** The one parameter buffer, every tensor of `layout` in it. */
+  /** The one parameter buffer, every tensor of `layout` in it (a 16-bit model's: its matrices). */
   get params(): Tensor {
     return this.#store.params;
   }
@@ -163,9 +174,10 @@ export class CausalLM {
 
   /** A new, trainable model with a copy of these parameters (on the device). */
   clone(): CausalLM {
+    if (this.#store.frozen) throw new DTypeError(`CausalLM.clone: this model's weights are stored in ${this.#store.dtype}; load it again with dtype 'f32' for a trainable copy`);
     const params = this.backend.zeros([this.layout.total], this.layout);
     this.backend.copy(this.params, params);
-    return new CausalLM(this.backend, this.config, this.arch, this.layout, params, this.generationConfig);
+    return new CausalLM(this.backend, this.config, this.arch, new ParameterStore(this.backend, this.layout, params), this.generationConfig);
   }
 
   /**
