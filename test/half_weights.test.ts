@@ -172,22 +172,27 @@ test('special values decode exactly: f16 subnormals through matmul, ±Inf and Na
   }
 });
 
-test('matmul: a 16-bit B split into windows on WebGPU (lowered binding limit)', async () => {
+/** On WebGPU only: `body` with one binding holding at most `binding` bytes, so ops split their 16-bit operands into windows. */
+async function withBindingLimit(binding: number, body: (be: WebGPUBackend) => Promise<void>): Promise<void> {
   const be = await backend();
   if (!(be instanceof WebGPUBackend)) return;
   const before = be.storageLimits;
-  be.setStorageLimits({ binding: 8192 });
+  be.setStorageLimits({ binding });
   try {
-    // B's 2·300·40 = 24000 bytes over 8 KiB bindings: windows of its rows (and of K), each
-    // starting on a 128-element boundary before its first row.
-    for (const dtype of HALVES) {
-      await checkMatmul(be, { dtype, M: 6, K: 300, N: 40, transB: true }, 90);
-      await checkMatmul(be, { dtype, M: 6, K: 130, N: 37 }, 91);
-    }
+    await body(be);
   } finally {
     be.setStorageLimits(before);
   }
-});
+}
+
+// B's 2·300·40 = 24000 bytes over 8 KiB bindings: windows of its rows (and of K), each
+// starting on a 128-element boundary before its first row.
+test('matmul: a 16-bit B split into windows on WebGPU (lowered binding limit)', () => withBindingLimit(8192, async (be) => {
+  for (const dtype of HALVES) {
+    await checkMatmul(be, { dtype, M: 6, K: 300, N: 40, transB: true }, 90);
+    await checkMatmul(be, { dtype, M: 6, K: 130, N: 37 }, 91);
+  }
+}));
 
 /** A [V, C] table and a [P, C] position table in `dtype`, and ids that repeat and clamp. */
 async function checkTables(be: Backend, dtype: DType, V: number, C: number): Promise<void> {
@@ -226,16 +231,8 @@ for (const dtype of HALVES) {
   });
 }
 
-test('gatherRows and embedding: a 16-bit table in windows on WebGPU (lowered binding limit)', async () => {
-  const be = await backend();
-  if (!(be instanceof WebGPUBackend)) return;
-  const before = be.storageLimits;
-  be.setStorageLimits({ binding: 2048 });
-  try {
-    for (const dtype of HALVES) await checkTables(be, dtype, 80, 37);
-  } finally {
-    be.setStorageLimits(before);
-  }
-});
+test('gatherRows and embedding: a 16-bit table in windows on WebGPU (lowered binding limit)', () => withBindingLimit(2048, async (be) => {
+  for (const dtype of HALVES) await checkTables(be, dtype, 80, 37);
+}));
 
 test.run();
