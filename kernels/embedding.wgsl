@@ -10,7 +10,12 @@
 // in that window, and the host runs one dispatch per window of a table larger than one
 // binding (a vocabulary's embedding or its gradient).
 //
+// The tables (wte, wpe, the gathered table) may be stored in 16 bits (TABLE_DTYPE,
+// WPE_DTYPE: frozen weights in bf16 or f16), so both are bound as raw words and read through
+// tableAt / wpeAt, which are plain bitcasts for f32.
+//
 // Each entry point uses a subset of the bindings below; 'auto' layout leaves the rest out.
+//! include lib/half.wgsl
 struct Params {
   rows: u32,  // N output rows (embedding, gather_rows) or U groups (scatter_add_rows)
   C: u32,     // row width
@@ -27,8 +32,8 @@ struct Params {
 
 @group(0) @binding(0) var<storage, read> ids: array<f32>;      // embedding: token ids [N]; gather_rows: index [N]
 @group(0) @binding(1) var<storage, read> pos: array<f32>;      // embedding: positions [N]
-@group(0) @binding(2) var<storage, read> table: array<f32>;    // wte [V, C] / gather table [V, C] (windows) / scatter src [R, C]
-@group(0) @binding(3) var<storage, read> wpe: array<f32>;      // [P, C]
+@group(0) @binding(2) var<storage, read> table: array<u32>;    // wte [V, C] / gather table [V, C] (windows) / scatter src [R, C]
+@group(0) @binding(3) var<storage, read> wpe: array<u32>;      // [P, C]
 @group(0) @binding(4) var<storage, read> order: array<f32>;    // scatter: source rows grouped by destination [R]
 @group(0) @binding(5) var<storage, read> starts: array<f32>;   // scatter: group g is order[starts[g] .. starts[g+1]) [U + 1]
 @group(0) @binding(6) var<storage, read> targets: array<f32>;  // scatter: destination row of each group [U]
@@ -36,6 +41,19 @@ struct Params {
 @group(0) @binding(8) var<uniform> p: Params;
 
 const WG = 64u;
+// How table and wpe are stored: 0 f32, 1 bf16, 2 f16 (DTYPE_CODES). scatter_add_rows's src is f32.
+override TABLE_DTYPE: u32 = 0u;
+override WPE_DTYPE: u32 = 0u;
+
+fn tableAt(i: u32) -> f32 {
+  if (TABLE_DTYPE == 0u) { return bitcast<f32>(table[i]); }
+  return halfAt(table[i >> 1u], i, TABLE_DTYPE);
+}
+
+fn wpeAt(i: u32) -> f32 {
+  if (WPE_DTYPE == 0u) { return bitcast<f32>(wpe[i]); }
+  return halfAt(wpe[i >> 1u], i, WPE_DTYPE);
+}
 
 fn rowOf(wg: vec3<u32>) -> u32 {
   return wg.x + wg.y * p.gridX;
@@ -51,7 +69,7 @@ fn embedding(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_ind
   let t = id * p.C - p.base;
   let q = min(u32(pos[n]), p.P - 1u) * p.C;
   let o = n * p.C;
-  for (var c = li; c < p.C; c += WG) { out[o + c] = table[t + c] + wpe[q + c]; }
+  for (var c = li; c < p.C; c += WG) { out[o + c] = tableAt(t + c) + wpeAt(q + c); }
 }
 
 // out[n] = table[index[n]]
@@ -63,7 +81,7 @@ fn gather_rows(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_i
   if (id < p.lo || id >= p.hi) { return; }
   let t = id * p.C - p.base;
   let o = n * p.C;
-  for (var c = li; c < p.C; c += WG) { out[o + c] = table[t + c]; }
+  for (var c = li; c < p.C; c += WG) { out[o + c] = tableAt(t + c); }
 }
 
 // dst[targets[g]] += Σ src[order[i]], i over group g in ascending order. Groups have distinct
@@ -84,6 +102,6 @@ fn scatter_add_rows(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocat
   let last = start + min(p.first + p.count, end - start);
   if (first >= last) { return; }
   var acc = 0.0;
-  for (var i = first; i < last; i++) { acc += table[u32(order[i]) * p.C + c]; }
+  for (var i = first; i < last; i++) { acc += tableAt(u32(order[i]) * p.C + c); }
   out[row * p.C - p.base + c] += acc;
 }

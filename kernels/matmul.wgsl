@@ -15,6 +15,10 @@
 // through workgroup memory (that measured ~35% slower on llvmpipe). Hardware GPUs get a
 // small block through the R and C constants.
 //
+// B may be stored in 16 bits (B_DTYPE: frozen weights in bf16 or f16, two values to a u32
+// word): it is bound as raw words, and loadB gives the same vec4<f32> an f32 B would, so the
+// kernel computes in f32 either way and the f32 form compiles to the loads it always had.
+//
 // Every buffer is viewed as vec4s (tensor buffers are padded to 16 bytes). Where the stored
 // rows of an operand are not whole vec4s (ALIGNED_* false), each 4 floats are a window over
 // two aligned vec4s, and consecutive windows share a vec4, so this costs little more than
@@ -57,12 +61,33 @@ override ALIGNED_OUT: bool = false;
 override HAS_BIAS: bool = false;
 // Add the result to what out holds.
 override ACCUMULATE: bool = false;
+// How B is stored: 0 f32, 1 bf16, 2 f16 (src/backend/dtype.ts's DTYPE_CODES).
+override B_DTYPE: u32 = 0u;
 
 @group(0) @binding(0) var<storage, read> a: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> b: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> b: array<vec4<u32>>;
 @group(0) @binding(2) var<storage, read> bias: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> out: array<vec4<f32>>;
 @group(0) @binding(4) var<uniform> p: Params;
+
+// B's elements 4q .. 4q+3 as f32 (loads clamp q to lastB, B's last vec4 of elements).
+fn loadB(q: u32) -> vec4<f32> {
+  if (B_DTYPE == 0u) { return bitcast<vec4<f32>>(b[q]); }
+  // 16-bit: elements 4q .. 4q+3 are one half of a vec4<u32>, two to a word, low half first.
+  let w = b[q >> 1u];
+  let h = select(w.xy, w.zw, (q & 1u) == 1u);
+  if (B_DTYPE == 1u) {
+    // bf16 is the high half of an f32.
+    return bitcast<vec4<f32>>(vec4(h.x << 16u, h.x & 0xffff0000u, h.y << 16u, h.y & 0xffff0000u));
+  }
+  return vec4(unpack2x16float(h.x), unpack2x16float(h.y));
+}
+
+// The index of B's last vec4 of elements (4 f32s to a vec4<u32>, 8 halves).
+fn lastOfB() -> u32 {
+  if (B_DTYPE == 0u) { return arrayLength(&b) - 1u; }
+  return 2u * arrayLength(&b) - 1u;
+}
 
 // The 4 floats that start s elements into `lo` and run on into `hi`.
 fn window(lo: vec4<f32>, hi: vec4<f32>, s: u32) -> vec4<f32> {
@@ -111,7 +136,7 @@ fn matmul(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) li
   let baseB = bi * p.strideB - p.offB;
 
   let lastA = arrayLength(&a) - 1u;
-  let lastB = arrayLength(&b) - 1u;
+  let lastB = lastOfB();
   // Where A's rows run along K (and B's along K when transposed), row r of A starts at
   // element rowA(r) and column t of B at colB(t), both clamped to real rows and columns.
   // Unaligned, each such row is read as a sliding window: the upper vec4 of one K step is
@@ -122,7 +147,7 @@ fn matmul(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) li
     for (var r = 0u; r < R; r++) { carryA[r] = a[min((rowA(baseA, m0 + r) + p.kStart) >> 2u, lastA)]; }
   }
   if (!ALIGNED_B && TRANS_B) {
-    for (var t = 0u; t < 4u * C; t++) { carryB[t] = b[min((colB(baseB, n0 + t) + p.kStart) >> 2u, lastB)]; }
+    for (var t = 0u; t < 4u * C; t++) { carryB[t] = loadB(min((colB(baseB, n0 + t) + p.kStart) >> 2u, lastB)); }
   }
 
   // acc[r][c] = out[m0 + r][n0 + 4c .. n0 + 4c + 3]
@@ -141,9 +166,9 @@ fn matmul(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) li
           let t = 4u * c + jj;
           let e = colB(baseB, n0 + t) + k;
           if (ALIGNED_B) {
-            cols[jj] = b[min(e >> 2u, lastB)];
+            cols[jj] = loadB(min(e >> 2u, lastB));
           } else {
-            let hi = b[min((e >> 2u) + 1u, lastB)];
+            let hi = loadB(min((e >> 2u) + 1u, lastB));
             cols[jj] = window(carryB[t], hi, e & 3u);
             carryB[t] = hi;
           }
@@ -155,13 +180,13 @@ fn matmul(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) li
       for (var kk = 0u; kk < 4u; kk++) {
         let e = baseB + (k + kk) * N + n0;
         var lo: vec4<f32>;
-        if (!ALIGNED_B) { lo = b[min(e >> 2u, lastB)]; }
+        if (!ALIGNED_B) { lo = loadB(min(e >> 2u, lastB)); }
         for (var c = 0u; c < C; c++) {
           let q = (e >> 2u) + c;
           if (ALIGNED_B) {
-            bK[c][kk] = b[min(q, lastB)];
+            bK[c][kk] = loadB(min(q, lastB));
           } else {
-            let hi = b[min(q + 1u, lastB)];
+            let hi = loadB(min(q + 1u, lastB));
             bK[c][kk] = window(lo, hi, e & 3u);
             lo = hi;
           }

@@ -86,6 +86,16 @@ export class TensorStateError extends WebRLHFError {
   }
 }
 
+/**
+ * A tensor of a storage dtype the op cannot take: 16-bit (bf16, f16) tensors hold frozen
+ * weights, which only the ops that read weights accept, and which no op writes.
+ */
+export class DTypeError extends WebRLHFError {
+  constructor(message: string) {
+    super('DTYPE', message);
+  }
+}
+
 /** An option value the API does not accept. */
 export class ConfigError extends WebRLHFError {
   constructor(message: string) {

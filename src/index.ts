@@ -5,6 +5,7 @@ export { chooseAuto } from './runtime/auto_choice.js';
 export type { AdapterSummary } from './runtime/gpu_acquire.js';
 export type { RuntimeName } from './runtime/platform.js';
 export { Backend, Tensor, VIEW_ALIGN, type BackendKind, type BackendInfo, type StorageOptions, type StoragePart } from './backend/backend.js';
+export { bf16Bits, f16Bits, roundTo, viewAlign, DTYPE_BYTES, type DType } from './backend/dtype.js';
 export { opFamily, type OpFamily, type FamilyImplementations, type KernelContexts } from './backend/op_family.js';
 export type { GPUKernelContext, Binding } from './backend/webgpu/gpu_kernels.js';
 export type { WasmKernelContext, WasmArg, WasmArgs, SplitOptions } from './backend/wasm/wasm_kernels.js';

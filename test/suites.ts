@@ -2,6 +2,8 @@
 import './runtime.test.js';
 import './kernel_interface.test.js';
 import './matmul.test.js';
+import './half_weights.test.js';
+import './half_models.test.js';
 import './elementwise.test.js';
 import './reduce.test.js';
 import './wasm_threads.test.js';

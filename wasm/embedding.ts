@@ -1,11 +1,23 @@
 // Token and position embeddings and their backward (a grouped scatter-add), plus the plain
 // row gather. Integer inputs arrive as f32 holding integers; an index outside its table is
 // clamped into it, so a bad id reads a wrong row but never memory outside the table.
+import { decodeHalves, loadHalf, loadHalf4 } from './lib/half';
 import { tableRow } from './lib/table_row';
 
-/** out[n] = wte[ids[n]] + wpe[pos[n]]; wte [V, C], wpe [P, C], out [N, C]. */
-export function embedding(ids: usize, pos: usize, wte: usize, wpe: usize, out: usize, N: i32, C: i32, V: i32, P: i32): void {
+/**
+ * out[n] = wte[ids[n]] + wpe[pos[n]]; wte [V, C], wpe [P, C], out [N, C]. The tables may be
+ * stored in 16 bits (wteType, wpeType: 1 bf16, 2 f16; frozen weights).
+ */
+export function embedding(ids: usize, pos: usize, wte: usize, wpe: usize, out: usize, N: i32, C: i32, V: i32, P: i32, wteType: i32, wpeType: i32): void {
   const rowBytes = <usize>C * 4;
+  if (wteType != 0 || wpeType != 0) {
+    for (let n = 0; n < N; n++) {
+      const o = out + <usize>n * rowBytes;
+      rowInto(wte, tableRow(ids, n, V), C, wteType, o);
+      addRow(wpe, tableRow(pos, n, P), C, wpeType, o);
+    }
+    return;
+  }
   for (let n = 0; n < N; n++) {
     const a = wte + tableRow(ids, n, V) * rowBytes;
     const b = wpe + tableRow(pos, n, P) * rowBytes;
@@ -16,10 +28,31 @@ export function embedding(ids: usize, pos: usize, wte: usize, wpe: usize, out: u
   }
 }
 
-/** out[n] = table[index[n]]; table [V, C], out [N, C]. */
-export function gather_rows(table: usize, index: usize, out: usize, N: i32, C: i32, V: i32): void {
-  const rowBytes = <usize>C * 4;
-  for (let n = 0; n < N; n++) memory.copy(out + <usize>n * rowBytes, table + tableRow(index, n, V) * rowBytes, rowBytes);
+/** out[n] = table[index[n]]; table [V, C] (in 16 bits when tableType is 1 bf16 or 2 f16), out [N, C]. */
+export function gather_rows(table: usize, index: usize, out: usize, N: i32, C: i32, V: i32, tableType: i32): void {
+  for (let n = 0; n < N; n++) rowInto(table, tableRow(index, n, V), C, tableType, out + <usize>n * <usize>C * 4);
+}
+
+/** dst[0..C) = row `row` of a [_, C] table of dtype code `dtype`, as f32. */
+function rowInto(table: usize, row: usize, C: i32, dtype: i32, dst: usize): void {
+  if (dtype == 0) memory.copy(dst, table + row * <usize>C * 4, <usize>C * 4);
+  else decodeHalves(table + row * <usize>C * 2, dst, C, dtype);
+}
+
+/** dst[0..C) += row `row` of a [_, C] table of dtype code `dtype`. */
+function addRow(table: usize, row: usize, C: i32, dtype: i32, dst: usize): void {
+  const w: usize = dtype == 0 ? 4 : 2;
+  const src = table + row * <usize>C * w;
+  let i = 0;
+  for (; i + 4 <= C; i += 4) {
+    const d = dst + (<usize>i << 2);
+    const v = dtype == 0 ? v128.load(src + (<usize>i << 2)) : loadHalf4(src + (<usize>i << 1), dtype);
+    v128.store(d, f32x4.add(v128.load(d), v));
+  }
+  for (; i < C; i++) {
+    const d = dst + (<usize>i << 2);
+    store<f32>(d, load<f32>(d) + (dtype == 0 ? load<f32>(src + (<usize>i << 2)) : loadHalf(src + (<usize>i << 1), dtype)));
+  }
 }
 
 /**

@@ -1,5 +1,6 @@
 // out[b] = alpha · op(A[b]) · op(B[b]) (+ bias) (+ out[b] when accumulate), row-major f32.
 // Pointers are byte offsets into linear memory; strides are in elements (strideB 0 broadcasts B).
+// B may be stored in 16 bits (bType 1 bf16, 2 f16: frozen weights): its packing decodes it.
 //
 // A GotoBLAS/BLIS-style blocked GEMM, WebAssembly SIMD (128-bit, no relaxed SIMD). For each NC-wide column block of B and KC-deep slice of K, B's slice is
 // packed once (1 MiB, L2/L3) and reused by every MC-row block of A, whose packed copy stays
@@ -9,6 +10,7 @@
 // run the same kernel at nearly the same speed.
 import { MR, NR, microKernel } from './lib/matmul_kernel';
 import { packPanels } from './lib/matmul_pack';
+import { packHalfPanels } from './lib/matmul_pack_half';
 
 // Block sizes. Measured on a Zen 5 core (48 KiB L1d, 1 MiB L2): KC from 128 to 512 and MC,
 // NC from half to twice these were all within noise of each other at 256³–1024³.
@@ -40,7 +42,7 @@ export function matmul(
   a: usize, b: usize, bias: usize, out: usize,
   M: i32, N: i32, K: i32, batch: i32,
   strideA: i32, strideB: i32, strideOut: i32,
-  transA: bool, transB: bool, alpha: f32, accumulate: bool,
+  transA: bool, transB: bool, alpha: f32, accumulate: bool, bType: i32,
   scratch: usize, scratchStride: i32, part: i32, parts: i32,
 ): void {
   packedA = scratch + <usize>part * <usize>scratchStride;
@@ -67,13 +69,13 @@ export function matmul(
   if (rows <= 0) return;
   for (let bi = b0; bi < b1; bi++) {
     const pa = a + (<usize>bi * <usize>strideA + <usize>m0 * ars) * 4;
-    const pb = b + <usize>bi * <usize>strideB * 4;
+    const pb = b + <usize>bi * <usize>strideB * (bType == 0 ? 4 : 2);
     const po = out + (<usize>bi * <usize>strideOut + <usize>m0 * <usize>N) * 4;
     // The kernel adds its product into out or overwrites it. Bias (and K = 0 without
     // accumulate) is written first so that every later step is a plain add.
     const preset = bias != 0 || (K == 0 && !accumulate);
     if (preset) presetOut(po, bias, rows, N, accumulate);
-    gemm(pa, ars, aks, pb, brs, bks, po, rows, N, K, alpha, preset || accumulate);
+    gemm(pa, ars, aks, pb, brs, bks, bType, po, rows, N, K, alpha, preset || accumulate);
   }
 }
 
@@ -106,7 +108,7 @@ function presetOut(out: usize, bias: usize, M: i32, N: i32, accumulate: bool): v
 
 /** C (+)= alpha · A·B for one batch entry; `keep` says whether C's values are kept. */
 function gemm(
-  a: usize, ars: usize, aks: usize, b: usize, brs: usize, bks: usize, c: usize,
+  a: usize, ars: usize, aks: usize, b: usize, brs: usize, bks: usize, bType: i32, c: usize,
   M: i32, N: i32, K: i32, alpha: f32, keep: bool,
 ): void {
   const ldc = <usize>N * 4;
@@ -114,7 +116,9 @@ function gemm(
     const nc = min(NC, N - jc);
     for (let pc = 0; pc < K; pc += KC) {
       const kc = min(KC, K - pc);
-      packPanels(b + (<usize>jc * brs + <usize>pc * bks) * 4, brs, bks, nc, kc, NR, 1, packedB);
+      const from = <usize>jc * brs + <usize>pc * bks;
+      if (bType == 0) packPanels(b + from * 4, brs, bks, nc, kc, NR, 1, packedB);
+      else packHalfPanels(b + from * 2, brs, bks, nc, kc, NR, bType, packedB);
       const kept = keep || pc > 0;
       for (let ic = 0; ic < M; ic += MC) {
         const mc = min(MC, M - ic);

@@ -1,21 +1,26 @@
 import { ShapeError, TensorStateError } from '../errors.js';
 import { fmt, sizeOf, type Shape } from './shapes.js';
 import type { Backend } from './backend.js';
+import { DTYPE_BYTES, type DType } from './dtype.js';
 
 /**
- * A float32 tensor that lives on one backend's device (a GPU buffer or WASM linear memory).
- * Its values are reached only through `backend.read()`, which is explicit and asynchronous.
+ * A tensor that lives on one backend's device (a GPU buffer or WASM linear memory), stored as
+ * f32 or, for frozen weights, in 16 bits (`dtype`; see dtype.ts). Its values are reached only
+ * through `backend.read()`, which is explicit and asynchronous and always gives f32.
  */
 export abstract class Tensor {
   readonly shape: readonly number[];
   readonly size: number;
   readonly backend: Backend;
+  /** How its elements are stored (a view's is its root's). */
+  readonly dtype: DType;
   /** For a view: the tensor whose storage it shares. Disposing a view frees nothing. */
   readonly base: Tensor | undefined;
   #disposed = false;
 
-  protected constructor(backend: Backend, shape: Shape, base?: Tensor) {
+  protected constructor(backend: Backend, shape: Shape, base?: Tensor, dtype: DType = base?.dtype ?? 'f32') {
     this.backend = backend;
+    this.dtype = dtype;
     this.shape = Object.freeze([...shape]);
     this.size = sizeOf(shape);
     this.base = base;
@@ -30,14 +35,19 @@ export abstract class Tensor {
     this.#disposed = true;
     if (this.base) return;
     this.release();
-    this.backend.memoryTracker.free(this.size * 4);
+    this.backend.memoryTracker.free(this.bytes);
+  }
+
+  /** Bytes its values occupy. */
+  get bytes(): number {
+    return this.size * DTYPE_BYTES[this.dtype];
   }
 
   /** Gives the tensor's storage back to its backend. */
   protected abstract release(): void;
 
   toString(): string {
-    return `Tensor(${fmt(this.shape)}, ${this.backend.kind})`;
+    return `Tensor(${fmt(this.shape)}${this.dtype === 'f32' ? '' : `, ${this.dtype}`}, ${this.backend.kind})`;
   }
 }
 

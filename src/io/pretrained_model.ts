@@ -1,6 +1,7 @@
 // A model of any supported family from a Hugging Face folder as transformers saves it, and
 // back: weights checked against config.json by name and shape.
 import type { Backend } from '../backend/backend.js';
+import type { DType } from '../backend/dtype.js';
 import { CheckpointError } from '../errors.js';
 import { shapeKeys } from '../nn/architecture.js';
 import { CausalLM } from '../nn/causal_lm.js';
@@ -24,6 +25,11 @@ export interface LoadModelOptions {
    * base_model_name_or_path names, loaded for it.
    */
   base?: CausalLM;
+  /**
+   * How the weight matrices and embeddings are stored on the device (default 'f32'); 'bf16' or
+   * 'f16' halve their memory and load a frozen model (see ModelOptions.dtype).
+   */
+  dtype?: DType;
 }
 
 /** Tensors of the optional heads, by head. */
@@ -33,7 +39,7 @@ const isHeadTensor = (name: string) => Object.values(HEAD_TENSORS).some((names) 
 /**
  * Loads a Hugging Face model folder (config.json + model.safetensors or its shards) onto a
  * backend: GPT2LMHeadModel, LlamaForCausalLM, Qwen2ForCausalLM or Qwen3ForCausalLM, with
- * F32, F16 or BF16 weights (held as f32). Every tensor is checked against the shape
+ * F32, F16 or BF16 weights (held as f32, or with options.dtype as bf16/f16 matrices). Every tensor is checked against the shape
  * config.json gives it; a missing, misshapen or unaccounted-for tensor is a CheckpointError
  * naming it; an unsupported architecture is a CheckpointError naming the supported ones. The
  * folder's generation_config.json becomes the model's generation defaults.
@@ -67,7 +73,7 @@ export async function loadModel(backend: Backend, where: ModelFolderLocation, op
   return CausalLM.fromWeights(backend, config, (spec) => {
     if (isHeadTensor(spec.name) && !has(spec.name)) return undefined;
     return expectTensor(folder.tensors, spec.name, spec.shape, file, because.get(spec.name) ?? `hidden size ${arch.hiddenSize}`);
-  }, { heads, ...(folder.generationConfig ? { generationConfig: folder.generationConfig } : {}) });
+  }, { heads, ...(options.dtype ? { dtype: options.dtype } : {}), ...(folder.generationConfig ? { generationConfig: folder.generationConfig } : {}) });
 }
 
 /**

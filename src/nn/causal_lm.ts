@@ -1,5 +1,6 @@
 import { VIEW_ALIGN, type Backend, type Tensor } from '../backend/backend.js';
-import { ShapeError, TensorStateError } from '../errors.js';
+import type { DType } from '../backend/dtype.js';
+import { DTypeError, ShapeError, TensorStateError } from '../errors.js';
 import { columnSum, matmul, scale, sum } from '../ops/core.js';
 import { embedding, gatherRows, scatterAddRows, softmaxCrossEntropy } from '../ops/layers.js';
 import { tokenLogprobs } from '../ops/sampling.js';
@@ -24,6 +25,13 @@ export interface ModelOptions {
   generationConfig?: Record<string, unknown>;
   /** Seed of the initial weights (default 0). */
   seed?: number;
+  /**
+   * How the weight matrices and embeddings are stored (default 'f32'). 'bf16' or 'f16' halve
+   * their memory (rounded to nearest even on loading; the kernels read them directly and
+   * compute in f32; norms and biases stay f32) and make the model frozen: forward, losses,
+   * scores and generation run, backward does not.
+   */
+  dtype?: DType;
 }
 
 export interface ForwardOptions {
@@ -105,6 +113,8 @@ export class CausalLM {
     this.refs = decoderRefs(arch);
     this.#base = base.share();
     this.#adapter = adapter;
+    // 16-bit weights are read-only: such a model is frozen from the start, unless it trains an adapter on them.
+    this.#frozen = !adapter && base.store.frozen;
     if (arch.rotary) this.#rotary = new RotaryCache(backend, arch);
   }
 
@@ -123,9 +133,10 @@ export class CausalLM {
    */
   static fromWeights(backend: Backend, config: ModelConfig, get: (spec: ParamSpec) => Float32Array | undefined, options: ModelOptions = {}): CausalLM {
     const arch = architectureOf(config);
-    const layout = parameterLayout(arch, options.heads);
+    const dtype = options.dtype ?? 'f32';
+    const layout = parameterLayout(arch, options.heads, dtype);
     const host = initialValues(layout, options.seed ?? 0, get);
-    const base = new SharedWeights(new ParameterStore(backend, layout, backend.tensor(host, [layout.total], layout)));
+    const base = new SharedWeights(ParameterStore.upload(backend, layout, host, dtype));
     return new CausalLM(backend, config, arch, base, undefined, options.generationConfig);
   }
 
@@ -202,6 +213,8 @@ export class CausalLM {
    */
   clone(): CausalLM {
     if (this.#adapter) return this.#view(this.#adapter.clone());
+    const store = this.#base.store;
+    if (store.frozen) throw new DTypeError(`CausalLM.clone: this model's weights are stored in ${store.dtype}; load it again with dtype 'f32' for a trainable copy, or train an adapter on it (withAdapter)`);
     const layout = this.layout;
     const params = this.backend.zeros([layout.total], layout);
     this.backend.copy(this.params, params);

@@ -1,4 +1,5 @@
 import { VIEW_ALIGN, type StoragePart } from '../backend/backend.js';
+import { viewAlign, type DType } from '../backend/dtype.js';
 import type { Architecture } from './architecture.js';
 import { decoderTensors } from './decoder_tensors.js';
 
@@ -17,7 +18,7 @@ export interface ParamSpec {
   /** The Hugging Face name (`h.0.attn.c_attn.weight`, `model.layers.0.self_attn.q_proj.weight`). */
   name: string;
   shape: number[];
-  /** Element offset in the buffer: a multiple of VIEW_ALIGN, so each tensor can be viewed. */
+  /** Element offset in the buffer: a multiple of VIEW_ALIGN (of 128 for a 16-bit store), so each tensor can be viewed. */
   offset: number;
   size: number;
   /** AdamW weight decay applies (matrices and embeddings; not biases or norms). */
@@ -42,16 +43,16 @@ export interface ParamLayout {
 
 /**
  * The weights of a model (decoderTensors: Hugging Face names and layouts) plus its heads,
- * placed in one buffer (packParameters).
+ * placed in one buffer (packParameters), aligned for views of `dtype` (the matrices' storage).
  */
-export function parameterLayout(arch: Architecture, heads: HeadOptions = {}): ParamLayout {
+export function parameterLayout(arch: Architecture, heads: HeadOptions = {}, dtype: DType = 'f32'): ParamLayout {
   const C = arch.hiddenSize;
   const tensors: TensorInit[] = decoderTensors(arch).map(({ name, shape, init }) => ({ name, shape, init }));
   // Heads start at zero (the spec: reward and value heads are zero-initialised).
   const zeros: Init = { kind: 'zeros' };
   if (heads.score) tensors.push({ name: 'score.weight', shape: [1, C], init: zeros }, { name: 'score.bias', shape: [1], init: zeros });
   if (heads.value) tensors.push({ name: 'v_head.summary.weight', shape: [1, C], init: zeros }, { name: 'v_head.summary.bias', shape: [1], init: zeros });
-  return packParameters(tensors);
+  return packParameters(tensors, viewAlign(dtype));
 }
 
 /** A tensor to place in a parameter buffer. */
@@ -62,18 +63,20 @@ export interface TensorInit {
 }
 
 /**
- * Places tensors in one buffer, each at a multiple of VIEW_ALIGN. Matrices come first: AdamW
+ * Places tensors in one buffer, each at a multiple of `align` elements (VIEW_ALIGN; 128,
+ * viewAlign('bf16'), where the matrices are stored in 16 bits). Matrices come first: AdamW
  * decays them and not the vectors (biases, LayerNorm), so an update is two dispatches over
- * two ranges, not one per tensor.
+ * two ranges, not one per tensor; a 16-bit store keeps the matrices [0, decayEnd) in 16 bits
+ * and the vectors in f32.
  */
-export function packParameters(tensors: readonly TensorInit[]): ParamLayout {
+export function packParameters(tensors: readonly TensorInit[], align = VIEW_ALIGN): ParamLayout {
   const specs: ParamSpec[] = [];
   let offset = 0;
   const place = (decay: boolean) => {
     for (const { name, shape, init } of tensors.filter((t) => (t.shape.length > 1) === decay)) {
       const size = shape.reduce((a, b) => a * b, 1);
       specs.push({ name, shape, offset, size, decay, init });
-      offset += Math.ceil(size / VIEW_ALIGN) * VIEW_ALIGN;
+      offset += Math.ceil(size / align) * align;
     }
   };
   place(true);

@@ -1,6 +1,6 @@
 // Argument checks the op families share. Every op checks its arguments before any kernel
 // runs, so both backends see only well-formed work and fail the same way on bad input.
-import { ConfigError, ShapeError } from '../errors.js';
+import { ConfigError, DTypeError, ShapeError } from '../errors.js';
 import type { Backend } from '../backend/backend.js';
 import type { OpFamily } from '../backend/op_family.js';
 import { fmt, type Shape } from '../backend/shapes.js';
@@ -9,13 +9,33 @@ import { checkOwned, noAlias, type Tensor } from '../backend/tensor.js';
 export { noAlias } from '../backend/tensor.js';
 
 /**
- * The backend the tensors live on, after checking they are live and all on it; the first
- * given tensor decides. Throws TensorStateError naming the op otherwise.
+ * The backend the tensors live on, after checking they are live and all on it (the first
+ * given tensor decides; TensorStateError naming the op otherwise) and stored in f32.
  */
 export function backendOf(op: string, ...tensors: (Tensor | undefined)[]): Backend {
-  const first = tensors.find((t) => t !== undefined);
+  return backendWithWeights(op, {}, ...tensors);
+}
+
+/**
+ * backendOf for an op that also reads weights, which may be stored in 16 bits (bf16, f16):
+ * `weights` by name may be of any dtype, every other tensor must be f32. 16-bit tensors are
+ * frozen weights: no op writes one, and only the ops that read weights read one.
+ */
+export function backendWithWeights(op: string, weights: Readonly<Record<string, Tensor>>, ...tensors: (Tensor | undefined)[]): Backend {
+  const all = [...Object.values(weights), ...tensors];
+  const first = all.find((t) => t !== undefined);
   if (!first) throw new ShapeError(`${op}: no tensor given`);
-  checkOwned(op, first.backend, tensors);
+  checkOwned(op, first.backend, all);
+  for (const t of tensors) {
+    if (t && t.dtype !== 'f32') {
+      const may = Object.keys(weights);
+      throw new DTypeError(
+        `${op}: ${t} is stored in ${t.dtype}; 16-bit tensors hold frozen weights, which no op writes` +
+        `${may.length ? ` and ${op} reads only as ${may.join(', ')}` : ` and ${op} does not read`} (matmul reads them as B, embedding and gatherRows as tables): ` +
+        'give an f32 tensor here, or load the model in f32 to train it',
+      );
+    }
+  }
   return first.backend;
 }
 

@@ -6,7 +6,8 @@ import { opFamily } from '../backend/op_family.js';
 import { checkSameShape, fmt, sizeOf, type Shape } from '../backend/shapes.js';
 import type { Tensor } from '../backend/tensor.js';
 import { LOOP_CHUNK, chunks, type Window } from '../backend/webgpu/gpu_kernels.js';
-import { backendOf, expectShape, kernelsOf, noAlias, outputOf } from './checks.js';
+import { DTYPE_CODES } from '../backend/dtype.js';
+import { backendOf, backendWithWeights, expectShape, kernelsOf, noAlias, outputOf } from './checks.js';
 
 export interface MatmulOptions {
   /** Use Aᵀ: A is stored [..., K, M]. */
@@ -190,6 +191,7 @@ export const coreFamily = opFamily<CoreKernels>('core', {
         ALIGNED_OUT: Number(g.N % 4 === 0),
         HAS_BIAS: Number(!!g.bias && first),
         ACCUMULATE: Number(g.accumulate || !first),
+        B_DTYPE: DTYPE_CODES[g.b.dtype],
       };
       const params = {
         M: g.M, N: g.N, K: g.K, batch: r.b1, strideA: g.strideA, strideB: g.strideB, strideOut: g.strideOut, tilesX, tilesY, gridX: grid[0], alpha: g.alpha,
@@ -277,7 +279,7 @@ export const coreFamily = opFamily<CoreKernels>('core', {
     return {
       ...cpu.direct<CoreKernels>(['add', 'scale']),
       matmul({ a, b, bias, out, M, N, K, batch, strideA, strideB, strideOut, transA, transB, alpha, accumulate }) {
-        const args = { a, b, bias, out, M, N, K, batch, strideA, strideB, strideOut, transA, transB, alpha, accumulate, scratch, scratchStride };
+        const args = { a, b, bias, out, M, N, K, batch, strideA, strideB, strideOut, transA, transB, alpha, accumulate, bType: DTYPE_CODES[b.dtype], scratch, scratchStride };
         // Parts split batch entries, else rows.
         cpu.split('matmul', args, { rows: batch > 1 ? batch * M : M, work: batch * M * N * K, minWork: PARALLEL_MIN_MACS });
       },
@@ -291,10 +293,12 @@ export const coreFamily = opFamily<CoreKernels>('core', {
 /**
  * out = alpha · op(A) · op(B) (+ bias), batched over A's leading dimensions with B either
  * shared (2-D) or batched alike: the forms a transformer's forward and backward need
- * (`dW += Xᵀ·dY` is `matmul(x, dy, { transA: true, out: dw, accumulate: true })`).
+ * (`dW += Xᵀ·dY` is `matmul(x, dy, { transA: true, out: dw, accumulate: true })`). B may be
+ * stored in bf16 or f16 (frozen weights), read as such and computed with in f32; A, bias and
+ * out are f32.
  */
 export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tensor {
-  const be = backendOf('matmul', a, b, options.bias, options.out);
+  const be = backendWithWeights('matmul', { B: b }, a, options.bias, options.out);
   const g = matmulGeometry(a.shape, b.shape, options, options.bias?.shape);
   if (options.accumulate && !options.out) throw new ShapeError('matmul: accumulate needs an out tensor to add into');
   const out = outputOf('matmul', be, g.outShape, options.out);

@@ -11,7 +11,8 @@ import { opFamily } from '../backend/op_family.js';
 import { fmt } from '../backend/shapes.js';
 import type { Tensor } from '../backend/tensor.js';
 import { LOOP_CHUNK, ROW_WG, chunks, type RowWindows } from '../backend/webgpu/gpu_kernels.js';
-import { expectShape, kernelsOf, noAlias, rowsOf } from './checks.js';
+import { DTYPE_CODES } from '../backend/dtype.js';
+import { backendWithWeights, expectShape, kernelsOf, noAlias, rowsOf } from './checks.js';
 import { logprobScale, type LogprobOptions } from './sampling.js';
 
 /**
@@ -117,13 +118,13 @@ export const layerFamily = opFamily<LayerKernels>('layers', {
     embedding({ ids, pos, wte, wpe, out, N, C, V, P }) {
       const grid = gpu.grid(N);
       for (const w of gpu.rowWindows('embedding', V, C, [wte])) {
-        gpu.dispatch('embedding', 'embedding', { ids, pos, table: w.tensors[0]!, wpe, out }, { rows: N, C, V, P, gridX: grid[0], ...tableWindow(w) }, grid);
+        gpu.dispatch('embedding', 'embedding', { ids, pos, table: w.tensors[0]!, wpe, out }, { rows: N, C, V, P, gridX: grid[0], ...tableWindow(w) }, grid, { TABLE_DTYPE: DTYPE_CODES[wte.dtype], WPE_DTYPE: DTYPE_CODES[wpe.dtype] });
       }
     },
     gather_rows({ table, index, out, N, C, V }) {
       const grid = gpu.grid(N);
       for (const w of gpu.rowWindows('gatherRows', V, C, [table])) {
-        gpu.dispatch('gatherRows', 'gather_rows', { ids: index, table: w.tensors[0]!, out }, { rows: N, C, V, gridX: grid[0], ...tableWindow(w) }, grid);
+        gpu.dispatch('gatherRows', 'gather_rows', { ids: index, table: w.tensors[0]!, out }, { rows: N, C, V, gridX: grid[0], ...tableWindow(w) }, grid, { TABLE_DTYPE: DTYPE_CODES[table.dtype] });
       }
     },
     scatter_add_rows({ src, index, dst, C, V }) {
@@ -183,7 +184,9 @@ export const layerFamily = opFamily<LayerKernels>('layers', {
     },
   }),
   wasm: (cpu) => ({
-    ...cpu.direct<LayerKernels>(['embedding', 'gather_rows', 'layernorm', 'rms_norm']),
+    ...cpu.direct<LayerKernels>(['layernorm', 'rms_norm']),
+    embedding: (p) => cpu.call('embedding', { ...p, wteType: DTYPE_CODES[p.wte.dtype], wpeType: DTYPE_CODES[p.wpe.dtype] }),
+    gather_rows: (p) => cpu.call('gather_rows', { ...p, tableType: DTYPE_CODES[p.table.dtype] }),
     scatter_add_rows: ({ src, index, dst, C, R, V }) =>
       cpu.call('scatter_add_rows', { src, order: index.order, starts: index.starts, targets: index.targets, dst, groups: index.groups, C, R, V }),
     // dweight and dbias sum in f64 in scratch space (2·C f64).
@@ -194,9 +197,12 @@ export const layerFamily = opFamily<LayerKernels>('layers', {
   }),
 });
 
-/** out[n] = wte[ids[n]] + wpe[pos[n]]. ids [N], pos [N], wte [V, C], wpe [P, C], out [N, C]. */
+/**
+ * out[n] = wte[ids[n]] + wpe[pos[n]]. ids [N], pos [N], wte [V, C], wpe [P, C], out [N, C].
+ * The tables may be stored in bf16 or f16 (frozen weights).
+ */
 export function embedding(ids: Tensor, pos: Tensor, wte: Tensor, wpe: Tensor, out: Tensor): void {
-  const k = kernelsOf('embedding', layerFamily, ids, pos, wte, wpe, out);
+  const k = backendWithWeights('embedding', { wte, wpe }, ids, pos, out).kernels(layerFamily, 'embedding');
   const [N, C] = rowsOf('embedding', 'out', out);
   expectShape('embedding', 'ids', ids, [N]);
   expectShape('embedding', 'pos', pos, [N]);
@@ -206,9 +212,9 @@ export function embedding(ids: Tensor, pos: Tensor, wte: Tensor, wpe: Tensor, ou
   k.embedding({ ids, pos, wte, wpe, out, N, C, V: wte.shape[0]!, P: wpe.shape[0]! });
 }
 
-/** out[n] = table[index[n]]. table [V, C], index [N], out [N, C]. */
+/** out[n] = table[index[n]]. table [V, C] (f32, or a bf16/f16 weight), index [N], out [N, C]. */
 export function gatherRows(table: Tensor, index: Tensor, out: Tensor): void {
-  const k = kernelsOf('gatherRows', layerFamily, table, index, out);
+  const k = backendWithWeights('gatherRows', { table }, index, out).kernels(layerFamily, 'gatherRows');
   const [N, C] = rowsOf('gatherRows', 'out', out);
   expectShape('gatherRows', 'index', index, [N]);
   if (table.shape.length !== 2 || table.shape[1] !== C) throw new ShapeError(`gatherRows: table has shape ${fmt(table.shape)}, expected [V, ${C}]`);

@@ -1,4 +1,5 @@
 import { Backend, Tensor, type BackendInfo } from '../backend.js';
+import { DTYPE_BYTES, type DType } from '../dtype.js';
 import { sizeOf, type Shape } from '../shapes.js';
 import { Arena } from './arena.js';
 import type { WasmInstance } from './load_wasm.js';
@@ -8,8 +9,8 @@ import { WasmKernelContext } from './wasm_kernels.js';
 class WasmTensor extends Tensor {
   /** Byte offset in linear memory; a view's is its root's plus its offset. */
   readonly ptr: number;
-  constructor(backend: WasmBackend, shape: Shape, ptr: number, base?: Tensor) {
-    super(backend, shape, base);
+  constructor(backend: WasmBackend, shape: Shape, ptr: number, base?: Tensor, dtype?: DType) {
+    super(backend, shape, base, dtype);
     this.ptr = ptr;
   }
   protected release(): void {
@@ -52,35 +53,36 @@ export class WasmBackend extends Backend {
     return this.#context;
   }
 
-  protected allocate(shape: Shape): Tensor {
-    const t = new WasmTensor(this, shape, this.arena.alloc(sizeOf(shape) * 4));
-    this.f32(t).fill(0);
+  protected allocate(shape: Shape, _parts: unknown, dtype: DType): Tensor {
+    const t = new WasmTensor(this, shape, this.arena.alloc(sizeOf(shape) * DTYPE_BYTES[dtype]), undefined, dtype);
+    this.bytesOf(t).fill(0);
     return t;
   }
 
-  protected upload(t: Tensor, data: Float32Array): void {
-    this.f32(t).set(data);
+  protected upload(t: Tensor, data: Float32Array | Uint16Array): void {
+    this.bytesOf(t).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
   }
 
-  protected download(t: Tensor): Promise<Float32Array> {
-    return Promise.resolve(this.f32(t).slice());
+  protected download(t: Tensor): Promise<Float32Array | Uint16Array> {
+    const bytes = this.bytesOf(t).slice();
+    return Promise.resolve(t.dtype === 'f32' ? new Float32Array(bytes.buffer) : new Uint16Array(bytes.buffer));
   }
 
   protected viewOffset(t: Tensor): number {
-    return ((t as WasmTensor).ptr - ((t.base ?? t) as WasmTensor).ptr) / 4;
+    return ((t as WasmTensor).ptr - ((t.base ?? t) as WasmTensor).ptr) / DTYPE_BYTES[t.dtype];
   }
 
   protected makeView(root: Tensor, offset: number, shape: Shape): Tensor {
-    return new WasmTensor(this, shape, (root as WasmTensor).ptr + offset * 4, root);
+    return new WasmTensor(this, shape, (root as WasmTensor).ptr + offset * DTYPE_BYTES[root.dtype], root);
   }
 
   protected runZero(t: Tensor): void {
-    this.f32(t).fill(0);
+    this.bytesOf(t).fill(0);
   }
 
   protected runCopy(src: Tensor, dst: Tensor): void {
     const from = (src as WasmTensor).ptr;
-    new Uint8Array(this.#memory.buffer).copyWithin((dst as WasmTensor).ptr, from, from + src.size * 4);
+    new Uint8Array(this.#memory.buffer).copyWithin((dst as WasmTensor).ptr, from, from + src.bytes);
   }
 
   flush(): Promise<void> {
@@ -92,7 +94,7 @@ export class WasmBackend extends Backend {
   }
 
   /** A view of the tensor's bytes; made fresh each time because memory.grow detaches old views. */
-  private f32(t: Tensor): Float32Array {
-    return new Float32Array(this.#memory.buffer, (t as WasmTensor).ptr, t.size);
+  private bytesOf(t: Tensor): Uint8Array {
+    return new Uint8Array(this.#memory.buffer, (t as WasmTensor).ptr, t.bytes);
   }
 }

@@ -4,6 +4,7 @@
 // adapter.
 import { DeviceLimitError, KernelInterfaceError } from '../../errors.js';
 import { VIEW_ALIGN } from '../backend.js';
+import { DTYPE_BYTES, viewAlign } from '../dtype.js';
 import type { Shape } from '../shapes.js';
 import { Tensor } from '../tensor.js';
 import type { PipelineCache } from './pipelines.js';
@@ -280,11 +281,11 @@ export class GPUKernelContext {
 
   /**
    * t's elements [start, start + count) as a binding that starts at `base`: start rounded
-   * down to VIEW_ALIGN (binding offsets are multiples of 256 bytes). Kernels index the
-   * window at (element of t) − base.
+   * down to 256 bytes (binding offsets are multiples of 256 bytes: VIEW_ALIGN f32s, or
+   * viewAlign of t's dtype). Kernels index the window at (element of t) − base.
    */
   window(t: Tensor, start: number, count: number): Window {
-    const base = start - (start % VIEW_ALIGN);
+    const base = start - (start % viewAlign(t.dtype));
     return { tensor: this.#host.window(t, base, start + count - base), base };
   }
 
@@ -298,7 +299,7 @@ export class GPUKernelContext {
    */
   rowWindows(op: string, rows: number, width: number, tensors: readonly Tensor[], aligned = false): RowWindows[] {
     if (this.#fitAll(tensors)) return [{ start: 0, count: rows, base: 0, tensors }];
-    const step = aligned ? alignedRows(width) : 1;
+    const step = aligned ? Math.max(...tensors.map((t) => alignedRows(width, viewAlign(t.dtype)))) : 1;
     return this.blocks(op, rows, tensors.map((t) => ({ t, origin: 0, width })), step).map(([start, count]) => {
       const windows = tensors.map((t) => this.window(t, start * width, count * width));
       return { start, count, base: windows[0]!.base, tensors: windows.map((w) => w.tensor) };
@@ -330,7 +331,7 @@ export class GPUKernelContext {
   #tooWide(op: string, operands: readonly RowSpan[], start: number, step: number): DeviceLimitError {
     const { t, width } = operands.find(({ t, origin, width }) => this.#host.room(t, origin + start * width) < step * width) ?? operands[0]!;
     return new DeviceLimitError(
-      `${op}: ${step} row(s) of ${width} values of ${t} (${step * width * 4} bytes, from a 256-byte boundary) do not fit one storage binding ` +
+      `${op}: ${step} row(s) of ${width} values of ${t} (${step * width * DTYPE_BYTES[t.dtype]} bytes, from a 256-byte boundary) do not fit one storage binding ` +
       `on this adapter (${this.#host.storageLimits.binding} bytes), or cross the end of one of the device buffers its root is stored in, so ${op} cannot split it further; ` +
       'use an adapter with larger limits (maxStorageBufferBindingSize, maxBufferSize), smaller rows, or the wasm backend',
     );
@@ -359,8 +360,8 @@ function bindingIndices(what: string, iface: EntryPointInterface, keys: readonly
   return keys.map((k) => iface.storage.get(k)!);
 }
 
-/** The fewest rows of `width` values that end on a multiple of VIEW_ALIGN: row blocks of this many start aligned. */
-export function alignedRows(width: number): number {
+/** The fewest rows of `width` values that end on a multiple of `align` (VIEW_ALIGN): row blocks of this many start aligned. */
+export function alignedRows(width: number, align = VIEW_ALIGN): number {
   const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
-  return VIEW_ALIGN / gcd(width, VIEW_ALIGN);
+  return align / gcd(width, align);
 }

@@ -1,6 +1,7 @@
 import { ConfigError, DeviceLimitError, DeviceLostError, GPUOpError } from '../../errors.js';
 import { adapterName, type AcquiredGPU, type AdapterSummary } from '../../runtime/gpu_acquire.js';
 import { Backend, Tensor, VIEW_ALIGN, type BackendInfo, type StoragePart } from '../backend.js';
+import { DTYPE_BYTES, viewAlign, type DType } from '../dtype.js';
 import { fmt, sizeOf, type Shape } from '../shapes.js';
 import { GPUKernelContext, HARDWARE_MATMUL, SOFTWARE_MATMUL, alignedRows, type GPUHost, type MatmulTiling, type RowKernels } from './gpu_kernels.js';
 import { PipelineCache } from './pipelines.js';
@@ -18,20 +19,20 @@ interface Chunk {
 /**
  * A tensor's storage: elements [offset, offset + size) of its root, whose storage is one
  * GPUBuffer or, for a root larger than one buffer may be, consecutive buffers (chunks).
- * Offsets are multiples of VIEW_ALIGN (64 elements, 256 bytes: WebGPU's
- * minStorageBufferOffsetAlignment), and so are chunk boundaries.
+ * Offsets are multiples of 256 bytes (WebGPU's minStorageBufferOffsetAlignment: VIEW_ALIGN,
+ * 64 f32 elements, or 128 of a 16-bit dtype, two to a 4-byte word), and so are chunk boundaries.
  */
 class GPUTensor extends Tensor {
   readonly chunks: readonly Chunk[];
   readonly offset: number;
-  constructor(backend: WebGPUBackend, shape: Shape, chunks: readonly Chunk[], offset = 0, base?: Tensor) {
-    super(backend, shape, base);
+  constructor(backend: WebGPUBackend, shape: Shape, chunks: readonly Chunk[], offset = 0, base?: Tensor, dtype?: DType) {
+    super(backend, shape, base, dtype);
     this.chunks = chunks;
     this.offset = offset;
   }
-  /** Bytes the tensor's values occupy (copies and clears touch exactly these). */
-  get bytes(): number {
-    return this.size * 4;
+  /** Bytes per element. */
+  get unit(): number {
+    return DTYPE_BYTES[this.dtype];
   }
   /** The chunk holding root element `at` (the last one for an empty tensor at the very end). */
   chunkAt(at: number): Chunk {
@@ -158,24 +159,24 @@ export class WebGPUBackend extends Backend implements GPUHost {
     return this.context;
   }
 
-  protected allocate(shape: Shape, parts?: readonly StoragePart[]): Tensor {
+  protected allocate(shape: Shape, parts: readonly StoragePart[] | undefined, dtype: DType): Tensor {
     this.alive();
     const n = sizeOf(shape);
-    const most = this.bufferElements;
+    const most = this.bufferElements(dtype);
     const chunks: Chunk[] = [];
     for (let start = 0; start < n || chunks.length === 0;) {
-      const end = start + most >= n ? n : this.#cut(shape, n, start, most, parts ?? [{ offset: 0, width: shape.length > 1 ? shape[shape.length - 1]! : 1 }]);
+      const end = start + most >= n ? n : this.#cut(shape, n, start, most, parts ?? [{ offset: 0, width: shape.length > 1 ? shape[shape.length - 1]! : 1 }], dtype);
       // Multiples of 16 bytes, so any kernel may view the buffer as vec4s.
-      const size = Math.max(16, Math.ceil(((end - start) * 4) / 16) * 16);
+      const size = Math.max(16, Math.ceil(((end - start) * DTYPE_BYTES[dtype]) / 16) * 16);
       chunks.push({ buffer: this.device.createBuffer({ size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST }), start, end });
       start = end;
     }
-    return new GPUTensor(this, shape, chunks);
+    return new GPUTensor(this, shape, chunks, 0, undefined, dtype);
   }
 
-  /** Elements one buffer holds: whole multiples of VIEW_ALIGN, so chunks start where views may. */
-  get bufferElements(): number {
-    return Math.floor(this.#limits.buffer / (4 * VIEW_ALIGN)) * VIEW_ALIGN;
+  /** Elements of a dtype one buffer holds: whole multiples of 256 bytes, so chunks start where views may. */
+  bufferElements(dtype: DType = 'f32'): number {
+    return Math.floor(this.#limits.buffer / 256) * viewAlign(dtype);
   }
 
   /**
@@ -185,7 +186,8 @@ export class WebGPUBackend extends Backend implements GPUHost {
    * could bind a row across two buffers) that end on VIEW_ALIGN and hold a multiple of 4
    * rows (matmul blocks step by 4 rows).
    */
-  #cut(shape: Shape, n: number, start: number, most: number, parts: readonly StoragePart[]): number {
+  #cut(shape: Shape, n: number, start: number, most: number, parts: readonly StoragePart[], dtype: DType): number {
+    const align = viewAlign(dtype);
     const limit = start + most;
     let end = start;
     for (let i = 0; i < parts.length && parts[i]!.offset <= limit; i++) {
@@ -193,47 +195,53 @@ export class WebGPUBackend extends Backend implements GPUHost {
       const next = parts[i + 1]?.offset ?? n;
       end = Math.max(end, offset);
       if (next - offset > most && width > 0) {
-        const unit = width * rowGroup(width);
+        const unit = width * rowGroup(width, align);
         end = Math.max(end, offset + Math.floor((Math.min(limit, next) - offset) / unit) * unit);
       }
     }
     if (end > start) return end;
     const part = [...parts].reverse().find((p) => p.offset <= start)!;
     throw new DeviceLimitError(
-      `WebGPU: a tensor of shape ${fmt(shape)} (${n * 4} bytes) needs several buffers on this adapter (${adapterName(this.adapter)}), whose buffers hold at most ` +
+      `WebGPU: a tensor of shape ${fmt(shape)} (${n * DTYPE_BYTES[dtype]} bytes) needs several buffers on this adapter (${adapterName(this.adapter)}), whose buffers hold at most ` +
       `${this.#limits.buffer} bytes (maxBufferSize ${this.device.limits.maxBufferSize}), but it may be cut only between whole rows of ${part.width} values ` +
-      `(${rowGroup(part.width)} at a time, ${part.width * rowGroup(part.width) * 4} bytes) from element ${part.offset}, and no cut falls within one buffer after element ${start}: ` +
+      `(${rowGroup(part.width, align)} at a time, ${part.width * rowGroup(part.width, align) * DTYPE_BYTES[dtype]} bytes) from element ${part.offset}, and no cut falls within one buffer after element ${start}: ` +
       'use an adapter with a larger maxBufferSize, narrower rows, or the wasm backend',
     );
   }
 
-  protected upload(t: Tensor, data: Float32Array): void {
+  protected upload(t: Tensor, data: Float32Array | Uint16Array): void {
     this.alive();
     const g = t as GPUTensor;
+    const u = g.unit;
+    // Writes are whole 4-byte words: an odd count of 16-bit values (only at the end of its
+    // root's storage, Backend checks) is padded by one.
+    if (data.length % 2 === 1 && u === 2) data = Uint16Array.from({ length: data.length + 1 }, (_, i) => data[i] ?? 0);
     for (const [chunk, from, to] of g.spans()) {
       // Deno's wgpu panics on zero-byte writes.
-      if (to > from) this.device.queue.writeBuffer(chunk.buffer, (from - chunk.start) * 4, data.buffer, data.byteOffset + (from - g.offset) * 4, (to - from) * 4);
+      if (to > from) this.device.queue.writeBuffer(chunk.buffer, (from - chunk.start) * u, data.buffer, data.byteOffset + (from - g.offset) * u, words(to - from, u));
     }
   }
 
-  protected async download(t: Tensor): Promise<Float32Array> {
+  protected async download(t: Tensor): Promise<Float32Array | Uint16Array> {
     this.alive();
     const g = t as GPUTensor;
-    const parts = g.spans().map(([chunk, from, to]) => ({ chunk, from, to, staging: this.device.createBuffer({ size: Math.max(16, Math.ceil(((to - from) * 4) / 16) * 16), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }) }));
+    const u = g.unit;
+    const parts = g.spans().map(([chunk, from, to]) => ({ chunk, from, to, staging: this.device.createBuffer({ size: Math.max(16, Math.ceil(((to - from) * u) / 16) * 16), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }) }));
     const encoder = this.device.createCommandEncoder({ label: 'read' });
     for (const { chunk, from, staging } of parts) {
       // A view near the end of its buffer may have fewer than the rounded-up bytes after it.
-      const at = (from - chunk.start) * 4;
+      const at = (from - chunk.start) * u;
       const copy = Math.min(staging.size, chunk.buffer.size - at);
       if (copy > 0) encoder.copyBufferToBuffer(chunk.buffer, at, staging, 0, copy);
     }
     this.pending.push(encoder.finish());
     this.submit();
     try {
-      const result = new Float32Array(g.size);
+      const result = u === 4 ? new Float32Array(g.size) : new Uint16Array(g.size);
       for (const { from, to, staging } of parts) {
         await holdOpen(staging.mapAsync(GPUMapMode.READ));
-        result.set(new Float32Array(staging.getMappedRange(0, staging.size), 0, to - from), from - g.offset);
+        const range = staging.getMappedRange(0, staging.size);
+        result.set(u === 4 ? new Float32Array(range, 0, to - from) : new Uint16Array(range, 0, to - from), from - g.offset);
         staging.unmap();
       }
       await this.rethrow();
@@ -255,9 +263,10 @@ export class WebGPUBackend extends Backend implements GPUHost {
   }
 
   protected runZero(t: Tensor): void {
-    // Exactly the view's bytes (a multiple of 4): rounding up would clear a neighbour's values.
-    const spans = (t as GPUTensor).spans().filter(([, from, to]) => to > from);
-    if (spans.length) this.record('zero', (e) => { for (const [c, from, to] of spans) e.clearBuffer(c.buffer, (from - c.start) * 4, (to - from) * 4); });
+    // Exactly the view's words: rounding up further would clear a neighbour's values.
+    const g = t as GPUTensor;
+    const spans = g.spans().filter(([, from, to]) => to > from);
+    if (spans.length) this.record('zero', (e) => { for (const [c, from, to] of spans) e.clearBuffer(c.buffer, (from - c.start) * g.unit, words(to - from, g.unit)); });
   }
 
   protected runCopy(src: Tensor, dst: Tensor): void {
@@ -269,7 +278,7 @@ export class WebGPUBackend extends Backend implements GPUHost {
       for (let i = 0; i < s.size;) {
         const [from, to] = [s.chunkAt(s.offset + i), d.chunkAt(d.offset + i)];
         const n = Math.min(from.end - s.offset, to.end - d.offset, s.size) - i;
-        e.copyBufferToBuffer(from.buffer, (s.offset + i - from.start) * 4, to.buffer, (d.offset + i - to.start) * 4, n * 4);
+        e.copyBufferToBuffer(from.buffer, (s.offset + i - from.start) * s.unit, to.buffer, (d.offset + i - to.start) * s.unit, words(n, s.unit));
         i += n;
       }
     });
@@ -350,7 +359,7 @@ export class WebGPUBackend extends Backend implements GPUHost {
     const chunk = g.chunk;
     const bytes = Math.ceil(g.bytes / 16) * 16;
     if (!chunk || bytes > this.#limits.binding) throw this.#unbindable(g, op, name, !chunk);
-    const at = (g.offset - chunk.start) * 4;
+    const at = (g.offset - chunk.start) * g.unit;
     const size = Math.min(Math.max(16, bytes), chunk.buffer.size - at);
     if (size <= 0) return { buffer: this.placeholder };
     return { buffer: chunk.buffer, offset: at, size };
@@ -364,17 +373,17 @@ export class WebGPUBackend extends Backend implements GPUHost {
 
   /**
    * @internal How many of t's elements from element `start` one binding can cover: the binding
-   * starts at `start` rounded down to VIEW_ALIGN, holds at most the binding limit and ends at
+   * starts at `start` rounded down to 256 bytes, holds at most the binding limit and ends at
    * its chunk's end.
    */
   room(t: Tensor, start: number): number {
     const g = t as GPUTensor;
     const at = g.offset + start;
-    const from = at - (at % VIEW_ALIGN);
-    return Math.min(from + Math.floor(this.#limits.binding / 16) * 4, g.chunkAt(at).end) - at;
+    const from = at - (at % viewAlign(g.dtype));
+    return Math.min(from + (Math.floor(this.#limits.binding / 16) * 16) / g.unit, g.chunkAt(at).end) - at;
   }
 
-  /** @internal A view of t's elements [start, start + count), start a multiple of VIEW_ALIGN (untracked, like any view). */
+  /** @internal A view of t's elements [start, start + count), start on 256 bytes (untracked, like any view). */
   window(t: Tensor, start: number, count: number): Tensor {
     const g = t as GPUTensor;
     return new GPUTensor(this, [count], g.chunks, g.offset + start, g.base ?? g);
@@ -393,7 +402,7 @@ export class WebGPUBackend extends Backend implements GPUHost {
 
   /** @internal */
   scratch(shape: Shape): Tensor {
-    return this.allocate(shape);
+    return this.allocate(shape, undefined, 'f32');
   }
 
   /** @internal */
@@ -436,7 +445,12 @@ async function holdOpen<T>(promise: Promise<T>): Promise<T> {
   }
 }
 
-/** Rows of `width` values a buffer holds whole groups of: a multiple of 4 that ends on VIEW_ALIGN (alignedRows is a power of 2). */
-function rowGroup(width: number): number {
-  return Math.max(4, alignedRows(width));
+/** Rows of `width` values a buffer holds whole groups of: a multiple of 4 that ends on `align` (alignedRows is a power of 2). */
+function rowGroup(width: number, align: number): number {
+  return Math.max(4, alignedRows(width, align));
+}
+
+/** Bytes of n elements of `unit` bytes as whole 4-byte words (an odd count of 16-bit values rounds up). */
+function words(n: number, unit: number): number {
+  return Math.ceil((n * unit) / 4) * 4;
 }
