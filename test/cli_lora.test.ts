@@ -69,12 +69,17 @@ test('sft, reward, dpo and ppo with --use_peft write adapters; checkpoints resum
   assert.is(rewardConfig.task_type, 'SEQ_CLS');
   assert.ok(parseSafetensors(await readFile(path('reward', 'final', 'adapter_model.safetensors')), 'f').has('base_model.model.score.weight'), 'the score head saved as PEFT saves modules_to_save');
 
+  // DPO on a bf16 base (TRL's dtype key): the adapter trains on 16-bit frozen weights.
   const dpo = await cli('dpo', '--model_name_or_path', path('base'), '--train_file', path('prefs.jsonl'), '--output_dir', path('dpo'),
-    '--max_steps', '4', '--per_device_train_batch_size', '8', '--learning_rate', '1e-2', ...LORA);
+    '--max_steps', '4', '--per_device_train_batch_size', '8', '--learning_rate', '1e-2', ...LORA, '--dtype', 'bfloat16');
   assert.is(dpo.result, 0, dpo.err);
   const dpoMetrics = await lines(path('dpo', 'metrics.jsonl'));
   // π_ref is the base and the adapter starts at zero: the first step's margins are 0.
   assert.ok(Math.abs(dpoMetrics[0]!['rewards/margins']!) < 1e-6, `first margins ${dpoMetrics[0]!['rewards/margins']}`);
+
+  const fullBf16 = await cli('sft', '--model_name_or_path', path('base'), '--train_file', path('sft.jsonl'), '--output_dir', path('bad'), '--dtype', 'bfloat16');
+  assert.is(fullBf16.result, 1);
+  assert.match(fullBf16.err, /dtype bfloat16 stores the model frozen in 16 bits.*set use_peft true/);
 
   // PPO: the reward model is an adapter on the same base as the policy: one set of weights for all four roles.
   await writeFile(path('ppo.json'), JSON.stringify({

@@ -201,6 +201,27 @@ test('a new adapter starts as its base (B = 0), trains only its own tensors, and
   for (const m of [optimizer, value, reference, baseModel]) m.dispose();
 });
 
+test('an adapter on a bf16 base computes and trains as on the f32 base (the fixture\'s weights are bf16 values)', async () => {
+  const be = await backend();
+  const f32 = await base('llama');
+  const bf16 = await loadModel(be, fixtureFolder('hf-tiny/llama'), { dtype: 'bf16' });
+  assert.ok(bf16.frozen, 'a 16-bit model is frozen');
+  const config = { r: 4, lora_alpha: 8, target_modules: 'all-linear', init_lora_weights: false } as const;
+  const [a, b] = [await f32.withAdapter(config, { seed: 9 }), await bf16.withAdapter(config, { seed: 9 })];
+  assert.not.ok(b.frozen, 'its adapter trains');
+  const { tokens } = await hfFixture('hf-tiny/llama');
+  for (const m of [a, b]) {
+    m.zeroGrad();
+    m.forward(tokens);
+    m.lmLoss();
+    m.backward({ lm: true });
+  }
+  assert.ok(relativeError(await be.read(b.logits), await be.read(a.logits)) < 1e-5, 'logits');
+  const [ga, gb] = [await a.readGradients(), await b.readGradients()];
+  for (const [name, g] of ga) assert.ok(relativeError(gb.get(name)!, g) < 1e-4, `${name}: ${relativeError(gb.get(name)!, g)}`);
+  for (const m of [a, b, bf16, f32]) m.dispose();
+});
+
 test('bad LoRA settings and adapters for another base are typed errors naming the key, module or tensor', async () => {
   const be = await backend();
   const llama = await base('llama');

@@ -14,7 +14,7 @@ import { TRAINER_CONFIGS, type TrainerName } from '../algorithms/trainer_configs
 import { describeSkipped, loadPreferenceDataset, loadPromptDataset, loadSFTDataset, type Dataset } from '../data/datasets.js';
 import { ConfigError } from '../errors.js';
 import { loadModel } from '../io/pretrained_model.js';
-import { peftConfig, trainedRole, type PeftKeys } from '../training/config/peft.js';
+import { MODEL_DTYPES, peftConfig, trainedRole, type PeftKeys } from '../training/config/peft.js';
 import type { CausalLM } from '../nn/causal_lm.js';
 import { createRuntime } from '../runtime/create_runtime.js';
 import type { Tokenizer } from '../text/tokenizer.js';
@@ -90,8 +90,11 @@ interface Disposable {
 
 async function buildTrainer(name: TrainerName, config: Record<string, unknown>, backend: CausalLM['backend'], models: Disposable[]): Promise<Trainer<TrainerConfig>> {
   const own = <M extends Disposable>(m: M) => (models.push(m), m);
-  const load = async (path: string, heads?: { score?: boolean; value?: boolean }, base?: CausalLM) => own(await loadModel(backend, path, { ...(heads ? { heads } : {}), ...(base ? { base } : {}) }));
   const peft = config as unknown as PeftKeys;
+  // With use_peft the loaded models are frozen bases (or their adapters): they may be 16-bit.
+  const dtype = peft.use_peft ? { dtype: MODEL_DTYPES[peft.dtype] } : {};
+  const load = async (path: string, heads?: { score?: boolean; value?: boolean }, base?: CausalLM) =>
+    own(await loadModel(backend, path, { ...(heads ? { heads } : {}), ...(base ? { base } : {}), ...dtype }));
   // Conversations are rendered with the model's chat template when its tokenizer has one.
   type Loader<R> = (f: string, o: { skip_bad_lines: boolean; chatTemplate: Tokenizer['chatTemplate'] }) => Promise<Dataset<R>>;
   const data = async <R>(loader: Loader<R>, file: unknown, tokenizer: Tokenizer): Promise<R[]> => {

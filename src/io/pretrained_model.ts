@@ -46,7 +46,7 @@ const isHeadTensor = (name: string) => Object.values(HEAD_TENSORS).some((names) 
  */
 export async function loadModel(backend: Backend, where: ModelFolderLocation, options: LoadModelOptions = {}): Promise<CausalLM> {
   const source = resolveFolderSource(where);
-  if (!(await readFolderFile(source, CONFIG_FILE)) && (await readFolderFile(source, ADAPTER_CONFIG_FILE))) return loadAdapterFolder(backend, source, options.base);
+  if (!(await readFolderFile(source, CONFIG_FILE)) && (await readFolderFile(source, ADAPTER_CONFIG_FILE))) return loadAdapterFolder(backend, source, options);
   const folder = await loadModelFolder(source);
   const { config, arch } = folder;
   const file = `${folder.location}/${WEIGHTS_FILE}`;
@@ -90,8 +90,8 @@ export async function saveModel(model: CausalLM, where: ModelFolderDestination, 
 }
 
 /** An adapter folder's model: the adapter on `base`, or on the base its config names (loaded here, shared with the result only). */
-async function loadAdapterFolder(backend: Backend, source: ModelFolderSource, base: CausalLM | undefined): Promise<CausalLM> {
-  if (base) return loadAdapter(base, source);
+async function loadAdapterFolder(backend: Backend, source: ModelFolderSource, options: LoadModelOptions): Promise<CausalLM> {
+  if (options.base) return loadAdapter(options.base, source);
   const { raw } = await readAdapterFolder(source);
   const named = raw.base_model_name_or_path;
   if (typeof named !== 'string' || !named) {
@@ -99,7 +99,7 @@ async function loadAdapterFolder(backend: Backend, source: ModelFolderSource, ba
   }
   let own: CausalLM;
   try {
-    own = await loadModel(backend, named);
+    own = await loadModel(backend, named, options.dtype ? { dtype: options.dtype } : {});
   } catch (e) {
     throw new CheckpointError(`${source.location} is a LoRA adapter of ${named}, which did not load (${e instanceof Error ? e.message : String(e)}); load its base and pass it as { base }`, { file: ADAPTER_CONFIG_FILE }, { cause: e });
   }

@@ -4,7 +4,8 @@
 import type { CausalLM } from '../../nn/causal_lm.js';
 import type { HeadOptions } from '../../nn/layout.js';
 import { loraConfig, type LoraConfig, type LoraTaskType } from '../../nn/lora/lora_config.js';
-import { booleanKey, integerKey, numberKey, stringKey, type KeySpec } from './schema.js';
+import { ConfigError } from '../../errors.js';
+import { booleanKey, enumKey, integerKey, numberKey, stringKey, type KeySpec } from './schema.js';
 
 export interface PeftKeys {
   use_peft: boolean;
@@ -14,7 +15,12 @@ export interface PeftKeys {
   lora_target_modules: string | null;
   lora_modules_to_save: string | null;
   use_rslora: boolean;
+  dtype: ModelDType;
 }
+
+/** TRL's names for the base's storage (ModelConfig.dtype), and webrlhf's. */
+export const MODEL_DTYPES = { float32: 'f32', bfloat16: 'bf16', float16: 'f16' } as const;
+export type ModelDType = keyof typeof MODEL_DTYPES;
 
 export const PEFT_KEYS: { [K in keyof PeftKeys]: KeySpec } = {
   use_peft: booleanKey(false, 'Train a LoRA adapter (PEFT\'s files) on the frozen model instead of the whole model (TRL\'s key).'),
@@ -24,7 +30,15 @@ export const PEFT_KEYS: { [K in keyof PeftKeys]: KeySpec } = {
   lora_target_modules: stringKey(null, 'Modules to adapt: comma-separated names (q_proj,v_proj) or all-linear; null: PEFT\'s default for the family.', { nullable: true }),
   lora_modules_to_save: stringKey(null, 'Comma-separated modules trained in full and saved with the adapter (e.g. embed_tokens).', { nullable: true }),
   use_rslora: booleanKey(false, 'Scale the update by lora_alpha/√r instead of lora_alpha/r (Rank-Stabilised LoRA).'),
+  dtype: enumKey(Object.keys(MODEL_DTYPES) as ModelDType[], 'float32', 'How the frozen base is stored with use_peft: bfloat16 or float16 halve its memory (computed in f32; TRL ModelConfig\'s dtype). Full fine-tuning trains float32 weights.'),
 };
+
+/** dtype other than float32 needs use_peft: a 16-bit model is frozen. */
+export function checkPeftKeys(c: Pick<PeftKeys, 'use_peft' | 'dtype'>, source: string): void {
+  if (c.dtype !== 'float32' && !c.use_peft) {
+    throw new ConfigError(`${source}: dtype ${c.dtype} stores the model frozen in 16 bits, so only an adapter can train on it; set use_peft true, or dtype float32 for full fine-tuning`);
+  }
+}
 
 const list = (v: string | null) => (v === null ? null : v === 'all-linear' ? v : v.split(',').map((s) => s.trim()).filter(Boolean));
 

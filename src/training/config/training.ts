@@ -2,7 +2,7 @@
 // TRL config file carries over.
 import { ConfigError } from '../../errors.js';
 import type { BackendChoice } from '../../runtime/create_runtime.js';
-import { PEFT_KEYS, type PeftKeys } from './peft.js';
+import { checkPeftKeys, PEFT_KEYS, type PeftKeys } from './peft.js';
 import { booleanKey, enumKey, integerKey, numberKey, stringKey, type KeySpec } from './schema.js';
 
 /**
@@ -84,7 +84,8 @@ export function trainingKeys(trainer: string, learningRate: { value: number; doc
 }
 
 /** Checks between the shared keys; `source` names the config in the message. */
-export function checkTrainingConfig(config: Pick<TrainingConfig, 'warmup_steps' | 'max_steps'>, source: string): void {
+export function checkTrainingConfig(config: Pick<TrainingConfig, 'warmup_steps' | 'max_steps' | 'use_peft' | 'dtype'>, source: string): void {
+  checkPeftKeys(config, source);
   if (config.warmup_steps > 0 && config.max_steps > 0 && config.warmup_steps > config.max_steps) {
     throw new ConfigError(`${source}: warmup_steps (${config.warmup_steps}) is more than max_steps (${config.max_steps}); lower warmup_steps or raise max_steps`);
   }
