@@ -144,6 +144,22 @@ test('checkpointing and chunking together: one forward, two backward passes, the
   lean.dispose();
 });
 
+test('a LoRA adapter with dropout under checkpointing and chunks: the adapter gradients of the plain model (masks drawn again from the same counters)', async () => {
+  const be = await backend();
+  const tokens = longBatch(8);
+  const base = await loaded(be, 'llama');
+  const lora = { r: 4, lora_alpha: 8, lora_dropout: 0.3, target_modules: 'all-linear', init_lora_weights: false } as const;
+  const plain = await base.withAdapter(lora, { seed: 9 });
+  const lean = await base.withAdapter(lora, { seed: 9 });
+  lean.gradientCheckpointing = true;
+  lean.logitsChunkRows = CHUNK;
+  const want = await lmStep(plain, tokens);
+  const got = await lmStep(lean, tokens);
+  assert.ok(want.grads.size > 0 && [...want.grads.keys()].every((name) => name.includes('lora_')), 'the adapter alone trains');
+  assertGradientsClose(got.grads, want.grads, 1e-5, 'adapter under checkpointing and chunks');
+  for (const m of [plain, lean, base]) m.dispose();
+});
+
 test('logitsChunkRows: rounded to multiples of 64, Infinity never chunks, bad values are a ConfigError', async () => {
   const be = await backend();
   const model = await loaded(be, 'llama');
