@@ -125,6 +125,22 @@ test('tokenLogprobs(scale) and backward({ dLogprobs, logprobScale }) in chunks =
   }
 });
 
+test('a frozen model (a reference, a reward model) forwards with one block\'s tensors and no backward buffers: the same outputs in less memory', async () => {
+  const be = await backend();
+  const tokens = longBatch(5);
+  const [trainable, frozen] = [await loaded(be, 'llama'), (await loaded(be, 'llama')).freeze()];
+  const held = (m: CausalLM) => {
+    const before = be.memory().bytes;
+    m.forward(tokens, { logits: true });
+    return be.memory().bytes - before;
+  };
+  const [full, lean] = [held(trainable), held(frozen)];
+  assert.equal(await be.read(frozen.logits), await be.read(trainable.logits));
+  assert.ok(lean < full * 0.7, `frozen forward holds ${lean} B, trainable ${full} B`);
+  trainable.dispose();
+  frozen.dispose();
+});
+
 test('checkpointing and chunking together: one forward, two backward passes, the gradients of the plain model', async () => {
   const be = await backend();
   const tokens = longBatch(4);

@@ -142,10 +142,12 @@ export class Activations {
   // Scratch shared by all blocks: only one block's forward or backward runs at a time.
   readonly scores: Tensor;
   readonly yHeads: Tensor;
-  readonly grads: BlockGradients;
   readonly #pool: TensorPool;
+  readonly #arch: Architecture;
+  #grads: BlockGradients | undefined;
 
-  constructor(backend: Backend, a: Architecture, B: number, T: number, options: { checkpoint?: boolean } = {}) {
+  /** `backward: false` (a frozen model's): the backward's buffers are not allocated up front. */
+  constructor(backend: Backend, a: Architecture, B: number, T: number, options: { checkpoint?: boolean; backward?: boolean } = {}) {
     this.B = B;
     this.T = T;
     this.checkpointed = options.checkpoint ?? false;
@@ -174,14 +176,26 @@ export class Activations {
     this.lnfStats = stats(z, a, N);
     this.scores = z.zeros([B, H, T, T]);
     this.yHeads = z.zeros([B, H, T, D]);
-    const F = a.intermediateSize;
-    this.grads = {
+    this.#arch = a;
+    if (options.backward ?? true) void this.grads;
+  }
+
+  /** The backward's buffers (allocated on first use when the constructor was told there is no backward). */
+  get grads(): BlockGradients {
+    if (this.#grads) return this.#grads;
+    const z = this.#pool;
+    const a = this.#arch;
+    const { B, T } = this;
+    const { hiddenSize: C, heads: H, kvHeads: Hkv, headDim: D, intermediateSize: F } = a;
+    const N = B * T;
+    this.#grads = {
       dResidual: z.zeros([N, C]), dLn: z.zeros([N, C]), dProj: projections(z, a, N),
       dq: z.zeros([B, H, T, D]), dk: z.zeros([B, Hkv, T, D]), dv: z.zeros([B, Hkv, T, D]),
       dProbs: z.zeros([B, H, T, T]), dScores: z.zeros([B, H, T, T]),
       dAttnOut: z.zeros([N, H * D]),
       dGate: a.mlp === 'swiglu' ? z.zeros([N, F]) : undefined, dUp: z.zeros([N, F]), dAct: z.zeros([N, F]),
     };
+    return this.#grads;
   }
 
   /** A buffer that is allocated on first use (logits and head scratch) and freed with the rest. */

@@ -257,7 +257,8 @@ export class CausalLM {
   freeze(): this {
     this.#frozen = true;
     this.#trainable.releaseGrads();
-    this.#dlogits = undefined;
+    // The next forward allocates a frozen model's lean activations (one block's, no backward buffers).
+    this.#releaseActivations();
     return this;
   }
 
@@ -548,7 +549,8 @@ export class CausalLM {
   #activations(B: number, T: number): Activations {
     if (this.#acts && this.#acts.B === B && this.#acts.T === T) return this.#acts;
     this.#releaseActivations();
-    this.#acts = new Activations(this.backend, this.arch, B, T, { checkpoint: this.#checkpointing });
+    // A frozen model never runs backward: its forward needs one block's tensors, not every layer's.
+    this.#acts = new Activations(this.backend, this.arch, B, T, { checkpoint: this.#checkpointing || this.#frozen, backward: !this.#frozen });
     this.#batch = new BatchTensors(this.backend, B, T);
     return this.#acts;
   }
