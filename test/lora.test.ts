@@ -9,6 +9,7 @@ import {
   transformersName, type CausalLM,
 } from 'webrlhf';
 import { fixtureFolder, hfFixture, relativeError } from './harness/hf_fixtures.js';
+import { rng } from './harness/reference.js';
 import { errorOf, rejectsWith } from './harness/rejects.js';
 import { legBackendInstance as backend } from './harness/runtime.js';
 
@@ -159,6 +160,45 @@ for (const family of ['llama', 'gpt2'] as const) {
     for (const m of [merged, model, baseModel]) m.dispose();
   });
 }
+
+test('with lora_dropout, backward redraws its forward\'s masks: adapter gradients match central differences of the loss under the same masks', async () => {
+  const be = await backend();
+  const baseModel = await base('qwen3');
+  const model = await baseModel.withAdapter({ r: 2, lora_alpha: 4, lora_dropout: 0.4, target_modules: 'all-linear', init_lora_weights: false }, { seed: 3 });
+  const { tokens } = await hfFixture('hf-tiny/qwen3');
+  const draws = model.adapter!.dropoutDraws;
+  const loss = async () => {
+    model.adapter!.dropoutDraws = draws; // the same masks as the gradient's forward
+    model.forward(tokens);
+    return (await be.read(model.lmLoss()))[0]!;
+  };
+  model.zeroGrad();
+  const l0 = await loss();
+  model.backward({ lm: true });
+  const grads = await model.readGradients();
+  // The masks matter: without dropout the loss differs.
+  model.adapter!.training = false;
+  model.forward(tokens);
+  assert.ok(Math.abs((await be.read(model.lmLoss()))[0]! - l0) > 1e-4, 'dropout changes the training loss');
+  model.adapter!.training = true;
+  // A random direction over every adapter tensor: (L(θ + εv) − L(θ − εv)) / 2ε = ∇L·v.
+  const values = await model.readParameters();
+  const r = rng(17);
+  const direction = new Map([...values].map(([n, v]) => [n, Float32Array.from(v, () => r() * 2 - 1)]));
+  const eps = 2e-3;
+  const at = async (sign: number) => {
+    const host = new Float32Array(model.layout.total);
+    for (const spec of model.layout.specs) host.set(values.get(spec.name)!.map((x, i) => x + sign * eps * direction.get(spec.name)![i]!), spec.offset);
+    be.write(model.params, host);
+    return loss();
+  };
+  const numeric = ((await at(1)) - (await at(-1))) / (2 * eps);
+  let analytic = 0;
+  for (const [n, g] of grads) g.forEach((x, i) => (analytic += x * direction.get(n)![i]!));
+  assert.ok(Math.abs(numeric - analytic) < 0.01 * Math.abs(analytic), `directional derivative: numeric ${numeric}, analytic ${analytic}`);
+  model.dispose();
+  baseModel.dispose();
+});
 
 test('a new adapter starts as its base (B = 0), trains only its own tensors, and every role shares the base\'s weights', async () => {
   const be = await backend();
