@@ -5,7 +5,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  AdamW, CheckpointError, ConfigError, loadAdapter, loadModel, memoryFolder, readAdapterFolder, saveAdapter, saveModel,
+  AdamW, CheckpointError, ConfigError, loadAdapter, trainingMemory, loadModel, memoryFolder, readAdapterFolder, saveAdapter, saveModel,
   transformersName, type CausalLM,
 } from 'webrlhf';
 import { fixtureFolder, hfFixture, relativeError } from './harness/hf_fixtures.js';
@@ -260,6 +260,33 @@ test('an adapter on a bf16 base computes and trains as on the f32 base (the fixt
   const [ga, gb] = [await a.readGradients(), await b.readGradients()];
   for (const [name, g] of ga) assert.ok(relativeError(gb.get(name)!, g) < 1e-4, `${name}: ${relativeError(gb.get(name)!, g)}`);
   for (const m of [a, b, bf16, f32]) m.dispose();
+});
+
+test('trainingMemory of a LoRA step on a bf16 base tracks the peak the backend measures', async () => {
+  const be = await backend();
+  const { tokens } = await hfFixture('hf-tiny/llama');
+  const [B, T] = [tokens.inputIds.length, tokens.inputIds[0]!.length];
+  const lora = { r: 4, lora_alpha: 8, target_modules: 'all-linear', lora_dropout: 0.1 } as const;
+  const before = be.memory().bytes;
+  be.memoryTracker.resetPeak();
+  const baseModel = await loadModel(be, fixtureFolder('hf-tiny/llama'), { dtype: 'bf16' });
+  const config = baseModel.config;
+  const model = await baseModel.withAdapter(lora);
+  const optimizer = new AdamW(model);
+  model.zeroGrad();
+  model.forward(tokens);
+  model.lmLoss();
+  model.backward({ lm: true });
+  optimizer.update();
+  await be.flush();
+  const peak = be.memory().peakBytes - before;
+  const est = trainingMemory(config, B, T, { dtype: 'bf16', lora });
+  assert.is(est.trainableCount, [...(await model.readParameters()).values()].reduce((n, v) => n + v.length, 0), 'the adapter\'s parameters');
+  // Besides the estimate: the batch's ids, masks and row indexes, token losses, rotary tables, the frozen norms' scratch.
+  assert.ok(Math.abs(peak - est.total) / est.total < 0.05, `estimate ${est.total} B, measured peak ${peak} B`);
+  const full = trainingMemory(config, B, T);
+  assert.ok(est.gradients < full.gradients / 4 && est.parameters < full.parameters, 'an adapter on a bf16 base needs less than full fine-tuning');
+  for (const m of [optimizer, model, baseModel]) m.dispose();
 });
 
 test('bad LoRA settings and adapters for another base are typed errors naming the key, module or tensor', async () => {

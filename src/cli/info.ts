@@ -4,24 +4,28 @@ import { parseModelConfig, resolveFolderSource, CONFIG_FILE } from '../io/model_
 import { architectureOf, type Architecture } from '../nn/architecture.js';
 import type { LogitsChunking } from '../nn/logit_chunks.js';
 import { trainingMemory, type TrainingMemory, type TrainingMemoryOptions } from '../nn/memory_estimate.js';
+import { MODEL_DTYPES, type ModelDType } from '../training/config/peft.js';
 import { chooseAuto } from '../runtime/auto_choice.js';
 import { createRuntime, type BackendChoice } from '../runtime/create_runtime.js';
 import { adapterName } from '../runtime/gpu_acquire.js';
 
 const HELP = `Usage: webrlhf info [--backend auto|webgpu|wasm] [--json]
-       webrlhf info --model DIR [--batch N] [--length T] [--gradient_checkpointing] [--logits_chunk_rows N|auto] [--json]
+       webrlhf info --model DIR [--batch N] [--length T] [--gradient_checkpointing] [--logits_chunk_rows N|auto]
+                    [--use_peft [--lora_r R] [--lora_target_modules all-linear|q_proj,v_proj] [--dtype bfloat16|float16]] [--json]
 
 Prints the JavaScript runtime, the WebGPU adapter found (with its limits and features),
 every GPU acquisition attempt, and the backend that 'auto' picks. With --model, prints the
-model folder's architecture, its parameter count and the device memory one full
-fine-tuning step (f32, AdamW) needs at --batch sequences of --length tokens; only
-config.json is read.
+model folder's architecture, its parameter count and the device memory one training step
+with AdamW needs at --batch sequences of --length tokens: full fine-tuning in f32, or with
+--use_peft a LoRA adapter on the frozen model (stored in --dtype); only config.json is read.
   --backend  also create this backend and print its description (default: auto)
   --model    a model folder (config.json as transformers saves it); alias --model_name_or_path
   --batch    sequences per step for the memory estimate (default 2)
   --length   tokens per sequence for the memory estimate (default 128)
   --gradient_checkpointing  count activations with gradient checkpointing (one block's, plus each block's input)
   --logits_chunk_rows       rows of logits held at once: a number, or auto (default: whole up to 64 MiB, else chunks)
+  --use_peft                count a LoRA adapter's step: rank --lora_r (default 16) on --lora_target_modules
+                            (default all-linear), the base stored in --dtype (float32, bfloat16 or float16; default float32)
   --json     machine-readable output`;
 
 const MB = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
@@ -50,8 +54,12 @@ async function modelInfo(dir: string, batch: number, length: number, options: Tr
   }
   for (const line of describeArchitecture(arch)) console.log(line);
   console.log(`parameters     ${memory.parameterCount.toLocaleString('en-US')}`);
-  console.log(`training step  batch ${batch} × length ${length}, f32 full fine-tuning with AdamW (${(memory.total / memory.parameterCount).toFixed(1)} bytes a parameter):`);
+  const what = options.lora
+    ? `a LoRA adapter (r ${options.lora.r}, ${memory.trainableCount.toLocaleString('en-US')} parameters) on the frozen ${options.dtype ?? 'f32'} model`
+    : 'f32 full fine-tuning';
+  console.log(`training step  batch ${batch} × length ${length}, ${what} with AdamW (${(memory.total / memory.parameterCount).toFixed(1)} bytes a parameter):`);
   console.log(`  parameters   ${MB(memory.parameters)}`);
+  if (options.lora) console.log(`  adapter      ${MB(memory.adapter)}`);
   console.log(`  gradients    ${MB(memory.gradients)}`);
   console.log(`  AdamW m, v   ${MB(memory.optimizer)}`);
   console.log(`  activations  ${MB(memory.activations)}${options.gradientCheckpointing ? ' (gradient checkpointing)' : ''}`);
@@ -74,6 +82,8 @@ export async function infoCommand(argv: string[]): Promise<number> {
       backend: { type: 'string', default: 'auto' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
       model: { type: 'string' }, model_name_or_path: { type: 'string' }, batch: { type: 'string', default: '2' }, length: { type: 'string', default: '128' },
       gradient_checkpointing: { type: 'boolean', default: false }, logits_chunk_rows: { type: 'string', default: 'auto' },
+      use_peft: { type: 'boolean', default: false }, lora_r: { type: 'string', default: '16' }, lora_target_modules: { type: 'string', default: 'all-linear' },
+      dtype: { type: 'string', default: 'float32' },
     },
     strict: true,
   });
@@ -84,7 +94,11 @@ export async function infoCommand(argv: string[]): Promise<number> {
   const model = values.model ?? values.model_name_or_path;
   if (model !== undefined) {
     const chunkRows: LogitsChunking = values.logits_chunk_rows === 'auto' ? 'auto' : positive('logits_chunk_rows', values.logits_chunk_rows!);
-    const options = { gradientCheckpointing: values.gradient_checkpointing!, logitsChunkRows: chunkRows };
+    const dtype = MODEL_DTYPES[values.dtype as ModelDType];
+    if (!dtype) throw new ConfigError(`--dtype must be ${Object.keys(MODEL_DTYPES).join(', ')}, got ${JSON.stringify(values.dtype)}`);
+    const target = values.lora_target_modules === 'all-linear' ? 'all-linear' : values.lora_target_modules!.split(',').map((t) => t.trim());
+    const lora = values.use_peft ? { lora: { r: positive('lora_r', values.lora_r!), target_modules: target }, dtype } : {};
+    const options: TrainingMemoryOptions = { gradientCheckpointing: values.gradient_checkpointing!, logitsChunkRows: chunkRows, ...lora };
     return modelInfo(model, positive('batch', values.batch!), positive('length', values.length!), options, values.json!);
   }
   // Probe the GPU with 'auto' so the adapter is reported even when WASM is chosen.
