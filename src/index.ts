@@ -45,7 +45,8 @@ export {
 } from './nn/architecture.js';
 export { decoderTensors, decoderRefs, type TensorSpec, type DecoderRefs, type BlockRefs, type LinearRef, type NormRef } from './nn/decoder_tensors.js';
 export { CausalLM, type ModelOptions, type ForwardOptions, type BackwardInput } from './nn/causal_lm.js';
-export { trainingMemory, type TrainingMemory } from './nn/memory_estimate.js';
+export { trainingMemory, type TrainingMemory, type TrainingMemoryOptions } from './nn/memory_estimate.js';
+export { AUTO_LOGITS_BYTES, type LogitsChunking } from './nn/logit_chunks.js';
 /** @deprecated The model class is CausalLM (every family); GPT is its old name. */
 export { CausalLM as GPT } from './nn/causal_lm.js';
 export { parameterLayout, parameterCount, packParameters, type ParamLayout, type ParamSpec, type HeadOptions, type TensorInit, type Init } from './nn/layout.js';

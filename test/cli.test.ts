@@ -46,6 +46,12 @@ test('info --model: a folder\'s architecture, parameter count and training-step 
   const json = JSON.parse((await cli('info', '--model_name_or_path', 'test/fixtures/hf-tiny/llama', '--json')).out);
   assert.is(json.architecture.className, 'LlamaForCausalLM');
   assert.equal([json.memory.batch, json.memory.length, json.memory.parameterCount], [2, 128, 21664]);
+  // Checkpointing keeps one block's tensors; chunks of 64 rows hold 64 × V logits.
+  const lean = JSON.parse((await cli('info', '--model', 'test/fixtures/hf-tiny/llama', '--json', '--gradient_checkpointing', '--logits_chunk_rows', '64')).out);
+  assert.ok(lean.memory.activations < json.memory.activations, `activations ${lean.memory.activations} B with checkpointing, ${json.memory.activations} B without`);
+  assert.equal([lean.memory.logitsRows, lean.memory.logits, json.memory.logitsRows], [64, 2 * 64 * 96 * 4, 256]);
+  const chunked = await cli('info', '--model', 'test/fixtures/hf-tiny/llama', '--logits_chunk_rows', '64', '--gradient_checkpointing');
+  assert.match(chunked.out, /activations .* \(gradient checkpointing\)\n\s+logits .*in chunks of 64 rows\)/);
   const missing = await cli('info', '--model', 'test/fixtures');
   assert.is(missing.code, 1);
   assert.match(missing.err, /no config\.json there/);

@@ -72,8 +72,9 @@ test('sft → reward → dpo → ppo from the command line: run folders, metrics
   assert.ok(last.eval_accuracy! >= 0.8, `held-out accuracy ${last.eval_accuracy}`);
 
   const dpo = await cli('dpo', '--model_name_or_path', path('sft', 'final'), '--train_file', path('prefs.jsonl'), '--output_dir', path('dpo'),
-    '--max_steps', '8', '--per_device_train_batch_size', '16', '--learning_rate', '2e-3');
+    '--max_steps', '8', '--per_device_train_batch_size', '16', '--learning_rate', '2e-3', '--gradient_checkpointing', 'true');
   assert.is(dpo.result, 0, dpo.err);
+  assert.is(JSON.parse(await readFile(path('dpo', 'config.json'), 'utf8')).gradient_checkpointing, true);
   const dpoMetrics = await lines(path('dpo', 'metrics.jsonl'));
   for (const key of ['loss', 'rewards/chosen', 'rewards/rejected', 'rewards/accuracies', 'rewards/margins', 'logps/chosen', 'logps/rejected']) assert.ok(Number.isFinite(dpoMetrics.at(-1)![key]), `dpo metric ${key}`);
 

@@ -4,15 +4,14 @@
 // them on every backend; it also saves a folder that loads back to the same model.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { checkpointTensorName, generate, loadModel, memoryFolder, parseSafetensors, resolveFolderSource, saveModel, type CausalLM, type TokenBatch } from 'webrlhf';
-import { fixtureFolder, hfFixture, relativeError } from './harness/hf_fixtures.js';
+import { generate, loadModel, memoryFolder, parseSafetensors, resolveFolderSource, saveModel, type CausalLM, type TokenBatch } from 'webrlhf';
+import { assertGoldenGradients, fixtureFolder, GOLDEN_TOLERANCE, HF_FAMILIES, hfFixture, relativeError } from './harness/hf_fixtures.js';
 import { legBackendInstance as backend } from './harness/runtime.js';
 
 const test = suite('hf golden');
 
-const FAMILIES = ['gpt2', 'llama', 'qwen2', 'qwen3'] as const;
-/** transformers computes in f32 as webrlhf does; the sums run in other orders. */
-const TOLERANCE = 1e-4;
+const FAMILIES = HF_FAMILIES;
+const TOLERANCE = GOLDEN_TOLERANCE;
 
 const folder = (family: string) => fixtureFolder(`hf-tiny/${family}`);
 const fixture = (family: string) => hfFixture(`hf-tiny/${family}`);
@@ -37,16 +36,7 @@ for (const family of FAMILIES) {
     assert.ok(logitsError < TOLERANCE, `logits: relative error ${logitsError}`);
     const wantLoss = golden.get('loss')!.data[0]!;
     assert.ok(Math.abs(got.loss - wantLoss) / wantLoss < TOLERANCE, `loss ${got.loss}, transformers ${wantLoss}`);
-    const gradNames = [...golden.keys()].filter((k) => k.startsWith('grad.'));
-    assert.is(gradNames.length, model.layout.specs.length, 'transformers has one gradient per webrlhf parameter');
-    for (const key of gradNames) {
-      const name = checkpointTensorName(model.arch, key.slice('grad.'.length)).name;
-      const want = golden.get(key)!.data;
-      const g = got.grads.get(name);
-      assert.ok(g, `webrlhf has no parameter ${name}`);
-      const err = relativeError(g!, want);
-      assert.ok(err < TOLERANCE, `${name}: gradient relative error ${err}`);
-    }
+    assertGoldenGradients(model, got.grads, golden);
     model.dispose();
   });
 }

@@ -20,6 +20,7 @@ import './generate.test.js';
 import './pretrained_model.test.js';
 import './hf_golden.test.js';
 import './lora.test.js';
+import './activation_memory.test.js';
 import './llama_config.test.js';
 import './llama_trainers.test.js';
 import './chat_sft.test.js';

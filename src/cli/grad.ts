@@ -50,7 +50,7 @@ export async function gradCommand(argv: string[]): Promise<number> {
   try {
     const model = await loadModelArg(rt.backend, values.model!, values.adapter);
     const be = rt.backend;
-    const p = model.forward(batch, { reduction: values.reduction as LossReduction });
+    const p = model.forward(batch, { logits: true, reduction: values.reduction as LossReduction });
     const loss = model.lmLoss();
     model.zeroGrad();
     model.backward({ lm: true });

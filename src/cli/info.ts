@@ -2,13 +2,14 @@ import { parseArgs } from 'node:util';
 import { ConfigError } from '../errors.js';
 import { parseModelConfig, resolveFolderSource, CONFIG_FILE } from '../io/model_folder.js';
 import { architectureOf, type Architecture } from '../nn/architecture.js';
-import { trainingMemory, type TrainingMemory } from '../nn/memory_estimate.js';
+import type { LogitsChunking } from '../nn/logit_chunks.js';
+import { trainingMemory, type TrainingMemory, type TrainingMemoryOptions } from '../nn/memory_estimate.js';
 import { chooseAuto } from '../runtime/auto_choice.js';
 import { createRuntime, type BackendChoice } from '../runtime/create_runtime.js';
 import { adapterName } from '../runtime/gpu_acquire.js';
 
 const HELP = `Usage: webrlhf info [--backend auto|webgpu|wasm] [--json]
-       webrlhf info --model DIR [--batch N] [--length T] [--json]
+       webrlhf info --model DIR [--batch N] [--length T] [--gradient_checkpointing] [--logits_chunk_rows N|auto] [--json]
 
 Prints the JavaScript runtime, the WebGPU adapter found (with its limits and features),
 every GPU acquisition attempt, and the backend that 'auto' picks. With --model, prints the
@@ -19,6 +20,8 @@ config.json is read.
   --model    a model folder (config.json as transformers saves it); alias --model_name_or_path
   --batch    sequences per step for the memory estimate (default 2)
   --length   tokens per sequence for the memory estimate (default 128)
+  --gradient_checkpointing  count activations with gradient checkpointing (one block's, plus each block's input)
+  --logits_chunk_rows       rows of logits held at once: a number, or auto (default: whole up to 64 MiB, else chunks)
   --json     machine-readable output`;
 
 const MB = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
@@ -35,14 +38,14 @@ function describeArchitecture(a: Architecture): string[] {
   ];
 }
 
-async function modelInfo(dir: string, batch: number, length: number, json: boolean): Promise<number> {
+async function modelInfo(dir: string, batch: number, length: number, options: TrainingMemoryOptions, json: boolean): Promise<number> {
   const bytes = await resolveFolderSource(dir).read(CONFIG_FILE);
   if (!bytes) throw new ConfigError(`--model ${dir}: no ${CONFIG_FILE} there; give a model folder as transformers saves it`);
   const config = parseModelConfig(bytes);
   const arch = architectureOf(config);
-  const memory: TrainingMemory = trainingMemory(config, batch, length);
+  const memory: TrainingMemory = trainingMemory(config, batch, length, options);
   if (json) {
-    console.log(JSON.stringify({ architecture: arch, memory: { batch, length, ...memory } }, null, 2));
+    console.log(JSON.stringify({ architecture: arch, memory: { batch, length, ...options, ...memory } }, null, 2));
     return 0;
   }
   for (const line of describeArchitecture(arch)) console.log(line);
@@ -51,8 +54,9 @@ async function modelInfo(dir: string, batch: number, length: number, json: boole
   console.log(`  parameters   ${MB(memory.parameters)}`);
   console.log(`  gradients    ${MB(memory.gradients)}`);
   console.log(`  AdamW m, v   ${MB(memory.optimizer)}`);
-  console.log(`  activations  ${MB(memory.activations)}`);
-  console.log(`  logits       ${MB(memory.logits)} (and their gradient)`);
+  console.log(`  activations  ${MB(memory.activations)}${options.gradientCheckpointing ? ' (gradient checkpointing)' : ''}`);
+  const rows = memory.logitsRows < batch * length ? `, in chunks of ${memory.logitsRows} rows` : '';
+  console.log(`  logits       ${MB(memory.logits)} (and their gradient${rows})`);
   console.log(`  total        ${MB(memory.total)}`);
   return 0;
 }
@@ -69,6 +73,7 @@ export async function infoCommand(argv: string[]): Promise<number> {
     options: {
       backend: { type: 'string', default: 'auto' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
       model: { type: 'string' }, model_name_or_path: { type: 'string' }, batch: { type: 'string', default: '2' }, length: { type: 'string', default: '128' },
+      gradient_checkpointing: { type: 'boolean', default: false }, logits_chunk_rows: { type: 'string', default: 'auto' },
     },
     strict: true,
   });
@@ -77,7 +82,11 @@ export async function infoCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const model = values.model ?? values.model_name_or_path;
-  if (model !== undefined) return modelInfo(model, positive('batch', values.batch!), positive('length', values.length!), values.json!);
+  if (model !== undefined) {
+    const chunkRows: LogitsChunking = values.logits_chunk_rows === 'auto' ? 'auto' : positive('logits_chunk_rows', values.logits_chunk_rows!);
+    const options = { gradientCheckpointing: values.gradient_checkpointing!, logitsChunkRows: chunkRows };
+    return modelInfo(model, positive('batch', values.batch!), positive('length', values.length!), options, values.json!);
+  }
   // Probe the GPU with 'auto' so the adapter is reported even when WASM is chosen.
   const rt = await createRuntime({ backend: values.backend as BackendChoice });
   try {

@@ -4,7 +4,7 @@ import type { Backend } from '../backend/backend.js';
 import type { DType } from '../backend/dtype.js';
 import { CheckpointError } from '../errors.js';
 import { shapeKeys } from '../nn/architecture.js';
-import { CausalLM } from '../nn/causal_lm.js';
+import { CausalLM, type ModelOptions } from '../nn/causal_lm.js';
 import { decoderTensors } from '../nn/decoder_tensors.js';
 import { parameterLayout, type HeadOptions } from '../nn/layout.js';
 import { ADAPTER_CONFIG_FILE, loadAdapter, readAdapterFolder, saveAdapter } from './peft_adapter.js';
@@ -13,7 +13,7 @@ import {
   type ModelFolderDestination, type ModelFolderLocation, type SaveModelFolderOptions,
 } from './model_folder.js';
 
-export interface LoadModelOptions {
+export interface LoadModelOptions extends Pick<ModelOptions, 'gradientCheckpointing' | 'logitsChunkRows'> {
   /**
    * Heads to create. Default: the heads whose tensors the folder has. A head asked for but
    * absent from the folder starts at zero (a new reward or value head, as the spec says).
@@ -73,7 +73,13 @@ export async function loadModel(backend: Backend, where: ModelFolderLocation, op
   return CausalLM.fromWeights(backend, config, (spec) => {
     if (isHeadTensor(spec.name) && !has(spec.name)) return undefined;
     return expectTensor(folder.tensors, spec.name, spec.shape, file, because.get(spec.name) ?? `hidden size ${arch.hiddenSize}`);
-  }, { heads, ...(options.dtype ? { dtype: options.dtype } : {}), ...(folder.generationConfig ? { generationConfig: folder.generationConfig } : {}) });
+  }, {
+    heads,
+    ...(options.dtype ? { dtype: options.dtype } : {}),
+    gradientCheckpointing: options.gradientCheckpointing,
+    logitsChunkRows: options.logitsChunkRows,
+    ...(folder.generationConfig ? { generationConfig: folder.generationConfig } : {}),
+  });
 }
 
 /**

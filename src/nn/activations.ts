@@ -118,14 +118,23 @@ export interface BlockGradients {
 export class Activations {
   readonly B: number;
   readonly T: number;
+  /**
+   * Gradient checkpointing: blocks[l] has its own input, and every other tensor is one set
+   * shared by all layers, which the backward refills from the layer's input.
+   */
+  readonly checkpointed: boolean;
+  /** The layer whose tensors the blocks' shared set holds (checkpointed; −1: none yet). */
+  resident = -1;
   readonly blocks: BlockActivations[] = [];
   /** Residual stream after the last block. */
   readonly out: Tensor;
   readonly lnf: Tensor;
   readonly lnfStats: NormStats;
-  // Allocated on first use: [B·T, V] logits and their gradient, and the heads' buffers.
+  // Allocated on first use: [B·T, V] logits and their gradient (or one chunk's rows of each), and the heads' buffers.
   logits: Tensor | undefined;
   logitsGrad: Tensor | undefined;
+  chunkLogits: Tensor | undefined;
+  chunkLogitsGrad: Tensor | undefined;
   hLast: Tensor | undefined;
   dhLast: Tensor | undefined;
   scoreOut: Tensor | undefined;
@@ -136,21 +145,29 @@ export class Activations {
   readonly grads: BlockGradients;
   readonly #pool: TensorPool;
 
-  constructor(backend: Backend, a: Architecture, B: number, T: number) {
+  constructor(backend: Backend, a: Architecture, B: number, T: number, options: { checkpoint?: boolean } = {}) {
     this.B = B;
     this.T = T;
+    this.checkpointed = options.checkpoint ?? false;
     const z = (this.#pool = new TensorPool(backend));
     const { hiddenSize: C, heads: H, kvHeads: Hkv, headDim: D } = a;
     const N = B * T;
     let shared: Projections | undefined;
+    let first: BlockActivations | undefined;
     for (let l = 0; l < a.layers; l++) {
+      const input = z.zeros([N, C]);
+      if (first && this.checkpointed) {
+        this.blocks.push({ ...first, input });
+        continue;
+      }
       const t = blockTensors(z, a, N, shared);
       shared ??= t.proj;
       this.blocks.push({
-        ...t, input: z.zeros([N, C]),
+        ...t, input,
         q: z.zeros([B, H, T, D]), k: z.zeros([B, Hkv, T, D]), v: z.zeros([B, Hkv, T, D]),
         probs: z.zeros([B, H, T, T]),
       });
+      first ??= this.blocks[0];
     }
     this.out = z.zeros([N, C]);
     this.lnf = z.zeros([N, C]);

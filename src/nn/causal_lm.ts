@@ -13,6 +13,7 @@ import { blockBackward, blockForward, type BlockContext } from './decoder_block.
 import { decoderRefs, type DecoderRefs } from './decoder_tensors.js';
 import { parameterLayout, type HeadOptions, type ParamLayout, type ParamSpec } from './layout.js';
 import { norm, normBackward, type Gradients, type Weights } from './linear.js';
+import { checkLogitsChunking, logitChunks, logitsChunkRows, type LogitChunk, type LogitsChunking } from './logit_chunks.js';
 import { LoraAdapter } from './lora/lora_adapter.js';
 import { loraConfig, type LoraConfig } from './lora/lora_config.js';
 import { SharedWeights } from './shared_weights.js';
@@ -32,10 +33,19 @@ export interface ModelOptions {
    * scores and generation run, backward does not.
    */
   dtype?: DType;
+  /** See CausalLM.gradientCheckpointing (default false). */
+  gradientCheckpointing?: boolean;
+  /** See CausalLM.logitsChunkRows (default 'auto'). */
+  logitsChunkRows?: LogitsChunking;
 }
 
 export interface ForwardOptions {
-  /** Compute the LM logits (default true). Reward and value models can skip them. */
+  /**
+   * The LM logits. Unset (the default): the LM head is ready for lmLoss() and tokenLogprobs(),
+   * in row chunks when the model's logitsChunkRows says so (then `logits` is not readable);
+   * true: the full [B·T, V] logits, whatever logitsChunkRows says; false: no LM head (reward
+   * and value models).
+   */
   logits?: boolean;
   /** How lmLoss combines token losses (default 'mean' over target tokens). */
   reduction?: LossReduction;
@@ -92,6 +102,10 @@ export class CausalLM {
   #batch: BatchTensors | undefined;
   #forwardOptions: ForwardOptions = {};
   #ran: 'none' | 'forward' | 'loss' = 'none';
+  #checkpointing = false;
+  #chunking: LogitsChunking = 'auto';
+  /** Rows per LM-head chunk of the last forward; undefined: its logits are whole (or absent). */
+  #chunk: number | undefined;
   #losses: Tensor | undefined;
   #dlogits: Tensor | undefined;
   #loss: Tensor | undefined;
@@ -137,7 +151,48 @@ export class CausalLM {
     const layout = parameterLayout(arch, options.heads, dtype);
     const host = initialValues(layout, options.seed ?? 0, get);
     const base = new SharedWeights(ParameterStore.upload(backend, layout, host, dtype));
-    return new CausalLM(backend, config, arch, base, undefined, options.generationConfig);
+    const model = new CausalLM(backend, config, arch, base, undefined, options.generationConfig);
+    model.gradientCheckpointing = options.gradientCheckpointing ?? false;
+    model.logitsChunkRows = options.logitsChunkRows ?? 'auto';
+    return model;
+  }
+
+  /**
+   * Gradient checkpointing (TrainingArguments' gradient_checkpointing): the forward keeps only
+   * each block's input, and backward recomputes a block's activations from it, into one set
+   * that all layers share, just before that block's backward. Activation memory of one block
+   * instead of L, for one more forward of every block but the last per backward; gradients as
+   * without it (LoRA's dropout masks are drawn again from the same counters). Takes effect at
+   * the next forward.
+   */
+  get gradientCheckpointing(): boolean {
+    return this.#checkpointing;
+  }
+
+  set gradientCheckpointing(on: boolean) {
+    if (on === this.#checkpointing) return;
+    this.#checkpointing = on;
+    this.#releaseActivations();
+  }
+
+  /**
+   * Rows of LM logits computed at once. Below the batch's B·T, lmLoss(), tokenLogprobs() and
+   * their backward run the LM head chunk by chunk (the backward recomputes each chunk's logits:
+   * one more head matmul), so a step holds chunk × V logits and gradients instead of B·T × V,
+   * and `logits` is not readable unless forward() is asked for them ({ logits: true }). A number
+   * of rows (rounded down to a multiple of 64, at least 64), Infinity (never chunk), or 'auto'
+   * (the default): whole up to AUTO_LOGITS_BYTES (64 MiB) of logits, else chunks that fit in it.
+   * Takes effect at the next forward.
+   */
+  get logitsChunkRows(): LogitsChunking {
+    return this.#chunking;
+  }
+
+  set logitsChunkRows(setting: LogitsChunking) {
+    checkLogitsChunking(setting);
+    if (setting === this.#chunking) return;
+    this.#chunking = setting;
+    this.#releaseActivations();
   }
 
   get frozen(): boolean {
@@ -218,7 +273,7 @@ export class CausalLM {
     const layout = this.layout;
     const params = this.backend.zeros([layout.total], layout);
     this.backend.copy(this.params, params);
-    return new CausalLM(this.backend, this.config, this.arch, new SharedWeights(new ParameterStore(this.backend, layout, params)), undefined, this.generationConfig);
+    return this.#withSettings(new CausalLM(this.backend, this.config, this.arch, new SharedWeights(new ParameterStore(this.backend, layout, params)), undefined, this.generationConfig));
   }
 
   /**
@@ -229,7 +284,8 @@ export class CausalLM {
   async withHeads(heads: HeadOptions): Promise<CausalLM> {
     if (this.#adapter) return this.#view(await this.#adapter.copy({ heads, hiddenSize: this.arch.hiddenSize, initial: await this.#baseHeads() }));
     const weights = await this.readParameters();
-    return CausalLM.fromWeights(this.backend, this.config, (s) => weights.get(s.name), { heads, ...(this.generationConfig ? { generationConfig: this.generationConfig } : {}) });
+    const settings = { gradientCheckpointing: this.gradientCheckpointing, logitsChunkRows: this.logitsChunkRows };
+    return CausalLM.fromWeights(this.backend, this.config, (s) => weights.get(s.name), { heads, ...settings, ...(this.generationConfig ? { generationConfig: this.generationConfig } : {}) });
   }
 
   /**
@@ -309,15 +365,13 @@ export class CausalLM {
     else gatherRows(w(refs.embed), bt.ids, x0);
     this.#adapter?.beginForward(!this.#frozen);
     const c = (this.#context = this.#blockContext(p.pos));
-    for (let l = 0; l < arch.layers; l++) {
-      const blk = acts.blocks[l]!;
-      const next = l + 1 < arch.layers ? acts.blocks[l + 1]!.input : acts.out;
-      blockForward(c, refs.blocks[l]!, blk.input, blk, next, (proj, attnOut) =>
-        attentionForward(this.backend, proj, { q: blk.q, k: blk.k, v: blk.v, scores: acts.scores, probs: blk.probs, yHeads: acts.yHeads, out: attnOut }, bt.keyMask));
-    }
+    for (let l = 0; l < arch.layers; l++) this.#blockForward(c, l);
     norm(w, acts.out, refs.finalNorm, acts.lnf, acts.lnfStats, arch.normEps);
-    if (options.logits ?? true) {
-      acts.logits = acts.lazy(acts.logits, [p.B * p.T, arch.vocabSize]);
+    const N = p.B * p.T;
+    const chunk = logitsChunkRows(options.logits ? Infinity : this.#chunking, N, arch.vocabSize);
+    this.#chunk = options.logits !== false && chunk < N ? chunk : undefined;
+    if (options.logits !== false && this.#chunk === undefined) {
+      acts.logits = acts.lazy(acts.logits, [N, arch.vocabSize]);
       matmul(acts.lnf, w(refs.lmHead), { transB: true, out: acts.logits });
     }
     this.#ran = 'forward';
@@ -326,8 +380,14 @@ export class CausalLM {
 
   /** The LM logits [B·T, V] of the last forward. */
   get logits(): Tensor {
+    if (this.#chunk !== undefined && this.#ran !== 'none') {
+      throw new TensorStateError(
+        `CausalLM: the last forward left the LM head to lmLoss() and tokenLogprobs(), which run it in chunks of ${this.#chunk} rows (logitsChunkRows ${this.#chunking}): there are no full logits to read; ` +
+          'run forward(batch, { logits: true }) for the full [B·T, V] logits',
+      );
+    }
     const logits = this.#acts?.logits;
-    if (!logits || this.#ran === 'none' || this.#forwardOptions.logits === false) throw new TensorStateError('CausalLM: no logits; run forward() with logits first');
+    if (!logits || this.#ran === 'none' || this.#forwardOptions.logits === false) throw new TensorStateError(NO_LOGITS);
     return logits;
   }
 
@@ -344,18 +404,19 @@ export class CausalLM {
    */
   lmLoss(): Tensor {
     const be = this.backend;
-    const logits = this.logits;
-    const acts = this.#acts!;
+    const acts = this.#needLMHead();
     const bt = this.#batch!;
-    const N = acts.B * acts.T;
-    if (!this.#losses || this.#losses.size !== N) {
-      this.#losses?.dispose();
-      this.#losses = be.zeros([N]);
+    const losses = this.#tokenLossBuffer();
+    if (this.#chunk !== undefined) {
+      // dlogits are recomputed chunk by chunk in backward.
+      for (const c of this.#logitChunks(false)) softmaxCrossEntropy(c.logits, c.rows(bt.targets), c.rows(bt.weights), c.rows(losses));
+    } else {
+      const logits = this.logits;
+      if (!this.#frozen) this.#dlogits = acts.logitsGrad ??= acts.lazy(undefined, logits.shape as number[]);
+      softmaxCrossEntropy(logits, bt.targets, bt.weights, losses, this.#frozen ? undefined : this.#dlogits);
     }
-    if (!this.#frozen) this.#dlogits = acts.logitsGrad ??= acts.lazy(undefined, logits.shape as number[]);
-    softmaxCrossEntropy(logits, bt.targets, bt.weights, this.#losses, this.#frozen ? undefined : this.#dlogits);
     this.#loss ??= be.zeros([1]);
-    sum(this.#losses, { out: this.#loss });
+    sum(losses, { out: this.#loss });
     this.#ran = 'loss';
     return this.#loss;
   }
@@ -372,13 +433,16 @@ export class CausalLM {
    * gets a NaN log-prob: mask it out (the loss ops read only masked positions).
    */
   tokenLogprobs(scale = 1): TokenLogprobs {
-    const logits = this.logits;
-    const N = logits.shape[0]!;
+    const acts = this.#needLMHead();
+    const N = acts.B * acts.T;
     if (!this.#logprobs || this.#logprobs.logprobs.size !== N) {
       this.#disposeLogprobs();
       this.#logprobs = { logprobs: this.backend.zeros([N]), entropies: this.backend.zeros([N]) };
     }
-    tokenLogprobs(logits, this.#batch!.targets, this.#logprobs.logprobs, this.#logprobs.entropies, { scale });
+    const { logprobs, entropies } = this.#logprobs;
+    const targets = this.#batch!.targets;
+    if (this.#chunk === undefined) tokenLogprobs(this.logits, targets, logprobs, entropies, { scale });
+    else for (const c of this.#logitChunks(false)) tokenLogprobs(c.logits, c.rows(targets), c.rows(logprobs), c.rows(entropies), { scale });
     return this.#logprobs;
   }
 
@@ -422,10 +486,11 @@ export class CausalLM {
     be.zero(acts.grads.dLn);
     if (input.lm && input.dLogprobs) throw new TensorStateError('CausalLM: backward() takes lm or dLogprobs, not both; fold one loss into the other');
     if (input.lm) {
-      if (this.#ran !== 'loss' || !this.#dlogits) throw new TensorStateError('CausalLM: backward({ lm: true }) needs lmLoss() after forward()');
-      this.#backwardLogits(this.#dlogits);
+      if (this.#ran !== 'loss' || (!this.#dlogits && this.#chunk === undefined)) throw new TensorStateError('CausalLM: backward({ lm: true }) needs lmLoss() after forward()');
+      if (this.#chunk === undefined) this.#backwardLogits(this.#dlogits!);
+      else this.#backwardLogitChunks(bt.weights, 1);
     }
-    if (input.dLogprobs) this.#backwardLogits(this.#logprobGradient(input.dLogprobs, input.logprobScale ?? 1));
+    if (input.dLogprobs) this.#backwardLogprobs(input.dLogprobs, input.logprobScale ?? 1);
     if (input.dScores) {
       const dh = (acts.dhLast = acts.lazy(acts.dhLast, [acts.B, this.arch.hiddenSize]));
       if (!acts.hLast) throw new TensorStateError('CausalLM: backward({ dScores }) needs scores() after forward()');
@@ -452,7 +517,10 @@ export class CausalLM {
     be.zero(dres);
     normBackward(w, this.#g, acts.grads.dLn, acts.out, refs.finalNorm, acts.lnfStats, dres);
     const c = this.#context!;
-    for (let l = this.arch.layers - 1; l >= 0; l--) blockBackward(c, this.#g, refs.blocks[l]!, acts.blocks[l]!, acts.grads, acts);
+    for (let l = this.arch.layers - 1; l >= 0; l--) {
+      if (acts.checkpointed && acts.resident !== l) this.#blockForward(c, l);
+      blockBackward(c, this.#g, refs.blocks[l]!, acts.blocks[l]!, acts.grads, acts);
+    }
     const [dEmbed, dPositions] = [g(refs.embed), refs.positions ? g(refs.positions) : undefined];
     if (dEmbed) scatterAddRows(dres, bt.idIndex, dEmbed);
     if (dPositions) scatterAddRows(dres, bt.posIndex, dPositions);
@@ -479,24 +547,73 @@ export class CausalLM {
 
   #activations(B: number, T: number): Activations {
     if (this.#acts && this.#acts.B === B && this.#acts.T === T) return this.#acts;
-    this.#acts?.dispose();
-    this.#batch?.dispose();
-    this.#losses?.dispose();
-    this.#losses = undefined;
-    this.#dlogits = undefined;
-    this.#negatedDLogprobs = undefined;
-    this.#acts = new Activations(this.backend, this.arch, B, T);
+    this.#releaseActivations();
+    this.#acts = new Activations(this.backend, this.arch, B, T, { checkpoint: this.#checkpointing });
     this.#batch = new BatchTensors(this.backend, B, T);
     return this.#acts;
   }
 
-  /** Adds the LM head's share of backward for ∂L/∂logits: into the head's gradient and ∂L/∂(final norm output). */
-  #backwardLogits(dlogits: Tensor): void {
+  /** Frees the batch-shaped buffers; the next forward allocates them for its shape and settings. */
+  #releaseActivations(): void {
+    this.#acts?.dispose();
+    this.#batch?.dispose();
+    this.#losses?.dispose();
+    this.#acts = this.#batch = this.#losses = undefined;
+    this.#dlogits = undefined;
+    this.#negatedDLogprobs = undefined;
+    this.#ran = 'none';
+  }
+
+  /** Block l's forward from its input (saved by the forward) into its tensors and the next block's input. */
+  #blockForward(c: BlockContext, l: number): void {
+    const acts = this.#acts!;
+    const blk = acts.blocks[l]!;
+    // Recomputing under checkpointing writes the next input again, with the same values.
+    const next = l + 1 < this.arch.layers ? acts.blocks[l + 1]!.input : acts.out;
+    blockForward(c, this.refs.blocks[l]!, blk.input, blk, next, (proj, attnOut) =>
+      attentionForward(this.backend, proj, { q: blk.q, k: blk.k, v: blk.v, scores: acts.scores, probs: blk.probs, yHeads: acts.yHeads, out: attnOut }, this.#batch!.keyMask));
+    acts.resident = l;
+  }
+
+  /**
+   * Adds the LM head's share of backward for ∂L/∂logits: into the head's gradient and ∂L/∂(final
+   * norm output); `rows` picks a chunk's rows of lnf and that gradient.
+   */
+  #backwardLogits(dlogits: Tensor, rows: (t: Tensor) => Tensor = (t) => t): void {
     const acts = this.#acts!;
     const head = this.refs.lmHead;
     const dHead = this.#g(head);
-    if (dHead) matmul(dlogits, acts.lnf, { transA: true, out: dHead, accumulate: true });
-    matmul(dlogits, this.param(head), { out: acts.grads.dLn, accumulate: true });
+    if (dHead) matmul(dlogits, rows(acts.lnf), { transA: true, out: dHead, accumulate: true });
+    matmul(dlogits, this.param(head), { out: rows(acts.grads.dLn), accumulate: true });
+  }
+
+  /** The LM head's backward chunk by chunk: each chunk's logits again, its dlogits as softmaxCrossEntropy gives them for `weights` and `scale`, then the head's share. */
+  #backwardLogitChunks(weights: Tensor, logitScale: number): void {
+    const targets = this.#batch!.targets;
+    const losses = this.#tokenLossBuffer();
+    for (const c of this.#logitChunks(true)) {
+      softmaxCrossEntropy(c.logits, c.rows(targets), c.rows(weights), c.rows(losses), c.dlogits, { scale: logitScale });
+      this.#backwardLogits(c.dlogits!, c.rows);
+    }
+  }
+
+  /** The last forward's LM head in chunks (with a dlogits buffer for the backward). */
+  #logitChunks(withGrad: boolean): Generator<LogitChunk> {
+    const acts = this.#acts!;
+    const shape = [this.#chunk!, this.arch.vocabSize];
+    acts.chunkLogits = acts.lazy(acts.chunkLogits, shape);
+    if (withGrad) acts.chunkLogitsGrad = acts.lazy(acts.chunkLogitsGrad, shape);
+    return logitChunks(this.backend, acts.lnf, this.param(this.refs.lmHead), this.#chunk!, { logits: acts.chunkLogits, ...(withGrad ? { dlogits: acts.chunkLogitsGrad } : {}) });
+  }
+
+  /** The per-token loss buffer [B·T] (lmLoss's output; the policy gradient's scratch). */
+  #tokenLossBuffer(): Tensor {
+    const N = this.#acts!.B * this.#acts!.T;
+    if (!this.#losses || this.#losses.size !== N) {
+      this.#losses?.dispose();
+      this.#losses = this.backend.zeros([N]);
+    }
+    return this.#losses;
   }
 
   /**
@@ -516,24 +633,21 @@ export class CausalLM {
   }
 
   /**
-   * ∂L/∂logits from ∂L/∂log p(target): softmaxCrossEntropy with weights −∂L/∂log p gives
-   * exactly dlogits = ∂L/∂log p · scale · (onehot − softmax), and skips rows of weight 0.
+   * The LM head's backward for ∂L/∂log p(target): softmaxCrossEntropy with weights −∂L/∂log p
+   * gives exactly dlogits = ∂L/∂log p · scale · (onehot − softmax), and skips rows of weight 0.
    */
-  #logprobGradient(dLogprobs: Tensor, logitScale: number): Tensor {
-    const be = this.backend;
-    const acts = this.#acts!;
-    const logits = this.logits;
-    const N = logits.shape[0]!;
+  #backwardLogprobs(dLogprobs: Tensor, logitScale: number): void {
+    const acts = this.#needLMHead();
+    const N = acts.B * acts.T;
     if (dLogprobs.size !== N) throw new ShapeError(`CausalLM: dLogprobs has ${dLogprobs.size} values, the last forward has ${N} positions`);
-    if (!this.#losses || this.#losses.size !== N) {
-      this.#losses?.dispose();
-      this.#losses = be.zeros([N]);
-    }
+    const losses = this.#tokenLossBuffer();
     this.#negatedDLogprobs = acts.lazy(this.#negatedDLogprobs, [N]);
     scale(dLogprobs, -1, this.#negatedDLogprobs);
+    if (this.#chunk !== undefined) return this.#backwardLogitChunks(this.#negatedDLogprobs, logitScale);
+    const logits = this.logits;
     const dlogits = (acts.logitsGrad ??= acts.lazy(undefined, logits.shape as number[]));
-    softmaxCrossEntropy(logits, this.#batch!.targets, this.#negatedDLogprobs, this.#losses, dlogits, { scale: logitScale });
-    return dlogits;
+    softmaxCrossEntropy(logits, this.#batch!.targets, this.#negatedDLogprobs, losses, dlogits, { scale: logitScale });
+    this.#backwardLogits(dlogits);
   }
 
   #disposeLogprobs(): void {
@@ -544,7 +658,14 @@ export class CausalLM {
 
   /** A model of this config over the same base weights with `adapter` (another role of one base). */
   #view(adapter: LoraAdapter): CausalLM {
-    return new CausalLM(this.backend, this.config, this.arch, this.#base, adapter, this.generationConfig);
+    return this.#withSettings(new CausalLM(this.backend, this.config, this.arch, this.#base, adapter, this.generationConfig));
+  }
+
+  /** `model` with this model's activation-memory settings. */
+  #withSettings(model: CausalLM): CausalLM {
+    model.gradientCheckpointing = this.gradientCheckpointing;
+    model.logitsChunkRows = this.logitsChunkRows;
+    return model;
   }
 
   /** The base's head values (the start of an adapter's copy of them), by name. */
@@ -580,6 +701,13 @@ export class CausalLM {
     return this.#acts;
   }
 
+  /** The last forward's activations, if it left the LM head ready (whole logits, or chunks). */
+  #needLMHead(): Activations {
+    const acts = this.#needForward();
+    if (this.#chunk === undefined && (!acts.logits || this.#forwardOptions.logits === false)) throw new TensorStateError(NO_LOGITS);
+    return acts;
+  }
+
   #headParam(name: string): Tensor {
     if (!this.layout.byName.has(name)) {
       throw new TensorStateError(`CausalLM: this model has no ${name.split('.')[0]} head; create it with heads: { ${name.startsWith('score') ? 'score' : 'value'}: true }`);
@@ -587,6 +715,8 @@ export class CausalLM {
     return this.param(name);
   }
 }
+
+const NO_LOGITS = 'CausalLM: no logits; run forward() with logits first';
 
 function maxPosition(positions: Float32Array): number {
   let m = 0;

@@ -4,6 +4,7 @@ import type { Backend, Tensor } from '../backend/backend.js';
 import { Activations } from './activations.js';
 import { architectureOf, type ModelConfig } from './architecture.js';
 import { parameterLayout, parameterCount, type HeadOptions } from './layout.js';
+import { checkLogitsChunking, logitsChunkRows, type LogitsChunking } from './logit_chunks.js';
 
 /** Bytes of each part of a full fine-tuning step in f32 with AdamW. */
 export interface TrainingMemory {
@@ -15,9 +16,20 @@ export interface TrainingMemory {
   optimizer: number;
   /** What the forward keeps for the backward, and the backward's scratch. */
   activations: number;
-  /** The LM head's [B·T, V] logits and their gradient. */
+  /** The LM head's logits and their gradient: [B·T, V] each, or one chunk's rows when chunked. */
   logits: number;
+  /** Rows of logits held at once (B·T unless chunked). */
+  logitsRows: number;
   total: number;
+}
+
+/** The model's settings that change a step's memory (as CausalLM and loadModel take them). */
+export interface TrainingMemoryOptions {
+  heads?: HeadOptions;
+  /** CausalLM.gradientCheckpointing (default false). */
+  gradientCheckpointing?: boolean;
+  /** CausalLM.logitsChunkRows (default 'auto', as a model's). */
+  logitsChunkRows?: LogitsChunking;
 }
 
 /** A backend whose tensors hold no memory: zeros() returns a tensor of the right size and nothing else. */
@@ -27,13 +39,16 @@ function countingBackend(): Backend {
 }
 
 /** The device memory of one training step at `batch` sequences of `length` tokens. */
-export function trainingMemory(config: ModelConfig, batch: number, length: number, heads: HeadOptions = {}): TrainingMemory {
+export function trainingMemory(config: ModelConfig, batch: number, length: number, options: TrainingMemoryOptions = {}): TrainingMemory {
   const arch = architectureOf(config);
-  const layout = parameterLayout(arch, heads);
+  const layout = parameterLayout(arch, options.heads);
   const parameters = layout.total * 4;
-  const acts = new Activations(countingBackend(), arch, batch, length);
+  const acts = new Activations(countingBackend(), arch, batch, length, { checkpoint: options.gradientCheckpointing ?? false });
   const activations = acts.bytes;
-  const logits = 2 * batch * length * arch.vocabSize * 4;
+  const chunking = options.logitsChunkRows ?? 'auto';
+  checkLogitsChunking(chunking);
+  const logitsRows = logitsChunkRows(chunking, batch * length, arch.vocabSize);
+  const logits = 2 * logitsRows * arch.vocabSize * 4;
   const total = 4 * parameters + activations + logits;
-  return { parameterCount: parameterCount(layout), parameters, gradients: parameters, optimizer: 2 * parameters, activations, logits, total };
+  return { parameterCount: parameterCount(layout), parameters, gradients: parameters, optimizer: 2 * parameters, activations, logits, logitsRows, total };
 }

@@ -4,8 +4,9 @@ import type { CausalLM } from '../nn/causal_lm.js';
 import type { Tokenizer } from '../text/tokenizer.js';
 import type { TrainingConfig } from './config/training.js';
 
-/** AdamW with the config's TrainingArguments names. */
+/** AdamW with the config's TrainingArguments names, for a model the trainer trains (gradient_checkpointing set on it as the config says). */
 export function optimizerFor(model: CausalLM, c: Omit<TrainingConfig, 'model_name_or_path'>): AdamW {
+  model.gradientCheckpointing = c.gradient_checkpointing;
   return new AdamW(model, { lr: c.learning_rate, beta1: c.adam_beta1, beta2: c.adam_beta2, eps: c.adam_epsilon, weight_decay: c.weight_decay, max_grad_norm: c.max_grad_norm });
 }
 

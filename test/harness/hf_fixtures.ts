@@ -1,6 +1,7 @@
 // The golden fixtures made by Hugging Face's libraries themselves (test/fixtures/hf-tiny,
 // peft-tiny): where they are in each runtime, their batch, their outputs.
-import { parseSafetensors, resolveFolderSource, type TokenBatch } from 'webrlhf';
+import * as assert from 'uvu/assert';
+import { checkpointTensorName, parseSafetensors, resolveFolderSource, type CausalLM, type TokenBatch } from 'webrlhf';
 import { platform } from '../../src/runtime/platform.js';
 
 /** A fixture folder's path: a directory in Node and Deno, a URL under the test server in a browser. */
@@ -26,4 +27,22 @@ export function relativeError(got: ArrayLike<number>, want: ArrayLike<number>, k
     scale = Math.max(scale, Math.abs(want[i]!));
   }
   return diff / scale;
+}
+
+/** The families of test/fixtures/hf-tiny. */
+export const HF_FAMILIES = ['gpt2', 'llama', 'qwen2', 'qwen3'] as const;
+/** transformers computes in f32 as webrlhf does; the sums run in other orders. */
+export const GOLDEN_TOLERANCE = 1e-4;
+
+/** Every parameter's gradient against transformers' (golden `grad.<name>`), within GOLDEN_TOLERANCE. */
+export function assertGoldenGradients(model: CausalLM, grads: Map<string, Float32Array>, golden: Map<string, { data: Float32Array }>, what = ''): void {
+  const gradNames = [...golden.keys()].filter((k) => k.startsWith('grad.'));
+  assert.is(gradNames.length, model.layout.specs.length, 'transformers has one gradient per webrlhf parameter');
+  for (const key of gradNames) {
+    const name = checkpointTensorName(model.arch, key.slice('grad.'.length)).name;
+    const g = grads.get(name);
+    assert.ok(g, `webrlhf has no parameter ${name}`);
+    const err = relativeError(g!, golden.get(key)!.data);
+    assert.ok(err < GOLDEN_TOLERANCE, `${what}${name}: gradient relative error ${err}`);
+  }
 }

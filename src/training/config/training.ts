@@ -33,6 +33,7 @@ export interface TrainingConfig extends PeftKeys {
   adam_epsilon: number;
   weight_decay: number;
   max_grad_norm: number;
+  gradient_checkpointing: boolean;
   model_name_or_path: string | null;
   train_file: string | null;
   eval_file: string | null;
@@ -68,6 +69,7 @@ export function trainingKeys(trainer: string, learningRate: { value: number; doc
     adam_epsilon: numberKey(1e-8, "AdamW's ε (Transformers' default).", { min: 0, minExclusive: true }),
     weight_decay: numberKey(0, 'Decoupled weight decay of AdamW (Transformers\' default: 0).', { min: 0 }),
     max_grad_norm: numberKey(1, 'Clip the global gradient norm to this before each step; 0 turns clipping off (Transformers\' default: 1).', { min: 0 }),
+    gradient_checkpointing: booleanKey(false, 'Keep only each block\'s input in the forward and recompute its activations in the backward: activation memory of one block instead of all, for one more forward per step (trained models only).'),
     model_name_or_path: stringKey(null, 'The model folder to start from (config.json + model.safetensors and its tokenizer); required on the command line.', { nullable: true }),
     train_file: stringKey(null, 'The training dataset, JSONL (docs/FORMATS.md); required on the command line.', { nullable: true }),
     eval_file: stringKey(null, 'An evaluation dataset in the same format; null: no evaluation.', { nullable: true }),
