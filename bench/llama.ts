@@ -13,7 +13,8 @@
 // timed (bench/harness/wasm_profile.ts), printed after the tables.
 import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { AdamW, CausalLM, generate, lmTrainStep, llamaConfig, parameterCount, type Backend, type LlamaConfig } from 'webrlhf';
+import { AdamW, CausalLM, generate, lmTrainStep, llamaConfig, parameterCount, type Backend } from 'webrlhf';
+import { SMOLLM2_135M } from './harness/model_configs.js';
 import { findPython, runPythonPeer } from './harness/python.js';
 import { backendsFromEnv, errorLine, forEachRuntime } from './harness/runtimes.js';
 import { fixed, measure, mib, printTable } from './harness/timing.js';
@@ -29,12 +30,6 @@ const BATCHES = list(env.WEBRLHF_BENCH_BATCHES, '1,8').map(Number);
 const PEER = env.WEBRLHF_BENCH_PEER !== '0';
 const PROFILE = env.WEBRLHF_BENCH_PROFILE === '1';
 
-/** HuggingFaceTB/SmolLM2-135M's config.json, as far as it shapes the model. */
-const SMOLLM2_135M: LlamaConfig = {
-  model_type: 'llama', architectures: ['LlamaForCausalLM'], hidden_size: 576, intermediate_size: 1536, num_hidden_layers: 30,
-  num_attention_heads: 9, num_key_value_heads: 3, vocab_size: 49152, max_position_embeddings: 8192, rope_theta: 100000,
-  rms_norm_eps: 1e-5, tie_word_embeddings: true, hidden_act: 'silu',
-};
 const TRAIN = { B: 2, T: 128, lr: 1e-4 };
 const GEN = { prompt: 32, newTokens: Number(env.WEBRLHF_BENCH_NEW_TOKENS ?? 32) };
 
