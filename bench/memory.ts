@@ -10,7 +10,7 @@
 // step takes 25-80 s on 2 cores and the peak is reached in the first step (ROUNDS=2 WARMUP=1 for steadier times)
 // WEBRLHF_BENCH_GPU_ROUNDS / WEBRLHF_BENCH_GPU_WARMUP: the same for WebGPU (default: the above)
 import { availableParallelism, loadavg } from 'node:os';
-import { AdamW, CausalLM, lmTrainStep, llamaConfig, trainingMemory, type Backend, type LlamaConfig } from 'webrlhf';
+import { AdamW, CausalLM, dpoTrainStep, lmTrainStep, llamaConfig, rewardTrainStep, trainingMemory, type Backend, type EncodedPreference, type LlamaConfig } from 'webrlhf';
 import { QWEN25_05B, SMOLLM2_135M } from './harness/model_configs.js';
 import { backendsFromEnv, errorLine, forEachRuntime, type BackendKind } from './harness/runtimes.js';
 import { fixed, measure, printTable } from './harness/timing.js';
@@ -19,7 +19,7 @@ const env = process.env;
 const list = (v: string | undefined, d: string) => (v ?? d).split(',').map((s) => s.trim()).filter(Boolean);
 // WASM first: the process's max RSS, a high-water mark, is then the WASM rows' alone.
 const BACKENDS = backendsFromEnv('wasm,webgpu');
-const ALL_ROWS = ['smollm-lora', 'smollm-ppo', 'qwen-lora', 'smollm-full-ckpt', 'smollm-full', 'qwen-full'];
+const ALL_ROWS = ['smollm-lora', 'smollm-reward', 'smollm-dpo', 'smollm-ppo', 'qwen-lora', 'smollm-full-ckpt', 'smollm-full', 'qwen-full'];
 const ROWS = list(env.WEBRLHF_BENCH_ROWS, ALL_ROWS.join(','));
 const ROUNDS = Number(env.WEBRLHF_BENCH_ROUNDS ?? 1);
 const WARMUP = Number(env.WEBRLHF_BENCH_WARMUP ?? 0);
@@ -47,7 +47,7 @@ interface Spec {
   B: number;
   T: number;
   /** tok/s is B·T per step (the PPO step counts its batch once, though four roles run it). */
-  kind: 'lora' | 'ppo' | 'full';
+  kind: 'lora' | 'ppo' | 'dpo' | 'reward' | 'full';
   checkpointing: boolean;
   /** The issue's target for this row, if any. */
   target?: number;
@@ -55,6 +55,8 @@ interface Spec {
 
 const SPECS: Spec[] = [
   { id: 'smollm-lora', shape: SMOL, method: 'LoRA r16 all-linear, bf16 base, ckpt + chunked head', B: 4, T: 256, kind: 'lora', checkpointing: true, target: 1 * GiB },
+  { id: 'smollm-reward', shape: SMOL, method: 'reward model: SEQ_CLS adapter + score head, bf16 base, ckpt (2 pairs)', B: 4, T: 256, kind: 'reward', checkpointing: true },
+  { id: 'smollm-dpo', shape: SMOL, method: 'DPO (and RLMEC): adapter policy, π_ref = the bf16 base, ckpt + chunked head (2 pairs)', B: 4, T: 256, kind: 'dpo', checkpointing: true },
   { id: 'smollm-ppo', shape: SMOL, method: 'PPO step, 4 roles on one bf16 base, ckpt + chunked head', B: 4, T: 256, kind: 'ppo', checkpointing: true },
   { id: 'qwen-lora', shape: QWEN, method: 'LoRA r16 all-linear, bf16 base, ckpt + chunked head', B: 2, T: 256, kind: 'lora', checkpointing: true, target: 2 * GiB },
   { id: 'smollm-full-ckpt', shape: SMOL, method: 'full FT f32, ckpt + chunked head', B: 4, T: 256, kind: 'full', checkpointing: true },
@@ -168,6 +170,36 @@ async function ppoRow(be: Backend, kind: BackendKind, spec: Spec, r: Result): Pr
   }
 }
 
+/** Two preference pairs of 128 prompt and 128 response tokens: 4 rows of 256, as the LoRA SFT row. */
+function pairs(spec: Spec): EncodedPreference[] {
+  const [prompts, responses] = [tokenRows(spec.B / 2, spec.T / 2, spec.shape.config.vocab_size, 7), tokenRows(spec.B, spec.T / 2, spec.shape.config.vocab_size, 9)];
+  return prompts.map((prompt, i) => ({ prompt, chosen: responses[2 * i]!, rejected: responses[2 * i + 1]! }));
+}
+
+/** A reward model's step (Bradley–Terry) or DPO's (policy and π_ref), each role on one bf16 base. */
+async function preferenceRow(be: Backend, kind: BackendKind, spec: Spec, r: Result): Promise<void> {
+  const base = CausalLM.create(be, spec.shape.config, { dtype: 'bf16', seed: 1, gradientCheckpointing: spec.checkpointing });
+  r.weights = base.deviceBytes;
+  const model = spec.kind === 'reward'
+    ? await base.withAdapter({ ...LORA, task_type: 'SEQ_CLS' }, { heads: { score: true } })
+    : await base.withAdapter(LORA);
+  model.gradientCheckpointing = spec.checkpointing;
+  const opt = new AdamW(model, { lr: LR, weight_decay: 0, max_grad_norm: 1 });
+  const batch = pairs(spec);
+  try {
+    const step = spec.kind === 'reward'
+      ? async () => void (await rewardTrainStep(model, opt, batch, LR, { pad: 0 }))
+      : async () => void (await dpoTrainStep(model, base, opt, batch, LR, { beta: 0.1, pad: 0 }));
+    Object.assign(r, await timed(be, kind, step));
+    r.adapter = model.adapter!.store.bytes + model.adapter!.store.grads.bytes;
+    r.optimizer = opt.state.bytes;
+  } finally {
+    opt.dispose();
+    model.dispose();
+    base.dispose();
+  }
+}
+
 async function fullRow(be: Backend, kind: BackendKind, spec: Spec, r: Result): Promise<void> {
   const model = CausalLM.create(be, spec.shape.config, { seed: 1, gradientCheckpointing: spec.checkpointing });
   r.weights = model.params.bytes;
@@ -190,6 +222,7 @@ async function runRow(kind: BackendKind, spec: Spec): Promise<void> {
   results.push(r);
   const est = trainingMemory(spec.shape.config, spec.B, spec.T, { gradientCheckpointing: spec.checkpointing });
   if (spec.kind === 'full') r.estimate = est.total;
+  if (spec.kind === 'lora') r.estimate = trainingMemory(spec.shape.config, spec.B, spec.T, { gradientCheckpointing: spec.checkpointing, dtype: 'bf16', lora: LORA }).total;
   if (spec.kind === 'full' && kind === 'wasm' && est.total > 0.95 * WASM32_BYTES) {
     r.note = `does not fit wasm32 (4 GiB): trainingMemory estimates ${size(est.total)}`;
     return;
@@ -210,6 +243,7 @@ async function runRow(kind: BackendKind, spec: Spec): Promise<void> {
     try {
       if (spec.kind === 'lora') await loraRow(be, kind, spec, r);
       else if (spec.kind === 'ppo') await ppoRow(be, kind, spec, r);
+      else if (spec.kind === 'dpo' || spec.kind === 'reward') await preferenceRow(be, kind, spec, r);
       else await fullRow(be, kind, spec, r);
     } catch (e) {
       r.error = errorLine(e);
@@ -246,7 +280,7 @@ function report(): void {
   console.log('  weights: the base\'s device bytes (bf16 matrices + f32 norms/biases) or the f32 model\'s; optimizer: AdamW m and v (f32)');
   console.log('  max RSS: the Node process\'s high-water mark after the row (WASM rows run first, smallest first)');
   for (const r of results) {
-    if (r.spec.kind === 'full' && r.estimate !== undefined && r.peak !== undefined) console.log(`  ${r.backend} ${r.spec.id}: trainingMemory estimate ${size(r.estimate)}, measured ${size(r.peak)}`);
+    if ((r.spec.kind === 'full' || r.spec.kind === 'lora') && r.estimate !== undefined && r.peak !== undefined) console.log(`  ${r.backend} ${r.spec.id}: trainingMemory estimate ${size(r.estimate)}, measured ${size(r.peak)}`);
     if (r.roles) console.log(`  ${r.backend} ${r.spec.id} per role (besides the shared ${size(r.weights)} base; optimizer state included): ${r.roles.map(([n, b]) => `${n} ${size(b)}`).join(', ')}`);
     if (r.note) console.log(`  ${r.backend} ${r.spec.id}: ${r.note}`);
     if (r.error) console.log(`  ${r.backend} ${r.spec.id} failed: ${r.error}`);

@@ -146,7 +146,7 @@ export class Activations {
   readonly #arch: Architecture;
   #grads: BlockGradients | undefined;
 
-  /** `backward: false` (a frozen model's): the backward's buffers are not allocated up front. */
+  /** `backward: false` (a frozen model's): no backward buffers up front, and the block inputs in two buffers taken in turn. */
   constructor(backend: Backend, a: Architecture, B: number, T: number, options: { checkpoint?: boolean; backward?: boolean } = {}) {
     this.B = B;
     this.T = T;
@@ -156,8 +156,11 @@ export class Activations {
     const N = B * T;
     let shared: Projections | undefined;
     let first: BlockActivations | undefined;
+    // Without a backward no block input is read again: two buffers, taken in turn, hold them all.
+    const inference = !(options.backward ?? true);
+    const turns = inference ? [z.zeros([N, C]), z.zeros([N, C])] : undefined;
     for (let l = 0; l < a.layers; l++) {
-      const input = z.zeros([N, C]);
+      const input = turns ? turns[l % 2]! : z.zeros([N, C]);
       if (first && this.checkpointed) {
         this.blocks.push({ ...first, input });
         continue;

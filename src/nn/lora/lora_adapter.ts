@@ -213,7 +213,9 @@ export class LoraAdapter implements LowRankUpdate {
     const shapeOf = (name: string) => shapes.get(name) ?? headShape(name, options.hiddenSize)!;
     const copy = LoraAdapter.#build(this.#backend, this.config, [...this.pairs.values()], saved, shapeOf, this.#seed + 1,
       (name) => values.get(name) ?? options.initial?.(name));
-    return this.#withStore(copy.store, saved);
+    copy.enabled = this.enabled;
+    copy.training = this.training;
+    return copy;
   }
 
   /** An adapter like this one (maps, switches, a new dropout stream) over another store. */
