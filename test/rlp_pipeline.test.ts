@@ -184,6 +184,16 @@ test('the RLP experiment with use_peft: every stage after SFT is a LoRA adapter 
   assert.ok(saved > 8 * weights, `the adapter run holds ${saved} bytes less than full fine-tuning, ${(saved / weights).toFixed(1)} copies of the ${weights} bytes of weights`);
 });
 
+test('the RLP experiment with use_peft and dtype bfloat16: the adapters train on a 16-bit copy of the SFT policy; dtype without use_peft is refused', async () => {
+  const be = await backend();
+  const config = rlpRunConfig({ ...TINY, method: 'spg', use_peft: true, dtype: 'bfloat16', ppo_total_episodes: 8 });
+  const storage = memoryRunStorage();
+  const result = await runRLPExperiment(be, config, builtinInstructionSource(be, config), { output: storage });
+  for (const row of result.table) assert.ok(row.mean >= 0 && row.mean <= 100, `${row.method} win-rate ${row.mean}`);
+  for (const stage of ['reward', 'ppo', 'reward_spg', 'ppo_spg']) assert.ok(storage.files.has(`seed-42/${stage}/final/adapter_model.safetensors`), stage);
+  assert.throws(() => rlpRunConfig({ dtype: 'bfloat16' }), (e: unknown) => e instanceof ConfigError && /set use_peft true/.test((e as Error).message));
+});
+
 test('the RLP experiment on a Qwen3 policy: every stage trains, and the policies are Qwen3 folders', async () => {
   const be = await backend();
   const config = rlpRunConfig({ ...TINY, model_type: 'qwen3', sft_max_steps: 20, ppo_total_episodes: 8 });
