@@ -188,11 +188,11 @@ export {
   runRLMECExperiment, METHODS, type MethodKey, type RLMECExperimentResult, type SeedResult,
 } from './pipelines/rlmec/pipeline.js';
 export { summarise, formatTable, percent, type MethodSummary, type TableFormat } from './pipelines/comparison_table.js';
-export { DEMO_RUN_CONFIG, DEMO_PIPELINES, FULL_SEEDS, demoRunConfig, type DemoRunConfig, type DemoPipelines } from './pipelines/demo/run_config.js';
+export { DEMO_RUN_CONFIG, DEMO_PIPELINES, DEMO_PEFT, FULL_SEEDS, demoRunConfig, type DemoRunConfig, type DemoPipelines } from './pipelines/demo/run_config.js';
 // Both pipelines take the same hooks (output, log, progress, onStep, signal); the per-pipeline names stay for existing code.
 export type { ExperimentHooks, ExperimentHooks as RLMECExperimentHooks, ExperimentHooks as RLPExperimentHooks, StageStepEvent } from './pipelines/stage.js';
 export { demoReport, type DemoReportInput } from './pipelines/demo/report.js';
-export { runDemo, type DemoHooks, type DemoOverrides, type DemoResult } from './pipelines/demo/demo.js';
+export { runDemo, trainingNote, type DemoHooks, type DemoOverrides, type DemoResult } from './pipelines/demo/demo.js';
 export { RLP_RUN_CONFIG, RLP_STAGES, RLP_METHODS, rlpRunConfig, rerunStages, type RLPRunConfig, type RLPStage, type RLPMethodChoice } from './pipelines/rlp/run_config.js';
 export { builtinInstructionSource, type RLPSource, type RLPSeedData, type LabelledPreferences } from './pipelines/rlp/source.js';
 export {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CausalLM, byteTokenizer, gptConfig, saveModel, saveTokenizer } from 'webrlhf';
+import { CausalLM, byteTokenizer, gptConfig, loadModel, saveModel, saveTokenizer } from 'webrlhf';
 import { main } from '../src/cli/main.js';
 import { quiet } from './harness/console.js';
 import { legBackend, legBackendInstance as backend } from './harness/runtime.js';
@@ -60,6 +60,22 @@ test('webrlhf rlmec --seeds 2 on the built-in task (a Llama policy) prints the t
   const again = await cli(...TINY, '--output_dir', path('builtin'));
   assert.is(again.result, 1, 'a second run into the same folder is refused');
   assert.match(again.err, /already holds a run/);
+});
+
+test('webrlhf rlmec --use_peft true: the GRM and the policy are adapter folders naming the SFT stage\'s final/ as their base, and load from there alone', async () => {
+  const r = await cli(...TINY, '--baselines', 'false', '--use_peft', 'true', '--lora_r', '4', '--output_dir', path('peft'));
+  assert.is(r.result, 0, r.err);
+  assert.match(r.out, /^RLMEC\s+\d+\.\d%/m);
+  const base = path('peft', 'seed-42', 'sft', 'final');
+  assert.ok(existsSync(join(base, 'model.safetensors')));
+  for (const stage of ['grm', 'rlmec']) {
+    const folder = path('peft', 'seed-42', stage, 'final');
+    assert.not.ok(existsSync(join(folder, 'model.safetensors')), `${stage}: no copy of the weights`);
+    assert.is(JSON.parse(await readFile(join(folder, 'adapter_config.json'), 'utf8')).base_model_name_or_path, base, stage);
+    const model = await loadModel(await backend(), folder);
+    assert.ok(model.adapter, `${stage} loads as an adapter on its base`);
+    model.dispose();
+  }
 });
 
 async function userFiles(dir: string, problems: object[]) {

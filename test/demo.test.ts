@@ -71,6 +71,24 @@ test('webrlhf demo runs RLP and RLMEC, prints both tables and writes a report.ht
   assert.is(await readFile(join(out, 'report.html'), 'utf8'), html);
 });
 
+test('webrlhf demo --use_peft true: both pipelines train LoRA adapters on their SFT policies, and the tables and report say so', async () => {
+  const out = path('peft');
+  const r = await quiet(() => main(['demo', '--use_peft', 'true', '--rlp_config', path('rlp.json'), '--rlmec_config', path('rlmec.json'), '--output_dir', out, '--backend', legBackend()]));
+  assert.is(r.result, 0, r.err);
+  assert.is(r.out.match(/seed\(s\); LoRA adapters \(r 16, alpha 32, all-linear\) on the frozen SFT policy/g)?.length, 2, r.out);
+  for (const [pipeline, stages] of [['rlp', ['reward', 'ppo', 'reward_uml', 'ppo_uml', 'reward_spg', 'ppo_spg']], ['rlmec', ['grm', 'rlmec']]] as const) {
+    const base = join(out, pipeline, 'seed-42', 'sft', 'final');
+    assert.ok(existsSync(join(base, 'model.safetensors')), `${pipeline}: SFT trains in full`);
+    for (const stage of stages) {
+      const folder = join(out, pipeline, 'seed-42', stage, 'final');
+      assert.not.ok(existsSync(join(folder, 'model.safetensors')), `${pipeline}/${stage}: no copy of the weights`);
+      assert.is(JSON.parse(await readFile(join(folder, 'adapter_config.json'), 'utf8')).base_model_name_or_path, base, `${pipeline}/${stage} names its base`);
+    }
+  }
+  const html = await readFile(join(out, 'report.html'), 'utf8');
+  assert.is(html.match(/Training: LoRA adapters/g)?.length, 2, 'each section says how its models trained');
+});
+
 interface RenderedReport {
   lineCharts: number;
   barCharts: number;

@@ -19,10 +19,12 @@ const split = instructionSplits({ seed: 3, sft: 0, preference: 24, unlabeled: 0,
 const pairs = split.preference.map((e, i) => ({ prompt: e.prompt, chosen: e.answer, rejected: split.preference[(i + 1) % 24]!.answer }));
 const views = split.preference.map((e, i) => ({ prompt: e.prompt, first: e.answer, second: i % 2 ? e.answer : `${e.answer}!` }));
 
-async function rewardModel(): Promise<CausalLM> {
+/** A reward model with a zero score head, or a SEQ_CLS LoRA adapter with one (dropout off, so that runs compare exactly). */
+async function rewardModel(adapter = false): Promise<CausalLM> {
   const base = CausalLM.create(await backend(), gptConfig({ vocab_size: tokenizer.vocabSize, n_positions: 64, n_embd: 32, n_layer: 1, n_head: 2 }), { seed: 5 });
   try {
-    return await base.withHeads({ score: true });
+    const lora = { r: 4, lora_alpha: 8, lora_dropout: 0, target_modules: 'all-linear', task_type: 'SEQ_CLS' };
+    return adapter ? await base.withAdapter(lora, { heads: { score: true } }) : await base.withHeads({ score: true });
   } finally {
     base.dispose();
   }
@@ -30,8 +32,8 @@ async function rewardModel(): Promise<CausalLM> {
 
 const settings = { seed: 1, learning_rate: 3e-3, max_steps: 4, per_device_train_batch_size: 8, max_length: 64, logging_steps: 1 };
 
-async function trainUML(lambda: number) {
-  const rm = await rewardModel();
+async function trainUML(lambda: number, adapter = false) {
+  const rm = await rewardModel(adapter);
   const metrics: Record<string, number>[] = [];
   const trainer = new UMLRewardTrainer({ model: rm, tokenizer, config: umlRewardConfig({ ...settings, mib_lambda: lambda, mib_latent: 4, mib_hidden: 8 }), train: pairs, views });
   try {
@@ -61,6 +63,20 @@ test('the RLP-UML reward trainer reports both losses, is the plain reward traine
   rm.dispose();
   assert.ok(maxDifference(zero.params, plain) < 1e-6, `λ = 0 gives the plain reward model (max difference ${maxDifference(zero.params, plain)})`);
   assert.ok(maxDifference(uml.params, plain) > 1e-5, 'λ > 0 changes the reward model through the bottleneck');
+});
+
+test('the RLP-UML reward trainer trains a LoRA adapter: the plain reward trainer\'s adapter at λ = 0, moved by the bottleneck otherwise, the base untouched', async () => {
+  const zero = await trainUML(0, true);
+  const uml = await trainUML(0.5, true);
+  const rm = await rewardModel(true);
+  const base = await rm.readBaseParameters();
+  await new RewardTrainer({ model: rm, tokenizer, config: rewardConfig(settings), train: pairs }).train();
+  const plain = await rm.readParameters();
+  assert.equal([...(await rm.readBaseParameters()).values()], [...base.values()], 'the base is frozen');
+  rm.dispose();
+  assert.ok([...plain.keys()].some((k) => k.includes('lora_A')) && plain.has('score.weight'), `the adapter's tensors: ${[...plain.keys()].slice(0, 3).join(', ')}`);
+  assert.ok(maxDifference(zero.params, plain) < 1e-6, `λ = 0 gives the plain reward adapter (max difference ${maxDifference(zero.params, plain)})`);
+  assert.ok(maxDifference(uml.params, plain) > 1e-5, 'λ > 0 changes the adapter through the bottleneck');
 });
 
 test('the RLP-UML reward trainer needs two view pairs for the critic', async () => {
@@ -122,6 +138,60 @@ test('the RLP experiment trains every stage, writes its outputs and gives both t
   for (const key of ['sft', 'best_of_n', 'ppo', 'rlp_uml'] as const) {
     assert.equal(again.seeds[0]!.winRate[key], seed.winRate[key], `${key}: the loaded policy judges the same`);
   }
+});
+
+test('the RLP experiment with use_peft: every stage after SFT is a LoRA adapter on the frozen SFT policy, saved as PEFT files, and no stage holds a copy of its weights', async () => {
+  const be = await backend();
+  // Wider than TINY and with small batches, so that the weights, not the activations, tell the runs apart.
+  const settings: Partial<RLPRunConfig> = { ...TINY, method: 'uml', n_embd: 64, n_layer: 2, reward_batch_size: 8, ppo_batch_size: 4, generation_batch_size: 16, ppo_total_episodes: 8 };
+  /** The most device bytes in use during each stage's steps, beyond those in use before the run. */
+  const run = async (options: Partial<RLPRunConfig>) => {
+    const config = rlpRunConfig({ ...settings, ...options });
+    const storage = memoryRunStorage();
+    const bytes = new Map<string, number>();
+    const before = be.memory().bytes;
+    const onStep = (e: StageStepEvent) => bytes.set(e.stage, Math.max(bytes.get(e.stage) ?? 0, be.memory().bytes - before));
+    const result = await runRLPExperiment(be, config, builtinInstructionSource(be, config), { output: storage, onStep });
+    return { result, storage, bytes };
+  };
+  const peft = { use_peft: true, lora_r: 4, lora_target_modules: 'all-linear' };
+  const lora = await run(peft);
+  assert.equal(lora.result.table.map((r) => r.method), ['SFT', 'best-of-n (r_φ)', 'PPO', 'RLP-UML']);
+  for (const row of lora.result.table) assert.ok(row.mean >= 0 && row.mean <= 100, `${row.method} win-rate ${row.mean}`);
+  const files = lora.storage.files;
+  const weights = files.get('seed-42/sft/final/model.safetensors')?.length ?? 0;
+  assert.ok(weights > 0, 'SFT trains the model itself');
+  const json = (path: string) => JSON.parse(new TextDecoder().decode(files.get(path)!));
+  for (const stage of ['reward', 'ppo', 'reward_uml', 'ppo_uml']) {
+    assert.ok(files.has(`seed-42/${stage}/final/adapter_model.safetensors`), `${stage}/final holds an adapter`);
+    assert.not.ok(files.has(`seed-42/${stage}/final/model.safetensors`), `${stage}/final holds no copy of the weights`);
+    const adapter = json(`seed-42/${stage}/final/adapter_config.json`);
+    assert.is(adapter.r, 4);
+    assert.is(adapter.task_type, stage.startsWith('reward') ? 'SEQ_CLS' : 'CAUSAL_LM', stage);
+  }
+  // A rerun loads each adapter onto the SFT policy it loaded: the policies and r_φ judge as before.
+  const rerun = rlpRunConfig({ ...settings, ...peft, rerun: 'ppo_uml' });
+  const lines: string[] = [];
+  const again = await runRLPExperiment(be, rerun, builtinInstructionSource(be, rerun), { output: lora.storage, log: (l) => lines.push(l) });
+  for (const stage of ['sft', 'reward', 'ppo', 'reward_uml']) assert.ok(lines.some((l) => l.includes(`${stage}: loaded from`)), `${stage} is loaded`);
+  for (const key of ['sft', 'best_of_n', 'ppo'] as const) assert.equal(again.seeds[0]!.winRate[key], lora.result.seeds[0]!.winRate[key], `${key}: the loaded policy judges the same`);
+  assert.equal(again.seeds[0]!.preferenceAccuracy.reward, lora.result.seeds[0]!.preferenceAccuracy.reward, 'the loaded reward adapter scores the same');
+  // At the last PPO run, full fine-tuning holds SFT, three trained models, and the policy and
+  // value model with their gradients and AdamW's moments: ten copies of the weights and more
+  // beyond the adapter run's one.
+  const full = await run({});
+  const saved = full.bytes.get('ppo_uml')! - lora.bytes.get('ppo_uml')!;
+  assert.ok(saved > 8 * weights, `the adapter run holds ${saved} bytes less than full fine-tuning, ${(saved / weights).toFixed(1)} copies of the ${weights} bytes of weights`);
+});
+
+test('the RLP experiment with use_peft and dtype bfloat16: the adapters train on a 16-bit copy of the SFT policy; dtype without use_peft is refused', async () => {
+  const be = await backend();
+  const config = rlpRunConfig({ ...TINY, method: 'spg', use_peft: true, dtype: 'bfloat16', ppo_total_episodes: 8 });
+  const storage = memoryRunStorage();
+  const result = await runRLPExperiment(be, config, builtinInstructionSource(be, config), { output: storage });
+  for (const row of result.table) assert.ok(row.mean >= 0 && row.mean <= 100, `${row.method} win-rate ${row.mean}`);
+  for (const stage of ['reward', 'ppo', 'reward_spg', 'ppo_spg']) assert.ok(storage.files.has(`seed-42/${stage}/final/adapter_model.safetensors`), stage);
+  assert.throws(() => rlpRunConfig({ dtype: 'bfloat16' }), (e: unknown) => e instanceof ConfigError && /set use_peft true/.test((e as Error).message));
 });
 
 test('the RLP experiment on a Qwen3 policy: every stage trains, and the policies are Qwen3 folders', async () => {

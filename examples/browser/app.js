@@ -2,7 +2,7 @@
 // arrive (the library's SVG charts), and at the end shows the accuracy table, samples before
 // and after, the token-reward view and download links for the run's files.
 //
-// URL parameters set the form: ?backend=wasm&preset=tiny&autostart=1 (the tests use them).
+// URL parameters set the form: ?backend=wasm&preset=tiny&use_peft=1&autostart=1 (the tests use them).
 import { escapeHtml, escapeVisible, lineChartSvg } from '../../dist/web/index.js';
 
 /** RLMEC settings (`webrlhf rlmec` keys). demo: the defaults, as `webrlhf demo` runs them. */
@@ -25,9 +25,13 @@ const SMOOTHING = 0.9;
 /** The files offered for download, by their place in the run folder (seed-N/ left out: the page runs one seed). */
 const DOWNLOADS = [
   ['rlmec/final/model.safetensors', 'RLMEC policy: model.safetensors'],
+  // With LoRA the policy is an adapter (PEFT's files) on the SFT policy, its base.
+  ['rlmec/final/adapter_model.safetensors', 'RLMEC policy (LoRA adapter): adapter_model.safetensors'],
+  ['rlmec/final/adapter_config.json', 'adapter_config.json'],
   ['rlmec/final/config.json', 'config.json'],
   ['rlmec/final/tokenizer.json', 'tokenizer.json'],
   ['rlmec/final/tokenizer_config.json', 'tokenizer_config.json'],
+  ['sft/final/model.safetensors', "SFT policy (the start; with LoRA the adapter's base): model.safetensors"],
   ['sft/metrics.jsonl', 'SFT metrics.jsonl'],
   ['grm/metrics.jsonl', 'GRM metrics.jsonl'],
   ['rlmec/metrics.jsonl', 'RLMEC metrics.jsonl'],
@@ -41,6 +45,7 @@ const $ = (id) => document.getElementById(id);
 const form = $('controls');
 const params = new URLSearchParams(location.search);
 for (const name of ['backend', 'preset']) if (params.has(name)) form.elements[name].value = params.get(name);
+if (params.has('use_peft')) form.elements.use_peft.checked = params.get('use_peft') === '1';
 
 let worker;
 let points = {};
@@ -70,7 +75,8 @@ function start() {
   worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
   worker.onmessage = ({ data }) => handle[data.type](data);
   worker.onerror = (e) => fail('Error', e.message || 'the worker could not start (is the page served by `npm run serve`?)');
-  worker.postMessage({ type: 'start', backend: form.elements.backend.value, config: PRESETS[form.elements.preset.value] });
+  const config = { ...PRESETS[form.elements.preset.value], use_peft: form.elements.use_peft.checked };
+  worker.postMessage({ type: 'start', backend: form.elements.backend.value, config });
 }
 
 const handle = {

@@ -4,6 +4,7 @@
 // the run's files (models, metrics, samples, token rewards, report.html) back to the page.
 //
 // Messages in:  { type: 'start', backend: 'auto'|'webgpu'|'wasm', config: {...rlmec keys} }
+//                 (config.use_peft: LoRA adapters on the frozen SFT policy, with the demo's LoRA keys)
 //               { type: 'stop' }
 // Messages out: { type: 'runtime', runtime, backend, reason }   once the device is ready
 //               { type: 'log', line }                           one per stage and result
@@ -12,7 +13,7 @@
 //               { type: 'stopped', files }                      after Stop: what finished stays
 //               { type: 'error', name, message }
 import {
-  builtinArithmeticSource, createRuntime, demoReport, formatDuration, memoryRunStorage, rlmecRunConfig, runRLMECExperiment,
+  DEMO_PEFT, builtinArithmeticSource, createRuntime, demoReport, formatDuration, memoryRunStorage, rlmecRunConfig, runRLMECExperiment, trainingNote,
 } from '../../dist/web/index.js';
 
 let controller;
@@ -36,7 +37,7 @@ async function run({ backend, config }, signal) {
     rt = await createRuntime({ backend });
     self.postMessage({ type: 'runtime', runtime: rt.runtime, backend: rt.choice.chosen, reason: rt.choice.reason });
     // A ConfigError here names the bad key and the fix; the page shows it as it is.
-    const c = rlmecRunConfig({ baselines: false, seeds: 1, ...config });
+    const c = rlmecRunConfig({ baselines: false, seeds: 1, ...(config.use_peft ? DEMO_PEFT : {}), ...config });
     const result = await runRLMECExperiment(rt.backend, c, builtinArithmeticSource(rt.backend, c), {
       output: storage,
       signal,
@@ -47,7 +48,7 @@ async function run({ backend, config }, signal) {
       title: 'webrlhf in the browser: RLMEC',
       notes: [`RLMEC on ${result.data}, ${rt.runtime}, ${result.backend} backend, ${formatDuration(result.seconds, 'minutes')}.`],
       seed: c.seed,
-      rlmec: { result, storage },
+      rlmec: { result, storage, training: trainingNote(c) },
     });
     await storage.write('report.html', new TextEncoder().encode(html));
     post({ type: 'done', result, files: storage.files, seconds: result.seconds });

@@ -13,7 +13,7 @@ import { formatDuration } from '../training/progress.js';
 import { commandConfig } from './command_config.js';
 import { progressStream } from './progress_stream.js';
 
-const HELP = `Usage: webrlhf demo [--full] [--pipelines both|rlp|rlmec] [--backend auto|webgpu|wasm] [--output_dir DIR]
+const HELP = `Usage: webrlhf demo [--full] [--pipelines both|rlp|rlmec] [--use_peft true] [--backend auto|webgpu|wasm] [--output_dir DIR]
 
 Runs both research pipelines on their built-in tasks, with nothing downloaded:
 - RLP (docs/RLP.md): SFT → Bradley–Terry reward model → PPO → RLP-UML and RLP-SPG, with

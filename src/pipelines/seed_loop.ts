@@ -3,7 +3,7 @@
 // written as results.json.
 import type { Backend } from '../backend/backend.js';
 import type { CausalLM } from '../nn/causal_lm.js';
-import { openRun } from '../training/run/run_folder.js';
+import { FINAL_DIR, openRun } from '../training/run/run_folder.js';
 import { resolveRunStorage } from '../training/run/run_storage.js';
 import type { TrainOptions } from '../training/trainer.js';
 import { seedFolder, setAside, stageOptions, writeText, type ExperimentHooks, type StageHooks } from './stage.js';
@@ -11,6 +11,8 @@ import { seedFolder, setAside, stageOptions, writeText, type ExperimentHooks, ty
 /** What one seed's pipeline gets: the caller's hooks, a log line sink and the seed's folder. */
 export interface SeedHooks extends StageHooks {
   log: (line: string) => void;
+  /** The seed's folder as a path, when the run's output is one: a LoRA adapter saved there names its base by path. */
+  path?: string;
 }
 
 /** What every seed's result holds besides its figures. */
@@ -49,7 +51,8 @@ export async function runSeeds<S, T extends object>(backend: Backend, source: { 
   for (const seed of seeds) {
     hooks.signal?.throwIfAborted();
     log(`seed ${seed}: ${source.name}`);
-    results.push(await loop.runSeed(seed, { ...hooks, log, storage: await seedFolder(storage, seed) }));
+    const path = typeof hooks.output === 'string' ? { path: `${hooks.output.replace(/\/+$/, '')}/seed-${seed}` } : {};
+    results.push(await loop.runSeed(seed, { ...hooks, log, storage: await seedFolder(storage, seed), ...path }));
   }
   const result = { backend: backend.kind, data: source.name, seeds: results, ...loop.tables(results, seeds), seconds: (performance.now() - t0) / 1000 };
   if (storage) await writeText(storage, 'results.json', `${JSON.stringify(result, null, 2)}\n`);
@@ -89,6 +92,11 @@ export abstract class SeedStages<R extends SeedRun> {
   protected own(model: CausalLM): CausalLM {
     this.#owned.push(model);
     return model;
+  }
+
+  /** Where a stage's final model is, as a path (a LoRA adapter's base_model_name_or_path); null when the run has no folder path. */
+  protected finalPath(stage: string): string | null {
+    return this.hooks.path === undefined ? null : `${this.hooks.path}/${stage}/${FINAL_DIR}`;
   }
 
   /** A trained stage's TrainOptions: its run folder in the seed's, its bar and step events. */

@@ -4,7 +4,7 @@
 // when the run has no folder; a stage run again first sets its earlier output aside.
 import type { Backend } from '../backend/backend.js';
 import { ConfigError } from '../errors.js';
-import { loadModel } from '../io/pretrained_model.js';
+import { loadModel, type LoadModelOptions } from '../io/pretrained_model.js';
 import type { CausalLM } from '../nn/causal_lm.js';
 import { storageFolder } from '../training/run/checkpoint.js';
 import { FINAL_DIR } from '../training/run/run_folder.js';
@@ -23,13 +23,20 @@ export interface StageCacheOptions {
   continuing: boolean;
   /** The seed's log. */
   log: (line: string) => void;
+  /** How a stage's full model folder loads (dtype: a frozen 16-bit base with use_peft). */
+  load?: Pick<LoadModelOptions, 'dtype'>;
 }
 
 export class StageCache {
   constructor(readonly o: StageCacheOptions) {}
 
-  /** A trained stage's model: trained now (its stage's run folder saves it in <stage>/final), or loaded from there. */
-  async model(stage: string, train: () => Promise<CausalLM>): Promise<CausalLM> {
+  /**
+   * A trained stage's model: trained now (its stage's run folder saves it in <stage>/final), or
+   * loaded from there. `base` is the model the stage started from: a stage trained with use_peft
+   * saved a LoRA adapter, which loads onto it (sharing its weights) rather than onto the folder
+   * its adapter_config.json names, which may be elsewhere or absent (a run in memory).
+   */
+  async model(stage: string, train: () => Promise<CausalLM>, base?: CausalLM): Promise<CausalLM> {
     const { storage } = this.o;
     if (!storage) return train();
     if (this.o.rerun.has(stage)) {
@@ -38,7 +45,7 @@ export class StageCache {
     }
     const dir = `${stage}/${FINAL_DIR}`;
     if (!(await storage.list(dir))) throw new ConfigError(`${this.o.pipeline}: rerun needs stage ${stage}'s model in ${storage.location}/${dir}, which is missing; add ${stage} to rerun`);
-    const model = await loadModel(this.o.backend, storageFolder(storage, dir));
+    const model = await loadModel(this.o.backend, storageFolder(storage, dir), { ...this.o.load, ...(base ? { base } : {}) });
     this.o.log(`${stage}: loaded from ${storage.location}/${dir}`);
     return model;
   }

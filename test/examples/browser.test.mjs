@@ -116,6 +116,21 @@ test('without WebGPU: auto runs the same pipeline on WebAssembly', async () => {
   });
 });
 
+test('with the LoRA box ticked, the GRM and the policy train adapters on the SFT policy: the downloads are PEFT\'s files and the SFT model', async () => {
+  await withPage('backend=wasm&preset=tiny&use_peft=1&autostart=1', { webgpu: false }, async (page) => {
+    assert.ok(await page.evaluate(() => document.querySelector('input[name=use_peft]').checked), 'use_peft=1 ticks the box');
+    const end = await runEnds(page);
+    assert.is(end.state, 'done', end.status);
+    const shown = await readPage(page);
+    assert.equal(shown.charts.filter((c) => !c.drawn), []);
+    assert.is(shown.cells.length, 2);
+    for (const name of ['adapter_model.safetensors', 'adapter_config.json']) assert.ok(shown.links.includes(name), `download ${name}: ${shown.links}`);
+    const paths = await page.evaluate(() => Array.from(document.querySelectorAll('#downloads a')).map((a) => a.dataset.path));
+    assert.ok(paths.includes('seed-42/sft/final/model.safetensors') && !paths.includes('seed-42/rlmec/final/model.safetensors'), `the only full model is SFT's: ${paths}`);
+    assert.ok(shown.tensors.includes('wte.weight'), 'the SFT model, the base');
+  });
+});
+
 test('without WebGPU, asking for it is a clear error on the page, not a hang', async () => {
   await withPage('backend=webgpu&preset=tiny&autostart=1', { webgpu: false }, async (page) => {
     const end = await runEnds(page);

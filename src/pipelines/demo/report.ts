@@ -20,14 +20,15 @@ export interface DemoReportInput {
   notes: string[];
   /** The seed whose curves and samples are shown. */
   seed: number;
-  rlp?: { result: RLPExperimentResult; storage: RunStorage };
-  rlmec?: { result: RLMECExperimentResult; storage: RunStorage };
+  /** Each pipeline's result, folder, and how its models trained (trainingNote: full fine-tuning or LoRA adapters). */
+  rlp?: { result: RLPExperimentResult; storage: RunStorage; training?: string };
+  rlmec?: { result: RLMECExperimentResult; storage: RunStorage; training?: string };
 }
 
 export async function demoReport(input: DemoReportInput): Promise<string> {
   const sections: ReportSection[] = [];
-  if (input.rlp) sections.push(await rlpSection(input.rlp.result, subFolder(input.rlp.storage, input.seed)));
-  if (input.rlmec) sections.push(await rlmecSection(input.rlmec.result, subFolder(input.rlmec.storage, input.seed)));
+  if (input.rlp) sections.push(await rlpSection(input.rlp.result, subFolder(input.rlp.storage, input.seed), input.rlp.training));
+  if (input.rlmec) sections.push(await rlmecSection(input.rlmec.result, subFolder(input.rlmec.storage, input.seed), input.rlmec.training));
   return reportHtml({ title: input.title, notes: input.notes, sections });
 }
 
@@ -79,7 +80,7 @@ function summaryBars(title: string, yLabel: string, rows: readonly MethodSummary
 }
 
 
-async function rlpSection(result: RLPExperimentResult, folder: SeedFolder): Promise<ReportSection> {
+async function rlpSection(result: RLPExperimentResult, folder: SeedFolder, training: string | undefined): Promise<ReportSection> {
   const seeds = result.seeds.map((s) => s.seed);
   const ppoRuns = [['ppo', 'PPO (r_φ)'], ['ppo_uml', 'RLP-UML'], ['ppo_spg', 'RLP-SPG']] as const;
   const charts = [
@@ -93,7 +94,7 @@ async function rlpSection(result: RLPExperimentResult, folder: SeedFolder): Prom
   return {
     id: 'rlp',
     title: 'RLP: reward learning on policy',
-    notes: [`${result.data}; ${seeds.length} seed(s), ${result.backend} backend, ${formatDuration(result.seconds, 'minutes')}. Curves and samples: seed ${folder.seed}.`],
+    notes: [`${result.data}; ${seeds.length} seed(s), ${result.backend} backend, ${formatDuration(result.seconds, 'minutes')}. Curves and samples: seed ${folder.seed}.`, ...(training ? [`Training: ${training}.`] : [])],
     tables: [
       summaryTable('Win-rate against the reference outputs (draws count ½)', result.table, seeds, { metric: 'win-rate, %', format: oneDecimal }),
       summaryTable("Reward models' preference accuracy against the gold annotator, on pairs of PPO samples", result.preferenceTable, seeds, { metric: 'accuracy' }),
@@ -122,7 +123,7 @@ function rlpSamples(rows: Record<string, unknown>[]): ReportSample[] {
   });
 }
 
-async function rlmecSection(result: RLMECExperimentResult, folder: SeedFolder): Promise<ReportSection> {
+async function rlmecSection(result: RLMECExperimentResult, folder: SeedFolder, training: string | undefined): Promise<ReportSection> {
   const seeds = result.seeds.map((s) => s.seed);
   const charts = [
     await lineChart(folder, 'SFT: loss', 'loss', 'loss', [['sft', 'SFT']]),
@@ -140,7 +141,7 @@ async function rlmecSection(result: RLMECExperimentResult, folder: SeedFolder): 
   return {
     id: 'rlmec',
     title: 'RLMEC: minimum-edit rewrites and token-level rewards',
-    notes: [`${result.data}; ${seeds.length} seed(s), ${result.backend} backend, ${formatDuration(result.seconds, 'minutes')}. Curves and samples: seed ${folder.seed}.`],
+    notes: [`${result.data}; ${seeds.length} seed(s), ${result.backend} backend, ${formatDuration(result.seconds, 'minutes')}. Curves and samples: seed ${folder.seed}.`, ...(training ? [`Training: ${training}.`] : [])],
     tables: [summaryTable('Test accuracy (greedy)', result.table, seeds, {})],
     charts,
     samples: { title: 'Test problems: the starting policy and the trained ones (greedy)', items: rlmecSamples(await folder.jsonl('outputs.jsonl')) },

@@ -15,7 +15,14 @@ export interface DemoRunConfig {
   pipelines: DemoPipelines;
   rlp_config: string | null;
   rlmec_config: string | null;
+  use_peft: boolean;
 }
+
+/**
+ * The LoRA keys the demo (and the browser page) sets with use_peft: the pipelines' config
+ * files may change them. all-linear, not PEFT's attention-only default, suits models this small.
+ */
+export const DEMO_PEFT = { use_peft: true, lora_target_modules: 'all-linear' } as const;
 
 /** Seeds of a `full` run: the tables of the RLP and RLMEC issues. */
 export const FULL_SEEDS = 3;
@@ -30,6 +37,7 @@ export const DEMO_RUN_CONFIG: ConfigSchema<DemoRunConfig> = {
     pipelines: enumKey(DEMO_PIPELINES, 'both', 'Which research pipelines run: RLP (SFT → reward model → PPO → RLP-UML and RLP-SPG), RLMEC (SFT → GRM → RLMEC), or both.'),
     rlp_config: stringKey(null, 'A JSON file of `webrlhf rlp` keys that change the RLP run (its output_dir, backend, seed and seeds are the demo\'s); null: its defaults.', { nullable: true }),
     rlmec_config: stringKey(null, 'The same for the RLMEC run (`webrlhf rlmec` keys); null: its defaults.', { nullable: true }),
+    use_peft: booleanKey(false, 'Train LoRA adapters on each pipeline\'s frozen SFT policy instead of whole models (lora_target_modules all-linear unless rlp_config/rlmec_config set it; lora_r and the other LoRA keys there too). The SFT policy itself, trained from scratch, is trained in full.'),
   },
 };
 

@@ -11,12 +11,16 @@ import { isCorrect, promptOf, type ReasoningProblem } from '../../data/problems.
 import type { CausalLM } from '../../nn/causal_lm.js';
 import type { Solution } from '../../tasks/solve.js';
 import type { Tokenizer } from '../../text/tokenizer.js';
+import { peftConfig, trainedCopy } from '../../training/config/peft.js';
 import type { TrainOptions } from '../../training/trainer.js';
 import { trainPPOStage } from '../ppo_stage.js';
 import type { RLMECRunConfig } from './run_config.js';
 
 export interface BaselineInput {
+  /** The starting policy; with config.use_peft frozen, and each baseline an adapter on it. */
   start: CausalLM;
+  /** Where the start's weights are (an adapter's base_model_name_or_path), when known. */
+  base: string | null;
   tokenizer: Tokenizer;
   config: RLMECRunConfig;
   seed: number;
@@ -45,11 +49,16 @@ const schedule = (c: RLMECRunConfig, seed: number, steps: number) => ({
 });
 
 async function sftOn(i: BaselineInput, method: string, records: { prompt: string; completion: string }[]): Promise<BaselineResult> {
-  const model = i.start.clone();
+  const model = await trainedCopy(i.start, i.config, { base: i.base });
   const config = sftConfig({ ...schedule(i.config, i.seed, i.steps), learning_rate: i.config.baseline_learning_rate });
-  const trainer = new SFTTrainer({ model, tokenizer: i.tokenizer, config, train: records });
-  await trainer.train(await i.train(method, trainer.keyMetric));
-  return { model };
+  try {
+    const trainer = new SFTTrainer({ model, tokenizer: i.tokenizer, config, train: records });
+    await trainer.train(await i.train(method, trainer.keyMetric));
+    return { model };
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
 }
 
 /** SFT on the reference solutions of the problems the RL methods sample on. */
@@ -75,15 +84,19 @@ export async function trainDPO(i: BaselineInput): Promise<BaselineResult> {
   }
   const pairs = [...byProblem].flatMap(([p, { right, wrong }]) => (right.length ? wrong.map((w, k) => ({ prompt: promptOf(p), chosen: right[k % right.length]!, rejected: w })) : []));
   if (!pairs.length) return { skipped: 'no problem has both a correct and a wrong sample' };
-  const policy = i.start.clone();
-  const reference = i.start.clone().freeze();
+  const policy = await trainedCopy(i.start, i.config, { base: i.base });
+  // With an adapter π_ref is the start itself (frozen already): no copy of the weights.
+  const reference = i.config.use_peft ? undefined : i.start.clone().freeze();
   try {
     const config = dpoConfig({ ...schedule(i.config, i.seed, i.steps), learning_rate: i.config.dpo_learning_rate, beta: i.config.dpo_beta, max_prompt_length: Math.max(1, i.config.max_length - i.config.max_new_tokens - 1) });
-    const trainer = new DPOTrainer({ policy, reference, tokenizer: i.tokenizer, config, train: pairs });
+    const trainer = new DPOTrainer({ policy, reference: reference ?? i.start, tokenizer: i.tokenizer, config, train: pairs });
     await trainer.train(await i.train('dpo', trainer.keyMetric));
     return { model: policy };
+  } catch (e) {
+    policy.dispose();
+    throw e;
   } finally {
-    reference.dispose();
+    reference?.dispose();
   }
 }
 
@@ -96,9 +109,11 @@ export async function trainPPO(i: BaselineInput): Promise<BaselineResult> {
       const problem = byPrompt.get(i.tokenizer.decode(s.prompt, { skipSpecialTokens: true }));
       return problem && isCorrect(problem, i.tokenizer.decode(s.response, { skipSpecialTokens: true })) ? 1 : 0;
     });
-  // No reward model to start the value model from: it starts from the policy's start.
+  // No reward model to start the value model from: it starts from the policy's start (with
+  // use_peft an adapter on it with a value head, as the policy is).
+  const lora = c.use_peft ? { lora: peftConfig(c, 'CAUSAL_LM', i.base) } : {};
   const model = await trainPPOStage({
-    models: { sft: i.start, reward: correctness, valueFrom: i.start },
+    models: { sft: i.start, reward: correctness, valueFrom: i.start, ...lora },
     tokenizer: i.tokenizer,
     prompts: i.problems.map(promptOf),
     keys: c,

@@ -16,6 +16,7 @@ import type { CausalLM } from '../../nn/causal_lm.js';
 import { tokensHtml, type TokenRewardEntry } from '../../report/tokens_html.js';
 import { solveProblems, testAccuracy, type Solution } from '../../tasks/solve.js';
 import type { Tokenizer } from '../../text/tokenizer.js';
+import { pipelineBase, trainedCopy, trainedRole } from '../../training/config/peft.js';
 import type { RunStorage } from '../../training/run/run_storage.js';
 import { formatTable, summarise, tableRows, type MethodSummary, type RowKey } from '../comparison_table.js';
 import { SeedStages, runSeeds, type SeedHooks, type SeedLoopResult, type SeedRun } from '../seed_loop.js';
@@ -83,18 +84,46 @@ class SeedPipeline extends SeedStages<SeedResult> {
   protected async stages(): Promise<SeedResult> {
     const { c, seed } = this;
     const storage = this.hooks.storage;
-    const start = this.own(await this.source.startPolicy(seed, () => this.stage('sft', 'loss')));
+    // With use_peft the start is frozen (stored as dtype says) and every role trained from it is
+    // an adapter on its weights: the GRM, the policy and the baselines; π_ref is the start itself.
+    const start = this.own(await this.#start());
     await this.#evaluate('sft', start);
     const samples = await this.#solve(start, seed);
     this.log(`sampled ${samples.length} solutions of ${this.#data.problems.length} problems; ${samples.filter((s) => s.correct).length} correct`);
-    const grm = this.own(this.source.grm ? await this.source.grm(seed) : start.clone());
-    const policy = this.own(start.clone());
-    for (let round = 0; round < c.rounds; round++) await this.#round(round, policy, grm, samples);
+    const grm = this.own(await this.#grm(start));
+    const policy = this.own(await trainedCopy(start, c, { base: this.#basePath() }));
+    for (let round = 0; round < c.rounds; round++) await this.#round(round, policy, start, grm, samples);
     const solutions = await this.#evaluate('rlmec', policy);
     if (storage && c.tokens_html_samples > 0) await writeTokensHtml(storage, c, this.#tokenizer, grm, solutions, this.#gen, `seed ${seed}, ${this.source.name}, ${this.backend.kind}`);
     if (c.baselines) await this.#baselines(start, samples);
     if (storage) await writeTestOutputs(storage, this.#data.test, this.#outputs);
     return this.#result;
+  }
+
+  /** The seed's starting policy; with use_peft frozen, the base every adapter shares. */
+  async #start(): Promise<CausalLM> {
+    const start = await pipelineBase(await this.source.startPolicy(this.seed, () => this.stage('sft', 'loss')), this.c);
+    return this.c.use_peft ? start.freeze() : start;
+  }
+
+  /** Where the start's weights are, as an adapter's base_model_name_or_path records it: the user's model, or the SFT stage's final/. */
+  #basePath(): string | null {
+    return this.c.model_name_or_path ?? this.finalPath('sft');
+  }
+
+  /**
+   * The GRM before training: a copy of the start (with use_peft an adapter on it), or the
+   * source's own GRM (with use_peft an adapter on that, which then holds its weights).
+   */
+  async #grm(start: CausalLM): Promise<CausalLM> {
+    if (!this.source.grm) return trainedCopy(start, this.c, { base: this.#basePath() });
+    const own = await this.source.grm(this.seed);
+    if (!this.c.use_peft) return own;
+    try {
+      return await trainedRole(own, this.c, { base: this.c.grm_model_name_or_path });
+    } finally {
+      own.dispose(); // the adapter holds the weights now
+    }
   }
 
   /** `model`'s sampled solutions of the seed's problems (num_samples each). */
@@ -117,7 +146,7 @@ class SeedPipeline extends SeedStages<SeedResult> {
    * the reward stage judging them (the GRM trains in the first round only), then RLMEC on
    * them against the policy as it was.
    */
-  async #round(round: number, policy: CausalLM, grm: CausalLM, firstSamples: Solution[]): Promise<void> {
+  async #round(round: number, policy: CausalLM, start: CausalLM, grm: CausalLM, firstSamples: Solution[]): Promise<void> {
     const { c, seed } = this;
     this.hooks.signal?.throwIfAborted();
     const suffix = round ? `_round${round + 1}` : '';
@@ -141,20 +170,21 @@ class SeedPipeline extends SeedStages<SeedResult> {
           'and no sample was correct. Train the GRM longer (grm_max_steps, grm_learning_rate), give a rewrites_file, or start from a stronger policy.',
       );
     }
-    const reference = policy.clone().freeze();
+    // An adapter's first round starts from a zero update: the policy as it was is the start itself.
+    const copy = round === 0 && c.use_peft ? undefined : policy.clone().freeze();
     try {
-      const trainer = new RLMECTrainer({ policy, reference, tokenizer: this.#tokenizer, config: c, train: judged.items });
+      const trainer = new RLMECTrainer({ policy, reference: copy ?? start, tokenizer: this.#tokenizer, config: c, train: judged.items });
       this.#result.steps.push(trainer.totalSteps);
       await trainer.train(await this.stage(`rlmec${suffix}`, trainer.keyMetric));
     } finally {
-      reference.dispose();
+      copy?.dispose();
     }
   }
 
   /** The baselines from the start on the first round's samples, for RLMEC's first-round budget; each evaluated, then freed. */
   async #baselines(start: CausalLM, samples: Solution[]): Promise<void> {
     const input: BaselineInput = {
-      start, tokenizer: this.#tokenizer, config: this.c, seed: this.seed, problems: this.#data.problems, samples, steps: this.#result.steps[0]!,
+      start, base: this.#basePath(), tokenizer: this.#tokenizer, config: this.c, seed: this.seed, problems: this.#data.problems, samples, steps: this.#result.steps[0]!,
       train: (method, keyMetric) => this.stage(method, keyMetric),
     };
     for (const [key, train] of BASELINES) {

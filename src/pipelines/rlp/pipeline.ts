@@ -22,6 +22,7 @@ import type { CausalLM } from '../../nn/causal_lm.js';
 import { generate, type GeneratedSequence } from '../../text/generate.js';
 import { rewardScores } from '../../text/score.js';
 import type { Tokenizer } from '../../text/tokenizer.js';
+import { MODEL_DTYPES, peftConfig, pipelineBase, trainedCopy } from '../../training/config/peft.js';
 import { padId } from '../../training/trainer_parts.js';
 import { trainPPOStage } from '../ppo_stage.js';
 import { formatTable, oneDecimal, summarise, tableRows, type MethodSummary, type RowKey } from '../comparison_table.js';
@@ -118,7 +119,8 @@ class SeedPipeline extends SeedStages<RLPSeedResult> {
     this.#result = { seed, winRate: {}, preferenceAccuracy: {}, counts: {}, seconds: 0 };
     this.#data = source.data(seed);
     this.#tokenizer = source.tokenizer;
-    this.#cache = new StageCache({ pipeline: 'RLP', backend, storage: hooks.storage, rerun, continuing: c.rerun !== null, log: (line) => this.log(line) });
+    const load = c.use_peft ? { dtype: MODEL_DTYPES[c.dtype] } : {};
+    this.#cache = new StageCache({ pipeline: 'RLP', backend, storage: hooks.storage, rerun, continuing: c.rerun !== null, log: (line) => this.log(line), load });
     if (!this.#data.eval.length) throw new ConfigError('RLP: there are no evaluation prompts to measure win-rates on');
     if (this.#data.unlabeled.length < 2) throw new ConfigError('RLP: RLP needs two unlabeled prompts at least (PPO rollouts, the views and the synthetic pairs come from them)');
   }
@@ -126,33 +128,39 @@ class SeedPipeline extends SeedStages<RLPSeedResult> {
   protected async stages(): Promise<RLPSeedResult> {
     const c = this.c;
     // Trained stages only ever run forward from here on (PPO clones the policy it trains), so
-    // each is frozen and serves as PPO's reference or reward model without a copy.
-    const sft = (await this.#model('sft', () => this.source.startPolicy(this.seed, () => this.stage('sft', 'loss')))).freeze();
+    // each is frozen and serves as PPO's reference or reward model without a copy. With
+    // use_peft every later stage is an adapter on SFT's weights: one set of weights in all.
+    const sft = (await this.#model('sft', async () => pipelineBase(await this.source.startPolicy(this.seed, () => this.stage('sft', 'loss')), c))).freeze();
     const D = await this.#records('preferences', () => this.#labelPreferences(sft));
-    const reward = (await this.#model('reward', () => this.#trainReward('reward', sft, D))).freeze();
-    const ppo = await this.#model('ppo', () => this.#trainPPO('ppo', sft, reward));
+    const reward = (await this.#model('reward', () => this.#trainReward('reward', sft, D), sft)).freeze();
+    const ppo = await this.#model('ppo', () => this.#trainPPO('ppo', sft, reward), sft);
     const samples = await this.#rows<ScoredSamples>('policy_samples', () => this.#policySamples(ppo, reward));
     const policies: [RLPPolicyKey, CausalLM][] = [['sft', sft], ['ppo', ppo]];
     const rewardModels: [RLPRewardKey, CausalLM][] = [['reward', reward]];
     if (c.method !== 'spg') {
-      const rm = (await this.#model('reward_uml', () => this.#trainUML(sft, D, samples))).freeze();
+      const rm = (await this.#model('reward_uml', () => this.#trainUML(sft, D, samples), sft)).freeze();
       rewardModels.push(['reward_uml', rm]);
-      policies.push(['rlp_uml', await this.#model('ppo_uml', () => this.#trainPPO('ppo_uml', sft, rm))]);
+      policies.push(['rlp_uml', await this.#model('ppo_uml', () => this.#trainPPO('ppo_uml', sft, rm), sft)]);
     }
     if (c.method !== 'uml') {
       const Dhat = await this.#records('synthetic_preferences', () => this.#synthesize(reward, samples));
-      const rm = (await this.#model('reward_spg', () => this.#trainReward('reward_spg', sft, mergePreferences(D, Dhat).records))).freeze();
+      const rm = (await this.#model('reward_spg', () => this.#trainReward('reward_spg', sft, mergePreferences(D, Dhat).records), sft)).freeze();
       rewardModels.push(['reward_spg', rm]);
-      policies.push(['rlp_spg', await this.#model('ppo_spg', () => this.#trainPPO('ppo_spg', sft, rm))]);
+      policies.push(['rlp_spg', await this.#model('ppo_spg', () => this.#trainPPO('ppo_spg', sft, rm), sft)]);
     }
     await this.#evaluate(policies, await this.#bestOfN(sft, reward));
     await this.#preferenceAccuracy(ppo, rewardModels);
     return this.#result;
   }
 
-  /** A trained stage's model (trained now, or loaded when the stage is not rerun); the seed owns it. */
-  async #model(stage: RLPStage, train: () => Promise<CausalLM>): Promise<CausalLM> {
-    return this.own(await this.#cache.model(stage, train));
+  /** A trained stage's model (trained now, or loaded when the stage is not rerun; an adapter onto `base`, the model it started from); the seed owns it. */
+  async #model(stage: RLPStage, train: () => Promise<CausalLM>, base?: CausalLM): Promise<CausalLM> {
+    return this.own(await this.#cache.model(stage, train, base));
+  }
+
+  /** A reward model's start: a copy of SFT with a zero score head, or with use_peft a SEQ_CLS adapter on it whose score head trains in full. */
+  #rewardModel(sft: CausalLM): Promise<CausalLM> {
+    return trainedCopy(sft, this.c, { task: 'SEQ_CLS', heads: { score: true }, base: this.finalPath('sft') });
   }
 
   /** A data stage's rows (made now, or read when the stage is not rerun). */
@@ -223,7 +231,7 @@ class SeedPipeline extends SeedStages<RLPSeedResult> {
   /** A Bradley–Terry reward model from SFT (a new zero score head) on `records`. */
   async #trainReward(stage: 'reward' | 'reward_spg', sft: CausalLM, records: readonly PreferenceRecord[]): Promise<CausalLM> {
     if (!records.length) throw new ConfigError(`RLP: no preference pairs to train ${stage} on`);
-    const rm = await sft.withHeads({ score: true });
+    const rm = await this.#rewardModel(sft);
     try {
       const trainer = new RewardTrainer({ model: rm, tokenizer: this.#tokenizer, config: rewardConfig(this.#rewardSettings(this.seed)), train: records });
       await trainer.train(await this.stage(stage, trainer.keyMetric));
@@ -242,7 +250,7 @@ class SeedPipeline extends SeedStages<RLPSeedResult> {
       for (let i = 0; i + 1 < s.outputs.length; i += 2) pairs.push({ prompt: s.prompt, first: s.outputs[i]!, second: s.outputs[i + 1]! });
       return pairs;
     });
-    const rm = await sft.withHeads({ score: true });
+    const rm = await this.#rewardModel(sft);
     const config = umlRewardConfig({ ...this.#rewardSettings(this.seed), mib_lambda: c.mib_lambda, mib_beta: c.mib_beta, mib_beta_anneal: c.mib_beta_anneal, mib_latent: c.mib_latent, mib_hidden: c.mib_hidden });
     let trainer: UMLRewardTrainer | undefined;
     try {
@@ -262,7 +270,8 @@ class SeedPipeline extends SeedStages<RLPSeedResult> {
   async #trainPPO(stage: 'ppo' | 'ppo_uml' | 'ppo_spg', sft: CausalLM, rm: CausalLM): Promise<CausalLM> {
     const c = this.c;
     return trainPPOStage({
-      models: { sft, reward: rm },
+      // With use_peft the policy is an adapter on SFT and the value model a copy of the reward adapter with a value head.
+      models: { sft, reward: rm, ...(c.use_peft ? { lora: peftConfig(c, 'CAUSAL_LM', this.finalPath('sft')) } : {}) },
       tokenizer: this.#tokenizer,
       prompts: this.#data.unlabeled,
       keys: c,

@@ -4,6 +4,7 @@
 // PPO again from SFT — and the AlpacaFarm-style evaluation (win-rate against reference outputs).
 import { MIB_KEYS } from '../../algorithms/rlp/uml_reward_config.js';
 import { ConfigError } from '../../errors.js';
+import { checkPeftKeys, PEFT_KEYS, type PeftKeys } from '../../training/config/peft.js';
 import { enumKey, integerKey, numberKey, resolveConfig, stringKey, type ConfigSchema } from '../../training/config/schema.js';
 import { builtinPolicyKeys, type BuiltinPolicyConfig } from '../builtin_policy.js';
 
@@ -15,7 +16,7 @@ export type RLPMethodChoice = (typeof RLP_METHODS)[number];
 export const RLP_STAGES = ['sft', 'preferences', 'reward', 'ppo', 'policy_samples', 'reward_uml', 'ppo_uml', 'synthetic_preferences', 'reward_spg', 'ppo_spg'] as const;
 export type RLPStage = (typeof RLP_STAGES)[number];
 
-export interface RLPRunConfig extends BuiltinPolicyConfig {
+export interface RLPRunConfig extends BuiltinPolicyConfig, PeftKeys {
   output_dir: string;
   seed: number;
   seeds: number;
@@ -85,8 +86,11 @@ export const RLP_RUN_CONFIG: ConfigSchema<RLPRunConfig> = {
     spg_gamma: numberKey(0.5, 'γ: keep an unlabeled prompt iff its largest cluster holds at least this share of the samples (the spec: 0.5).', { min: 0, max: 1 }),
     spg_equivalence: enumKey(['task', 'cosine'] as const, 'task', "How samples cluster: the task's own answer equivalence, or cosine ≥ spg_cosine_tau of the reward model's normalised embeddings."),
     spg_cosine_tau: numberKey(0.9, 'τ of the cosine equivalence.', { min: -1, max: 1 }),
+    // With use_peft every model trained after SFT is an adapter on the frozen SFT policy (docs/RLP.md).
+    ...PEFT_KEYS,
   },
   check(config, source) {
+    checkPeftKeys(config, source);
     if (config.n_embd % config.n_head !== 0) throw new ConfigError(`${source}: n_head (${config.n_head}) must divide n_embd (${config.n_embd})`);
     if (config.max_new_tokens >= config.n_positions) throw new ConfigError(`${source}: max_new_tokens (${config.max_new_tokens}) leaves no room for a prompt in n_positions (${config.n_positions}); lower max_new_tokens`);
     rerunStages(config, source);

@@ -1,7 +1,7 @@
 // The LoRA keys of TRL's scripts (trl.ModelConfig: use_peft, lora_r, lora_alpha, ...), shared
 // by every trainer: with use_peft a trainer trains a LoRA adapter on its frozen model instead
 // of the model itself (docs/TRAINING.md).
-import type { CausalLM } from '../../nn/causal_lm.js';
+import { CausalLM } from '../../nn/causal_lm.js';
 import type { HeadOptions } from '../../nn/layout.js';
 import { loraConfig, type LoraConfig, type LoraTaskType } from '../../nn/lora/lora_config.js';
 import { ConfigError } from '../../errors.js';
@@ -58,4 +58,31 @@ export function peftConfig(c: PeftKeys, task: LoraTaskType = 'CAUSAL_LM', base: 
 export async function trainedRole(model: CausalLM, c: PeftKeys, options: { task?: LoraTaskType; heads?: HeadOptions; base?: string | null } = {}): Promise<CausalLM> {
   if (!c.use_peft) return options.heads ? model.withHeads(options.heads) : model;
   return model.withAdapter(peftConfig(c, options.task, options.base ?? null), options.heads ? { heads: options.heads } : {});
+}
+
+/**
+ * A new model a pipeline stage trains from `model`, which the pipeline keeps using (an
+ * evaluation row, other stages' start): a copy of it with the heads asked for, or with
+ * use_peft an adapter on it (its weights shared, frozen), so that every role costs an adapter.
+ */
+export function trainedCopy(model: CausalLM, c: PeftKeys, options: { task?: LoraTaskType; heads?: HeadOptions; base?: string | null } = {}): Promise<CausalLM> {
+  return c.use_peft || options.heads ? trainedRole(model, c, options) : Promise.resolve(model.clone());
+}
+
+/**
+ * The starting model a pipeline adapts, stored as `dtype` says: with use_peft and a 16-bit
+ * dtype, a frozen 16-bit copy of `model` (trained here in f32), which is then disposed; else
+ * `model` itself.
+ */
+export async function pipelineBase(model: CausalLM, c: PeftKeys): Promise<CausalLM> {
+  const dtype = MODEL_DTYPES[c.dtype];
+  // A model loaded in 16 bits already (loadModel's dtype) is kept as it is.
+  if (!c.use_peft || dtype === 'f32' || model.params.dtype !== 'f32') return model;
+  try {
+    const weights = await model.readParameters();
+    const o = { heads: model.heads, dtype, gradientCheckpointing: model.gradientCheckpointing, logitsChunkRows: model.logitsChunkRows };
+    return CausalLM.fromWeights(model.backend, model.config, (s) => weights.get(s.name), { ...o, ...(model.generationConfig ? { generationConfig: model.generationConfig } : {}) });
+  } finally {
+    model.dispose();
+  }
 }
