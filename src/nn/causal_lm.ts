@@ -463,7 +463,9 @@ export class CausalLM {
     const acts = this.#needForward();
     const hLast = this.lastHidden();
     acts.scoreOut = acts.lazy(acts.scoreOut, [acts.B, 1]);
-    matmul(hLast, this.#headParam('score.weight'), { transB: true, bias: this.param('score.bias'), out: acts.scoreOut });
+    // A SEQ_CLS adapter's score head has no bias, as transformers' classifier.
+    const bias = this.#hasTensor('score.bias') ? { bias: this.param('score.bias') } : {};
+    matmul(hLast, this.#headParam('score.weight'), { transB: true, ...bias, out: acts.scoreOut });
     return acts.scoreOut;
   }
 
@@ -496,7 +498,7 @@ export class CausalLM {
       const dh = (acts.dhLast = acts.lazy(acts.dhLast, [acts.B, this.arch.hiddenSize]));
       if (!acts.hLast) throw new TensorStateError('CausalLM: backward({ dScores }) needs scores() after forward()');
       matmul(input.dScores, acts.hLast, { transA: true, out: this.grad('score.weight'), accumulate: true });
-      columnSum(input.dScores, this.grad('score.bias'));
+      if (this.#hasTensor('score.bias')) columnSum(input.dScores, this.grad('score.bias'));
       matmul(input.dScores, this.#headParam('score.weight'), { out: dh });
       scatterAddRows(dh, bt.lastIndex, acts.grads.dLn);
     }
@@ -656,6 +658,10 @@ export class CausalLM {
     this.#logprobs?.logprobs.dispose();
     this.#logprobs?.entropies.dispose();
     this.#logprobs = undefined;
+  }
+
+  #hasTensor(name: string): boolean {
+    return this.#base.store.layout.byName.has(name) || (this.#adapter?.store.layout.byName.has(name) ?? false);
   }
 
   /** A model of this config over the same base weights with `adapter` (another role of one base). */

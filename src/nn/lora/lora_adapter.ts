@@ -33,6 +33,14 @@ export const HEAD_TENSORS: Readonly<Record<keyof HeadOptions, readonly [string, 
   value: ['v_head.summary.weight', 'v_head.summary.bias'],
 };
 
+/**
+ * The tensors of a head an adapter trains. A SEQ_CLS adapter's score head is transformers'
+ * classifier, which has no bias: PEFT would drop one (a Bradley–Terry loss never moves it).
+ */
+export function headTensors(head: keyof HeadOptions, task: LoraConfig['task_type']): readonly string[] {
+  return head === 'score' && task === 'SEQ_CLS' ? [HEAD_TENSORS.score[0]] : HEAD_TENSORS[head];
+}
+
 export interface LoraAdapterOptions {
   /** Heads the adapter trains (a reward model's score, a value model's v_head). */
   heads?: HeadOptions;
@@ -53,14 +61,15 @@ export interface LoraAdapterOptions {
  */
 export function adapterPlan(arch: Architecture, refs: DecoderRefs, config: LoraConfig, heads: HeadOptions = {}, baseNames: readonly string[] = []) {
   const pairs: LoraPair[] = loraTargets(arch, refs, config).map((t) => ({ ...t, a: `${t.module}.lora_A.weight`, b: `${t.module}.lora_B.weight` }));
-  const headNames = (Object.keys(HEAD_TENSORS) as (keyof HeadOptions)[]).filter((h) => heads[h]).flatMap((h) => HEAD_TENSORS[h]);
+  const headNames = (Object.keys(HEAD_TENSORS) as (keyof HeadOptions)[]).filter((h) => heads[h]).flatMap((h) => headTensors(h, config.task_type));
   const saved = [...headNames];
   const moduleOf = (name: string) => transformersName(arch, name).replace(/\.(weight|bias)$/, '');
   for (const entry of config.modules_to_save ?? []) {
     if (arch.tiedHead && moduleMatches([entry], 'lm_head')) {
       throw new ConfigError('modules_to_save: lm_head is tied to the token embedding in this model; train the embedding itself (modules_to_save ["embed_tokens"] or ["wte"]), which is the head too');
     }
-    const head = (Object.values(HEAD_TENSORS) as (readonly string[])[]).find((pair) => moduleMatches([entry], moduleOf(pair[0]!)));
+    const named = (Object.keys(HEAD_TENSORS) as (keyof HeadOptions)[]).find((h) => moduleMatches([entry], moduleOf(HEAD_TENSORS[h][0])));
+    const head = named && headTensors(named, config.task_type);
     const names = head ?? baseNames.filter((n) => moduleMatches([entry], moduleOf(n)));
     if (names.length === 0) throw new ConfigError(`modules_to_save: no module of this ${arch.className} is named ${entry} or ends in .${entry}`);
     for (const n of names) if (!saved.includes(n)) saved.push(n);
@@ -208,7 +217,7 @@ export class LoraAdapter implements LowRankUpdate {
   async copy(options: { heads?: HeadOptions; hiddenSize: number; initial?: (name: string) => Float32Array | undefined }): Promise<LoraAdapter> {
     const values = await this.values();
     const saved = [...this.saved];
-    for (const h of ['score', 'value'] as const) if (options.heads?.[h] && !saved.includes(HEAD_TENSORS[h][0])) saved.push(...HEAD_TENSORS[h]);
+    for (const h of ['score', 'value'] as const) if (options.heads?.[h] && !saved.includes(HEAD_TENSORS[h][0])) saved.push(...headTensors(h, this.config.task_type));
     const shapes = new Map(this.store.layout.specs.map((s) => [s.name, s.shape]));
     const shapeOf = (name: string) => shapes.get(name) ?? headShape(name, options.hiddenSize)!;
     const copy = LoraAdapter.#build(this.#backend, this.config, [...this.pairs.values()], saved, shapeOf, this.#seed + 1,
