@@ -62,8 +62,8 @@ test('webrlhf rlmec --seeds 2 on the built-in task (a Llama policy) prints the t
   assert.match(again.err, /already holds a run/);
 });
 
-test('webrlhf rlmec --use_peft true: the GRM and the policy are adapter folders naming the SFT stage\'s final/ as their base, and load from there alone', async () => {
-  const r = await cli(...TINY, '--baselines', 'false', '--use_peft', 'true', '--lora_r', '4', '--output_dir', path('peft'));
+test('webrlhf rlmec --use_peft true on a Llama policy: the GRM and the policy are adapter folders naming the SFT stage\'s final/ as their base, and load from there alone', async () => {
+  const r = await cli(...TINY, '--model_type', 'llama', '--baselines', 'false', '--use_peft', 'true', '--lora_r', '4', '--output_dir', path('peft'));
   assert.is(r.result, 0, r.err);
   assert.match(r.out, /^RLMEC\s+\d+\.\d%/m);
   const base = path('peft', 'seed-42', 'sft', 'final');
@@ -74,6 +74,7 @@ test('webrlhf rlmec --use_peft true: the GRM and the policy are adapter folders 
     assert.is(JSON.parse(await readFile(join(folder, 'adapter_config.json'), 'utf8')).base_model_name_or_path, base, stage);
     const model = await loadModel(await backend(), folder);
     assert.ok(model.adapter, `${stage} loads as an adapter on its base`);
+    assert.is(model.arch.modelType, 'llama');
     model.dispose();
   }
 });

@@ -56,6 +56,19 @@ test('webrlhf rlp --seeds 2 prints the win-rate and preference-accuracy tables a
   assert.match(fresh.err, /already holds a run/);
 });
 
+test('webrlhf rlp --use_peft true on a Llama policy with a bf16 base: every stage after SFT is an adapter folder on the SFT stage\'s model', async () => {
+  const r = await cli(...TINY, '--model_type', 'llama', '--use_peft', 'true', '--lora_r', '4', '--dtype', 'bfloat16', '--output_dir', path('peft'));
+  assert.is(r.result, 0, r.err);
+  for (const label of ['SFT', 'PPO', 'RLP-UML', 'RLP-SPG']) assert.match(r.out, new RegExp(`^${label}\\s+\\d+\\.\\d`, 'm'));
+  const seed = path('peft', 'seed-42');
+  assert.is(JSON.parse(await readFile(join(seed, 'sft', 'final', 'config.json'), 'utf8')).model_type, 'llama');
+  for (const stage of ['reward', 'ppo', 'reward_uml', 'ppo_uml', 'reward_spg', 'ppo_spg']) {
+    assert.not.ok(existsSync(join(seed, stage, 'final', 'model.safetensors')), `${stage}: no copy of the weights`);
+    const config = JSON.parse(await readFile(join(seed, stage, 'final', 'adapter_config.json'), 'utf8'));
+    assert.is(config.task_type, stage.startsWith('reward') ? 'SEQ_CLS' : 'CAUSAL_LM', stage);
+  }
+});
+
 test('webrlhf rlp names an unknown stage or key, and --help lists the stages and keys', async () => {
   const stage = await cli('--rerun', 'ppo,rewrd');
   assert.is(stage.result, 1);
