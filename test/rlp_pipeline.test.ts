@@ -7,10 +7,11 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   ConfigError, EquivalenceError, CausalLM, RewardTrainer, UMLRewardTrainer, builtinInstructionSource, byteTokenizer, gptConfig, instructionSplits, memoryRunStorage,
-  rewardConfig, rlpRunConfig, runRLPExperiment, umlRewardConfig, type RLPRunConfig,
+  rewardConfig, rlpRunConfig, runRLPExperiment, umlRewardConfig,
   type StageStepEvent,
 } from 'webrlhf';
 import { errorOf, rejectsWith } from './harness/rejects.js';
+import { RLP_TINY as TINY } from './harness/pipeline_settings.js';
 import { legBackendInstance as backend } from './harness/runtime.js';
 
 const test = suite('rlp_pipeline');
@@ -89,11 +90,6 @@ test('the RLP-UML reward trainer needs two view pairs for the critic', async () 
 });
 
 /** The pipeline shrunk to seconds: a tiny policy, a few prompts, a few steps per stage. */
-const TINY: Partial<RLPRunConfig> = {
-  n_embd: 32, n_layer: 1, n_head: 2, n_positions: 80, sft_max_steps: 40, sft_learning_rate: 1e-2, max_new_tokens: 12,
-  task_sft_prompts: 200, task_preference_prompts: 24, task_unlabeled_prompts: 8, task_eval_prompts: 8,
-  reward_num_train_epochs: 1, ppo_total_episodes: 16, ppo_batch_size: 8, best_of_n: 2, rlp_num_samples: 4, spg_gamma: 0, generation_batch_size: 64,
-};
 
 const files = (storage: ReturnType<typeof memoryRunStorage>) => [...storage.files.keys()];
 
@@ -138,60 +134,6 @@ test('the RLP experiment trains every stage, writes its outputs and gives both t
   for (const key of ['sft', 'best_of_n', 'ppo', 'rlp_uml'] as const) {
     assert.equal(again.seeds[0]!.winRate[key], seed.winRate[key], `${key}: the loaded policy judges the same`);
   }
-});
-
-test('the RLP experiment with use_peft: every stage after SFT is a LoRA adapter on the frozen SFT policy, saved as PEFT files, and no stage holds a copy of its weights', async () => {
-  const be = await backend();
-  // Wider than TINY and with small batches, so that the weights, not the activations, tell the runs apart.
-  const settings: Partial<RLPRunConfig> = { ...TINY, method: 'uml', n_embd: 64, n_layer: 2, reward_batch_size: 8, ppo_batch_size: 4, generation_batch_size: 16, ppo_total_episodes: 8 };
-  /** The most device bytes in use during each stage's steps, beyond those in use before the run. */
-  const run = async (options: Partial<RLPRunConfig>) => {
-    const config = rlpRunConfig({ ...settings, ...options });
-    const storage = memoryRunStorage();
-    const bytes = new Map<string, number>();
-    const before = be.memory().bytes;
-    const onStep = (e: StageStepEvent) => bytes.set(e.stage, Math.max(bytes.get(e.stage) ?? 0, be.memory().bytes - before));
-    const result = await runRLPExperiment(be, config, builtinInstructionSource(be, config), { output: storage, onStep });
-    return { result, storage, bytes };
-  };
-  const peft = { use_peft: true, lora_r: 4, lora_target_modules: 'all-linear' };
-  const lora = await run(peft);
-  assert.equal(lora.result.table.map((r) => r.method), ['SFT', 'best-of-n (r_φ)', 'PPO', 'RLP-UML']);
-  for (const row of lora.result.table) assert.ok(row.mean >= 0 && row.mean <= 100, `${row.method} win-rate ${row.mean}`);
-  const files = lora.storage.files;
-  const weights = files.get('seed-42/sft/final/model.safetensors')?.length ?? 0;
-  assert.ok(weights > 0, 'SFT trains the model itself');
-  const json = (path: string) => JSON.parse(new TextDecoder().decode(files.get(path)!));
-  for (const stage of ['reward', 'ppo', 'reward_uml', 'ppo_uml']) {
-    assert.ok(files.has(`seed-42/${stage}/final/adapter_model.safetensors`), `${stage}/final holds an adapter`);
-    assert.not.ok(files.has(`seed-42/${stage}/final/model.safetensors`), `${stage}/final holds no copy of the weights`);
-    const adapter = json(`seed-42/${stage}/final/adapter_config.json`);
-    assert.is(adapter.r, 4);
-    assert.is(adapter.task_type, stage.startsWith('reward') ? 'SEQ_CLS' : 'CAUSAL_LM', stage);
-  }
-  // A rerun loads each adapter onto the SFT policy it loaded: the policies and r_φ judge as before.
-  const rerun = rlpRunConfig({ ...settings, ...peft, rerun: 'ppo_uml' });
-  const lines: string[] = [];
-  const again = await runRLPExperiment(be, rerun, builtinInstructionSource(be, rerun), { output: lora.storage, log: (l) => lines.push(l) });
-  for (const stage of ['sft', 'reward', 'ppo', 'reward_uml']) assert.ok(lines.some((l) => l.includes(`${stage}: loaded from`)), `${stage} is loaded`);
-  for (const key of ['sft', 'best_of_n', 'ppo'] as const) assert.equal(again.seeds[0]!.winRate[key], lora.result.seeds[0]!.winRate[key], `${key}: the loaded policy judges the same`);
-  assert.equal(again.seeds[0]!.preferenceAccuracy.reward, lora.result.seeds[0]!.preferenceAccuracy.reward, 'the loaded reward adapter scores the same');
-  // At the last PPO run, full fine-tuning holds SFT, three trained models, and the policy and
-  // value model with their gradients and AdamW's moments: ten copies of the weights and more
-  // beyond the adapter run's one.
-  const full = await run({});
-  const saved = full.bytes.get('ppo_uml')! - lora.bytes.get('ppo_uml')!;
-  assert.ok(saved > 8 * weights, `the adapter run holds ${saved} bytes less than full fine-tuning, ${(saved / weights).toFixed(1)} copies of the ${weights} bytes of weights`);
-});
-
-test('the RLP experiment with use_peft and dtype bfloat16: the adapters train on a 16-bit copy of the SFT policy; dtype without use_peft is refused', async () => {
-  const be = await backend();
-  const config = rlpRunConfig({ ...TINY, method: 'spg', use_peft: true, dtype: 'bfloat16', ppo_total_episodes: 8 });
-  const storage = memoryRunStorage();
-  const result = await runRLPExperiment(be, config, builtinInstructionSource(be, config), { output: storage });
-  for (const row of result.table) assert.ok(row.mean >= 0 && row.mean <= 100, `${row.method} win-rate ${row.mean}`);
-  for (const stage of ['reward', 'ppo', 'reward_spg', 'ppo_spg']) assert.ok(storage.files.has(`seed-42/${stage}/final/adapter_model.safetensors`), stage);
-  assert.throws(() => rlpRunConfig({ dtype: 'bfloat16' }), (e: unknown) => e instanceof ConfigError && /set use_peft true/.test((e as Error).message));
 });
 
 test('the RLP experiment on a Qwen3 policy: every stage trains, and the policies are Qwen3 folders', async () => {
