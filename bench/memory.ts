@@ -103,22 +103,31 @@ async function timed(be: Backend, kind: BackendKind, step: () => Promise<void>):
   return { msPerStep: t.seconds * 1000, peak: be.memory().peakBytes };
 }
 
-async function loraRow(be: Backend, kind: BackendKind, spec: Spec, r: Result): Promise<void> {
+/** One adapter on a bf16 base trained by `step` (made from the adapted model and its optimizer): the SFT, reward and DPO rows. */
+async function adapterRow(
+  be: Backend, kind: BackendKind, spec: Spec, r: Result,
+  adapt: (base: CausalLM) => Promise<CausalLM>, makeStep: (model: CausalLM, base: CausalLM, opt: AdamW) => () => Promise<void>,
+): Promise<void> {
   const base = CausalLM.create(be, spec.shape.config, { dtype: 'bf16', seed: 1, gradientCheckpointing: spec.checkpointing });
   r.weights = base.deviceBytes;
-  const policy = await base.withAdapter(LORA);
-  policy.gradientCheckpointing = spec.checkpointing;
-  const opt = new AdamW(policy, { lr: LR, weight_decay: 0, max_grad_norm: 1 });
-  const ids = { inputIds: tokenRows(spec.B, spec.T, spec.shape.config.vocab_size, 7) };
+  const model = await adapt(base);
+  model.gradientCheckpointing = spec.checkpointing;
+  const opt = new AdamW(model, { lr: LR, weight_decay: 0, max_grad_norm: 1 });
   try {
-    Object.assign(r, await timed(be, kind, async () => void (await lmTrainStep(policy, opt, ids))));
-    r.adapter = policy.adapter!.store.bytes + policy.adapter!.store.grads.bytes;
+    Object.assign(r, await timed(be, kind, makeStep(model, base, opt)));
+    r.adapter = model.adapter!.store.bytes + model.adapter!.store.grads.bytes;
     r.optimizer = opt.state.bytes;
   } finally {
     opt.dispose();
-    policy.dispose();
+    model.dispose();
     base.dispose();
   }
+}
+
+/** LoRA SFT: lmTrainStep on B rows of T tokens. */
+function loraRow(be: Backend, kind: BackendKind, spec: Spec, r: Result): Promise<void> {
+  const ids = { inputIds: tokenRows(spec.B, spec.T, spec.shape.config.vocab_size, 7) };
+  return adapterRow(be, kind, spec, r, (base) => base.withAdapter(LORA), (model, _base, opt) => async () => void (await lmTrainStep(model, opt, ids)));
 }
 
 async function ppoRow(be: Backend, kind: BackendKind, spec: Spec, r: Result): Promise<void> {
@@ -177,27 +186,14 @@ function pairs(spec: Spec): EncodedPreference[] {
 }
 
 /** A reward model's step (Bradley–Terry) or DPO's (policy and π_ref), each role on one bf16 base. */
-async function preferenceRow(be: Backend, kind: BackendKind, spec: Spec, r: Result): Promise<void> {
-  const base = CausalLM.create(be, spec.shape.config, { dtype: 'bf16', seed: 1, gradientCheckpointing: spec.checkpointing });
-  r.weights = base.deviceBytes;
-  const model = spec.kind === 'reward'
-    ? await base.withAdapter({ ...LORA, task_type: 'SEQ_CLS' }, { heads: { score: true } })
-    : await base.withAdapter(LORA);
-  model.gradientCheckpointing = spec.checkpointing;
-  const opt = new AdamW(model, { lr: LR, weight_decay: 0, max_grad_norm: 1 });
+function preferenceRow(be: Backend, kind: BackendKind, spec: Spec, r: Result): Promise<void> {
   const batch = pairs(spec);
-  try {
-    const step = spec.kind === 'reward'
-      ? async () => void (await rewardTrainStep(model, opt, batch, LR, { pad: 0 }))
-      : async () => void (await dpoTrainStep(model, base, opt, batch, LR, { beta: 0.1, pad: 0 }));
-    Object.assign(r, await timed(be, kind, step));
-    r.adapter = model.adapter!.store.bytes + model.adapter!.store.grads.bytes;
-    r.optimizer = opt.state.bytes;
-  } finally {
-    opt.dispose();
-    model.dispose();
-    base.dispose();
+  if (spec.kind === 'reward') {
+    return adapterRow(be, kind, spec, r, (base) => base.withAdapter({ ...LORA, task_type: 'SEQ_CLS' }, { heads: { score: true } }),
+      (model, _base, opt) => async () => void (await rewardTrainStep(model, opt, batch, LR, { pad: 0 })));
   }
+  return adapterRow(be, kind, spec, r, (base) => base.withAdapter(LORA),
+    (model, base, opt) => async () => void (await dpoTrainStep(model, base, opt, batch, LR, { beta: 0.1, pad: 0 })));
 }
 
 async function fullRow(be: Backend, kind: BackendKind, spec: Spec, r: Result): Promise<void> {

@@ -21,6 +21,16 @@ const peft = (name: string) => fixtureFolder(`peft-tiny/${name}`);
 /** The name PEFT's file gives an adapter tensor. */
 const peftName = (model: CausalLM, name: string) => `base_model.model.${/\.lora_[AB]\.weight$/.test(name) ? name : transformersName(model.arch, name)}`;
 
+/** Every adapter gradient equals PEFT's of the same name (golden's grad.<PEFT key>). */
+function assertPeftGradients(model: CausalLM, grads: Map<string, Float32Array>, golden: Map<string, { data: Float32Array }>): void {
+  for (const [tensor, g] of grads) {
+    const want = golden.get(`grad.${peftName(model, tensor)}`);
+    assert.ok(want, `PEFT has no gradient for ${peftName(model, tensor)}`);
+    const err = relativeError(g, want!.data);
+    assert.ok(err < TOLERANCE, `${tensor}: gradient relative error ${err}`);
+  }
+}
+
 const CAUSAL_CASES = [['llama-all-linear', 'llama'], ['gpt2-all-linear', 'gpt2'], ['qwen3-rslora', 'qwen3']] as const;
 
 for (const [name, family] of CAUSAL_CASES) {
@@ -41,12 +51,7 @@ for (const [name, family] of CAUSAL_CASES) {
     const grads = await model.readGradients();
     const gradKeys = [...golden.keys()].filter((k) => k.startsWith('grad.'));
     assert.is(grads.size, gradKeys.length, 'one gradient per adapter tensor, as PEFT trains');
-    for (const [tensor, g] of grads) {
-      const want = golden.get(`grad.${peftName(model, tensor)}`);
-      assert.ok(want, `PEFT has no gradient for ${peftName(model, tensor)}`);
-      const err = relativeError(g, want!.data);
-      assert.ok(err < TOLERANCE, `${tensor}: gradient relative error ${err}`);
-    }
+    assertPeftGradients(model, grads, golden);
     const merged = await model.merged();
     merged.forward(tokens);
     const mergedError = relativeError(await be.read(merged.logits), golden.get('merged_logits')!.data, real);
@@ -77,12 +82,7 @@ test('qwen2 SEQ_CLS adapter with modules_to_save: PEFT\'s scores, loss and gradi
   model.backward({ dScores: be.tensor(scores.map((s, i) => (2 * (s - labels[i]!)) / labels.length), [3, 1]) });
   const grads = await model.readGradients();
   assert.not.ok(grads.has('score.bias'), 'a SEQ_CLS adapter\'s score head has no bias, as transformers\' classifier');
-  for (const [tensor, g] of grads) {
-    const want = golden.get(`grad.${peftName(model, tensor)}`);
-    assert.ok(want, `PEFT has no gradient for ${peftName(model, tensor)}`);
-    const err = relativeError(g, want!.data);
-    assert.ok(err < TOLERANCE, `${tensor}: gradient relative error ${err}`);
-  }
+  assertPeftGradients(model, grads, golden);
   const merged = await model.merged();
   merged.forward(tokens, { logits: false });
   assert.ok(relativeError(await be.read(merged.scores()), golden.get('merged_scores')!.data) < TOLERANCE, 'merged scores');
