@@ -10,7 +10,7 @@ import { platform } from '../runtime/platform.js';
 
 const HELP = `Usage: webrlhf grad --model DIR --batch FILE.json --out FILE.safetensors [options]
 
-Runs one forward and backward pass of a GPT-2 model folder (config.json + model.safetensors)
+Runs one forward and backward pass of a model folder (config.json + model.safetensors)
 on a batch and writes the loss, the logits and the gradient of every parameter (under the
 parameter's own name; with --adapter, of every adapter tensor under PEFT's name) to a safetensors file: a way to check webrlhf against another framework.
 
