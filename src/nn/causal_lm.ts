@@ -118,6 +118,7 @@ export class CausalLM {
   readonly #g: Gradients = (name) => this.#gradient(name);
   /** Where a frozen base's norm gradients go when an adapter trains (the norm kernels always write them). */
   #discard: Tensor | undefined;
+  readonly #discardViews = new Map<string, Tensor>();
 
   private constructor(backend: Backend, config: ModelConfig, arch: Architecture, base: SharedWeights, adapter: LoraAdapter | undefined, generationConfig?: Record<string, unknown>) {
     this.backend = backend;
@@ -694,10 +695,15 @@ export class CausalLM {
     if (adapter.layout.byName.has(name)) return adapter.grad(name);
     const spec = this.#base.store.layout.byName.get(name);
     if (!spec || spec.shape.length !== 1) return undefined;
-    // Weight and bias get disjoint halves: a kernel writes both at once.
-    const half = Math.ceil(Math.max(...this.#base.store.layout.specs.filter((s) => s.shape.length === 1).map((s) => s.size)) / VIEW_ALIGN) * VIEW_ALIGN;
-    this.#discard ??= this.backend.zeros([2 * half]);
-    return this.backend.view(this.#discard, name.endsWith('.bias') ? half : 0, spec.shape);
+    // Weight and bias get disjoint halves: a kernel writes both at once. The views are made once.
+    let view = this.#discardViews.get(name);
+    if (!view) {
+      const half = Math.ceil(Math.max(...this.#base.store.layout.specs.filter((s) => s.shape.length === 1).map((s) => s.size)) / VIEW_ALIGN) * VIEW_ALIGN;
+      this.#discard ??= this.backend.zeros([2 * half]);
+      view = this.backend.view(this.#discard, name.endsWith('.bias') ? half : 0, spec.shape);
+      this.#discardViews.set(name, view);
+    }
+    return view;
   }
 
   #checkTrainable(): void {

@@ -98,6 +98,9 @@ export class LoraAdapter implements LowRankUpdate {
   #dropoutOffset: number | undefined;
   #forwards = 0;
   #seed: number;
+  /** Each pair's place in the adapter (its dropout stream) and the widest adapted input, found once. */
+  readonly #index: Map<LoraPair, number>;
+  readonly #maxIn: number;
 
   private constructor(backend: Backend, config: LoraConfig, store: ParameterStore, pairs: LoraPair[], saved: string[], seed: number) {
     this.#backend = backend;
@@ -107,6 +110,8 @@ export class LoraAdapter implements LowRankUpdate {
     this.pairs = new Map(pairs.map((p) => [p.ref.weight, p]));
     this.saved = saved;
     this.#seed = seed;
+    this.#index = new Map(pairs.map((p, i) => [p, i]));
+    this.#maxIn = Math.max(0, ...pairs.map((p) => p.ref.in));
   }
 
   /**
@@ -253,18 +258,16 @@ export class LoraAdapter implements LowRankUpdate {
   }
 
   #dropoutCounter(pair: LoraPair) {
-    const index = [...this.pairs.values()].indexOf(pair);
-    return { p: this.config.lora_dropout, seed: this.#seed, stream: 0, offset: this.#dropoutOffset! + index };
+    return { p: this.config.lora_dropout, seed: this.#seed, stream: 0, offset: this.#dropoutOffset! + this.#index.get(pair)! };
   }
 
   #buffers(n: number) {
     const r = this.config.r;
-    const maxIn = Math.max(...[...this.pairs.values()].map((p) => p.ref.in));
     const needX = this.config.lora_dropout > 0;
     if (!this.#scratch || this.#scratch.n !== n || (needX && !this.#scratch.x)) {
       this.#freeScratch();
       const be = this.#backend;
-      this.#scratch = { n, h: be.zeros([n, r]), dh: be.zeros([n, r]), x: needX ? be.zeros([n * maxIn]) : undefined };
+      this.#scratch = { n, h: be.zeros([n, r]), dh: be.zeros([n, r]), x: needX ? be.zeros([n * this.#maxIn]) : undefined };
     }
     return this.#scratch;
   }
