@@ -6,7 +6,7 @@ import { CheckpointError } from '../errors.js';
 import { shapeKeys } from '../nn/architecture.js';
 import { CausalLM, type ModelOptions } from '../nn/causal_lm.js';
 import { decoderTensors } from '../nn/decoder_tensors.js';
-import { parameterLayout, type HeadOptions } from '../nn/layout.js';
+import { HEAD_TENSORS, parameterLayout, type HeadOptions } from '../nn/layout.js';
 import { ADAPTER_CONFIG_FILE, loadAdapter, readAdapterFolder, saveAdapter } from './peft_adapter.js';
 import {
   CONFIG_FILE, expectTensor, loadModelFolder, readFolderFile, resolveFolderSource, saveModelFolder, WEIGHTS_FILE, type ModelFolderSource,
@@ -32,8 +32,6 @@ export interface LoadModelOptions extends Pick<ModelOptions, 'gradientCheckpoint
   dtype?: DType;
 }
 
-/** Tensors of the optional heads, by head. */
-const HEAD_TENSORS = { score: ['score.weight', 'score.bias'], value: ['v_head.summary.weight', 'v_head.summary.bias'] } as const;
 const isHeadTensor = (name: string) => Object.values(HEAD_TENSORS).some((names) => (names as readonly string[]).includes(name));
 
 /**

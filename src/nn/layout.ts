@@ -11,6 +11,12 @@ export interface HeadOptions {
   value?: boolean;
 }
 
+/** The tensors of each optional head (weight, bias), as checkpoints name them. */
+export const HEAD_TENSORS: Readonly<Record<keyof HeadOptions, readonly [string, string]>> = {
+  score: ['score.weight', 'score.bias'],
+  value: ['v_head.summary.weight', 'v_head.summary.bias'],
+};
+
 export type Init = { kind: 'normal'; std: number } | { kind: 'zeros' } | { kind: 'ones' };
 
 /** One parameter tensor's place in the contiguous parameter buffer. */

@@ -9,7 +9,7 @@ import { dropout } from '../../ops/dropout.js';
 import type { Architecture } from '../architecture.js';
 import type { DecoderRefs, LinearRef } from '../decoder_tensors.js';
 import { uniformSampler, normalSampler } from '../init.js';
-import { packParameters, type HeadOptions, type TensorInit } from '../layout.js';
+import { HEAD_TENSORS, packParameters, type HeadOptions, type TensorInit } from '../layout.js';
 import { initialValues, ParameterStore } from '../parameter_store.js';
 import { loraScaling, type LoraConfig } from './lora_config.js';
 import { loraTargets, moduleMatches, transformersName, type LoraTarget } from './lora_targets.js';
@@ -28,10 +28,7 @@ export interface LoraPair extends LoraTarget {
   b: string;
 }
 
-export const HEAD_TENSORS: Readonly<Record<keyof HeadOptions, readonly [string, string]>> = {
-  score: ['score.weight', 'score.bias'],
-  value: ['v_head.summary.weight', 'v_head.summary.bias'],
-};
+export { HEAD_TENSORS };
 
 /**
  * The tensors of a head an adapter trains. A SEQ_CLS adapter's score head is transformers'
