@@ -43,6 +43,14 @@ test('every WGSL entry point has its AssemblyScript twin under the same op name,
   for (const [entry, file] of entries) assert.is(fileOfEntryPoint(entry), file);
 });
 
+test('every WGSL entry point binds at most 8 storage buffers, the default limit per shader stage', () => {
+  const over: string[] = [];
+  for (const file of kernelFiles()) {
+    for (const [entry, iface] of reflectWGSL(kernelModule(file), file).entryPoints) if (iface.storage.size > 8) over.push(`${entry} (${iface.storage.size})`);
+  }
+  assert.equal(over, [], `entry points over 8 storage buffers: ${over.join(', ')}`);
+});
+
 test('reflection: bindings and fields an entry point uses, through helpers, with shadowing and includes', () => {
   const source = `
     struct Params { n: u32, scale: f32, unused: u32, _pad: u32 }

@@ -36,6 +36,18 @@ fn workgroupMax(slot: u32, li: u32, v: f32) -> f32 {
   return reduce1[o];
 }
 
+// The workgroup's minimum of each invocation's v.
+fn workgroupMin(slot: u32, li: u32, v: f32) -> f32 {
+  let o = slot * REDUCE_WG;
+  reduce1[o + li] = v;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s >>= 1u) {
+    if (li < s) { reduce1[o + li] = min(reduce1[o + li], reduce1[o + li + s]); }
+    workgroupBarrier();
+  }
+  return reduce1[o];
+}
+
 // Two sums at once.
 fn workgroupSum2(slot: u32, li: u32, v: vec2<f32>) -> vec2<f32> {
   let o = slot * REDUCE_WG;

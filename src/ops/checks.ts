@@ -105,6 +105,13 @@ export function checkNumber(op: string, name: string, v: unknown, min: number, m
   return v;
 }
 
+/** v's index in `values` (a kernel's code for the choice); else a ConfigError naming the option. */
+export function checkChoice(op: string, name: string, values: readonly string[], v: unknown): number {
+  const i = values.indexOf(v as string);
+  if (i < 0) throw new ConfigError(`${op}: ${name} must be one of ${values.join(', ')}, got ${JSON.stringify(v)}`);
+  return i;
+}
+
 /** T of R rows of T tokens, from a token tensor of R·T elements (any shape). */
 export function tokenRowsOf(op: string, tokens: Tensor, rows: number): number {
   if (!Number.isInteger(rows) || rows < 1 || tokens.size % rows !== 0) {

@@ -5,10 +5,9 @@
 // workgroup) and f64 on WASM. Token tensors hold R rows of T tokens each, flattened (any
 // shape of R·T elements); masks are 1 on response tokens, 0 elsewhere, and values under a 0
 // mask are never used (they may be NaN).
-import { ConfigError } from '../errors.js';
 import { opFamily } from '../backend/op_family.js';
 import type { Tensor } from '../backend/tensor.js';
-import { checkNumber, checkTokenLoss, distinctOutputs, expectSize, expectSizes, kernelsOf, tokenRowsOf } from './checks.js';
+import { checkChoice, checkNumber, checkTokenLoss, distinctOutputs, expectSize, expectSizes, kernelsOf, tokenRowsOf } from './checks.js';
 
 /** Per-token KL estimators, Δ = log π_θ − log π_ref: k1 Δ; k3 (e^−Δ − 1) + Δ; clamped max(Δ, 0). */
 export const KL_ESTIMATORS = ['k1', 'k3', 'clamped'] as const;
@@ -85,7 +84,7 @@ export function ppoRewards(
   expectSizes(op, { refLogprobs: i.refLogprobs, mask: i.mask, rewards: out.rewards, kl: out.kl }, R * T);
   expectSize(op, 'stats', out.stats, PPO_REWARD_STATS.length);
   const klCoef = checkNumber(op, 'klCoef', o.klCoef, 0);
-  const estimator = checkEstimator(op, o.klEstimator);
+  const estimator = checkChoice(op, 'klEstimator', KL_ESTIMATORS, o.klEstimator);
   distinctOutputs(op, [out.rewards, out.kl, out.stats], [i.logprobs, i.refLogprobs, i.mask, i.scores]);
   k.ppo_rewards({ logprobs: i.logprobs, refLogprobs: i.refLogprobs, mask: i.mask, scores: i.scores, rewards: out.rewards, kl: out.kl, stats: out.stats, R, T, estimator, klCoef });
 }
@@ -147,11 +146,4 @@ export function ppoValueLoss(
   const op = 'ppoValueLoss';
   const { kernels, N, tensors } = checkTokenLoss(op, ppoLossFamily, i, out, PPO_VALUE_STATS);
   kernels.ppo_value_loss({ ...tensors, N, cliprangeValue: checkNumber(op, 'cliprangeValue', o.cliprangeValue, 0), vfCoef: checkNumber(op, 'vfCoef', o.vfCoef, 0) });
-}
-
-/** The estimator's index in KL_ESTIMATORS (the kernels' code for it). */
-function checkEstimator(op: string, v: unknown): number {
-  const i = KL_ESTIMATORS.indexOf(v as KLEstimator);
-  if (i < 0) throw new ConfigError(`${op}: klEstimator must be one of ${KL_ESTIMATORS.join(', ')}, got ${JSON.stringify(v)}`);
-  return i;
 }
