@@ -20,6 +20,7 @@ export * from './ops/optimizer.js';
 export * from './ops/ppo_losses.js';
 export * from './ops/preference_losses.js';
 export * from './ops/rlmec_loss.js';
+export * from './ops/grpo_loss.js';
 export * from './ops/mib_losses.js';
 export { philox4x32, philoxUniforms, uniformFromBits, type PhiloxCounter, type PhiloxKey, type RandomOptions } from './random/philox.js';
 export { philoxNormals } from './random/normals.js';

@@ -24,6 +24,7 @@ export * from './reduce';
 export * from './rmsnorm';
 export * from './rotary';
 export * from './sampling';
+export * from './losses/grpo';
 export * from './losses/mib';
 export * from './losses/ppo';
 export * from './losses/preference';
