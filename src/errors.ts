@@ -214,3 +214,21 @@ export class EquivalenceError extends WebRLHFError {
     this.b = where.b;
   }
 }
+
+/**
+ * A reward function (GRPO, RLOO) that threw, returned the wrong number of rewards, or a value
+ * that is not a finite number, null, or (a token-level function) one finite number per
+ * completion token. `func` is its name; `index` and `prompt` name the completion where one is
+ * known; `cause` is its own error.
+ */
+export class RewardFunctionError extends WebRLHFError {
+  readonly func: string;
+  readonly index?: number;
+  readonly prompt?: string;
+  constructor(message: string, where: { func: string; index?: number; prompt?: string }, options?: { cause?: unknown }) {
+    super('REWARD_FUNCTION', message, options);
+    this.func = where.func;
+    if (where.index !== undefined) this.index = where.index;
+    if (where.prompt !== undefined) this.prompt = where.prompt;
+  }
+}

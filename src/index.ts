@@ -109,7 +109,7 @@ export {
 } from './data/datasets.js';
 export {
   checkConfigLayer, mergeConfig, resolveConfig, schemaDefaults, requireKeys, checkValue, isValidValue, describeType, suggestKey,
-  numberKey, integerKey, stringKey, booleanKey, enumKey, type ConfigSchema, type KeySpec, type ValueType,
+  numberKey, integerKey, stringKey, booleanKey, enumKey, numberListKey, stringListKey, type ConfigSchema, type KeySpec, type ValueType,
 } from './training/config/schema.js';
 export { configFlags, COMMAND_LINE, type ConfigFlags, type ConfigFlagsOptions } from './training/config/flags.js';
 export { configFromFile } from './training/config/file.js';
@@ -119,6 +119,9 @@ export { SFT_CONFIG, sftConfig, type SFTConfig } from './algorithms/sft/config.j
 export { REWARD_CONFIG, rewardConfig, type RewardConfig } from './algorithms/reward/config.js';
 export { DPO_CONFIG, dpoConfig, type DPOConfig, type DPOLossType } from './algorithms/dpo/config.js';
 export { PPO_CONFIG, PPO_PRESETS, ppoConfig, type PPOConfig, type PPOPreset } from './algorithms/ppo/config.js';
+export { GRPO_CONFIG, grpoConfig, type GRPOConfig } from './algorithms/grpo/config.js';
+export { RLOO_CONFIG, rlooConfig, type RLOOConfig } from './algorithms/rloo/config.js';
+export { groupKeys, generationShape, type GroupConfig } from './algorithms/grpo/group_config.js';
 export { TRAINER_CONFIGS, type TrainerName } from './algorithms/trainer_configs.js';
 export { learningRate, learningRateSchedule, warmupSteps, totalTrainingSteps, type ScheduleOptions } from './training/schedule.js';
 export { configReference } from './pipelines/config_reference.js';
@@ -143,6 +146,16 @@ export { DPOTrainer, type DPOTrainerInit } from './algorithms/dpo/trainer.js';
 export type { PreferenceTrainerInit } from './algorithms/preference/preference_trainer.js';
 export { PPOTrainer, type PPOTrainerInit } from './algorithms/ppo/trainer.js';
 export { ppoModels, type PPOModelSources, type PPOModelSet } from './algorithms/ppo/models.js';
+export { GRPOTrainer, type GRPOTrainerInit } from './algorithms/grpo/trainer.js';
+export { RLOOTrainer, type RLOOTrainerInit } from './algorithms/rloo/trainer.js';
+export { GroupTrainer, type GroupTrainerInit } from './algorithms/grpo/group_trainer.js';
+export { grpoAdvantages, rlooAdvantages, nanMean, nanStd, SCALE_REWARDS, type ScaleRewards, type Advantages } from './algorithms/grpo/advantages.js';
+export {
+  callRewardFuncs, rewardFuncNames, type RewardFunc, type RewardFuncKwargs, type RewardValue, type RewardTrainerState, type RewardBatch, type FuncRewards,
+} from './algorithms/grpo/reward_funcs.js';
+export { accuracyReward, formatReward, softOverlongPunishment, repetitionPenalty, modelReward, named as namedReward } from './algorithms/grpo/builtin_rewards.js';
+export { grmTokenReward } from './algorithms/rlmec/grm_token_reward.js';
+export { importRewardFuncs } from './io/reward_module.js';
 export { DataOrder } from './training/data_order.js';
 export {
   generateArithmeticProblems, arithmeticSplits, formatSolution, formatStep, problemPrompt, extractAnswer, checkSolution, minimumEditRewrite, DIFFICULTIES,

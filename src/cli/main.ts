@@ -20,6 +20,8 @@ const COMMANDS: Record<string, { summary: string; run(argv: string[]): Promise<n
   reward: { summary: 'train a Bradley–Terry reward model on {prompt, chosen, rejected} JSONL', run: trainCommand('reward') },
   dpo: { summary: 'DPO on {prompt, chosen, rejected} JSONL against a frozen reference', run: trainCommand('dpo') },
   ppo: { summary: 'PPO on {prompt} JSONL with a reward model (TRL keys; presets trl, alpacafarm)', run: trainCommand('ppo') },
+  grpo: { summary: 'GRPO on {prompt} JSONL with reward functions: built-ins, your ./rewards.mjs, or a reward model (TRL keys)', run: trainCommand('grpo') },
+  rloo: { summary: 'RLOO on {prompt} JSONL with reward functions (leave-one-out baseline; TRL keys)', run: trainCommand('rloo') },
   rlmec: { summary: 'RLMEC (GRM, minimum-edit rewrites, token rewards) with SFT/RFT/PPO/DPO baselines; built-in task by default (--seeds N: table)', run: rlmecCommand },
   rlp: { summary: 'RLP (reward learning on policy: UML and SPG) with SFT, best-of-n and PPO; built-in task by default (--seeds N: table)', run: rlpCommand },
   merge: { summary: 'merge a LoRA adapter into its base model and write a full model folder', run: mergeCommand },

@@ -1,9 +1,14 @@
-// `webrlhf sft|reward|dpo|ppo --config FILE [--key value ...]`: a trainer run from a config
+// `webrlhf sft|reward|dpo|ppo|grpo|rloo --config FILE [--key value ...]`: a trainer run from a config
 // file (TRL's key names) and flags, writing a run folder (config.json, metrics.jsonl,
 // checkpoints, final/) with a progress bar on stderr.
 import type { DPOConfig } from '../algorithms/dpo/config.js';
 import { DPOTrainer } from '../algorithms/dpo/trainer.js';
+import type { GRPOConfig } from '../algorithms/grpo/config.js';
+import type { GroupConfig } from '../algorithms/grpo/group_config.js';
+import { GRPOTrainer } from '../algorithms/grpo/trainer.js';
 import type { PPOConfig } from '../algorithms/ppo/config.js';
+import type { RLOOConfig } from '../algorithms/rloo/config.js';
+import { RLOOTrainer } from '../algorithms/rloo/trainer.js';
 import { ppoModels } from '../algorithms/ppo/models.js';
 import { PPOTrainer } from '../algorithms/ppo/trainer.js';
 import type { RewardConfig } from '../algorithms/reward/config.js';
@@ -26,12 +31,15 @@ import { openRun } from '../training/run/run_folder.js';
 import type { Trainer, TrainerConfig } from '../training/trainer.js';
 import { commandConfig } from './command_config.js';
 import { progressStream } from './progress_stream.js';
+import { rewardFuncsArg } from './reward_funcs_arg.js';
 
 const WHAT: Record<TrainerName, string> = {
   sft: 'supervised fine-tuning on {prompt, completion} JSONL (loss on the completion)',
   reward: 'a Bradley–Terry reward model on {prompt, chosen, rejected} JSONL',
   dpo: 'DPO on {prompt, chosen, rejected} JSONL against a frozen reference',
   ppo: 'PPO on {prompt} JSONL with a reward model, a value model and a frozen reference',
+  grpo: 'GRPO on {prompt, ...columns} JSONL with reward functions (group-relative advantages)',
+  rloo: 'RLOO on {prompt, ...columns} JSONL with reward functions (leave-one-out baseline)',
 };
 
 /** Where each trainer's models and data come from (required keys). */
@@ -40,6 +48,8 @@ const REQUIRED: Record<TrainerName, string[]> = {
   reward: ['model_name_or_path', 'train_file'],
   dpo: ['model_name_or_path', 'train_file'],
   ppo: ['sft_model_path', 'reward_model_path', 'train_file'],
+  grpo: ['model_name_or_path', 'train_file', 'reward_funcs'],
+  rloo: ['model_name_or_path', 'train_file', 'reward_funcs'],
 };
 
 function help(name: TrainerName): string {
@@ -47,11 +57,16 @@ function help(name: TrainerName): string {
 
 Trains ${WHAT[name]}. Settings come from the defaults, then the preset (ppo), then the JSON
 config file, then flags (--learning_rate 1e-5 or --learning-rate 1e-5). Writes output_dir:
-config.json, metrics.jsonl${name === 'ppo' ? ', rollouts.jsonl' : ''}, checkpoint-NNNNNNNN/ every save_steps and final/ (a model folder
+config.json, metrics.jsonl${name === 'ppo' || name === 'grpo' || name === 'rloo' ? ', rollouts.jsonl' : ''}, checkpoint-NNNNNNNN/ every save_steps and final/ (a model folder
 for webrlhf generate). --resume continues from the newest complete checkpoint.
 
 Required: ${REQUIRED[name].join(', ')}.
-
+${name === 'grpo' || name === 'rloo' ? `
+reward_funcs entries (comma-separated on the command line): accuracy (the "answer" column),
+format:REGEX, soft_overlong[:CACHE], repetition[:N[:PENALTY]], a module file (./rewards.mjs:
+its exported functions, (prompts, completions, kwargs) => rewards; ./rewards.mjs#name: one),
+or a reward model folder.
+` : ''}
 ${describeConfig(TRAINER_CONFIGS[name] as ConfigSchema<object>)}`;
 }
 
@@ -121,6 +136,17 @@ async function buildTrainer(name: TrainerName, config: Record<string, unknown>, 
   }
   const modelPath = config.model_name_or_path as string;
   const tokenizer = await tokenizerOf(modelPath);
+  if (name === 'grpo' || name === 'rloo') {
+    const c = config as unknown as GroupConfig;
+    const start = await load(modelPath);
+    const policy = own(await trainedRole(start, peft, { base: modelPath }));
+    // β > 0 needs π_ref: with an adapter the base itself (the adapter off), else a frozen copy.
+    const reference = c.beta > 0 && !peft.use_peft ? own(policy.clone().freeze()) : undefined;
+    const rewards = await rewardFuncsArg(c.reward_funcs!, { backend, maxCompletionLength: c.max_completion_length });
+    rewards.models.forEach(own);
+    const init = { policy, ...(reference ? { reference } : {}), tokenizer, train: await data(loadPromptDataset, c.train_file, tokenizer), reward_funcs: rewards.funcs };
+    return name === 'grpo' ? new GRPOTrainer({ ...init, config: c as GRPOConfig }) : new RLOOTrainer({ ...init, config: c as RLOOConfig });
+  }
   if (name === 'sft') {
     const c = config as unknown as SFTConfig;
     const [train, evalSet] = [await data(loadSFTDataset, c.train_file, tokenizer), await data(loadSFTDataset, c.eval_file, tokenizer)];

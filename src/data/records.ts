@@ -1,6 +1,7 @@
 // One dataset record, checked and normalised: TRL's standard formats (plain strings) and
 // conversational formats (message lists, rendered with the chat template in chat.ts) both
-// become plain strings, so trainers see one shape per task. Extra fields are ignored.
+// become plain strings, so trainers see one shape per task. Extra fields are ignored, except
+// a prompt record's: they are the dataset columns GRPO and RLOO hand to reward functions.
 import { DatasetError, TokenizerError } from '../errors.js';
 import { extractAnswer } from '../tasks/arithmetic.js';
 import type { ChatTemplate } from '../text/chat_template.js';
@@ -21,9 +22,14 @@ export interface PreferenceRecord {
   rejected: string;
 }
 
-/** A prompt to sample completions for (PPO rollouts). */
+/**
+ * A prompt to sample completions for (PPO, GRPO and RLOO). Its other fields are kept as they
+ * are: the dataset columns a reward function reads (TRL passes them as keyword arguments),
+ * e.g. the `answer` an accuracy reward checks.
+ */
 export interface PromptRecord {
   prompt: string;
+  [column: string]: unknown;
 }
 
 /** A reasoning problem with a known answer (RLMEC): the policy is rewarded for reaching `answer`. */
@@ -195,10 +201,11 @@ export function preferenceRecord(value: unknown, site: RecordSite = { file: 'rec
   };
 }
 
-/** A prompt record from `{prompt}` (a string or a conversation, rendered as sftRecord does). Throws DatasetError. */
+/** A prompt record from `{prompt, ...columns}` (the prompt a string or a conversation, rendered as sftRecord does; the columns kept). Throws DatasetError. */
 export function promptRecord(value: unknown, site: RecordSite = { file: 'record' }, template?: ChatTemplate): PromptRecord {
   const complain = complainer(site, 'prompt');
-  return { prompt: promptField(objectOf(value, complain), 'prompt', complain, template) };
+  const record = objectOf(value, complain);
+  return { ...record, prompt: promptField(record, 'prompt', complain, template) };
 }
 
 /**

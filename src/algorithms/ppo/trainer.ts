@@ -7,6 +7,7 @@ import type { AdamW } from '../../nn/adamw.js';
 import type { CausalLM } from '../../nn/causal_lm.js';
 import { DataOrder } from '../../training/data_order.js';
 import { Trainer, type StepOutput, type TrainerInit, type TrainerParts } from '../../training/trainer.js';
+import { promptIds } from '../../training/prompt_ids.js';
 import { disableDropout, optimizerFor, padId } from '../../training/trainer_parts.js';
 import type { PPOConfig } from './config.js';
 import { PPOLearner, adaptKLCoef, type PPOModels, type RewardFunction } from './learner.js';
@@ -38,13 +39,9 @@ export class PPOTrainer extends Trainer<PPOConfig> {
     const stop = c.stop_token_id ?? init.tokenizer.eosTokenId;
     if (stop === undefined) throw new ConfigError('PPO: the tokenizer has no EOS token; set stop_token_id to the token that ends a response');
     if (c.eval_file !== null) throw new ConfigError('PPO: eval_file is not used (PPO has no evaluation pass yet); remove it, and read objective/scores in metrics.jsonl');
-    const room = init.policy.arch.maxPositions - c.response_length;
-    if (room < 1) throw new ConfigError(`PPO: response_length ${c.response_length} leaves no room for a prompt in the model's ${init.policy.arch.maxPositions} positions; lower response_length`);
     // Prompts keep their last tokens when too long: the part next to the response.
-    this.#prompts = init.train.map((p) => {
-      const ids = init.tokenizer.encode(p.prompt);
-      const start = init.tokenizer.bosTokenId ?? stop;
-      return ids.length ? ids.slice(Math.max(0, ids.length - room)) : [start];
+    this.#prompts = promptIds(init.tokenizer, init.train.map((p) => p.prompt), {
+      maxPositions: init.policy.arch.maxPositions, completionLength: c.response_length, lengthKey: 'response_length', trainer: 'PPO', fallback: stop,
     });
     this.#batch = c.per_device_train_batch_size * c.gradient_accumulation_steps * c.num_mini_batches;
     this.#order = new DataOrder(this.#prompts.length, this.#batch, c.seed);

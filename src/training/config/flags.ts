@@ -35,6 +35,11 @@ function parseText(spec: KeySpec, text: string): unknown {
   for (const t of types) {
     if (t === 'boolean' && (text === 'true' || text === 'false')) return text === 'true';
     if ((t === 'number' || t === 'integer') && NUMBER.test(text)) return Number(text);
+    if (t === 'string[]') return text.split(',').map((x) => x.trim()).filter((x) => x !== '');
+    if (t === 'number[]') {
+      const items = text.replace(/^\[|\]$/g, '').split(',').map((x) => x.trim());
+      return items.every((x) => NUMBER.test(x)) ? items.map(Number) : text;
+    }
   }
   return text;
 }

@@ -5,7 +5,8 @@
 import { ConfigError } from '../../errors.js';
 import { closest } from './suggest.js';
 
-export type ValueType = 'number' | 'integer' | 'string' | 'boolean';
+/** A value's type; the list types are JSON arrays in a file and comma-separated on the command line. */
+export type ValueType = 'number' | 'integer' | 'string' | 'boolean' | 'number[]' | 'string[]';
 
 /** One config key. */
 export interface KeySpec {
@@ -49,6 +50,8 @@ export const numberKey = (value: number | null, doc: string, range: Range & Extr
 export const integerKey = (value: number | null, doc: string, range: Range & Extra = {}): KeySpec => ({ type: 'integer', default: value, doc, ...range });
 export const stringKey = (value: string | null, doc: string, extra: Extra = {}): KeySpec => ({ type: 'string', default: value, doc, ...extra });
 export const booleanKey = (value: boolean, doc: string, extra: Extra = {}): KeySpec => ({ type: 'boolean', default: value, doc, ...extra });
+export const numberListKey = (value: number[] | null, doc: string, range: Range & Extra = {}): KeySpec => ({ type: 'number[]', default: value, doc, ...range });
+export const stringListKey = (value: string[] | null, doc: string, extra: Extra = {}): KeySpec => ({ type: 'string[]', default: value, doc, ...extra });
 export const enumKey = <V extends string>(values: readonly V[], value: V | null, doc: string, extra: Extra = {}): KeySpec => ({
   type: 'string',
   values,
@@ -82,6 +85,10 @@ export function describeType(spec: KeySpec): string {
         return [`an integer${rangeText(spec)}`];
       case 'boolean':
         return ['true', 'false'];
+      case 'number[]':
+        return [`a list of numbers${rangeText(spec).replace(/^ /, ', each ')}`];
+      case 'string[]':
+        return ['a list of strings'];
       case 'string':
         if (!spec.values) return ['a string'];
         return [spec.values.length === 1 ? JSON.stringify(spec.values[0]) : `one of ${spec.values.map((v) => JSON.stringify(v)).join(', ')}`];
@@ -124,6 +131,10 @@ function fits(spec: KeySpec, type: ValueType, v: unknown): boolean {
       return typeof v === 'boolean';
     case 'string':
       return typeof v === 'string' && (!spec.values || spec.values.includes(v));
+    case 'number[]':
+      return Array.isArray(v) && v.every((x) => typeof x === 'number' && Number.isFinite(x) && inRange(spec, x));
+    case 'string[]':
+      return Array.isArray(v) && v.every((x) => typeof x === 'string');
   }
 }
 
