@@ -8,6 +8,8 @@ import './cli_grad.test.js';
 import './cli_generate.test.js';
 import './cli_train.test.js';
 import './cli_lora.test.js';
+import './cli_grpo.test.js';
+import './grpo_trainers.test.js';
 import './lora_pipelines.test.js';
 import './cli_rlmec.test.js';
 import './cli_rlp.test.js';

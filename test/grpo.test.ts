@@ -1,17 +1,17 @@
 // GRPO and RLOO (ALGORITHMS.md §7) in every runtime and on both backends: the group-relative
 // advantages on hand-made groups, the reward-function contract (null, token-level rewards,
-// typed errors), the built-in rewards, and the trainers on the toy task — learning, μ > 1
-// against π_old, token rewards alone moving the policy, LoRA with β > 0, exact resume from a
-// checkpoint taken in the middle of a generation.
+// typed errors), the built-in rewards, module imports, and GRPO learning the toy task. The
+// longer trainer runs (token rewards, μ > 1, RLOO, LoRA and resume) are in
+// grpo_trainers.test.ts, on Node's two legs.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   CausalLM, ConfigError, GRPOTrainer, RLOOTrainer, RewardFunctionError, accuracyReward, callRewardFuncs, formatReward, grpoAdvantages, grpoConfig,
-  memoryRunStorage, openRun, repetitionPenalty, rlooAdvantages, rlooConfig, softOverlongPunishment, type RewardFunc,
+  importRewardFuncs, repetitionPenalty, rlooAdvantages, rlooConfig, softOverlongPunishment, type RewardFunc,
 } from 'webrlhf';
 import { errorOf, rejectsWith } from './harness/rejects.js';
 import { legBackendInstance as backend } from './harness/runtime.js';
-import { PROMPT, TOY_LLAMA_CONFIG, countA, toySFTModel, toyTokenizer } from './harness/toy_task.js';
+import { PROMPT, countA, toySFTModel, toyTokenizer } from './harness/toy_task.js';
 
 const test = suite('grpo');
 
@@ -98,6 +98,15 @@ test('built-in rewards: accuracy (answer column), format, soft overlong punishme
   assert.throws(() => repetitionPenalty(2, 1), (e: unknown) => e instanceof ConfigError);
 });
 
+test('importRewardFuncs: a module\'s exported functions in this runtime (a data: URL here; a file or http URL alike)', async () => {
+  const source = 'export function right(p, c) { return c.map(() => 1); }\nexport const wrong = (p, c) => c.map(() => 0);\nexport const notAFunction = 3;';
+  const funcs = await importRewardFuncs(`data:text/javascript,${encodeURIComponent(source)}`);
+  assert.equal(funcs.map((f) => f.name), ['right', 'wrong']);
+  const only = await importRewardFuncs(`data:text/javascript,${encodeURIComponent(source)}`, 'wrong');
+  assert.equal(await only[0]!(['p'], ['c'], { completion_ids: [[1]], trainer_state: { global_step: 0, max_steps: 1 } }), [0]);
+  await rejectsWith(importRewardFuncs(`data:text/javascript,${encodeURIComponent(source)}`, 'nope'), errorOf(ConfigError, /exports no function named "nope" \(its exported functions: right, wrong\)/), 'a missing export');
+});
+
 const toyRewards: RewardFunc = function count_a(_p, completions) {
   return completions.map(countA);
 };
@@ -127,76 +136,6 @@ test('GRPO raises the toy task\'s reward, with TRL\'s metric keys', async () => 
   policy.dispose();
 });
 
-test('token-level rewards alone move the policy: a constant sequence reward gives zero group advantages, the per-token rewards still train', async () => {
-  const policy = (await sftModel()).clone();
-  const constant: RewardFunc = function constant(_p, completions) {
-    return completions.map(() => 1);
-  };
-  const perToken: RewardFunc = function a_tokens(_p, _c, { completion_ids }) {
-    return completion_ids.map((ids) => ids.map((id) => (id === 'a'.charCodeAt(0) ? 0.5 : 0)));
-  };
-  const counts: number[] = [];
-  const trainer = new GRPOTrainer({ policy, tokenizer: toyTokenizer, config: grpoConfig(toyConfig({ max_steps: 8 })), train: [{ prompt: PROMPT }], reward_funcs: [constant, perToken] });
-  await trainer.train({ onStep: (e) => {
-    assert.is(e.metrics.frac_reward_zero_std, 1);
-    counts.push(e.metrics['rewards/a_tokens/mean']! / 0.5);
-  } });
-  assert.ok(counts.slice(-3).reduce((a, x) => a + x, 0) / 3 > (counts[0]! + counts[1]!) / 2 + 0.5, `"a" per completion: ${counts.map((c) => c.toFixed(2)).join(' ')}`);
-  policy.dispose();
-});
-
-test('μ = num_iterations > 1 takes the ratio against π_old (the second pass clips); RLOO learns too', async () => {
-  const policy = (await sftModel()).clone();
-  const clips: number[] = [];
-  const trainer = new GRPOTrainer({ policy, tokenizer: toyTokenizer, config: grpoConfig(toyConfig({ max_steps: 4, num_iterations: 2, learning_rate: 2e-2, epsilon: 0.05 })), train: [{ prompt: PROMPT }], reward_funcs: toyRewards });
-  await trainer.train({ onStep: (e) => clips.push(e.metrics['clip_ratio/region_mean']!) });
-  assert.is(clips[0], 0, 'first pass: π_old is the policy itself');
-  assert.ok(clips[1]! > 0 && clips[3]! > 0, `second passes clip: ${clips.join(' ')}`);
-  policy.dispose();
-
-  const reference = (await sftModel()).clone().freeze();
-  const rlooPolicy = (await sftModel()).clone();
-  const rewards: number[] = [];
-  const rloo = new RLOOTrainer({ policy: rlooPolicy, reference, tokenizer: toyTokenizer, config: rlooConfig(toyConfig({ max_steps: 8, num_generations: 4, learning_rate: 3e-3 })), train: [{ prompt: PROMPT }], reward_funcs: toyRewards });
-  await rloo.train({ onStep: (e) => {
-    assert.ok(Number.isFinite(e.metrics.kl), 'RLOO reports the KL of its reward');
-    rewards.push(e.metrics.reward!);
-  } });
-  assert.ok(rewards.slice(-3).reduce((a, x) => a + x, 0) / 3 > (rewards[0]! + rewards[1]!) / 2 + 0.5, `RLOO reward: ${rewards.map((r) => r.toFixed(2)).join(' ')}`);
-  rlooPolicy.dispose();
-  reference.dispose();
-});
-
-test('GRPO on a LoRA adapter of a Llama-family model with β > 0: the base is π_ref; a checkpoint mid-generation resumes exactly', async () => {
-  const base = (await toySFTModel(await backend(), TOY_LLAMA_CONFIG)).freeze();
-  const run = async (storage: ReturnType<typeof memoryRunStorage>, resume: boolean, stopAfter?: number) => {
-    const policy = await base.withAdapter({ r: 4, lora_alpha: 8, target_modules: 'all-linear', lora_dropout: 0 }, { seed: 3 });
-    const config = grpoConfig(toyConfig({ max_steps: 4, save_steps: 1, num_iterations: 2, beta: 0.04, learning_rate: 1e-2, per_device_train_batch_size: 8, gradient_accumulation_steps: 1, steps_per_generation: 2 }));
-    const trainer = new GRPOTrainer({ policy, tokenizer: toyTokenizer, config, train: [{ prompt: PROMPT }, { prompt: '>>' }], reward_funcs: toyRewards });
-    const stop = new AbortController();
-    try {
-      return await trainer.train({ run: await openRun(storage, { config, resume }), signal: stop.signal, onStep: (e) => {
-        assert.ok(Number.isFinite(e.metrics.kl), `step ${e.step}: kl ${e.metrics.kl}`);
-        if (e.step === stopAfter) stop.abort();
-      } });
-    } finally {
-      policy.dispose();
-    }
-  };
-  const text = (files: Map<string, Uint8Array>, name: string) => new TextDecoder().decode(files.get(name));
-  const straight = memoryRunStorage();
-  await run(straight, false);
-  // A generation spans 2 micro-batches × 2 iterations = 4 steps: checkpoint 2 is inside it.
-  const stopped = memoryRunStorage();
-  await run(stopped, false, 2).catch(() => undefined);
-  assert.ok(!stopped.files.has('final/adapter_model.safetensors'));
-  const resumed = await run(stopped, true);
-  assert.is(resumed.resumedFrom, 2);
-  assert.is(text(stopped.files, 'metrics.jsonl'), text(straight.files, 'metrics.jsonl'));
-  assert.equal([...stopped.files.get('final/adapter_model.safetensors')!], [...straight.files.get('final/adapter_model.safetensors')!]);
-  base.dispose();
-});
-
 test('GRPO config and init errors name the key and the fix', async () => {
   assert.throws(() => grpoConfig({ per_device_train_batch_size: 6, num_generations: 4 }), (e: unknown) => e instanceof ConfigError && /multiple of num_generations \(4\)/.test(e.message));
   assert.throws(() => grpoConfig({ loss_type: 'ppo' as never }), (e: unknown) => e instanceof ConfigError && /loss_type/.test(e.message));
@@ -204,6 +143,10 @@ test('GRPO config and init errors name the key and the fix', async () => {
   assert.throws(() => new GRPOTrainer({ policy, tokenizer: toyTokenizer, config: grpoConfig(toyConfig({ beta: 0.1 })), train: [{ prompt: PROMPT }], reward_funcs: toyRewards }), (e: unknown) => e instanceof ConfigError && /needs a reference model/.test(e.message));
   assert.throws(() => new GRPOTrainer({ policy, tokenizer: toyTokenizer, config: grpoConfig(toyConfig({ reward_weights: [1, 2] })), train: [{ prompt: PROMPT }], reward_funcs: toyRewards }), (e: unknown) => e instanceof ConfigError && /2 weight\(s\) for 1 reward function/.test(e.message));
   assert.throws(() => new GRPOTrainer({ policy, tokenizer: toyTokenizer, config: grpoConfig(toyConfig({ max_completion_length: 40 })), train: [{ prompt: PROMPT }], reward_funcs: toyRewards }), (e: unknown) => e instanceof ConfigError && /max_completion_length 40 leaves no room/.test(e.message));
+  const perToken: RewardFunc = (_p, _c, { completion_ids }) => completion_ids.map((ids) => ids.map(() => 0));
+  const rloo = new RLOOTrainer({ policy: policy.clone(), tokenizer: toyTokenizer, config: rlooConfig(toyConfig({ max_steps: 1, beta: 0 })), train: [{ prompt: PROMPT }], reward_funcs: perToken });
+  await rejectsWith(rloo.train(), errorOf(RewardFunctionError, /RLOO takes one reward per completion/), 'token rewards given to RLOO');
+  rloo.policy.dispose();
 });
 
 test.after(async () => {

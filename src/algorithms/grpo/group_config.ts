@@ -28,6 +28,7 @@ export interface GroupConfig extends TrainingConfig {
 export function groupKeys(trainer: 'grpo' | 'rloo', d: { num_generations: number; beta: number; betaDoc: string }): { [K in keyof GroupConfig]: KeySpec } {
   return {
     ...trainingKeys(trainer, { value: 1e-6, doc: `AdamW's learning rate (TRL ${trainer === 'grpo' ? 'GRPOConfig' : 'RLOOConfig'}'s default).` }),
+    per_device_train_batch_size: integerKey(8, 'Completions (not prompts, as in TRL) per micro-batch: per forward/backward pass.', { min: 1 }),
     num_generations: integerKey(d.num_generations, 'Completions sampled per prompt (G): the group the advantages compare within; generation_batch_size must be a multiple of it.', { min: 2 }),
     max_completion_length: integerKey(512, 'Tokens per completion at most (TRL default); a completion that reaches it without EOS is truncated.', { min: 1 }),
     generation_batch_size: integerKey(null, 'Completions per generation (a multiple of num_generations): sampled and scored together, then split into steps_per_generation micro-batches of per_device_train_batch_size; null: per_device_train_batch_size × steps_per_generation.', { min: 1, nullable: true }),

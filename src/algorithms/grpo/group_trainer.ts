@@ -7,7 +7,7 @@
 // rewards and the per-completion numbers, in f64.
 import type { Tensor } from '../../backend/backend.js';
 import type { PromptRecord } from '../../data/records.js';
-import { ConfigError } from '../../errors.js';
+import { ConfigError, RewardFunctionError } from '../../errors.js';
 import type { AdamW } from '../../nn/adamw.js';
 import type { CausalLM } from '../../nn/causal_lm.js';
 import { GRPO_STATS, grpoLoss, type GRPOLossOptions } from '../../ops/grpo_loss.js';
@@ -150,6 +150,10 @@ export abstract class GroupTrainer<C extends GroupConfig> extends Trainer<C> {
   protected abstract lossOptions(): Omit<GRPOLossOptions, 'tokensInBatch' | 'accumulationSteps' | 'maxCompletionLength'>;
   /** Whether the rows carry π_ref's log-probs into the loss (GRPO's KL term). */
   protected abstract get klInLoss(): boolean;
+  /** Whether the loss reads per-token advantages (GRPO's; RLOO has one ratio per sequence). */
+  protected get takesTokenRewards(): boolean {
+    return true;
+  }
 
   protected async trainStep(step: number, lr: number): Promise<StepOutput> {
     const c = this.config;
@@ -263,6 +267,10 @@ export abstract class GroupTrainer<C extends GroupConfig> extends Trainer<C> {
       const applied = funcs.sequence.map((r, k) => [r[i]!, this.#weights[k]!] as const).filter(([r]) => !Number.isNaN(r));
       return applied.length ? applied.reduce((a, [r, w]) => a + r * w, 0) : NaN;
     });
+    const tokenFunc = funcs.tokens.findIndex((t) => t !== undefined);
+    if (tokenFunc >= 0 && !this.takesTokenRewards) {
+      throw new RewardFunctionError(`${this.trainer} takes one reward per completion, but reward function ${this.rewardNames[tokenFunc]} returned per-token rewards; use it with GRPO, or return one number per completion`, { func: this.rewardNames[tokenFunc]! });
+    }
     const need = this.logprobsNeeded();
     const pairs = out.map((g) => ({ prompt: g.promptIds, response: g.ids }));
     const logprobs: GenerationLogprobs = {};

@@ -19,6 +19,10 @@ export class RLOOTrainer extends GroupTrainer<RLOOConfig> {
     return false;
   }
 
+  protected override get takesTokenRewards(): boolean {
+    return false;
+  }
+
   /** π_old's log-probs also make the KL of the reward (TRL: old − ref, per token). */
   protected logprobsNeeded() {
     return { old: this.oldLogprobsNeeded || this.usesReference, ref: this.usesReference };
