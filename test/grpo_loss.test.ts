@@ -13,7 +13,7 @@ import { legBackendInstance as backend } from './harness/runtime.js';
 
 const test = suite('grpo loss');
 
-type Inputs = Record<keyof grpo.GRPOInputs, number[]>;
+type Inputs = Record<Exclude<keyof grpo.GRPOInputs, 'tokenAdvantages'>, number[]> & { tokenAdvantages?: number[] };
 
 const OPTIONS: GRPOLossOptions = {
   lossType: 'grpo', importanceSamplingLevel: 'token', epsilonLow: 0.2, epsilonHigh: 0.28, delta: null, beta: 0,
@@ -38,7 +38,7 @@ async function runGRPO(be: Backend, x: Inputs, o: Partial<GRPOLossOptions>, alia
       oldLogprobs: alias.old ? logprobs : upload(x.oldLogprobs),
       refLogprobs: alias.ref ? logprobs : upload(x.refLogprobs),
       rowAdvantages: upload(x.rowAdvantages),
-      tokenAdvantages: upload(x.tokenAdvantages),
+      ...(x.tokenAdvantages?.length ? { tokenAdvantages: upload(x.tokenAdvantages) } : {}),
       mask: upload(x.mask),
       entropies: upload(x.entropies),
     };
@@ -173,11 +173,15 @@ test('sequence-level importance sampling: one ratio per row, its gradient shared
     logprobs: [-1 + 0.05, -2 + 0.15, NaN, NaN, -1 + 0.5, -1 + 0.5, NaN, NaN, NaN],
     oldLogprobs: [-1, -2, NaN, NaN, -1, -1, NaN, NaN, NaN],
     refLogprobs: mask.map(() => NaN),
-    rowAdvantages: [1, 1, -2], tokenAdvantages: [0, 0, NaN, NaN, 0, 0, NaN, NaN, NaN], mask, entropies: [1, 2, NaN, NaN, 3, 4, NaN, NaN, NaN],
+    rowAdvantages: [1, 1, -2], mask, entropies: [1, 2, NaN, NaN, 3, 4, NaN, NaN, NaN],
   };
   const seq = await runGRPO(be, x, { importanceSamplingLevel: 'sequence' });
   assertClose(seq.stats, stats({ loss: (-exp(0.1) - 1.28) / 3, entropy: 2.5, 'clip_ratio/high_mean': 1 / 3, 'clip_ratio/region_mean': 1 / 3, 'clip_ratio/high_max': 1 }), { atol: 2e-6, what: 'sequence stats' });
   assertClose(seq.d, [-exp(0.1) / 6, -exp(0.1) / 6, 0, 0, 0, 0, 0, 0, 0], { atol: 1e-6, what: 'sequence dLogprobs' });
+  // With (zero) per-token advantages TRL's indicators are (B, T): 2 of 4 tokens clipped high.
+  const perTokenA = await runGRPO(be, { ...x, tokenAdvantages: [0, 0, NaN, NaN, 0, 0, NaN, NaN, NaN] }, { importanceSamplingLevel: 'sequence' });
+  assertClose(perTokenA.stats, stats({ loss: (-exp(0.1) - 1.28) / 3, entropy: 2.5, 'clip_ratio/high_mean': 0.5, 'clip_ratio/region_mean': 0.5, 'clip_ratio/high_max': 1 }), { atol: 2e-6, what: 'sequence stats with token advantages' });
+  assertClose(perTokenA.d, seq.d, { atol: 1e-7, what: 'the same gradient' });
   // Per token: row 0 (1/3)·((−e^0.05 − e^0.15)/2), row 1 −1.28/3; 2 of 4 tokens high-clipped, row 1's fraction 1.
   const tok = await runGRPO(be, x, { importanceSamplingLevel: 'token' });
   assertClose(tok.stats, stats({ loss: ((-exp(0.05) - exp(0.15)) / 2 - 1.28) / 3, entropy: 2.5, 'clip_ratio/high_mean': 0.5, 'clip_ratio/region_mean': 0.5, 'clip_ratio/high_max': 1 }), { atol: 2e-6, what: 'token stats' });
@@ -196,7 +200,7 @@ test('RLOO: one ratio per row of the summed log-ratio, one pg per row (an empty 
     logprobs: [-1 + 0.1, -1 + 0.05, NaN, -3 + 0.2, -3 + 0.2, -3 + 0.1, NaN, NaN, NaN],
     oldLogprobs: [-1, -1, NaN, -3, -3, -3, NaN, NaN, NaN],
     refLogprobs: mask.map(() => NaN),
-    rowAdvantages: [2, 1, -0.5], tokenAdvantages: mask.map(() => NaN), mask, entropies: [1, 1, NaN, 2, 2, 2, NaN, NaN, NaN],
+    rowAdvantages: [2, 1, -0.5], mask, entropies: [1, 1, NaN, 2, 2, 2, NaN, NaN, NaN],
   };
   const got = await runGRPO(be, x, { lossType: 'rloo', importanceSamplingLevel: 'sequence_sum', accumulationSteps: 2 });
   assertClose(got.stats, stats({ loss: (-2 * exp(0.15) - 0.78) / 6, entropy: 8 / 5, 'clip_ratio/high_mean': 1 / 3, 'clip_ratio/region_mean': 1 / 3, 'clip_ratio/high_max': 1 }), { atol: 2e-6, what: 'stats' });
@@ -205,7 +209,7 @@ test('RLOO: one ratio per row of the summed log-ratio, one pg per row (an empty 
   assertClose(got.d, [g, g, 0, 0, 0, 0, 0, 0, 0], { atol: 1e-6, what: 'dLogprobs' });
 });
 
-test('β > 0: the k3 KL value, its stat and its gradient β(1 − e^(ref − lp)); β = 0 reads no refLogprobs', async () => {
+test('β > 0: the k3 KL value, its stat and its gradient β(1 − e^(ref − lp)), and with klCorrection (k3·ρ) its extra β·k3; β = 0 reads no refLogprobs', async () => {
   const be = await backend();
   // One row of 2 tokens, bnpo, μ = 1 (old aliased: ρ = 1, pg = −A = −1). ref − lp = (−0.5, 0.5):
   // k3 = (e^−0.5 + 0.5 − 1, e^0.5 − 0.5 − 1) = (0.10653066, 0.14872127), β = 0.04:
@@ -218,6 +222,11 @@ test('β > 0: the k3 KL value, its stat and its gradient β(1 − e^(ref − lp)
   const got = await runGRPO(be, x, { lossType: 'bnpo', beta: 0.04 }, { old: true });
   assertClose(got.stats, stats({ loss: -0.99489496, kl: 0.12762597, entropy: 0.5 }), { atol: 1e-6, what: 'stats' });
   assertClose(got.d, [-0.49213061, -0.51297443, 0], { atol: 1e-7, what: 'dLogprobs' });
+  // TRL's use_bias_correction_kl: β·k3·ρ. At ρ = 1 the value is the same, but ρ's gradient adds
+  // β·k3: per token (−1 + β((1 − e^x) + (e^x − x − 1)))/2 = (−1 − β·x)/2 = (−0.49, −0.51).
+  const corrected = await runGRPO(be, x, { lossType: 'bnpo', beta: 0.04, klCorrection: true }, { old: true });
+  assertClose(corrected.stats, stats({ loss: -0.99489496, kl: 0.12762597, entropy: 0.5 }), { atol: 1e-6, what: 'klCorrection stats' });
+  assertClose(corrected.d, [-0.49, -0.51, 0], { atol: 1e-7, what: 'klCorrection dLogprobs' });
   // β = 0: refLogprobs all NaN changes nothing.
   const none = await runGRPO(be, { ...x, refLogprobs: [NaN, NaN, NaN] }, { lossType: 'bnpo', beta: 0 }, { old: true });
   assertClose(none.stats, stats({ loss: -1, entropy: 0.5 }), { atol: 1e-6, what: 'β = 0 stats' });
@@ -248,7 +257,7 @@ const BOUNDS = (o: GRPOLossOptions) => [1 - o.epsilonLow, 1 + o.epsilonHigh, ...
  * from a clip bound or δ, so finite differences see a smooth loss. Values are f32, so the
  * reference sees what the device does; `padded` puts NaN off the mask.
  */
-function randomBatch(R: number, T: number, seed: number, o: GRPOLossOptions) {
+function randomBatch(R: number, T: number, seed: number, o: GRPOLossOptions, withTokens: boolean) {
   const r = rng(seed);
   const u = (lo: number, hi: number) => lo + (hi - lo) * r();
   const mask: number[] = [];
@@ -278,12 +287,13 @@ function randomBatch(R: number, T: number, seed: number, o: GRPOLossOptions) {
     oldLogprobs: f32(old),
     refLogprobs: f32(logprobs.map((v) => v + u(-0.3, 0.3))),
     rowAdvantages: f32(Array.from({ length: R }, () => u(-1.5, 1.5))),
-    tokenAdvantages: f32(mask.map(() => u(-0.5, 0.5))),
+    ...(withTokens ? { tokenAdvantages: f32(mask.map(() => u(-0.5, 0.5))) } : {}),
     mask,
     entropies: f32(mask.map(() => u(1, 3))),
   };
   const padded = { ...x } as Inputs;
-  for (const key of ['logprobs', 'oldLogprobs', 'refLogprobs', 'tokenAdvantages', 'entropies'] as const) padded[key] = x[key].map((v, k) => (mask[k] ? v : NaN));
+  for (const key of ['logprobs', 'oldLogprobs', 'refLogprobs', 'entropies'] as const) padded[key] = x[key].map((v, k) => (mask[k] ? v : NaN));
+  if (x.tokenAdvantages) padded.tokenAdvantages = x.tokenAdvantages.map((v, k) => (mask[k] ? v : NaN));
   return { x, padded, N: mask.reduce((a, b) => a + b, 0) };
 }
 
@@ -293,7 +303,7 @@ function configs(T: number): GRPOLossOptions[] {
   for (const importanceSamplingLevel of ['token', 'sequence'] as const) {
     for (const lossType of ['grpo', 'bnpo', 'dr_grpo', 'dapo'] as const) {
       for (const beta of [0, 0.04]) {
-        out.push({ ...OPTIONS, lossType, importanceSamplingLevel, beta, delta: out.length % 3 === 1 ? 1.4 : null, accumulationSteps: 1 + (out.length % 2), maxCompletionLength: T + 5 });
+        out.push({ ...OPTIONS, lossType, importanceSamplingLevel, beta, delta: out.length % 3 === 1 ? 1.4 : null, accumulationSteps: 1 + (out.length % 2), maxCompletionLength: T + 5, klCorrection: beta > 0 && out.length % 4 === 1 });
       }
     }
   }
@@ -302,13 +312,13 @@ function configs(T: number): GRPOLossOptions[] {
   return out;
 }
 
-const label = (o: GRPOLossOptions) => `${o.lossType}/${o.importanceSamplingLevel} β=${o.beta} δ=${o.delta} GA=${o.accumulationSteps}`;
+const label = (o: GRPOLossOptions) => `${o.lossType}/${o.importanceSamplingLevel} β=${o.beta}${o.klCorrection ? '·ρ' : ''} δ=${o.delta} GA=${o.accumulationSteps}`;
 
 test('agrees with the float64 reference on a padded batch of more rows than the kernel has invocations', async () => {
   const be = await backend();
   const [R, T] = [70, 13];
   for (const [c, o] of configs(T).entries()) {
-    const b = randomBatch(R, T, 100 + c, o);
+    const b = randomBatch(R, T, 100 + c, o, o.lossType !== 'rloo' && c % 3 !== 2);
     const got = await runGRPO(be, b.padded, { ...o, tokensInBatch: 3 * b.N });
     const want = grpo.grpoLoss(b.x, { ...o, tokensInBatch: 3 * b.N });
     assertClose(got.stats, want.stats, { rtol: 1e-5, atol: 1e-6, what: `${label(o)} stats` });
@@ -320,7 +330,7 @@ test('dLogprobs matches central finite differences of the float64 loss', async (
   const be = await backend();
   const [R, T] = [5, 7];
   for (const [c, o] of configs(T).entries()) {
-    const b = randomBatch(R, T, 200 + c, o);
+    const b = randomBatch(R, T, 200 + c, o, o.lossType !== 'rloo' && c % 3 !== 1);
     const opts = { ...o, tokensInBatch: 2 * b.N };
     const numeric = numericGradient((lp) => grpo.grpoLoss({ ...b.x, logprobs: lp }, opts).loss, b.x.logprobs).map((g, k) => (b.x.mask[k] ? g : 0));
     assertClose(grpo.grpoLoss(b.x, opts).dLogprobs, numeric, { rtol: 1e-5, atol: 1e-8, what: `${label(o)}: the reference's own gradient` });
@@ -351,6 +361,7 @@ test('rejects sizes that do not fit and options that do not exist, naming them',
     bad({ lossType: 'rloo' }, /lossType 'rloo' takes importanceSamplingLevel 'sequence_sum'/);
     bad({ importanceSamplingLevel: 'sequence_sum' }, /importanceSamplingLevel 'sequence_sum' is RLOO's/);
     bad({ lossType: 'rloo', importanceSamplingLevel: 'sequence_sum', beta: 0.04 }, /'rloo' takes beta 0/);
+    bad({ lossType: 'rloo', importanceSamplingLevel: 'sequence_sum' }, /'rloo' takes one advantage per row; leave tokenAdvantages out/);
     bad({ epsilonLow: -0.1 }, /epsilonLow/);
     bad({ epsilonHigh: NaN }, /epsilonHigh/);
     bad({ beta: -1 }, /beta/);

@@ -29,6 +29,7 @@ import './tokenizer.test.js';
 import './hf_tokenizers.test.js';
 import './losses.test.js';
 import './grpo_loss.test.js';
+import './grpo_trl_golden.test.js';
 import './mib.test.js';
 import './arithmetic_task.test.js';
 import './instruction_task.test.js';

@@ -25,11 +25,14 @@ const RLOO = 4u;
 const TOKEN = 0u;
 const SEQUENCE = 1u; // and 2: 'sequence_sum'
 
-// delta 0: no cap (null).
+// delta 0: no cap (null). tokenLevel 1: tokenAdvantages is read (else it is bound to something
+// else and unread), and the clip ratios are per token even at sequence levels (TRL's shapes:
+// (B, T) advantages make (B, T) indicators). klCorrection 1: the KL term is multiplied by the ratio (TRL's use_bias_correction_kl).
 struct Params {
   R: u32, T: u32, lossType: u32, level: u32,
   epsilonLow: f32, epsilonHigh: f32, delta: f32, beta: f32,
-  maxCompletionLength: f32, tokensInBatch: f32, accumulationSteps: f32, _q0: f32,
+  maxCompletionLength: f32, tokensInBatch: f32, accumulationSteps: f32, klCorrection: f32,
+  tokenLevel: u32, _p0: u32, _p1: u32, _p2: u32,
 }
 
 @group(0) @binding(0) var<storage, read> logprobs: array<f32>;
@@ -116,22 +119,26 @@ fn grpo_loss(@builtin(local_invocation_index) li: u32) {
       var g = 0.0; // ∂ℓ_k/∂logprobs_k through the token's own terms
       if (!rloo) {
         let rho = select(rowRho, exp(logprobs[k] - oldLogprobs[k]), perToken);
-        let term = policy(rho, rowA + tokenAdvantages[k]);
+        var a = rowA;
+        if (p.tokenLevel != 0u) { a += tokenAdvantages[k]; }
+        let term = policy(rho, a);
         loss += term.pg;
-        if (perToken) {
-          g = term.dpg;
-          low += term.low;
-          high += term.high;
-        } else {
-          dLogw += term.dpg;
-        }
+        if (perToken) { g = term.dpg; } else { dLogw += term.dpg; }
+        low += term.low;
+        high += term.high;
       }
       if (p.beta != 0.0) {
         let x = refLogprobs[k] - logprobs[k];
         let e = exp(x);
-        loss += p.beta * (e - x - 1.0);
-        kl += e - x - 1.0;
-        g += p.beta * (1.0 - e);
+        // With the correction, β·k3·ρ: ρ (not detached) adds k3·ρ·∂logw to the gradient.
+        let rho = select(1.0, select(rowRho, exp(logprobs[k] - oldLogprobs[k]), perToken), p.klCorrection != 0.0);
+        let k3 = (e - x - 1.0) * rho;
+        loss += p.beta * k3;
+        kl += k3;
+        g += p.beta * (1.0 - e) * rho;
+        if (p.klCorrection != 0.0) {
+          if (perToken) { g += p.beta * k3; } else { dLogw += p.beta * k3; }
+        }
       }
       dLogprobs[k] = w * g;
     }
@@ -146,6 +153,9 @@ fn grpo_loss(@builtin(local_invocation_index) li: u32) {
         let k = base + t;
         if (masked(mask[k])) { dLogprobs[k] += dRow; }
       }
+    }
+    let rowStats = !perToken && p.tokenLevel == 0u;
+    if (rowStats) {
       low = row.low;
       high = row.high;
       lowMin = min(lowMin, low);
@@ -170,7 +180,7 @@ fn grpo_loss(@builtin(local_invocation_index) li: u32) {
     }
   }
   if (li == 0u) {
-    let clipScale = select(1.0 / f32(p.R), invN, perToken);
+    let clipScale = select(1.0 / f32(p.R), invN, perToken || p.tokenLevel != 0u);
     stats[0] = s0.y * select(1.0, invN, bnpo);
     stats[1] = s0.z * invN;
     stats[3] = s1.x * clipScale;

@@ -28,10 +28,16 @@ export interface GRPOLossOptions {
   beta: number;
   /** dr_grpo's constant: the loss divides by rows × maxCompletionLength. */
   maxCompletionLength: number;
-  /** dapo's normaliser: the completion tokens of the whole generation batch (all micro-batches of it), not only this call's. */
+  /** dapo's normaliser: TRL's num_items_in_batch, the whole generation's completion tokens, rescaled to one accumulation window (× gradient_accumulation_steps / steps_per_generation; TRL 1.13). */
   tokensInBatch: number;
   /** Gradient-accumulation steps the loss is divided by (grpo, bnpo, dr_grpo, rloo; not dapo, whose normaliser is already global). */
   accumulationSteps: number;
+  /**
+   * TRL's use_bias_correction_kl (its default since 1.13): the KL term is β·k3·ρ with the
+   * importance weight ρ (not detached), the unbiased reverse-KL gradient of DeepSeek-V3.2;
+   * its gradient changes even where ρ = 1. Default false: β·k3.
+   */
+  klCorrection?: boolean;
 }
 
 export interface GRPOLossKernels {
@@ -57,36 +63,43 @@ export const grpoLossFamily = opFamily<GRPOLossKernels>('GRPO loss', {
  * With d = logprobs − oldLogprobs, the log importance weight is logw = d per token ('token'),
  * Σm·d / max(n_r, 1) per row ('sequence', GSPO) or Σm·d per row ('sequence_sum', RLOO);
  * ρ = e^logw, c1 = min(ρ, δ) (ρ when delta is null), c2 = clip(ρ, 1 − ε_low, 1 + ε_high),
- * A = rowAdvantages[r] + tokenAdvantages (RLOO: rowAdvantages only),
- * pg = −min(c1·A, c2·A), ℓ = pg + β·(e^(ref − lp) − (ref − lp) − 1). L (GA = accumulationSteps):
- * grpo mean over rows of Σm·ℓ / max(n_r, 1), / GA; bnpo Σm·ℓ / max(Σm, 1) / GA;
- * dr_grpo Σm·ℓ / (R·maxCompletionLength) / GA; dapo Σm·ℓ / max(tokensInBatch, 1);
- * rloo the mean over rows of the row's pg (one per row, ρ = 1 for an empty row) / GA.
- * This is TRL's compute_loss line for line (per_token_loss, its loss_type branches and the
- * division by current_gradient_accumulation_steps), and dLogprobs = ∂L/∂logprobs as torch's
- * autograd gives it: min's backward splits a tie in halves, clamp's passes inside its bounds
- * inclusive; exactly 0 off the mask. stats [8] (GRPO_STATS), this call's: L, the masked means
- * of the k3 KL and `entropies`, and TRL's clip ratios (c1 < 1 − ε_low with A < 0, c1 > 1 + ε_high
- * with A > 0): per token, means over masked tokens and min / max over non-empty rows of the
- * row's fraction; per row at sequence levels (A = rowAdvantages), mean / min / max over rows.
+ * A = rowAdvantages[r] (+ tokenAdvantages when given; RLOO takes none),
+ * pg = −min(c1·A, c2·A), ℓ = pg + β·k3 with k3 = e^(ref − lp) − (ref − lp) − 1, times ρ with
+ * klCorrection. L (GA = accumulationSteps): grpo mean over rows of Σm·ℓ / max(n_r, 1), / GA;
+ * bnpo Σm·ℓ / max(Σm, 1) / GA; dr_grpo Σm·ℓ / (R·maxCompletionLength) / GA; dapo
+ * Σm·ℓ / max(tokensInBatch, 1); rloo the mean over rows of the row's pg (one per row, ρ = 1
+ * for an empty row) / GA. This is TRL's compute_loss line for line (per_token_loss, its
+ * loss_type branches and the division by current_gradient_accumulation_steps), and
+ * dLogprobs = ∂L/∂logprobs as torch's autograd gives it: min's backward splits a tie in
+ * halves, clamp's passes inside its bounds inclusive; exactly 0 off the mask.
+ * stats [8] (GRPO_STATS), this call's: L, the masked means of k3 (times ρ with klCorrection,
+ * as TRL logs it) and `entropies`, and TRL's clip ratios (c1 < 1 − ε_low with A < 0,
+ * c1 > 1 + ε_high with A > 0) in TRL's shapes: per token (level 'token', or any level with
+ * tokenAdvantages: TRL's (B, T) advantages) as means over masked tokens and min / max over
+ * non-empty rows of the row's fraction; else per row (A = rowAdvantages), mean / min / max
+ * over all rows.
  * Inputs may alias each other (oldLogprobs = logprobs for μ = 1, refLogprobs = logprobs for
  * β = 0); outputs may not. 'rloo' takes 'sequence_sum' and β = 0, and only it takes 'sequence_sum'.
  */
 export function grpoLoss(
-  i: { logprobs: Tensor; oldLogprobs: Tensor; refLogprobs: Tensor; rowAdvantages: Tensor; tokenAdvantages: Tensor; mask: Tensor; entropies: Tensor },
+  i: { logprobs: Tensor; oldLogprobs: Tensor; refLogprobs: Tensor; rowAdvantages: Tensor; tokenAdvantages?: Tensor; mask: Tensor; entropies: Tensor },
   out: { dLogprobs: Tensor; stats: Tensor },
   o: GRPOLossOptions,
 ): void {
   const op = 'grpoLoss';
-  const ins = [i.logprobs, i.oldLogprobs, i.refLogprobs, i.rowAdvantages, i.tokenAdvantages, i.mask, i.entropies];
+  const ins = [i.logprobs, i.oldLogprobs, i.refLogprobs, i.rowAdvantages, ...(i.tokenAdvantages ? [i.tokenAdvantages] : []), i.mask, i.entropies];
   const kernels = kernelsOf(op, grpoLossFamily, ...ins, out.dLogprobs, out.stats);
   const R = i.rowAdvantages.size;
   const T = tokenRowsOf(op, i.logprobs, R);
-  const { oldLogprobs, refLogprobs, tokenAdvantages, mask, entropies } = i;
-  expectSizes(op, { oldLogprobs, refLogprobs, tokenAdvantages, mask, entropies, dLogprobs: out.dLogprobs }, R * T);
+  const { oldLogprobs, refLogprobs, mask, entropies } = i;
+  expectSizes(op, { oldLogprobs, refLogprobs, mask, entropies, dLogprobs: out.dLogprobs, ...(i.tokenAdvantages ? { tokenAdvantages: i.tokenAdvantages } : {}) }, R * T);
   expectSize(op, 'stats', out.stats, GRPO_STATS.length);
   distinctOutputs(op, [out.dLogprobs, out.stats], ins);
-  kernels.grpo_loss({ ...i, ...out, R, T, ...checkOptions(op, o) });
+  const options = checkOptions(op, o);
+  if (i.tokenAdvantages && o.lossType === 'rloo') throw new ConfigError(`${op}: lossType 'rloo' takes one advantage per row; leave tokenAdvantages out`);
+  // Without tokenAdvantages the kernels bind the mask in its place and never read it.
+  const tokenLevel = Number(i.tokenAdvantages !== undefined);
+  kernels.grpo_loss({ ...i, tokenAdvantages: i.tokenAdvantages ?? i.mask, ...out, R, T, tokenLevel, ...options });
 }
 
 /** The options as the kernels' numbers, after checking them. */
@@ -113,5 +126,6 @@ function checkOptions(op: string, o: GRPOLossOptions): Record<string, number> {
     maxCompletionLength: checkNumber(op, 'maxCompletionLength', o.maxCompletionLength, 1),
     tokensInBatch: checkNumber(op, 'tokensInBatch', o.tokensInBatch, 0),
     accumulationSteps: checkNumber(op, 'accumulationSteps', o.accumulationSteps, 1),
+    klCorrection: Number(o.klCorrection === true),
   };
 }

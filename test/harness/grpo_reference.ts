@@ -11,7 +11,8 @@ export interface GRPOInputs {
   oldLogprobs: Vec;
   refLogprobs: Vec;
   rowAdvantages: Vec;
-  tokenAdvantages: Vec;
+  /** Absent: the op is called without it (one advantage per row). */
+  tokenAdvantages?: Vec;
   mask: Vec;
   entropies: Vec;
 }
@@ -50,7 +51,7 @@ export function grpoLoss(x: GRPOInputs, o: GRPOLossOptions): { loss: number; dLo
   /** ∂logw(r, ·)/∂logprobs_k for k in row r. */
   const dLogw = (r: number, k: number, j: number) =>
     !m(k) ? 0 : o.importanceSamplingLevel === 'token' ? Number(j === k) : o.importanceSamplingLevel === 'sequence' ? 1 / Math.max(n[r]!, 1) : 1;
-  const advantage = (r: number, k: number) => x.rowAdvantages[r]! + (o.lossType === 'rloo' ? 0 : x.tokenAdvantages[k]!);
+  const advantage = (r: number, k: number) => x.rowAdvantages[r]! + (x.tokenAdvantages ? x.tokenAdvantages[k]! : 0);
   const klOf = (k: number) => {
     const d = x.refLogprobs[k]! - x.logprobs[k]!;
     return { kl: Math.exp(d) - d - 1, dkl: 1 - Math.exp(d) };
@@ -80,9 +81,18 @@ export function grpoLoss(x: GRPOInputs, o: GRPOLossOptions): { loss: number; dLo
       entropySum += x.entropies[k]!;
       if (o.beta !== 0) {
         const { kl, dkl } = klOf(k);
-        klSum += kl;
-        loss += W * o.beta * kl;
-        d[k]! += W * o.beta * dkl;
+        if (o.klCorrection) {
+          // TRL's use_bias_correction_kl: kl·ρ, with ρ = exp(logw) differentiable.
+          const rho = Math.exp(logw(r, k));
+          klSum += kl * rho;
+          loss += W * o.beta * kl * rho;
+          d[k]! += W * o.beta * dkl * rho;
+          for (const j of ks) d[j]! += W * o.beta * kl * rho * dLogw(r, j, k);
+        } else {
+          klSum += kl;
+          loss += W * o.beta * kl;
+          d[k]! += W * o.beta * dkl;
+        }
       }
     }
     if (o.lossType === 'rloo') {
@@ -98,7 +108,8 @@ export function grpoLoss(x: GRPOInputs, o: GRPOLossOptions): { loss: number; dLo
         for (const k of ks) d[k]! += W * p.dpg * dLogw(r, k, j);
       }
     }
-    if (o.importanceSamplingLevel === 'token') {
+    // TRL's shapes: (B, T) clip indicators per token, or with (B, T) advantages; else (B, 1).
+    if (o.importanceSamplingLevel === 'token' || x.tokenAdvantages) {
       const low = ks.reduce((s, k) => s + (m(k) ? policy(Math.exp(logw(r, k)), advantage(r, k), o).low : 0), 0);
       const high = ks.reduce((s, k) => s + (m(k) ? policy(Math.exp(logw(r, k)), advantage(r, k), o).high : 0), 0);
       clips.low.push(low);
@@ -116,7 +127,7 @@ export function grpoLoss(x: GRPOInputs, o: GRPOLossOptions): { loss: number; dLo
     }
   }
   const sum = (v: number[]) => v.reduce((a, b) => a + b, 0);
-  const clipDen = o.importanceSamplingLevel === 'token' ? Math.max(N, 1) : R;
+  const clipDen = o.importanceSamplingLevel === 'token' || x.tokenAdvantages ? Math.max(N, 1) : R;
   const stats = [
     loss,
     klSum / Math.max(N, 1),

@@ -42,7 +42,7 @@ function policy(rho: f64, a: f64, epsilonLow: f64, epsilonHigh: f64, delta: f64)
 export function grpo_loss(
   logprobs: usize, oldLogprobs: usize, refLogprobs: usize, rowAdvantages: usize, tokenAdvantages: usize, mask: usize, entropies: usize,
   dLogprobs: usize, stats: usize, R: i32, T: i32, lossType: i32, level: i32,
-  epsilonLow: f64, epsilonHigh: f64, delta: f64, beta: f64, maxCompletionLength: f64, tokensInBatch: f64, accumulationSteps: f64,
+  epsilonLow: f64, epsilonHigh: f64, delta: f64, beta: f64, maxCompletionLength: f64, tokensInBatch: f64, accumulationSteps: f64, klCorrection: f64, tokenLevel: i32,
 ): void {
   const perToken = level == TOKEN;
   const rloo = lossType == RLOO;
@@ -76,22 +76,29 @@ export function grpo_loss(
       }
       let g: f64 = 0;
       if (!rloo) {
-        policy(perToken ? Math.exp(at(logprobs, k) - at(oldLogprobs, k)) : rowRho, rowA + at(tokenAdvantages, k), epsilonLow, epsilonHigh, delta);
+        // tokenLevel 0: tokenAdvantages is bound to something else, unread.
+        const a = tokenLevel != 0 ? rowA + at(tokenAdvantages, k) : rowA;
+        policy(perToken ? Math.exp(at(logprobs, k) - at(oldLogprobs, k)) : rowRho, a, epsilonLow, epsilonHigh, delta);
         rowLoss += pg;
-        if (perToken) {
-          g = dpg;
-          low += clippedLow;
-          high += clippedHigh;
-        } else {
-          dLogw += dpg;
-        }
+        if (perToken) g = dpg;
+        else dLogw += dpg;
+        low += clippedLow;
+        high += clippedHigh;
       }
       if (beta != 0) {
         const x = at(refLogprobs, k) - at(logprobs, k);
         const e = Math.exp(x);
-        rowLoss += beta * (e - x - 1);
-        kl += e - x - 1;
-        g += beta * (1 - e);
+        // With the correction, β·k3·ρ: ρ (not detached) adds k3·ρ·∂logw to the gradient.
+        const corrected = klCorrection != 0;
+        const rho: f64 = corrected ? (perToken ? Math.exp(at(logprobs, k) - at(oldLogprobs, k)) : rowRho) : 1;
+        const k3 = (e - x - 1) * rho;
+        rowLoss += beta * k3;
+        kl += k3;
+        g += beta * (1 - e) * rho;
+        if (corrected) {
+          if (perToken) g += beta * k3;
+          else dLogw += beta * k3;
+        }
       }
       entropy += at(entropies, k);
       put(dLogprobs, k, w * g);
@@ -105,6 +112,9 @@ export function grpo_loss(
       // ∂logw/∂logprobs_k: m_k/max(n, 1) ('sequence'), m_k ('sequence_sum').
       const dRow = w * dLogw * (level == SEQUENCE ? 1 / Math.max(n, 1) : 1);
       for (let k = base; k < base + T; k++) if (masked(mask, k)) put(dLogprobs, k, at(dLogprobs, k) + dRow);
+    }
+    // TRL's shapes: (B, 1) indicators at sequence levels without per-token advantages, else (B, T).
+    if (!perToken && tokenLevel == 0) {
       low = clippedLow;
       high = clippedHigh;
       lowMin = Math.min(lowMin, low);
@@ -118,7 +128,7 @@ export function grpo_loss(
     highs += high;
   }
   const inv = 1 / Math.max(total, 1);
-  const clipScale = perToken ? inv : 1 / <f64>R;
+  const clipScale = perToken || tokenLevel != 0 ? inv : 1 / <f64>R;
   put(stats, 0, loss);
   put(stats, 1, kl * inv);
   put(stats, 2, entropy * inv);

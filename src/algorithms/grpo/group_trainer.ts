@@ -178,7 +178,6 @@ export abstract class GroupTrainer<C extends GroupConfig> extends Trainer<C> {
         tokens += this.#microBatch(rows, s);
       }
       const { gradNorm, values } = await applyUpdate(this.optimizer, stats, (v) => v.reduce((a, x) => a + x[0]!, 0), lr);
-      this.#tokensSeen += tokens;
       const mean = (i: number) => values.reduce((a, x) => a + x[i]!, 0) / values.length;
       const lossStats = Object.fromEntries(GRPO_STATS.map((name, i) => [name, i === 0 ? values.reduce((a, x) => a + x[0]!, 0) : mean(i)]));
       if (!this.klInLoss) delete lossStats.kl;
@@ -197,7 +196,7 @@ export abstract class GroupTrainer<C extends GroupConfig> extends Trainer<C> {
     return (this.#order.stepsPerEpoch * this.#microPerGeneration) / this.config.gradient_accumulation_steps;
   }
 
-  /** One micro-batch's forward, loss and backward (gradients accumulate); returns its tokens. */
+  /** One micro-batch's forward, loss and backward (gradients accumulate); returns the tokens it ran. */
   #microBatch(rows: GroupRow[], stats: Tensor): number {
     const c = this.config;
     const be = this.policy.backend;
@@ -219,7 +218,8 @@ export abstract class GroupTrainer<C extends GroupConfig> extends Trainer<C> {
     };
     try {
       const mask = upload(host.mask);
-      const tokenAdvantages = upload(host.token);
+      // Per-token advantages only where a token-level function gave some (TRL's (B, T) advantages).
+      const tokenAdvantages = rows.some((row) => row.tokenAdvantages) ? { tokenAdvantages: upload(host.token) } : {};
       const rowAdvantages = upload(Float32Array.from(rows, (row) => row.advantage));
       const dLogprobs = be.zeros([N]);
       owned.push(dLogprobs);
@@ -229,9 +229,10 @@ export abstract class GroupTrainer<C extends GroupConfig> extends Trainer<C> {
       const oldLogprobs = this.oldLogprobsNeeded ? upload(host.old) : logprobs;
       const refLogprobs = this.klInLoss ? upload(host.ref) : logprobs;
       grpoLoss(
-        { logprobs, oldLogprobs, refLogprobs, rowAdvantages, tokenAdvantages, mask, entropies },
+        { logprobs, oldLogprobs, refLogprobs, rowAdvantages, ...tokenAdvantages, mask, entropies },
         { dLogprobs, stats },
-        { ...this.lossOptions(), maxCompletionLength: c.max_completion_length, tokensInBatch: this.#generation!.tokens, accumulationSteps: c.gradient_accumulation_steps },
+        // dapo's normaliser: the generation's tokens rescaled to one accumulation window (TRL 1.13).
+        { ...this.lossOptions(), maxCompletionLength: c.max_completion_length, tokensInBatch: (this.#generation!.tokens * c.gradient_accumulation_steps) / this.#shape.microBatches, accumulationSteps: c.gradient_accumulation_steps },
       );
       this.policy.backward({ dLogprobs, logprobScale: 1 / c.temperature });
     } finally {
@@ -293,6 +294,8 @@ export abstract class GroupTrainer<C extends GroupConfig> extends Trainer<C> {
       rewards: Object.fromEntries(this.rewardNames.map((n, k) => [n, funcs.tokens[k] ? tokenSum(funcs.tokens[k]![i]) : nullIfNaN(funcs.sequence[k]![i]!)])),
       truncated: truncated[i]!,
     }));
+    // TRL's num_tokens: prompt and completion tokens, counted once per generation.
+    this.#tokensSeen += out.reduce((n, g) => n + g.promptIds.length + g.ids.length, 0);
     // TRL shuffles a generation once, then cuts it into micro-batches (each reused num_iterations times).
     const order = seededPermutation(all.length, { seed: c.seed, stream: 2 ** 31, offset: index % 2 ** 32 });
     return { index, rows: order.map((i) => all[i]!), tokens: rows.reduce((n, r) => n + r.keep * r.completion.length, 0), metrics, rollouts };

@@ -29,7 +29,7 @@ export class GRPOTrainer extends GroupTrainer<GRPOConfig> {
 
   protected lossOptions() {
     const c = this.config;
-    return { lossType: c.loss_type, importanceSamplingLevel: c.importance_sampling_level, epsilonLow: c.epsilon, epsilonHigh: c.epsilon_high ?? c.epsilon, delta: c.delta, beta: c.beta };
+    return { lossType: c.loss_type, importanceSamplingLevel: c.importance_sampling_level, epsilonLow: c.epsilon, epsilonHigh: c.epsilon_high ?? c.epsilon, delta: c.delta, beta: c.beta, klCorrection: c.use_bias_correction_kl };
   }
 }
 
