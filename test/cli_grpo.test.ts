@@ -10,6 +10,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CausalLM, importRewardFuncs, saveModel, saveTokenizer } from 'webrlhf';
 import { main } from '../src/cli/main.js';
+import { runDeno } from './harness/child.js';
 import { quiet } from './harness/console.js';
 import { legBackend, legBackendInstance as backend } from './harness/runtime.js';
 import { PROMPT, TOY_CONFIG, toyTokenizer } from './harness/toy_task.js';
@@ -99,6 +100,14 @@ test('errors name the function, the completion and the fix; --help lists the key
   assert.is(help.result, 0);
   for (const key of ['num_generations', 'loss_type', 'scale_rewards', 'epsilon_high', 'importance_sampling_level', 'mask_truncated_completions', 'reward_weights']) assert.match(help.out, new RegExp(`\\n  ${key}`));
   assert.match(help.out, /soft_overlong\[:CACHE\]/);
+});
+
+test('the CLI under Deno loads a reward module the same way', async () => {
+  const r = await runDeno(['bin/webrlhf.js', 'grpo', '--model_name_or_path', path('base'), '--output_dir', path('deno'), ...args('--reward_funcs', `${path('rewards.mjs')}#count_a`, '--max_steps', '1'), '--backend', 'wasm']);
+  assert.is(r.code, 0, r.err);
+  assert.match(r.out, /grpo: 1 steps on wasm/);
+  const metrics = await lines(path('deno', 'metrics.jsonl'));
+  assert.ok(Number.isFinite(metrics[0]!['rewards/count_a/mean']));
 });
 
 test('importRewardFuncs: every exported function in the namespace\'s order, each named after its export', async () => {

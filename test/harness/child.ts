@@ -1,5 +1,5 @@
-// Node-only helpers of the crash tests: a child process that can be SIGKILLed at a chosen
-// moment, and whole directory trees compared byte for byte.
+// Node-only helpers of the crash tests and the CLI under Deno: a child process that can be
+// SIGKILLed at a chosen moment, and whole directory trees compared byte for byte.
 import { spawn } from 'node:child_process';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -11,9 +11,23 @@ export interface ChildResult { code: number | null; signal: NodeJS.Signals | nul
  * Runs `node args...`; `killWhen` (given stdout and stderr) is checked on each output and every
  * 10 ms, and SIGKILLs the child the first time it returns true.
  */
-export function runNode(args: string[], options: { env?: Record<string, string>; killWhen?: (out: string, err: string) => boolean } = {}): Promise<ChildResult> {
+export function runNode(args: string[], options: ChildOptions = {}): Promise<ChildResult> {
+  return runChild(process.execPath, args, options);
+}
+
+/** runNode for `deno run -A --no-prompt args...` (Deno from node_modules, as the test legs run it). */
+export function runDeno(args: string[], options: ChildOptions = {}): Promise<ChildResult> {
+  return runChild('node_modules/.bin/deno', ['run', '-A', '--no-prompt', ...args], options);
+}
+
+interface ChildOptions {
+  env?: Record<string, string>;
+  killWhen?: (out: string, err: string) => boolean;
+}
+
+function runChild(command: string, args: string[], options: ChildOptions): Promise<ChildResult> {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, args, { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     const check = () => {
