@@ -5,10 +5,15 @@
 // adapter) and its wasm backend, in the same run. A Bradley–Terry reward-model step and a
 // whole PPO step (rollout: sampling, four scoring forwards, rewards and GAE; then
 // num_ppo_epochs × num_mini_batches clipped updates of policy and value model) have no
-// TF.js peer: their times are webrlhf's alone.
+// TF.js peer: their times are webrlhf's alone. So has a whole GRPO step (GRPOTrainer: a
+// generation of 16 prompts × 8 completions, scored by a reward function, then one optimizer
+// step on all 128), timed in two parts: sampling, and everything after it.
 //
 // WEBRLHF_BENCH_BACKENDS=webgpu,wasm, WEBRLHF_BENCH_PEER=0 skips TF.js.
-import { AdamW, CausalLM, PPOLearner, createRuntime, dpoTrainStep, gptConfig, preferenceBatch, rewardTrainStep, type Backend, type EncodedPreference, type Runtime } from 'webrlhf';
+import {
+  AdamW, CausalLM, GRPOTrainer, PPOLearner, createRuntime, dpoTrainStep, gptConfig, grpoConfig, preferenceBatch, rewardTrainStep, type Backend, type EncodedPreference,
+  type RewardFunc, type Runtime, type Tokenizer,
+} from 'webrlhf';
 import { fixed, measure, printTable } from './harness/timing.js';
 import { createTfjsDPO, type PreferenceRows } from './peers/tfjs_dpo.js';
 import { forEachOnFreshTfjs, randomBatch, type GPT2Config } from './peers/tfjs_gpt2.js';
@@ -23,6 +28,12 @@ const PAIRS = 4;
 const RESPONSE = 64;
 /** PPO: 16 prompts of 32 tokens, 64 sampled tokens each, TRL's preset (4 epochs), 2 minibatches. */
 const PPO = { prompts: 16, promptLength: 32, responseLength: 64, epochs: 4, miniBatches: 2 };
+/**
+ * GRPO: the same 16 prompts, 8 completions each (generation_batch_size 128) of up to 64
+ * tokens, one micro-batch of all 128 per step (GRPOTrainer does not take
+ * gradient_accumulation_steps > 1 yet).
+ */
+const GRPO = { prompts: 16, generations: 8, completionLength: 64 };
 
 const config = gptConfig({ vocab_size: MODEL.V, n_positions: MODEL.T, n_embd: MODEL.C, n_layer: MODEL.L, n_head: MODEL.H });
 const label = `C${MODEL.C} L${MODEL.L} H${MODEL.H} V${MODEL.V}`;
@@ -52,6 +63,7 @@ interface Row {
   peerFirstLoss?: number;
   rewardMs: number;
   ppoMs: number;
+  grpo: GRPOTiming;
   peerDpoMs?: number;
   peerError?: string;
 }
@@ -107,6 +119,74 @@ async function benchPPO(be: Backend): Promise<number> {
   }
 }
 
+/** A 7-bit text tokenizer over the model's 128 ids (GRPOTrainer takes text prompts and decodes completions for the reward functions). */
+const asciiTokenizer: Tokenizer = {
+  vocabSize: MODEL.V, bosTokenId: undefined, eosTokenId: 0, padTokenId: 0,
+  encode: (text) => Array.from(text, (ch) => ch.charCodeAt(0) % MODEL.V),
+  decode: (ids, o) => String.fromCharCode(...Array.from(ids).filter((id) => !(o?.skipSpecialTokens && id === 0))),
+  tokenToId: (token) => (token.length === 1 && token.charCodeAt(0) < MODEL.V ? token.charCodeAt(0) : undefined),
+  idToToken: (id) => (id >= 0 && id < MODEL.V ? String.fromCharCode(id) : undefined),
+};
+
+interface GRPOTiming {
+  /** Median per step: sampling the generation, and the rest (rewards, advantages, forward + backward, AdamW). */
+  generateMs: number;
+  updateMs: number;
+  /** Mean completion length (a random model meets EOS, id 0, now and then) and policy tokens per update. */
+  completionTokens: number;
+  updateTokens: number;
+}
+
+/**
+ * GRPO steps through the trainer; the reward function marks where sampling ended. Steps run
+ * as `timed` runs its rounds (2 warm-up, then at least 3 and 3 s, at most 20), then stop by the
+ * trainer's AbortSignal.
+ */
+async function benchGRPO(be: Backend): Promise<GRPOTiming> {
+  const policy = CausalLM.create(be, config, { seed: 1 });
+  const { inputIds } = randomBatch({ ...MODEL, B: GRPO.prompts }, 9);
+  const train = Array.from({ length: GRPO.prompts }, (_, b) => ({ prompt: String.fromCharCode(...inputIds.subarray(b * MODEL.T, b * MODEL.T + PPO.promptLength)) }));
+  let sampled = 0;
+  const steps: { generateMs: number; updateMs: number; length: number; tokens: number }[] = [];
+  const evenTokens: RewardFunc = function even_tokens(_prompts, _completions, { completion_ids }) {
+    sampled = performance.now();
+    return completion_ids.map((ids) => ids.filter((id) => id % 2 === 0).length / Math.max(ids.length, 1));
+  };
+  const trainer = new GRPOTrainer({
+    policy, tokenizer: asciiTokenizer, train, reward_funcs: evenTokens,
+    config: grpoConfig({
+      max_steps: 22, num_generations: GRPO.generations, generation_batch_size: GRPO.prompts * GRPO.generations,
+      per_device_train_batch_size: GRPO.prompts * GRPO.generations, max_completion_length: GRPO.completionLength, learning_rate: 1e-5, seed: 1,
+    }),
+  });
+  const stop = new AbortController();
+  let started = performance.now();
+  const timedSince = () => steps.slice(2).reduce((a, s) => a + s.generateMs + s.updateMs, 0) / 1000;
+  try {
+    await trainer.train({
+      signal: stop.signal,
+      onStep: ({ metrics, tokens }) => {
+        const now = performance.now();
+        steps.push({ generateMs: sampled - started, updateMs: now - sampled, length: metrics['completions/mean_length']!, tokens });
+        started = now;
+        if (steps.length >= 2 + 3 && timedSince() >= 3) stop.abort();
+      },
+    });
+  } catch (e) {
+    if (!stop.signal.aborted) throw e;
+  } finally {
+    policy.dispose();
+    trainer.optimizer.dispose();
+  }
+  const timedSteps = steps.slice(2);
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const mean = (xs: number[]) => xs.reduce((a, x) => a + x, 0) / xs.length;
+  return {
+    generateMs: median(timedSteps.map((s) => s.generateMs)), updateMs: median(timedSteps.map((s) => s.updateMs)),
+    completionTokens: mean(timedSteps.map((s) => s.length)), updateTokens: mean(timedSteps.map((s) => s.tokens)),
+  };
+}
+
 async function main(): Promise<void> {
   const data = pairs();
   const rows: Row[] = [];
@@ -115,9 +195,11 @@ async function main(): Promise<void> {
   for (const kind of BACKENDS) {
     const rt = await createRuntime({ backend: kind });
     details.push(`webrlhf ${kind}: ${rt.backend.info().device}`);
-    console.error(`webrlhf ${kind}: DPO, reward model, PPO`);
+    console.error(`webrlhf ${kind}: DPO, reward model, PPO, GRPO`);
     const dpo = await benchDPO(rt.backend, data);
-    rows.push({ backend: kind, dpoMs: dpo.ms, dpoFirstLoss: dpo.firstLoss, rewardMs: await benchReward(rt.backend, data), ppoMs: await benchPPO(rt.backend) });
+    rows.push({
+      backend: kind, dpoMs: dpo.ms, dpoFirstLoss: dpo.firstLoss, rewardMs: await benchReward(rt.backend, data), ppoMs: await benchPPO(rt.backend), grpo: await benchGRPO(rt.backend),
+    });
     if (kind === 'webgpu') gpuRt = rt;
     else rt.dispose();
   }
@@ -150,7 +232,9 @@ async function main(): Promise<void> {
   console.log(`\nRLHF steps, f32 — ${label}, Node ${process.versions.node}`);
   for (const d of [...new Set(details)]) console.log(`  ${d}`);
   console.log(`  DPO and reward model: ${PAIRS} pairs of ${MODEL.T}-token rows (${RESPONSE}-token responses); DPO tok/s counts the ${dpoTokens} policy tokens of a step`);
-  console.log(`  PPO: ${PPO.prompts} prompts × (${PPO.promptLength} + ${PPO.responseLength} sampled) tokens, ${PPO.epochs} epochs × ${PPO.miniBatches} minibatches, reward and value models of the same size\n`);
+  console.log(`  PPO: ${PPO.prompts} prompts × (${PPO.promptLength} + ${PPO.responseLength} sampled) tokens, ${PPO.epochs} epochs × ${PPO.miniBatches} minibatches, reward and value models of the same size`);
+  const completions = GRPO.prompts * GRPO.generations;
+  console.log(`  GRPO: ${GRPO.prompts} prompts × ${GRPO.generations} completions (${PPO.promptLength} + up to ${GRPO.completionLength} sampled tokens), one optimizer step on all ${completions}, β 0 (no reference)\n`);
   printTable(
     ['backend', 'DPO loss@1', 'tfjs loss@1', 'DPO ms/step', 'DPO tok/s', 'tfjs DPO ms/step', 'tfjs DPO tok/s', 'DPO ratio', 'reward ms/step', 'PPO s/step', 'PPO episodes/s'],
     rows.map((r) => [
@@ -161,6 +245,14 @@ async function main(): Promise<void> {
     ]),
   );
   for (const r of rows) if (r.peerError) console.log(`  tfjs ${r.backend} DPO failed: ${r.peerError}`);
+  console.log();
+  printTable(
+    ['backend', 'GRPO s/step', 'generate s', 'completions/s', 'sampled tok/s', 'mean length', 'update s', 'update tok/s'],
+    rows.map(({ backend, grpo: g }) => [
+      backend, fixed((g.generateMs + g.updateMs) / 1000, 2), fixed(g.generateMs / 1000, 2), fixed(completions / (g.generateMs / 1000), 1),
+      fixed((completions * g.completionTokens) / (g.generateMs / 1000), 0), fixed(g.completionTokens, 1), fixed(g.updateMs / 1000, 2), fixed(g.updateTokens / (g.updateMs / 1000), 0),
+    ]),
+  );
 }
 
 // Dawn's promises do not keep Node's event loop alive; hold it open until the end.

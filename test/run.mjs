@@ -116,6 +116,12 @@ async function runExamples() {
       /generated for ".*": ".*The answer is -?\d+"/.test(out) && /scored: \d+ tokens, log-probability -[\d.]+/.test(out) &&
       /saved and reloaded .*: 2 layers, 64 wide/.test(out);
   };
+  // The GRPO example: the mean reward of its last 8 steps above its first 8's by more than an
+  // 8-step mean's noise (about 0.02), and test accuracy printed before and after.
+  const grpo = (out) => {
+    const m = /GRPO: 40 steps of 128 completions, mean reward ([\d.]+) \(first 8 steps\) → ([\d.]+) \(last 8\); greedy test accuracy [\d.]+% → [\d.]+% \(\d+ problems\)/.exec(out);
+    return !!m && Number(m[2]) > Number(m[1]) + 0.03;
+  };
   // The pipeline example: both table rows, every stage's steps seen through onStep, the run's files written.
   const pipeline = (out) =>
     /SFT \(start\)\s+\d+\.\d%/.test(out) && /RLMEC\s+\d+\.\d%/.test(out) && /steps per stage: sft 300, grm 60, rlmec 20/.test(out) &&
@@ -129,6 +135,7 @@ async function runExamples() {
     [['node', ['examples/node/train_gpt.mjs', 'wasm']], trained],
     [deno('examples/deno/train_gpt.ts', 'wasm'), trained],
     [['node', ['examples/node/align.mjs', 'wasm']], aligned],
+    [['node', ['examples/node/grpo.mjs', 'wasm']], grpo],
     [deno('examples/deno/rlmec.ts', 'wasm'), pipeline],
     [['node', ['test/examples/browser.test.mjs']], 'uvu'],
   ];

@@ -1,25 +1,50 @@
-// The page side: starts the pipeline in worker.js, draws each stage's curve as its steps
-// arrive (the library's SVG charts), and at the end shows the accuracy table, samples before
-// and after, the token-reward view and download links for the run's files.
+// The page side: starts the run in worker.js (RLMEC, or GRPO with the reward function typed
+// into the page), draws each stage's curve as its steps arrive (the library's SVG charts),
+// and at the end shows the accuracy table, samples before and after, RLMEC's token-reward
+// view and download links for the run's files.
 //
-// URL parameters set the form: ?backend=wasm&preset=tiny&use_peft=1&autostart=1 (the tests use them).
+// URL parameters set the form: ?backend=wasm&method=grpo&preset=tiny&use_peft=1&autostart=1 (the tests use them).
 import { escapeHtml, escapeVisible, lineChartSvg } from '../../dist/web/index.js';
 
-/** RLMEC settings (`webrlhf rlmec` keys). demo: the defaults, as `webrlhf demo` runs them. */
 const PRESETS = {
-  demo: {},
-  tiny: {
-    n_embd: 32, n_layer: 1, n_head: 2, n_positions: 320, sft_max_steps: 150, sft_learning_rate: 1e-2, task_difficulty: 1,
-    task_sft_problems: 256, task_rl_problems: 12, task_test_problems: 6, num_samples: 3, max_new_tokens: 24,
-    grm_max_steps: 4, max_steps: 3, tokens_html_samples: 4, logging_steps: 1,
+  /** RLMEC settings (`webrlhf rlmec` keys). demo: the defaults, as `webrlhf demo` runs them. */
+  rlmec: {
+    demo: {},
+    tiny: {
+      n_embd: 32, n_layer: 1, n_head: 2, n_positions: 320, sft_max_steps: 150, sft_learning_rate: 1e-2, task_difficulty: 1,
+      task_sft_problems: 256, task_rl_problems: 12, task_test_problems: 6, num_samples: 3, max_new_tokens: 24,
+      grm_max_steps: 4, max_steps: 3, tokens_html_samples: 4, logging_steps: 1,
+    },
+  },
+  /** GRPO: the model (gptConfig), the task's splits, then sftConfig's and grpoConfig's keys. demo: examples/node/grpo.mjs's sizes. */
+  grpo: {
+    demo: {
+      model: { n_positions: 128, n_embd: 64, n_layer: 2, n_head: 4 }, task: { sft: 800, rl: 256, test: 256 },
+      sft: { max_steps: 300, learning_rate: 5e-3, per_device_train_batch_size: 16, logging_steps: 10 },
+      grpo: { max_steps: 40, learning_rate: 3e-4, num_generations: 8, per_device_train_batch_size: 128, max_completion_length: 26, seed: 1 },
+    },
+    tiny: {
+      // Enough SFT that some samples are right: with none, every reward is 0 and the curve is flat.
+      model: { n_positions: 96, n_embd: 32, n_layer: 1, n_head: 2 }, task: { sft: 256, rl: 32, test: 6 },
+      sft: { max_steps: 300, learning_rate: 1e-2, per_device_train_batch_size: 16 },
+      grpo: { max_steps: 4, learning_rate: 3e-4, num_generations: 8, per_device_train_batch_size: 64, max_completion_length: 24, seed: 1, logging_steps: 1 },
+    },
   },
 };
 /** The curves: one chart per stage, each metric a series. */
-const CHARTS = [
-  { stage: 'sft', title: 'SFT: loss', metrics: [['loss', 'loss']] },
-  { stage: 'grm', title: 'GRM: loss', metrics: [['loss', 'loss']] },
-  { stage: 'rlmec', title: 'RLMEC: loss', metrics: [['loss', 'total'], ['rl_loss', 'token-reward RL'], ['imitation_loss', 'imitation']] },
-];
+const CHARTS = {
+  rlmec: [
+    { stage: 'sft', title: 'SFT: loss', y: 'loss', metrics: [['loss', 'loss']] },
+    { stage: 'grm', title: 'GRM: loss', y: 'loss', metrics: [['loss', 'loss']] },
+    { stage: 'rlmec', title: 'RLMEC: loss', y: 'loss', metrics: [['loss', 'total'], ['rl_loss', 'token-reward RL'], ['imitation_loss', 'imitation']] },
+  ],
+  grpo: [
+    { stage: 'sft', title: 'SFT: loss', y: 'loss', metrics: [['loss', 'loss']] },
+    // A series per reward function (rewards/<name>/mean, named after the function), and their weighted sum when there are several.
+    { stage: 'grpo', title: 'GRPO: reward', y: 'reward', metrics: [['reward', 'weighted sum']], perFunction: true },
+  ],
+};
+const METHOD_NAMES = { rlmec: 'RLMEC', grpo: 'GRPO' };
 /** Per-step losses are noisy (one small batch each): drawn smoothed over the raw points. */
 const SMOOTHING = 0.9;
 /** The files offered for download, by their place in the run folder (seed-N/ left out: the page runs one seed). */
@@ -31,10 +56,16 @@ const DOWNLOADS = [
   ['rlmec/final/config.json', 'config.json'],
   ['rlmec/final/tokenizer.json', 'tokenizer.json'],
   ['rlmec/final/tokenizer_config.json', 'tokenizer_config.json'],
+  ['grpo/final/model.safetensors', 'GRPO policy: model.safetensors'],
+  ['grpo/final/config.json', 'config.json'],
+  ['grpo/final/tokenizer.json', 'tokenizer.json'],
   ['sft/final/model.safetensors', "SFT policy (the start; with LoRA the adapter's base): model.safetensors"],
   ['sft/metrics.jsonl', 'SFT metrics.jsonl'],
   ['grm/metrics.jsonl', 'GRM metrics.jsonl'],
   ['rlmec/metrics.jsonl', 'RLMEC metrics.jsonl'],
+  ['grpo/metrics.jsonl', 'GRPO metrics.jsonl'],
+  ['grpo/rollouts.jsonl', 'GRPO rollouts.jsonl (every completion, its rewards and advantage)'],
+  ['outputs.jsonl', 'outputs.jsonl (test solutions before and after)'],
   ['samples.jsonl', 'samples.jsonl (token rewards)'],
   ['results.json', 'results.json'],
   ['report.html', 'report.html'],
@@ -44,10 +75,14 @@ const SAMPLES_SHOWN = 6;
 const $ = (id) => document.getElementById(id);
 const form = $('controls');
 const params = new URLSearchParams(location.search);
-for (const name of ['backend', 'preset']) if (params.has(name)) form.elements[name].value = params.get(name);
+for (const name of ['backend', 'method', 'preset']) if (params.has(name)) form.elements[name].value = params.get(name);
 if (params.has('use_peft')) form.elements.use_peft.checked = params.get('use_peft') === '1';
+form.elements.method.addEventListener('change', showMethod);
+showMethod();
 
 let worker;
+/** The method of the run on the page (the form may change while it runs). */
+let method = form.elements.method.value;
 let points = {};
 let drawQueued = false;
 
@@ -62,7 +97,15 @@ $('stop').addEventListener('click', () => {
 });
 if (params.get('autostart') === '1') start();
 
+/** LoRA applies to the RLMEC pipeline; the reward function to GRPO. */
+function showMethod() {
+  const grpo = form.elements.method.value === 'grpo';
+  $('reward-box').hidden = !grpo;
+  $('peft-box').hidden = grpo;
+}
+
 function start() {
+  method = form.elements.method.value;
   points = {};
   $('log').textContent = '';
   $('runtime').textContent = '';
@@ -75,8 +118,10 @@ function start() {
   worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
   worker.onmessage = ({ data }) => handle[data.type](data);
   worker.onerror = (e) => fail('Error', e.message || 'the worker could not start (is the page served by `npm run serve`?)');
-  const config = { ...PRESETS[form.elements.preset.value], use_peft: form.elements.use_peft.checked };
-  worker.postMessage({ type: 'start', backend: form.elements.backend.value, config });
+  const backend = form.elements.backend.value;
+  const preset = PRESETS[method][form.elements.preset.value];
+  if (method === 'grpo') worker.postMessage({ type: 'start', backend, method, config: preset, reward: form.elements.reward.value });
+  else worker.postMessage({ type: 'start', backend, method, config: { ...preset, use_peft: form.elements.use_peft.checked } });
 }
 
 const handle = {
@@ -93,7 +138,8 @@ const handle = {
     const series = (points[stage] ??= {});
     for (const [key, value] of Object.entries(metrics)) if (Number.isFinite(value)) (series[key] ??= []).push({ x: step, y: value });
     $('stage').hidden = false;
-    $('stage-label').textContent = `${stage}: step ${step} / ${totalSteps}, loss ${metrics.loss?.toFixed(4) ?? '—'}`;
+    const key = stage === 'grpo' ? 'reward' : 'loss';
+    $('stage-label').textContent = `${stage}: step ${step} / ${totalSteps}, ${key} ${metrics[key]?.toFixed(4) ?? '—'}`;
     $('stage-progress').value = step / totalSteps;
     if (!drawQueued) {
       drawQueued = true;
@@ -105,7 +151,7 @@ const handle = {
   },
   done({ result, files, seconds }) {
     finish();
-    showResults(result, files);
+    showResults(method === 'grpo' ? result : rlmecSummary(result), files);
     showDownloads(files);
     setState('done', `Done in ${Math.round(seconds)} s on the ${result.backend} backend.`);
   },
@@ -120,29 +166,40 @@ const handle = {
 };
 
 function drawCharts() {
-  $('charts').innerHTML = CHARTS.map(({ stage, title, metrics }) => {
-    const series = metrics.map(([key, name]) => ({ name, points: points[stage]?.[key] ?? [] })).filter((s) => s.points.length);
+  $('charts').innerHTML = CHARTS[method].map(({ stage, title, y, metrics, perFunction }) => {
+    const own = perFunction ? Object.keys(points[stage] ?? {}).flatMap((k) => { const m = /^rewards\/(.+)\/mean$/.exec(k); return m ? [[k, m[1]]] : []; }) : [];
+    const keys = own.length === 1 ? own : [...metrics, ...own];
+    const series = keys.map(([key, name]) => ({ name, points: points[stage]?.[key] ?? [] })).filter((s) => s.points.length);
     if (!series.length) return `<figure class="empty" data-stage="${stage}"><figcaption>${title}</figcaption></figure>`;
-    return `<figure data-stage="${stage}">${lineChartSvg({ title, xLabel: 'step', yLabel: 'loss', series, smoothing: SMOOTHING })}</figure>`;
+    return `<figure data-stage="${stage}">${lineChartSvg({ title, xLabel: 'step', yLabel: y, series, smoothing: SMOOTHING })}</figure>`;
   }).join('');
 }
 
-function showResults(result, files) {
+/** RLMEC's result in the shape the GRPO worker returns: accuracy by method, the outputs' and token view's files. */
+function rlmecSummary(result) {
   const seed = result.seeds[0];
-  const outputs = jsonl(files[`seed-${seed.seed}/outputs.jsonl`]);
-  const rows = [['sft', 'SFT (start)'], ['rlmec', 'RLMEC']].filter(([key]) => key in seed.accuracy);
+  return { accuracy: seed.accuracy, outputs: `seed-${seed.seed}/outputs.jsonl`, tokens: `seed-${seed.seed}/tokens.html` };
+}
+
+function showResults({ accuracy, outputs: outputsFile, tokens }, files) {
+  const outputs = jsonl(files[outputsFile]);
+  const after = METHOD_NAMES[method];
+  const rows = [['sft', 'SFT (start)'], [method, after]].filter(([key]) => key in accuracy);
   $('results').tBodies[0].innerHTML = rows.map(([key, label]) => {
     const right = outputs.filter((o) => o.correct[key]).length;
-    return `<tr><td>${label}</td><td class="num">${(100 * seed.accuracy[key]).toFixed(1)}%</td><td class="num">${right} / ${outputs.length}</td></tr>`;
+    return `<tr><td>${label}</td><td class="num">${(100 * accuracy[key]).toFixed(1)}%</td><td class="num">${right} / ${outputs.length}</td></tr>`;
   }).join('');
   // Where RL fixed a wrong answer first, then other changes: that is where the difference shows.
-  const rank = (o) => (o.correct.rlmec && !o.correct.sft ? 0 : o.outputs.sft !== o.outputs.rlmec ? 1 : 2);
+  const rank = (o) => (o.correct[method] && !o.correct.sft ? 0 : o.outputs.sft !== o.outputs[method] ? 1 : 2);
   const shown = [...outputs].sort((a, b) => rank(a) - rank(b)).slice(0, SAMPLES_SHOWN);
   $('samples').innerHTML = shown.map((o) => `<article class="sample">
       <div><b>${escapeHtml(o.question)}</b> (answer ${escapeHtml(String(o.answer))})</div>
-      ${['sft', 'rlmec'].map((k) => `<div class="${o.correct[k] ? 'right' : 'wrong'}">${k === 'sft' ? 'before (SFT)' : 'after (RLMEC)'}: ${o.correct[k] ? 'right' : 'wrong'}</div><pre>${escapeVisible(o.outputs[k])}</pre>`).join('')}
+      ${['sft', method].map((k) => `<div class="${o.correct[k] ? 'right' : 'wrong'}">${k === 'sft' ? 'before (SFT)' : `after (${after})`}: ${o.correct[k] ? 'right' : 'wrong'}</div><pre>${escapeVisible(o.outputs[k])}</pre>`).join('')}
     </article>`).join('');
-  $('tokens').srcdoc = new TextDecoder().decode(files[`seed-${seed.seed}/tokens.html`] ?? new TextEncoder().encode('<p>No token rewards (tokens_html_samples = 0).</p>'));
+  for (const el of document.querySelectorAll('.method-name')) el.textContent = after;
+  // Only RLMEC has token rewards to show.
+  $('tokens-section').hidden = !tokens;
+  if (tokens) $('tokens').srcdoc = new TextDecoder().decode(files[tokens] ?? new TextEncoder().encode('<p>No token rewards (tokens_html_samples = 0).</p>'));
   $('results-section').hidden = false;
 }
 

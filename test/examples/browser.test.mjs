@@ -2,7 +2,8 @@
 // chromium), served the way `npm run serve` serves it. The page runs RLMEC (tiny preset) in
 // its Web Worker to the end; the test reads back what was drawn: every curve, the accuracy
 // table, the samples, the token rewards, and the downloads (the model is parsed as
-// safetensors). Screenshots go to build/test/browser-example-*.png.
+// safetensors). It also runs GRPO with the page's reward function, and a broken one.
+// Screenshots go to build/test/browser-example-*.png.
 // Run by the examples leg of `npm test` (test/run.mjs), or alone: node test/examples/browser.test.mjs
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -128,6 +129,49 @@ test('with the LoRA box ticked, the GRM and the policy train adapters on the SFT
     const paths = await page.evaluate(() => Array.from(document.querySelectorAll('#downloads a')).map((a) => a.dataset.path));
     assert.ok(paths.includes('seed-42/sft/final/model.safetensors') && !paths.includes('seed-42/rlmec/final/model.safetensors'), `the only full model is SFT's: ${paths}`);
     assert.ok(shown.tensors.includes('wte.weight'), 'the SFT model, the base');
+  });
+});
+
+test('GRPO with the page\'s reward function: a broken one is a RewardFunctionError in the status line; the default one trains, its reward curve drawn', async () => {
+  await withPage('backend=wasm&method=grpo&preset=tiny', { webgpu: false }, async (page) => {
+    const reward = 'textarea[name=reward]';
+    assert.ok(await page.isVisible(reward), 'GRPO shows the reward function box');
+    assert.ok(!(await page.isVisible('input[name=use_peft]')), 'and hides the LoRA box');
+    const source = await page.inputValue(reward);
+    assert.match(source, /^function right_answer\(prompts, completions, \{ answer \}\)/);
+    // Broken twice: text that is no function, and a function that throws on a completion.
+    await page.fill(reward, 'completions => completions.map((c) =>');
+    await page.click('#start');
+    let end = await runEnds(page);
+    assert.is(end.state, 'error');
+    assert.match(end.status, /^RewardFunctionError: the reward function does not compile: /);
+    await page.fill(reward, 'function digits(prompts, completions, { answer }) {\n  return completions.map((c, i) => answer[i].digits.length);\n}');
+    await page.click('#start');
+    end = await runEnds(page);
+    assert.is(end.state, 'error');
+    assert.match(end.status, /^RewardFunctionError: reward function digits threw on completion 0 \(prompt ".*"\): Cannot read properties of undefined/);
+    await page.screenshot({ path: join(shots, 'browser-example-grpo-error.png') });
+
+    await page.fill(reward, source);
+    await page.click('#start');
+    end = await runEnds(page);
+    assert.is(end.state, 'done', end.status);
+    const shown = await readPage(page);
+    assert.equal(shown.charts.map((c) => c.stage), ['sft', 'grpo']);
+    assert.equal(shown.charts.filter((c) => !c.drawn), [], 'SFT\'s loss and GRPO\'s reward drawn, 2+ points each');
+    const series = await page.evaluate(() => Array.from(document.querySelectorAll('figure[data-stage=grpo] polyline.series'), (p) => p.dataset.series));
+    assert.equal(series, ['right_answer'], 'one function: its curve, by its name');
+    assert.equal(shown.cells.map((r) => r[0]), ['SFT (start)', 'GRPO']);
+    for (const [, accuracy, correct] of shown.cells) {
+      assert.match(accuracy, /^\d+\.\d%$/);
+      assert.match(correct, /^\d+ \/ 6$/);
+    }
+    assert.ok(shown.samples >= 1, 'samples before and after');
+    assert.ok(await page.isHidden('#tokens'), 'no token-reward view for GRPO');
+    const paths = await page.evaluate(() => Array.from(document.querySelectorAll('#downloads a'), (a) => a.dataset.path));
+    for (const path of ['grpo/final/model.safetensors', 'grpo/metrics.jsonl', 'grpo/rollouts.jsonl', 'sft/final/model.safetensors', 'outputs.jsonl']) assert.ok(paths.includes(path), `download ${path}: ${paths}`);
+    assert.ok(shown.tensors.includes('wte.weight'), 'the GRPO policy parses as safetensors');
+    await page.screenshot({ path: join(shots, 'browser-example-grpo.png'), fullPage: true });
   });
 });
 

@@ -115,6 +115,11 @@ export abstract class GroupTrainer<C extends GroupConfig> extends Trainer<C> {
     this.optimizer = optimizerFor(init.policy, c);
   }
 
+  /** Each optimizer step accumulates gradient_accumulation_steps micro-batches itself (TRL's). */
+  protected override get accumulates(): boolean {
+    return true;
+  }
+
   /** Whether π_ref's log-probs are needed (β > 0). */
   protected get usesReference(): boolean {
     return this.config.beta > 0;
