@@ -44,6 +44,19 @@ test('a chain of ops stays on the device until read', async () => {
   assertClose(await be.read(x), expected, { rtol: 1e-4 });
 });
 
+test('write() is ordered after the work queued before it: an op recorded earlier reads the old values', async () => {
+  // A model's batch tensors are rewritten by its next forward while the last one's work may
+  // still be queued (gradient accumulation); on WebGPU queue.writeBuffer would overtake it.
+  const be = await backend();
+  const a = be.tensor([1, 2, 3]);
+  const b = add(a, a);
+  be.write(a, [10, 20, 30]);
+  const c = add(a, a);
+  assert.equal([...(await be.read(b))], [2, 4, 6]);
+  assert.equal([...(await be.read(c))], [20, 40, 60]);
+  for (const t of [a, b, c]) t.dispose();
+});
+
 test('more than 65535 workgroups (2-D grid)', async () => {
   const be = await backend();
   const n = 256 * 65535 + 300;

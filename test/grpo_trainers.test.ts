@@ -92,6 +92,25 @@ test('GRPO on a LoRA adapter of a Llama-family model with β > 0: the base is π
   base.dispose();
 });
 
+test('gradient accumulation: 2 micro-batches of 8 give the step 1 micro-batch of 16 gives (loss and gradient norm), for grpo and dapo', async () => {
+  for (const loss_type of ['grpo', 'dapo'] as const) {
+    const step = async (per_device_train_batch_size: number, gradient_accumulation_steps: number) => {
+      const policy = (await sftModel()).clone();
+      const trainer = new GRPOTrainer({ policy, tokenizer: toyTokenizer, config: grpoConfig(toyConfig({ max_steps: 1, loss_type, per_device_train_batch_size, gradient_accumulation_steps })), train: [{ prompt: PROMPT }, { prompt: '>>' }], reward_funcs: toyRewards });
+      try {
+        return (await trainer.train()).metrics;
+      } finally {
+        policy.dispose();
+      }
+    };
+    const [one, two] = [await step(16, 1), await step(8, 2)];
+    for (const key of ['loss', 'grad_norm', 'reward', 'entropy']) {
+      assert.ok(Math.abs(one[key]! - two[key]!) <= 1e-4 * Math.max(1, Math.abs(one[key]!)), `${loss_type} ${key}: ${one[key]} (1 × 16) vs ${two[key]} (2 × 8)`);
+    }
+    assert.ok(one.grad_norm! > 0);
+  }
+});
+
 test.after(async () => {
   (await sft)?.dispose();
 });

@@ -92,7 +92,15 @@ export abstract class Backend {
     checkOwned('write', this, [t]);
     if (data.length !== t.size) throw new ShapeError(`write: ${data.length} values for a tensor of shape ${fmt(t.shape)}`);
     this.#checkWholeWords('write', t);
-    this.upload(t, encode(data instanceof Float32Array ? data : Float32Array.from(data), t.dtype));
+    this.overwrite(t, encode(data instanceof Float32Array ? data : Float32Array.from(data), t.dtype));
+  }
+
+  /**
+   * write()'s upload into a tensor that queued work may still read: a backend that records work
+   * and runs it later (WebGPU) must order the write after that work, not before it.
+   */
+  protected overwrite(t: Tensor, data: Float32Array | Uint16Array): void {
+    this.upload(t, data);
   }
 
   /** Copies a tensor's values to the host (as f32, whatever its dtype) once all queued work that writes it has run. */

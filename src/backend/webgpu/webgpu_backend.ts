@@ -222,6 +222,17 @@ export class WebGPUBackend extends Backend implements GPUHost {
     }
   }
 
+  /**
+   * queue.writeBuffer runs before command buffers submitted after it, so a write into a buffer
+   * that recorded, unsubmitted work reads (a model's batch tensors, reused by the next forward
+   * of the same shape: gradient accumulation) would reach back into that work. Submitting
+   * first keeps write() in program order.
+   */
+  protected override overwrite(t: Tensor, data: Float32Array | Uint16Array): void {
+    if (this.pending.length) this.submit();
+    this.upload(t, data);
+  }
+
   protected async download(t: Tensor): Promise<Float32Array | Uint16Array> {
     this.alive();
     const g = t as GPUTensor;
