@@ -1,8 +1,8 @@
 // GRPO and RLOO (ALGORITHMS.md §7) in every runtime and on both backends: the group-relative
 // advantages on hand-made groups, the reward-function contract (null, token-level rewards,
-// typed errors), the built-in rewards, module imports, and GRPO learning the toy task. The
-// longer trainer runs (token rewards, μ > 1, RLOO, LoRA and resume) are in
-// grpo_trainers.test.ts, on Node's two legs.
+// typed errors), the built-in rewards, module imports, and GRPO training in this runtime. The
+// longer trainer runs (learning, token rewards, μ > 1, RLOO, accumulation, LoRA and resume)
+// are in grpo_trainers.test.ts, on Node's two legs.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
@@ -116,23 +116,21 @@ const toyConfig = (extra: object = {}) => ({
   save_steps: 1000, logging_steps: 1, seed: 5, ...extra,
 });
 
-test('GRPO raises the toy task\'s reward, with TRL\'s metric keys', async () => {
+test('GRPO trains in this runtime: TRL\'s metric keys, finite, and the ratio exactly 1 at μ = 1 (learning is in grpo_trainers)', async () => {
   const policy = (await sftModel()).clone();
-  const config = grpoConfig(toyConfig({ max_steps: 8 }));
-  const trainer = new GRPOTrainer({ policy, tokenizer: toyTokenizer, config, train: [{ prompt: PROMPT }], reward_funcs: toyRewards });
-  const rewards: number[] = [];
+  const trainer = new GRPOTrainer({ policy, tokenizer: toyTokenizer, config: grpoConfig(toyConfig({ max_steps: 2 })), train: [{ prompt: PROMPT }], reward_funcs: toyRewards });
+  const steps: number[] = [];
   await trainer.train({
     onStep: (e) => {
       for (const k of ['reward', 'reward_std', 'rewards/count_a/mean', 'rewards/count_a/std', 'frac_reward_zero_std', 'completions/mean_length', 'completions/clipped_ratio', 'entropy', 'clip_ratio/low_mean', 'clip_ratio/high_mean', 'clip_ratio/region_mean', 'loss', 'grad_norm', 'num_tokens']) {
         assert.ok(Number.isFinite(e.metrics[k]), `step ${e.step}: ${k} = ${e.metrics[k]}`);
       }
       assert.is(e.metrics['clip_ratio/region_mean'], 0, 'μ = 1: the ratio is exactly 1');
-      rewards.push(e.metrics.reward!);
+      assert.ok(e.metrics.grad_norm! > 0);
+      steps.push(e.step);
     },
   });
-  const first = (rewards[0]! + rewards[1]!) / 2;
-  const last = (rewards[5]! + rewards[6]! + rewards[7]!) / 3;
-  assert.ok(last > first + 0.7, `mean count of "a" ${first.toFixed(2)} → ${last.toFixed(2)} (${rewards.map((r) => r.toFixed(2)).join(' ')})`);
+  assert.equal(steps, [1, 2]);
   policy.dispose();
 });
 

@@ -1,5 +1,5 @@
 // GRPO and RLOO trainers on the toy task, on Node's two legs (the shared grpo suite covers the
-// contract and GRPO learning in every runtime): token rewards alone moving the policy, μ > 1
+// contract and a short GRPO run in every runtime): GRPO learning, token rewards alone moving the policy, μ > 1
 // against π_old, RLOO learning, and GRPO on a LoRA adapter of a Llama-family model with β > 0
 // resumed exactly from a checkpoint taken in the middle of a generation.
 import { suite } from 'uvu';
@@ -20,6 +20,26 @@ const toyRewards: RewardFunc = function count_a(_p, completions) {
 const toyConfig = (extra: object = {}) => ({
   max_steps: 6, per_device_train_batch_size: 16, num_generations: 8, max_completion_length: 8, learning_rate: 3e-3, temperature: 1,
   save_steps: 1000, logging_steps: 1, seed: 5, ...extra,
+});
+
+test('GRPO raises the toy task\'s reward, with TRL\'s metric keys', async () => {
+  const policy = (await sftModel()).clone();
+  const config = grpoConfig(toyConfig({ max_steps: 8 }));
+  const trainer = new GRPOTrainer({ policy, tokenizer: toyTokenizer, config, train: [{ prompt: PROMPT }], reward_funcs: toyRewards });
+  const rewards: number[] = [];
+  await trainer.train({
+    onStep: (e) => {
+      for (const k of ['reward', 'reward_std', 'rewards/count_a/mean', 'rewards/count_a/std', 'frac_reward_zero_std', 'completions/mean_length', 'completions/clipped_ratio', 'entropy', 'clip_ratio/low_mean', 'clip_ratio/high_mean', 'clip_ratio/region_mean', 'loss', 'grad_norm', 'num_tokens']) {
+        assert.ok(Number.isFinite(e.metrics[k]), `step ${e.step}: ${k} = ${e.metrics[k]}`);
+      }
+      assert.is(e.metrics['clip_ratio/region_mean'], 0, 'μ = 1: the ratio is exactly 1');
+      rewards.push(e.metrics.reward!);
+    },
+  });
+  const first = (rewards[0]! + rewards[1]!) / 2;
+  const last = (rewards[5]! + rewards[6]! + rewards[7]!) / 3;
+  assert.ok(last > first + 0.7, `mean count of "a" ${first.toFixed(2)} → ${last.toFixed(2)} (${rewards.map((r) => r.toFixed(2)).join(' ')})`);
+  policy.dispose();
 });
 
 test('token-level rewards alone move the policy: a constant sequence reward gives zero group advantages, the per-token rewards still train', async () => {
