@@ -7,7 +7,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   CausalLM, ConfigError, GRPOTrainer, RLOOTrainer, RewardFunctionError, accuracyReward, callRewardFuncs, formatReward, grpoAdvantages, grpoConfig,
-  importRewardFuncs, repetitionPenalty, rlooAdvantages, rlooConfig, softOverlongPunishment, type RewardFunc,
+  importRewardFuncs, repetitionPenalty, rlooAdvantages, rlooConfig, softOverlongPunishment, namedReward, type RewardFunc,
 } from 'webrlhf';
 import { errorOf, rejectsWith } from './harness/rejects.js';
 import { legBackendInstance as backend } from './harness/runtime.js';
@@ -107,9 +107,8 @@ test('importRewardFuncs: a module\'s exported functions in this runtime (a data:
   await rejectsWith(importRewardFuncs(`data:text/javascript,${encodeURIComponent(source)}`, 'nope'), errorOf(ConfigError, /exports no function named "nope" \(its exported functions: right, wrong\)/), 'a missing export');
 });
 
-const toyRewards: RewardFunc = function count_a(_p, completions) {
-  return completions.map(countA);
-};
+// Named explicitly: the test bundle renames functions of the same name in other files.
+const toyRewards: RewardFunc = namedReward('count_a', (_p, completions) => completions.map(countA));
 
 const toyConfig = (extra: object = {}) => ({
   max_steps: 6, per_device_train_batch_size: 16, num_generations: 8, max_completion_length: 8, learning_rate: 3e-3, temperature: 1,

@@ -4,7 +4,7 @@
 // resumed exactly from a checkpoint taken in the middle of a generation.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CausalLM, GRPOTrainer, RLOOTrainer, grpoConfig, memoryRunStorage, openRun, rlooConfig, type RewardFunc } from 'webrlhf';
+import { CausalLM, GRPOTrainer, RLOOTrainer, grpoConfig, memoryRunStorage, openRun, rlooConfig, namedReward, type RewardFunc } from 'webrlhf';
 import { legBackendInstance as backend } from './harness/runtime.js';
 import { PROMPT, TOY_LLAMA_CONFIG, countA, toySFTModel, toyTokenizer } from './harness/toy_task.js';
 
@@ -13,9 +13,8 @@ const test = suite('grpo trainers');
 let sft: Promise<CausalLM> | undefined;
 const sftModel = async () => (sft ??= backend().then((be) => toySFTModel(be)));
 
-const toyRewards: RewardFunc = function count_a(_p, completions) {
-  return completions.map(countA);
-};
+// Named explicitly: the test bundle renames functions of the same name in other files.
+const toyRewards: RewardFunc = namedReward('count_a', (_p, completions) => completions.map(countA));
 
 const toyConfig = (extra: object = {}) => ({
   max_steps: 6, per_device_train_batch_size: 16, num_generations: 8, max_completion_length: 8, learning_rate: 3e-3, temperature: 1,
