@@ -24,7 +24,7 @@ const jsonl = (rows: object[]) => rows.map((r) => JSON.stringify(r)).join('\n') 
 const TINY = [
   '--n_embd', '32', '--n_layer', '1', '--n_head', '2', '--n_positions', '320', '--sft_max_steps', '150', '--sft_learning_rate', '1e-2', '--task_difficulty', '1',
   '--task_sft_problems', '256', '--task_rl_problems', '12', '--task_test_problems', '6', '--num_samples', '3', '--max_new_tokens', '24',
-  '--grm_max_steps', '4', '--max_steps', '3', '--ppo_batch_size', '6', '--tokens_html_samples', '4',
+  '--grm_max_steps', '4', '--max_steps', '3', '--ppo_batch_size', '6', '--grpo_batch_size', '6', '--tokens_html_samples', '4',
 ];
 
 const cli = (...args: string[]) => quiet(() => main(['rlmec', ...args, '--backend', legBackend()]));
@@ -40,16 +40,24 @@ test.after(async () => {
 test('webrlhf rlmec --seeds 2 on the built-in task (a Llama policy) prints the table and writes results.json, samples, tokens.html and each stage\'s run folder', async () => {
   const r = await cli(...TINY, '--model_type', 'llama', '--seeds', '2', '--output_dir', path('builtin'));
   assert.is(r.result, 0, r.err);
-  for (const label of ['SFT (start)', 'SFT on RL problems', 'RFT', 'PPO', 'DPO', 'RLMEC']) assert.match(r.out, new RegExp(`^${label.replace(/[()]/g, '\\$&')}\\s+\\d+\\.\\d% ± \\d+\\.\\d%`, 'm'));
+  const labels = ['SFT (start)', 'SFT on RL problems', 'RFT', 'DPO', 'PPO', 'RLOO (accuracy)', 'GRPO (accuracy)', 'GRPO + GRM token rewards', 'RLMEC'];
+  for (const label of labels) assert.match(r.out, new RegExp(`^${label.replace(/[()+]/g, '\\$&')}\\s+\\d+\\.\\d% ± \\d+\\.\\d%`, 'm'));
   assert.match(r.out, /seed 42\s+seed 43/);
   assert.match(r.err, /reward stage: \d+ erroneous and \d+ correct samples/);
   const results = JSON.parse(await readFile(path('builtin', 'results.json'), 'utf8'));
   assert.is(results.seeds.length, 2);
-  assert.is(results.table.length, 6);
+  assert.equal(results.table.map((row: { method: string }) => row.method), labels);
   assert.is(results.backend, legBackend());
   for (const row of results.table) assert.is(row.values.length, 2);
   for (const seed of ['seed-42', 'seed-43']) {
-    for (const stage of ['sft', 'grm', 'rlmec', 'sft_more', 'ppo']) assert.ok(existsSync(path('builtin', seed, stage, 'final', 'model.safetensors')), `${seed}/${stage}/final`);
+    for (const stage of ['sft', 'grm', 'rlmec', 'sft_more', 'ppo', 'rloo', 'grpo', 'grpo_grm']) assert.ok(existsSync(path('builtin', seed, stage, 'final', 'model.safetensors')), `${seed}/${stage}/final`);
+    // The group baselines sample as many completions as the others saw: 12 problems × 3, 6 a step.
+    for (const stage of ['rloo', 'grpo', 'grpo_grm']) {
+      const steps = (await readFile(path('builtin', seed, stage, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+      assert.is(steps.length, 6, `${seed}/${stage}: 36 completions in steps of 6`);
+      assert.ok(steps.every((m) => Number.isFinite(m['rewards/accuracy_reward/mean'])), `${stage} is rewarded by accuracy`);
+      assert.is(steps.every((m) => Number.isFinite(m['rewards/grm_token_reward/mean'])), stage === 'grpo_grm', `${stage}: the GRM's token rewards only in GRPO + GRM`);
+    }
     assert.equal(JSON.parse(await readFile(path('builtin', seed, 'rlmec', 'final', 'config.json'), 'utf8')).architectures, ['LlamaForCausalLM']);
     const samples = (await readFile(path('builtin', seed, 'samples.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
     assert.ok(samples.length >= 33 && samples.length % 3 === 0, '3 samples of each of the (deduplicated) 12 problems');
@@ -118,7 +126,7 @@ test('a GRM that never reaches the right answer: the run reports the samples it 
 test('webrlhf rlmec --help lists the pipeline\'s keys; a bad key is named', async () => {
   const h = await quiet(() => main(['rlmec', '--help']));
   assert.is(h.result, 0);
-  for (const key of ['cliprange', 'imitation_weight', 'grm_max_steps', 'rewrites_file', 'seeds', 'num_samples']) assert.match(h.out, new RegExp(`\\b${key}\\b`));
+  for (const key of ['cliprange', 'imitation_weight', 'grm_max_steps', 'rewrites_file', 'seeds', 'num_samples', 'grpo_learning_rate', 'grpo_batch_size']) assert.match(h.out, new RegExp(`\\b${key}\\b`));
   const r = await cli('--imitation_weight', '-1', '--output_dir', path('badkey'));
   assert.is(r.result, 1);
   assert.match(r.err, /imitation_weight/);

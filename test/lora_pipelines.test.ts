@@ -65,17 +65,17 @@ test('the RLMEC experiment with use_peft: the GRM, the policy and every baseline
   const config = rlmecRunConfig({
     n_embd: 32, n_layer: 1, n_head: 2, n_positions: 320, sft_max_steps: 150, sft_learning_rate: 1e-2, task_difficulty: 1,
     task_sft_problems: 256, task_rl_problems: 12, task_test_problems: 4, num_samples: 3, max_new_tokens: 24,
-    grm_max_steps: 3, max_steps: 2, ppo_batch_size: 6, tokens_html_samples: 2,
+    grm_max_steps: 3, max_steps: 2, ppo_batch_size: 6, grpo_batch_size: 6, tokens_html_samples: 2,
     use_peft: true, lora_r: 4, lora_target_modules: 'all-linear',
   });
   const storage = memoryRunStorage();
   const trained = new Set<string>();
   const result = await runRLMECExperiment(be, config, builtinArithmeticSource(be, config), { output: storage, onStep: (e) => trained.add(e.stage) });
-  assert.equal(result.table.map((r) => r.method), ['SFT (start)', 'SFT on RL problems', 'RFT', 'PPO', 'DPO', 'RLMEC']);
+  assert.equal(result.table.map((r) => r.method), ['SFT (start)', 'SFT on RL problems', 'RFT', 'DPO', 'PPO', 'RLOO (accuracy)', 'GRPO (accuracy)', 'GRPO + GRM token rewards', 'RLMEC']);
   const files = storage.files;
   assert.ok(files.has('seed-42/sft/final/model.safetensors'), 'the built-in start trains in full');
   const adapted = [...trained].filter((stage) => stage !== 'sft');
-  for (const stage of ['grm', 'rlmec', 'sft_more', 'ppo']) assert.ok(adapted.includes(stage), `${stage} trained: ${adapted.join(', ')}`);
+  for (const stage of ['grm', 'rlmec', 'sft_more', 'ppo', 'rloo', 'grpo', 'grpo_grm']) assert.ok(adapted.includes(stage), `${stage} trained: ${adapted.join(', ')}`);
   for (const stage of adapted) {
     assert.ok(files.has(`seed-42/${stage}/final/adapter_config.json`) && files.has(`seed-42/${stage}/final/adapter_model.safetensors`), `${stage}/final holds an adapter`);
     assert.not.ok(files.has(`seed-42/${stage}/final/model.safetensors`), `${stage}/final holds no copy of the weights`);

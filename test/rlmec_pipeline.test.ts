@@ -162,6 +162,13 @@ test('the table: mean and standard error over the seeds, and a row for a method 
   assert.not.match(one, /±/);
 });
 
+test('the run config: the GRPO and RLOO baselines take whole groups of num_samples completions per step', () => {
+  const bad = (e: unknown) => e instanceof ConfigError && /grpo_batch_size \(32\) must be a multiple of num_samples \(5\).*e\.g\. grpo_batch_size 30/.test((e as Error).message);
+  assert.throws(() => rlmecRunConfig({ num_samples: 5 }), bad);
+  assert.is(rlmecRunConfig({ num_samples: 5, grpo_batch_size: 30 }).grpo_batch_size, 30);
+  assert.is(rlmecRunConfig({ num_samples: 5, baselines: false }).num_samples, 5, 'no baselines: no group to fill');
+});
+
 test('subRunStorage: a stage writes under its own folder of the run', async () => {
   const storage = memoryRunStorage();
   const sub = subRunStorage(storage, 'seed-1/grm');

@@ -22,7 +22,7 @@ Runs both research pipelines on their built-in tasks, with nothing downloaded:
   with test accuracy.
 Prints both tables and writes output_dir/report.html: training curves (loss, reward, KL,
 accuracy), the tables, sample outputs before and after, and RLMEC's token rewards. About
-6 minutes on 2 CPU cores; --full runs 3 seeds of each, with RLMEC's baselines (about 20).
+6 minutes on 2 CPU cores; --full runs 3 seeds of each, with RLMEC's baselines (about 23).
 
 ${describeConfig(DEMO_RUN_CONFIG as ConfigSchema<object>)}`;
 

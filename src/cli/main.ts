@@ -22,7 +22,7 @@ const COMMANDS: Record<string, { summary: string; run(argv: string[]): Promise<n
   ppo: { summary: 'PPO on {prompt} JSONL with a reward model (TRL keys; presets trl, alpacafarm)', run: trainCommand('ppo') },
   grpo: { summary: 'GRPO on {prompt} JSONL with reward functions: built-ins, your ./rewards.mjs, or a reward model (TRL keys)', run: trainCommand('grpo') },
   rloo: { summary: 'RLOO on {prompt} JSONL with reward functions (leave-one-out baseline; TRL keys)', run: trainCommand('rloo') },
-  rlmec: { summary: 'RLMEC (GRM, minimum-edit rewrites, token rewards) with SFT/RFT/PPO/DPO baselines; built-in task by default (--seeds N: table)', run: rlmecCommand },
+  rlmec: { summary: 'RLMEC (GRM, minimum-edit rewrites, token rewards) with SFT/RFT/DPO/PPO/RLOO/GRPO baselines; built-in task by default (--seeds N: table)', run: rlmecCommand },
   rlp: { summary: 'RLP (reward learning on policy: UML and SPG) with SFT, best-of-n and PPO; built-in task by default (--seeds N: table)', run: rlpCommand },
   merge: { summary: 'merge a LoRA adapter into its base model and write a full model folder', run: mergeCommand },
   grad: { summary: 'one forward/backward of a model folder on a batch; writes loss, logits and every gradient (safetensors)', run: gradCommand },

@@ -23,9 +23,9 @@ const HELP = `Usage: webrlhf rlmec [--config FILE] [--seeds N] [--key value ...]
 RLMEC (ALGORITHMS.md §5): the policy samples solutions; a teacher's minimum-edit rewrites
 of the wrong ones train a generative reward model (GRM); the GRM rewrites the samples and
 scores every token; the policy trains on those token-level rewards plus imitation of the
-rewrites. SFT (start and on the RL problems), RFT, PPO (correctness reward) and DPO train
-from the same start on the same samples and budget; the table gives each one's test
-accuracy, mean ± standard error over the seeds.
+rewrites. SFT (start and on the RL problems), RFT, DPO, PPO, RLOO and GRPO (correctness
+reward) and GRPO + GRM token rewards train from the same start on the same problems and
+budget; the table gives each one's test accuracy, mean ± standard error over the seeds.
 
 With no file it runs the built-in arithmetic task: a small GPT-2 is trained by SFT first.
 With train_file/eval_file ({question, solution, answer} JSONL) it starts from

@@ -33,7 +33,7 @@ export const DEMO_RUN_CONFIG: ConfigSchema<DemoRunConfig> = {
     output_dir: stringKey('runs/demo', 'Where the demo writes report.html, and each pipeline its run folder (rlp/, rlmec/).'),
     backend: enumKey(['auto', 'webgpu', 'wasm'] as const, 'auto', 'Where the math runs: WebGPU, WebAssembly, or auto (WebGPU when a GPU is usable).'),
     seed: integerKey(42, 'Seed of every random choice; a full run uses seed, seed+1, seed+2.', { min: 0 }),
-    full: booleanKey(false, `The larger settings: ${FULL_SEEDS} seeds of each pipeline and RLMEC's SFT/RFT/PPO/DPO baselines (about 20 minutes on 2 CPU cores, against about 5 for the demo).`),
+    full: booleanKey(false, `The larger settings: ${FULL_SEEDS} seeds of each pipeline and RLMEC's baselines (about 23 minutes on 2 CPU cores, against about 5 for the demo).`),
     pipelines: enumKey(DEMO_PIPELINES, 'both', 'Which research pipelines run: RLP (SFT → reward model → PPO → RLP-UML and RLP-SPG), RLMEC (SFT → GRM → RLMEC), or both.'),
     rlp_config: stringKey(null, 'A JSON file of `webrlhf rlp` keys that change the RLP run (its output_dir, backend, seed and seeds are the demo\'s); null: its defaults.', { nullable: true }),
     rlmec_config: stringKey(null, 'The same for the RLMEC run (`webrlhf rlmec` keys); null: its defaults.', { nullable: true }),

@@ -21,12 +21,14 @@ import type { RunStorage } from '../../training/run/run_storage.js';
 import { formatTable, summarise, tableRows, type MethodSummary, type RowKey } from '../comparison_table.js';
 import { SeedStages, runSeeds, type SeedHooks, type SeedLoopResult, type SeedRun } from '../seed_loop.js';
 import { writeJsonl, writeText, type ExperimentHooks } from '../stage.js';
-import { trainDPO, trainPPO, trainRFT, trainSFTOnProblems, type BaselineInput, type BaselineResult } from './baselines.js';
+import { trainDPO, trainGRPO, trainGRPOWithGRM, trainPPO, trainRFT, trainRLOO, trainSFTOnProblems, type BaselineInput, type BaselineResult } from './baselines.js';
 import type { RLMECRunConfig } from './run_config.js';
 import type { RLMECSource, SeedData } from './source.js';
 
 /** The table's rows, in order: the start, the baselines, RLMEC. */
-export const METHODS = tableRows({ sft: 'SFT (start)', sft_more: 'SFT on RL problems', rft: 'RFT', ppo: 'PPO', dpo: 'DPO', rlmec: 'RLMEC' });
+export const METHODS = tableRows({
+  sft: 'SFT (start)', sft_more: 'SFT on RL problems', rft: 'RFT', dpo: 'DPO', ppo: 'PPO', rloo: 'RLOO (accuracy)', grpo: 'GRPO (accuracy)', grpo_grm: 'GRPO + GRM token rewards', rlmec: 'RLMEC',
+});
 export type MethodKey = RowKey<typeof METHODS>;
 
 export interface SeedResult extends SeedRun {
@@ -54,8 +56,10 @@ export async function runRLMECExperiment(backend: Backend, config: RLMECRunConfi
   });
 }
 
-/** The baselines in the table's order, each trained from the start on the first round's samples. */
-const BASELINES: [MethodKey, (i: BaselineInput) => Promise<BaselineResult>][] = [['sft_more', trainSFTOnProblems], ['rft', trainRFT], ['ppo', trainPPO], ['dpo', trainDPO]];
+/** The baselines in the table's order, each trained from the start on the first round's samples (or problems, online). */
+const BASELINES: [MethodKey, (i: BaselineInput) => Promise<BaselineResult>][] = [
+  ['sft_more', trainSFTOnProblems], ['rft', trainRFT], ['dpo', trainDPO], ['ppo', trainPPO], ['rloo', trainRLOO], ['grpo', trainGRPO], ['grpo_grm', trainGRPOWithGRM],
+];
 
 /** One seed's pipeline: the start's samples, then per round the reward stage and RLMEC, the baselines, and each model's test accuracy. */
 class SeedPipeline extends SeedStages<SeedResult> {
@@ -95,7 +99,7 @@ class SeedPipeline extends SeedStages<SeedResult> {
     for (let round = 0; round < c.rounds; round++) await this.#round(round, policy, start, grm, samples);
     const solutions = await this.#evaluate('rlmec', policy);
     if (storage && c.tokens_html_samples > 0) await writeTokensHtml(storage, c, this.#tokenizer, grm, solutions, this.#gen, `seed ${seed}, ${this.source.name}, ${this.backend.kind}`);
-    if (c.baselines) await this.#baselines(start, samples);
+    if (c.baselines) await this.#baselines(start, samples, grm);
     if (storage) await writeTestOutputs(storage, this.#data.test, this.#outputs);
     return this.#result;
   }
@@ -182,9 +186,9 @@ class SeedPipeline extends SeedStages<SeedResult> {
   }
 
   /** The baselines from the start on the first round's samples, for RLMEC's first-round budget; each evaluated, then freed. */
-  async #baselines(start: CausalLM, samples: Solution[]): Promise<void> {
+  async #baselines(start: CausalLM, samples: Solution[], grm: CausalLM): Promise<void> {
     const input: BaselineInput = {
-      start, base: this.#basePath(), tokenizer: this.#tokenizer, config: this.c, seed: this.seed, problems: this.#data.problems, samples, steps: this.#result.steps[0]!,
+      start, base: this.#basePath(), tokenizer: this.#tokenizer, config: this.c, seed: this.seed, problems: this.#data.problems, samples, steps: this.#result.steps[0]!, grm,
       train: (method, keyMetric) => this.stage(method, keyMetric),
     };
     for (const [key, train] of BASELINES) {

@@ -31,6 +31,8 @@ export interface RLMECRunConfig extends RLMECConfig, BuiltinPolicyConfig {
   dpo_beta: number;
   ppo_learning_rate: number;
   ppo_batch_size: number;
+  grpo_learning_rate: number;
+  grpo_batch_size: number;
   tokens_html_samples: number;
 }
 
@@ -48,14 +50,14 @@ export const RLMEC_RUN_CONFIG: ConfigSchema<RLMECRunConfig> = {
     train_file: stringKey(null, 'Problems to sample on, JSONL {question, solution, answer} (docs/FORMATS.md); null: the built-in arithmetic task.', { nullable: true }),
     eval_file: stringKey(null, 'Test problems for the accuracy table, JSONL {question, solution, answer}; required with train_file.', { nullable: true }),
     seeds: integerKey(1, 'Repeat the whole pipeline with seeds seed, seed+1, …; the table gives mean ± standard error over them.', { min: 1 }),
-    baselines: booleanKey(true, 'Also train SFT (more steps), RFT, PPO (correctness reward) and DPO (correct vs wrong) from the same start on the same samples and budget, for the table.'),
+    baselines: booleanKey(true, 'Also train SFT (more steps), RFT, DPO (correct vs wrong), PPO, RLOO and GRPO (correctness reward) and GRPO + GRM token rewards from the same start on the same problems and budget, for the table.'),
     rounds: integerKey(1, 'RLMEC rounds: each after the first re-samples from the current policy and re-rewards with the GRM (offline within a round).', { min: 1 }),
     task_difficulty: integerKey(2, 'Built-in task: 1 = one +/− step, 2 = two steps, 3 = three steps with ×.', { min: 1, max: 3 }),
     task_sft_problems: integerKey(1000, 'Built-in task: problems with solutions for the starting policy\'s SFT.', { min: 1 }),
     task_rl_problems: integerKey(600, 'Built-in task: problems the policy samples on (the RL methods\' data).', { min: 1 }),
     task_test_problems: integerKey(300, 'Built-in task: held-out problems for test accuracy.', { min: 1 }),
     ...builtinPolicyKeys({ n_positions: 384, positionsWhy: 'the GRM, a copy, reads the problem, solution, prediction and rewrite in it', sft_max_steps: 700, data: "the task's solutions" }),
-    num_samples: integerKey(4, 'Solutions sampled per problem (the paper: 5; 4 keeps the 3-seed table inside 15 minutes on 2 CPU cores).', { min: 1 }),
+    num_samples: integerKey(4, 'Solutions sampled per problem, and the group size of the RLOO and GRPO baselines (the paper: 5; with 4 the 3-seed table took 14 minutes on 2 CPU cores before the RLOO and GRPO rows).', { min: 1 }),
     temperature: numberKey(0.7, 'Sampling temperature (the paper: 0.7).', { min: 0, minExclusive: true }),
     top_p: numberKey(0.95, 'Nucleus sampling (the paper: 0.95).', { min: 0, max: 1, minExclusive: true }),
     max_new_tokens: integerKey(48, 'Tokens per solution (and per GRM rewrite) at most.', { min: 1 }),
@@ -70,6 +72,8 @@ export const RLMEC_RUN_CONFIG: ConfigSchema<RLMECRunConfig> = {
     dpo_beta: numberKey(0.1, 'β of the DPO baseline.', { min: 0, minExclusive: true }),
     ppo_learning_rate: numberKey(1e-4, 'Learning rate of the PPO baseline (policy and value model).', { min: 0 }),
     ppo_batch_size: integerKey(32, 'Rollouts per PPO step; PPO samples as many solutions in all as the others got.', { min: 1 }),
+    grpo_learning_rate: numberKey(3e-5, 'Learning rate of the RLOO, GRPO and GRPO + GRM token rewards baselines (on the built-in task, 1e-4 and 3e-4 lowered test accuracy more; docs/RLMEC.md).', { min: 0 }),
+    grpo_batch_size: integerKey(32, 'Completions per step of the RLOO, GRPO and GRPO + GRM baselines (their per_device_train_batch_size): num_samples of each of grpo_batch_size / num_samples problems, so a multiple of num_samples; they sample as many completions in all as the others got.', { min: 1 }),
     tokens_html_samples: integerKey(24, 'Samples shown in tokens.html (erroneous and correct alternately).', { min: 0 }),
   },
   check(config, source) {
@@ -77,6 +81,9 @@ export const RLMEC_RUN_CONFIG: ConfigSchema<RLMECRunConfig> = {
     if (config.n_embd % config.n_head !== 0) throw new ConfigError(`${source}: n_head (${config.n_head}) must divide n_embd (${config.n_embd})`);
     if ((config.train_file === null) !== (config.eval_file === null)) {
       throw new ConfigError(`${source}: train_file and eval_file go together (your problems and your test problems); set both, or neither for the built-in task`);
+    }
+    if (config.baselines && config.grpo_batch_size % config.num_samples !== 0) {
+      throw new ConfigError(`${source}: grpo_batch_size (${config.grpo_batch_size}) must be a multiple of num_samples (${config.num_samples}): the GRPO and RLOO baselines take every step's completions as whole groups of num_samples per problem; e.g. grpo_batch_size ${config.num_samples * Math.max(1, Math.round(config.grpo_batch_size / config.num_samples))}`);
     }
     if (config.train_file !== null && config.model_name_or_path === null) {
       throw new ConfigError(`${source}: train_file needs model_name_or_path, the policy to start from (an SFT model of your task, e.g. from webrlhf sft)`);
