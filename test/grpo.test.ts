@@ -7,11 +7,11 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   CausalLM, ConfigError, GRPOTrainer, RLOOTrainer, RewardFunctionError, accuracyReward, callRewardFuncs, formatReward, grpoAdvantages, grpoConfig,
-  importRewardFuncs, repetitionPenalty, rlooAdvantages, rlooConfig, softOverlongPunishment, namedReward, type RewardFunc,
+  importRewardFuncs, repetitionPenalty, rlooAdvantages, rlooConfig, softOverlongPunishment, type RewardFunc,
 } from 'webrlhf';
 import { errorOf, rejectsWith } from './harness/rejects.js';
 import { legBackendInstance as backend } from './harness/runtime.js';
-import { PROMPT, countA, toySFTModel, toyTokenizer } from './harness/toy_task.js';
+import { PROMPT, toyGroupConfig, toyRewards, toySFTModel, toyTokenizer } from './harness/toy_task.js';
 
 const test = suite('grpo');
 
@@ -107,17 +107,9 @@ test('importRewardFuncs: a module\'s exported functions in this runtime (a data:
   await rejectsWith(importRewardFuncs(`data:text/javascript,${encodeURIComponent(source)}`, 'nope'), errorOf(ConfigError, /exports no function named "nope" \(its exported functions: right, wrong\)/), 'a missing export');
 });
 
-// Named explicitly: the test bundle renames functions of the same name in other files.
-const toyRewards: RewardFunc = namedReward('count_a', (_p, completions) => completions.map(countA));
-
-const toyConfig = (extra: object = {}) => ({
-  max_steps: 6, per_device_train_batch_size: 16, num_generations: 8, max_completion_length: 8, learning_rate: 3e-3, temperature: 1,
-  save_steps: 1000, logging_steps: 1, seed: 5, ...extra,
-});
-
 test('GRPO trains in this runtime: TRL\'s metric keys, finite, and the ratio exactly 1 at μ = 1 (learning is in grpo_trainers)', async () => {
   const policy = (await sftModel()).clone();
-  const trainer = new GRPOTrainer({ policy, tokenizer: toyTokenizer, config: grpoConfig(toyConfig({ max_steps: 2 })), train: [{ prompt: PROMPT }], reward_funcs: toyRewards });
+  const trainer = new GRPOTrainer({ policy, tokenizer: toyTokenizer, config: grpoConfig(toyGroupConfig({ max_steps: 2 })), train: [{ prompt: PROMPT }], reward_funcs: toyRewards });
   const steps: number[] = [];
   await trainer.train({
     onStep: (e) => {
@@ -137,11 +129,11 @@ test('GRPO config and init errors name the key and the fix', async () => {
   assert.throws(() => grpoConfig({ per_device_train_batch_size: 6, num_generations: 4 }), (e: unknown) => e instanceof ConfigError && /multiple of num_generations \(4\)/.test(e.message));
   assert.throws(() => grpoConfig({ loss_type: 'ppo' as never }), (e: unknown) => e instanceof ConfigError && /loss_type/.test(e.message));
   const policy = await sftModel();
-  assert.throws(() => new GRPOTrainer({ policy, tokenizer: toyTokenizer, config: grpoConfig(toyConfig({ beta: 0.1 })), train: [{ prompt: PROMPT }], reward_funcs: toyRewards }), (e: unknown) => e instanceof ConfigError && /needs a reference model/.test(e.message));
-  assert.throws(() => new GRPOTrainer({ policy, tokenizer: toyTokenizer, config: grpoConfig(toyConfig({ reward_weights: [1, 2] })), train: [{ prompt: PROMPT }], reward_funcs: toyRewards }), (e: unknown) => e instanceof ConfigError && /2 weight\(s\) for 1 reward function/.test(e.message));
-  assert.throws(() => new GRPOTrainer({ policy, tokenizer: toyTokenizer, config: grpoConfig(toyConfig({ max_completion_length: 40 })), train: [{ prompt: PROMPT }], reward_funcs: toyRewards }), (e: unknown) => e instanceof ConfigError && /max_completion_length 40 leaves no room/.test(e.message));
+  assert.throws(() => new GRPOTrainer({ policy, tokenizer: toyTokenizer, config: grpoConfig(toyGroupConfig({ beta: 0.1 })), train: [{ prompt: PROMPT }], reward_funcs: toyRewards }), (e: unknown) => e instanceof ConfigError && /needs a reference model/.test(e.message));
+  assert.throws(() => new GRPOTrainer({ policy, tokenizer: toyTokenizer, config: grpoConfig(toyGroupConfig({ reward_weights: [1, 2] })), train: [{ prompt: PROMPT }], reward_funcs: toyRewards }), (e: unknown) => e instanceof ConfigError && /2 weight\(s\) for 1 reward function/.test(e.message));
+  assert.throws(() => new GRPOTrainer({ policy, tokenizer: toyTokenizer, config: grpoConfig(toyGroupConfig({ max_completion_length: 40 })), train: [{ prompt: PROMPT }], reward_funcs: toyRewards }), (e: unknown) => e instanceof ConfigError && /max_completion_length 40 leaves no room/.test(e.message));
   const perToken: RewardFunc = (_p, _c, { completion_ids }) => completion_ids.map((ids) => ids.map(() => 0));
-  const rloo = new RLOOTrainer({ policy: policy.clone(), tokenizer: toyTokenizer, config: rlooConfig(toyConfig({ max_steps: 1, beta: 0 })), train: [{ prompt: PROMPT }], reward_funcs: perToken });
+  const rloo = new RLOOTrainer({ policy: policy.clone(), tokenizer: toyTokenizer, config: rlooConfig(toyGroupConfig({ max_steps: 1, beta: 0 })), train: [{ prompt: PROMPT }], reward_funcs: perToken });
   await rejectsWith(rloo.train(), errorOf(RewardFunctionError, /RLOO takes one reward per completion/), 'token rewards given to RLOO');
   rloo.policy.dispose();
 });

@@ -4,26 +4,18 @@
 // resumed exactly from a checkpoint taken in the middle of a generation.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CausalLM, GRPOTrainer, RLOOTrainer, grpoConfig, memoryRunStorage, openRun, rlooConfig, namedReward, type RewardFunc } from 'webrlhf';
+import { CausalLM, GRPOTrainer, RLOOTrainer, grpoConfig, memoryRunStorage, openRun, rlooConfig, type RewardFunc } from 'webrlhf';
 import { legBackendInstance as backend } from './harness/runtime.js';
-import { PROMPT, TOY_LLAMA_CONFIG, countA, toySFTModel, toyTokenizer } from './harness/toy_task.js';
+import { PROMPT, TOY_LLAMA_CONFIG, toyGroupConfig, toyRewards, toySFTModel, toyTokenizer } from './harness/toy_task.js';
 
 const test = suite('grpo trainers');
 
 let sft: Promise<CausalLM> | undefined;
 const sftModel = async () => (sft ??= backend().then((be) => toySFTModel(be)));
 
-// Named explicitly: the test bundle renames functions of the same name in other files.
-const toyRewards: RewardFunc = namedReward('count_a', (_p, completions) => completions.map(countA));
-
-const toyConfig = (extra: object = {}) => ({
-  max_steps: 6, per_device_train_batch_size: 16, num_generations: 8, max_completion_length: 8, learning_rate: 3e-3, temperature: 1,
-  save_steps: 1000, logging_steps: 1, seed: 5, ...extra,
-});
-
 test('GRPO raises the toy task\'s reward, with TRL\'s metric keys', async () => {
   const policy = (await sftModel()).clone();
-  const config = grpoConfig(toyConfig({ max_steps: 8 }));
+  const config = grpoConfig(toyGroupConfig({ max_steps: 8 }));
   const trainer = new GRPOTrainer({ policy, tokenizer: toyTokenizer, config, train: [{ prompt: PROMPT }], reward_funcs: toyRewards });
   const rewards: number[] = [];
   await trainer.train({
@@ -50,7 +42,7 @@ test('token-level rewards alone move the policy: a constant sequence reward give
     return completion_ids.map((ids) => ids.map((id) => (id === 'a'.charCodeAt(0) ? 0.5 : 0)));
   };
   const counts: number[] = [];
-  const trainer = new GRPOTrainer({ policy, tokenizer: toyTokenizer, config: grpoConfig(toyConfig({ max_steps: 8 })), train: [{ prompt: PROMPT }], reward_funcs: [constant, perToken] });
+  const trainer = new GRPOTrainer({ policy, tokenizer: toyTokenizer, config: grpoConfig(toyGroupConfig({ max_steps: 8 })), train: [{ prompt: PROMPT }], reward_funcs: [constant, perToken] });
   await trainer.train({ onStep: (e) => {
     assert.is(e.metrics.frac_reward_zero_std, 1);
     counts.push(e.metrics['rewards/a_tokens/mean']! / 0.5);
@@ -62,7 +54,7 @@ test('token-level rewards alone move the policy: a constant sequence reward give
 test('μ = num_iterations > 1 takes the ratio against π_old (the second pass clips); RLOO learns too', async () => {
   const policy = (await sftModel()).clone();
   const clips: number[] = [];
-  const trainer = new GRPOTrainer({ policy, tokenizer: toyTokenizer, config: grpoConfig(toyConfig({ max_steps: 4, num_iterations: 2, learning_rate: 2e-2, epsilon: 0.05 })), train: [{ prompt: PROMPT }], reward_funcs: toyRewards });
+  const trainer = new GRPOTrainer({ policy, tokenizer: toyTokenizer, config: grpoConfig(toyGroupConfig({ max_steps: 4, num_iterations: 2, learning_rate: 2e-2, epsilon: 0.05 })), train: [{ prompt: PROMPT }], reward_funcs: toyRewards });
   await trainer.train({ onStep: (e) => clips.push(e.metrics['clip_ratio/region_mean']!) });
   assert.is(clips[0], 0, 'first pass: π_old is the policy itself');
   assert.ok(clips[1]! > 0 && clips[3]! > 0, `second passes clip: ${clips.join(' ')}`);
@@ -71,7 +63,7 @@ test('μ = num_iterations > 1 takes the ratio against π_old (the second pass cl
   const reference = (await sftModel()).clone().freeze();
   const rlooPolicy = (await sftModel()).clone();
   const rewards: number[] = [];
-  const rloo = new RLOOTrainer({ policy: rlooPolicy, reference, tokenizer: toyTokenizer, config: rlooConfig(toyConfig({ max_steps: 8, num_generations: 4, learning_rate: 3e-3 })), train: [{ prompt: PROMPT }], reward_funcs: toyRewards });
+  const rloo = new RLOOTrainer({ policy: rlooPolicy, reference, tokenizer: toyTokenizer, config: rlooConfig(toyGroupConfig({ max_steps: 8, num_generations: 4, learning_rate: 3e-3 })), train: [{ prompt: PROMPT }], reward_funcs: toyRewards });
   await rloo.train({ onStep: (e) => {
     assert.ok(Number.isFinite(e.metrics.kl), 'RLOO reports the KL of its reward');
     rewards.push(e.metrics.reward!);
@@ -85,7 +77,7 @@ test('GRPO on a LoRA adapter of a Llama-family model with β > 0: the base is π
   const base = (await toySFTModel(await backend(), TOY_LLAMA_CONFIG)).freeze();
   const run = async (storage: ReturnType<typeof memoryRunStorage>, resume: boolean, stopAfter?: number) => {
     const policy = await base.withAdapter({ r: 4, lora_alpha: 8, target_modules: 'all-linear', lora_dropout: 0 }, { seed: 3 });
-    const config = grpoConfig(toyConfig({ max_steps: 4, save_steps: 1, num_iterations: 2, beta: 0.04, learning_rate: 1e-2, per_device_train_batch_size: 8, gradient_accumulation_steps: 1, steps_per_generation: 2 }));
+    const config = grpoConfig(toyGroupConfig({ max_steps: 4, save_steps: 1, num_iterations: 2, beta: 0.04, learning_rate: 1e-2, per_device_train_batch_size: 8, gradient_accumulation_steps: 1, steps_per_generation: 2 }));
     const trainer = new GRPOTrainer({ policy, tokenizer: toyTokenizer, config, train: [{ prompt: PROMPT }, { prompt: '>>' }], reward_funcs: toyRewards });
     const stop = new AbortController();
     try {
@@ -115,7 +107,7 @@ test('gradient accumulation: 2 micro-batches of 8 give the step 1 micro-batch of
   for (const loss_type of ['grpo', 'dapo'] as const) {
     const step = async (per_device_train_batch_size: number, gradient_accumulation_steps: number) => {
       const policy = (await sftModel()).clone();
-      const trainer = new GRPOTrainer({ policy, tokenizer: toyTokenizer, config: grpoConfig(toyConfig({ max_steps: 1, loss_type, per_device_train_batch_size, gradient_accumulation_steps })), train: [{ prompt: PROMPT }, { prompt: '>>' }], reward_funcs: toyRewards });
+      const trainer = new GRPOTrainer({ policy, tokenizer: toyTokenizer, config: grpoConfig(toyGroupConfig({ max_steps: 1, loss_type, per_device_train_batch_size, gradient_accumulation_steps })), train: [{ prompt: PROMPT }, { prompt: '>>' }], reward_funcs: toyRewards });
       try {
         return (await trainer.train()).metrics;
       } finally {

@@ -2,7 +2,7 @@
 // letters from "abcd" and EOS; the reward is how many times it contains "a". A small model
 // learns the format by SFT in the test (about a second), and then each trainer has a clear
 // signal to move: PPO raises the count of "a", the reward model and DPO learn to prefer it.
-import { AdamW, CausalLM, PPOLearner, byteTokenizer, gptConfig, lmTrainStep, type Backend, type LlamaConfig, type ModelConfig } from 'webrlhf';
+import { AdamW, CausalLM, PPOLearner, byteTokenizer, gptConfig, lmTrainStep, namedReward, type Backend, type LlamaConfig, type ModelConfig, type RewardFunc } from 'webrlhf';
 import { rng } from './reference.js';
 
 export const toyTokenizer = byteTokenizer();
@@ -77,3 +77,12 @@ export async function toySFTModel(be: Backend, config: ModelConfig = TOY_CONFIG)
   opt.dispose();
   return model;
 }
+
+/** GRPO's and RLOO's reward on the toy task: the count of "a" (named explicitly: the test bundle renames same-named functions). */
+export const toyRewards: RewardFunc = namedReward('count_a', (_p, completions) => completions.map(countA));
+
+/** GRPOConfig/RLOOConfig keys for the toy task: 8 completions of up to 8 tokens per prompt, 16 per micro-batch. */
+export const toyGroupConfig = (extra: object = {}) => ({
+  max_steps: 6, per_device_train_batch_size: 16, num_generations: 8, max_completion_length: 8, learning_rate: 3e-3, temperature: 1,
+  save_steps: 1000, logging_steps: 1, seed: 5, ...extra,
+});
