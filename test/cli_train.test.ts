@@ -14,7 +14,7 @@ import { runNode, sameTree, tree } from './harness/child.js';
 import { quiet } from './harness/console.js';
 import { rng } from './harness/reference.js';
 import { legBackend, legBackendInstance as backend } from './harness/runtime.js';
-import { PROMPT, TOY_CONFIG, countA, randomLetters, toyPairs, toyTokenizer } from './harness/toy_task.js';
+import { PROMPT, TOY_CONFIG, randomLetters, toyPairs, toyTokenizer } from './harness/toy_task.js';
 
 const test = suite('cli train');
 
@@ -77,6 +77,10 @@ test('sft → reward → dpo → ppo from the command line: run folders, metrics
   assert.is(JSON.parse(await readFile(path('dpo', 'config.json'), 'utf8')).gradient_checkpointing, true);
   const dpoMetrics = await lines(path('dpo', 'metrics.jsonl'));
   for (const key of ['loss', 'rewards/chosen', 'rewards/rejected', 'rewards/accuracies', 'rewards/margins', 'logps/chosen', 'logps/rejected']) assert.ok(Number.isFinite(dpoMetrics.at(-1)![key]), `dpo metric ${key}`);
+  // The policy starts as the reference (margin 0, loss ln 2) and moves towards the chosen side.
+  const margins = dpoMetrics.map((m) => m['rewards/margins']!);
+  assert.ok(Math.abs(margins[0]!) < 1e-6 && Math.abs(dpoMetrics[0]!.loss! - Math.LN2) < 1e-5, `first step: margin ${margins[0]}, loss ${dpoMetrics[0]!.loss}`);
+  assert.ok(margins.at(-1)! > 0.1 && dpoMetrics.at(-1)!.loss! < Math.LN2 - 0.05, `DPO margins ${margins.map((m) => m.toFixed(3)).join(' ')}`);
 
   const ppo = await cli('ppo', '--config', path('ppo.json'), '--output_dir', path('ppo'));
   assert.is(ppo.result, 0, ppo.err);
@@ -87,15 +91,23 @@ test('sft → reward → dpo → ppo from the command line: run folders, metrics
     assert.ok(Number.isFinite(ppoMetrics[5]![key]), `ppo metric ${key}`);
   }
   assert.is(ppoMetrics[5]!.episode, 6 * 16);
+  // The reward model's score of the policy's samples rises (by about 1.3 on WASM).
+  const scores = ppoMetrics.map((m) => m['objective/scores']!);
+  assert.ok((scores[4]! + scores[5]!) / 2 > scores[0]! + 0.5, `PPO objective/scores ${scores.map((x) => x.toFixed(2)).join(' ')}`);
   const rollouts = await lines(path('ppo', 'rollouts.jsonl'));
   assert.is(rollouts.length, 6 * 16);
   assert.equal(Object.keys(rollouts[0]!).sort(), ['eos', 'kl', 'prompt', 'response', 'score', 'step']);
   assert.ok(existsSync(path('ppo', 'checkpoint-00000002', 'value_model', 'model.safetensors')), 'the value model is checkpointed');
 
-  // The final policy is a model folder webrlhf generate reads.
+  // The final policy is a model folder webrlhf generate reads, and a trained one: its greedy
+  // response keeps to the task's letters (a, b, c, d), and its mean log-prob is far above the
+  // −ln V ≈ −5.6 of a uniform policy (the random base model's is about −4.9; this one's −1.3).
   const gen = await cli('generate', '--model', path('ppo', 'final'), '--prompt', PROMPT, '--max-new-tokens', '8', '--greedy');
   assert.is(gen.result, 0, gen.err);
-  assert.ok(countA(gen.out) >= 0);
+  const sample = /mean log-prob (-?[\d.]+)\n(.*)\n/.exec(gen.out);
+  assert.ok(sample, gen.out);
+  assert.ok(sample[2]!.startsWith(PROMPT) && /^[abcd]*$/.test(sample[2]!.slice(PROMPT.length)), `the greedy response of ${JSON.stringify(sample[2])} keeps to the task's letters`);
+  assert.ok(Number(sample[1]) > -Math.log(toyTokenizer.vocabSize) + 2, `mean log-prob ${sample[1]} of the greedy response`);
 });
 
 test('a PPO run SIGKILLed during training and during a checkpoint write resumes to the uninterrupted run\'s metrics', async () => {

@@ -59,14 +59,18 @@ const near = (a: number, b: number, tol = 2e-6) => assert.ok(Math.abs(a - b) <= 
 
 test('masked mean, variance and whitening: hand-computed values', async () => {
   const be = await backend();
-  const x = [1, 2, 3, 100];
+  // Masked values 2, 4, 6: μ = 4 and the unbiased σ² = (4 + 0 + 4) / 2 = 4, so σ = 2. With
+  // μ ≠ 0 and σ ≠ 1 every plausible formula gives other numbers: (x − μ)/σ = (−1, 0, 1);
+  // the spec's mean-kept (x − μ)/σ + μ = (3, 4, 5); x/σ = (1, 2, 3); the biased σ (√(8/3))
+  // gives (±1.2247, 0); the padded 100 left in the statistics moves everything.
+  const x = [2, 4, 6, 100];
   const mask = [1, 1, 1, 0];
-  assert.is(ref.maskedMean(x, mask), 2);
-  assert.is(ref.maskedVar(x, mask), 1);
+  assert.is(ref.maskedMean(x, mask), 4);
+  assert.is(ref.maskedVar(x, mask), 4);
   const shifted = await run(be, { x, mask }, { out: 4 }, (t) => maskedWhiten(t.x!, t.mask!, t.out!, { shiftMean: true }));
-  assertClose(shifted.out, [-1, 0, 1, 0], { atol: 1e-6, what: 'whiten (shift mean)' });
+  assertClose(shifted.out, [-1, 0, 1, 0], { atol: 1e-6, what: 'whiten (shift mean): (x − μ)/σ' });
   const kept = await run(be, { x, mask }, { out: 4 }, (t) => maskedWhiten(t.x!, t.mask!, t.out!, { shiftMean: false }));
-  assertClose(kept.out, [1, 2, 3, 0], { atol: 1e-6, what: 'whiten (mean kept)' });
+  assertClose(kept.out, [3, 4, 5, 0], { atol: 1e-6, what: 'whiten (mean kept): (x − μ)/σ + μ' });
   // One token: no spread to scale by (σ² = 0), so the shifted value is 0 and the kept one x.
   const one = await run(be, { x: [5, 7], mask: [0, 1] }, { out: 2 }, (t) => maskedWhiten(t.x!, t.mask!, t.out!, { shiftMean: false }));
   assertClose(one.out, [0, 7], { what: 'whiten of one token' });

@@ -10,6 +10,7 @@ import {
 import { legBackendInstance as backend } from './harness/runtime.js';
 import { rng } from './harness/reference.js';
 import { errorOf, rejectsWith } from './harness/rejects.js';
+import { assertResumesExactly } from './harness/resume.js';
 import { PAD, PROMPT, toyPPO, countA, randomLetters, toyPairs, toySFTModel, toyTokenizer } from './harness/toy_task.js';
 
 const test = suite('rlhf');
@@ -94,28 +95,12 @@ test('the trainer classes in this runtime: SFT and PPO write their run folder in
   const r = rng(21);
   const train = Array.from({ length: 64 }, () => ({ prompt: PROMPT, completion: randomLetters(r, 6) }));
   const text = (files: Map<string, Uint8Array>, name: string) => new TextDecoder().decode(files.get(name));
-  const sftRun = async (storage: ReturnType<typeof memoryRunStorage>, resume: boolean, stopAfter?: number) => {
-    const model = CausalLM.create(be, (await sftModel()).config, { seed: 1 });
-    const config = sftConfig({ max_steps: 8, save_steps: 3, per_device_train_batch_size: 8, learning_rate: 3e-3, max_length: 16 });
-    const trainer = new SFTTrainer({ model, tokenizer: toyTokenizer, config, train });
-    const stop = new AbortController();
-    try {
-      return await trainer.train({ run: await openRun(storage, { config, resume }), signal: stop.signal, onStep: (e) => e.step === stopAfter && stop.abort() });
-    } finally {
-      model.dispose();
-    }
-  };
-  const straight = memoryRunStorage();
-  assert.is((await sftRun(straight, false)).step, 8);
   // Cancelled after step 4 (checkpoint 3 is the newest), then resumed to the end.
-  const stopped = memoryRunStorage();
-  const cancelled = await sftRun(stopped, false, 4).then(() => undefined, (e: unknown) => e);
-  assert.is((cancelled as Error | undefined)?.name, 'AbortError', 'an aborted signal stops the loop');
-  assert.ok(!stopped.files.has('final/model.safetensors'));
-  const resumed = await sftRun(stopped, true);
-  assert.is(resumed.resumedFrom, 3);
-  assert.is(text(stopped.files, 'metrics.jsonl'), text(straight.files, 'metrics.jsonl'));
-  assert.equal([...stopped.files.get('final/model.safetensors')!], [...straight.files.get('final/model.safetensors')!]);
+  await assertResumesExactly(async () => {
+    const model = CausalLM.create(be, (await sftModel()).config, { seed: 1 });
+    const config = sftConfig({ max_steps: 8, save_steps: 3, logging_steps: 1, per_device_train_batch_size: 8, learning_rate: 3e-3, max_length: 16 });
+    return { trainer: new SFTTrainer({ model, tokenizer: toyTokenizer, config, train }), dispose: () => model.dispose() };
+  }, { stopAfter: 4, resumedFrom: 3 });
 
   const policy = (await sftModel()).clone();
   const reference = (await sftModel()).clone().freeze();

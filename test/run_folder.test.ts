@@ -3,7 +3,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  AdamW, CheckpointError, ConfigError, CausalLM, configDifferences, gptConfig, lmTrainStep, loadModel, memoryRunStorage, openRun,
+  AdamW, CheckpointError, ConfigError, CausalLM, MIBHeads, configDifferences, gptConfig, lmTrainStep, loadModel, memoryRunStorage, openRun,
   parseSafetensors, type Backend, type GPTConfig, type MemoryRunStorage, type Run,
 } from 'webrlhf';
 import { platform } from '../src/runtime/platform.js';
@@ -337,6 +337,32 @@ test('a missing tensor, a missing model and an optimizer of another size are Che
   bareSet.optimizers.policy.dispose();
   for (const s of [live, fits, target]) dispose(s);
   bare.dispose();
+});
+
+test('parameters that are no model (RLP-UML\'s heads) round trip exactly in <name>.safetensors; another layout, a missing store or a reserved name is an error', async () => {
+  const be = await backend();
+  const { model } = tinyModel(be, 15, CONFIG);
+  const heads = new MIBHeads(be, { n_embd: 8, mib_latent: 2, mib_hidden: 4, seed: 1 });
+  const storage = memoryRunStorage();
+  const run = await newRun(storage);
+  await rejectsWith(run.saveCheckpoint(1, { models: { policy: model }, parameters: { optimizer: heads.store } }), errorOf(ConfigError, /optimizer\.safetensors, a file the checkpoint writes itself/), 'a reserved name');
+  await run.saveCheckpoint(1, { models: { policy: model }, parameters: { mib_heads: heads.store }, state: {} });
+  assert.equal(JSON.parse(text(storage.files.get('checkpoint-00000001/trainer_state.json'))).parameters, ['mib_heads']);
+  const file = parseSafetensors(storage.files.get('checkpoint-00000001/mib_heads.safetensors')!);
+  assert.equal([...file.keys()].sort(), [...heads.store.layout.byName.keys()].sort(), 'every tensor of the heads, by name');
+  assert.equal(file.get('critic.0.weight.1')!.shape, [2, 4]);
+
+  const resumed = await openRun(storage, { config: { lr: 0.01 }, resume: true });
+  const fresh = new MIBHeads(be, { n_embd: 8, mib_latent: 2, mib_hidden: 4, seed: 2 });
+  const wider = new MIBHeads(be, { n_embd: 8, mib_latent: 3, mib_hidden: 4, seed: 2 });
+  const widerBefore = await be.read(wider.store.params);
+  await rejectsWith(resumed.restore(resumed.resumeFrom!, { parameters: { mib_heads: wider.store } }), (e) => errorOf(CheckpointError, /mib_heads\.safetensors has mu\.\S+ with shape \[/)(e) && (e as CheckpointError).file === 'checkpoint-00000001/mib_heads.safetensors', 'another latent size');
+  sameBits(await be.read(wider.store.params), widerBefore, 'the heads after the failed restore');
+  await rejectsWith(resumed.restore(resumed.resumeFrom!, { parameters: { critic: fresh.store } }), errorOf(CheckpointError, /has no parameters named critic \(it has mib_heads\)/), 'a missing store');
+  await resumed.restore(resumed.resumeFrom!, { parameters: { mib_heads: fresh.store } });
+  sameBits(await be.read(fresh.store.params), await be.read(heads.store.params), 'the heads restored');
+  for (const h of [heads, fresh, wider]) h.dispose();
+  model.dispose();
 });
 
 test('a failed restore cuts no log line', async () => {

@@ -40,6 +40,7 @@ import './report_html.test.js';
 import './rlmec_pipeline.test.js';
 import './rlp_pipeline.test.js';
 import './rlhf.test.js';
+import './resume.test.js';
 import './grpo.test.js';
 import './datasets.test.js';
 import './config.test.js';

@@ -4,6 +4,7 @@
 import { ConfigError } from '../errors.js';
 import type { AdamW } from '../nn/adamw.js';
 import type { CausalLM } from '../nn/causal_lm.js';
+import type { ParameterStore } from '../nn/parameter_store.js';
 import { nextTask } from '../runtime/next_task.js';
 import type { Tokenizer } from '../text/tokenizer.js';
 import { isSavableTokenizer, tokenizerFiles } from '../text/tokenizer_files.js';
@@ -54,6 +55,8 @@ export interface TrainerParts {
   /** The first is the model the run produces (saved at the checkpoint's top). */
   models: Record<string, CausalLM>;
   optimizers: Record<string, AdamW>;
+  /** Trained tensors that are no model (RLP-UML's bottleneck heads): in checkpoints, not in final/. */
+  parameters?: Record<string, ParameterStore>;
 }
 
 /** The shared keys a trainer reads (PPO names its model keys differently). */
@@ -179,11 +182,11 @@ export abstract class Trainer<C extends TrainerConfig = TrainerConfig> {
   }
 
   #checkpoint() {
-    const { models, optimizers } = this.parts();
+    const { models, optimizers, parameters } = this.parts();
     const extraFiles = isSavableTokenizer(this.tokenizer) ? tokenizerFiles(this.tokenizer) : undefined;
     // Where each adapter's dropout masks have got to, so a resumed run draws the same ones.
     const draws = Object.fromEntries(Object.entries(models).flatMap(([name, m]) => (m.adapter ? [[name, m.adapter.dropoutDraws]] : [])));
     const lora = Object.keys(draws).length ? { lora_dropout_draws: draws } : {};
-    return { models, optimizers, extraFiles, state: { global_step: this.step, seed: this.config.seed, extra: this.extraState(), ...lora } };
+    return { models, optimizers, parameters, extraFiles, state: { global_step: this.step, seed: this.config.seed, extra: this.extraState(), ...lora } };
   }
 }

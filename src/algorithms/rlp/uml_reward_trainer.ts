@@ -3,7 +3,8 @@
 // prompt — for λ·L_M, the multi-view information bottleneck on the reward model's last
 // hidden states. Both losses' gradients add up in the reward model before one AdamW step;
 // the bottleneck's heads have their own AdamW. The heads are a training device only: the
-// saved reward model is a plain score-head CausalLM.
+// final reward model is a plain score-head CausalLM; checkpoints keep the heads (mib_heads)
+// so that a resumed run continues exactly.
 import type { Tensor } from '../../backend/backend.js';
 import { ConfigError } from '../../errors.js';
 import type { AdamW } from '../../nn/adamw.js';
@@ -159,9 +160,12 @@ export class UMLRewardTrainer extends PreferenceTrainer<UMLRewardConfig> {
     return evaluateRewardModel(this.model, pairs, this.config.per_device_eval_batch_size, this.#o);
   }
 
-  /** The reward model and its optimizer (the bottleneck's heads restart on resume). */
+  /**
+   * The reward model, the bottleneck's heads and their two optimizers: a resumed run continues
+   * the heads where they were (their noise is seeded by the step, which the optimizer keeps).
+   */
   protected parts(): TrainerParts {
-    return { models: { model: this.model }, optimizers: { model: this.optimizer } };
+    return { models: { model: this.model }, optimizers: { model: this.optimizer, mib_heads: this.heads.optimizer }, parameters: { mib_heads: this.heads.store } };
   }
 
   /** Frees the heads and the split buffers (the reward model stays the caller's). */

@@ -4,6 +4,7 @@
 //   config.json, model.safetensors   the first model (the policy): a model folder
 //   <name>/config.json, ...          every further model, in a subfolder named after it
 //   optimizer.safetensors            <name>.exp_avg, <name>.exp_avg_sq per optimizer; steps in __metadata__
+//   <name>.safetensors               each parameter store that is not a model (RLP-UML's mib_heads)
 //   <extra files>                    e.g. tokenizer.json, so `webrlhf generate --model` works
 //   trainer_state.json               written last: its presence marks the checkpoint complete
 import { CheckpointError, ConfigError } from '../../errors.js';
@@ -15,6 +16,7 @@ import type { AdamW } from '../../nn/adamw.js';
 import { shapeKeys } from '../../nn/architecture.js';
 import { decoderTensors } from '../../nn/decoder_tensors.js';
 import type { CausalLM } from '../../nn/causal_lm.js';
+import type { ParameterStore } from '../../nn/parameter_store.js';
 import type { RunStorage } from './run_storage.js';
 
 export const TRAINER_STATE_FILE = 'trainer_state.json';
@@ -35,6 +37,11 @@ export interface CheckpointContents {
   models: Record<string, CausalLM>;
   /** Optimizers by name: their moments and step go to optimizer.safetensors. */
   optimizers?: Record<string, AdamW>;
+  /**
+   * Trained tensors that are no model, by name (RLP-UML's bottleneck heads): each store's
+   * tensors go to `<name>.safetensors`. Checkpoints only: final/ holds the models.
+   */
+  parameters?: Record<string, ParameterStore>;
   /** More files for the checkpoint's top folder, e.g. the tokenizer's (tokenizerFiles()). */
   extraFiles?: ReadonlyMap<string, Uint8Array> | Record<string, Uint8Array>;
   /**
@@ -58,6 +65,7 @@ export interface Checkpoint {
 export interface RestoreTargets {
   models?: Record<string, CausalLM>;
   optimizers?: Record<string, AdamW>;
+  parameters?: Record<string, ParameterStore>;
 }
 
 /** trainer_state.json. */
@@ -68,6 +76,8 @@ interface TrainerStateFile {
   /** Model name → its folder in the checkpoint ("." for the top). */
   models: Record<string, string>;
   optimizers: string[];
+  /** Parameter stores, each in <name>.safetensors (absent in checkpoints written before there were any). */
+  parameters?: string[];
   extra_files: string[];
   state?: unknown;
 }
@@ -116,15 +126,23 @@ function modelFolders(models: Record<string, CausalLM>): [name: string, folder: 
 
 const within = (dir: string, folder: string) => (folder === '.' ? dir : `${dir}/${folder}`);
 
+/** The file of a parameter store in a checkpoint. */
+const parametersFile = (name: string) => `${name}.safetensors`;
+
 /** Checks names before anything is written, so a bad call leaves no half checkpoint behind. */
 function checkContents(what: string, contents: Partial<CheckpointContents> & Pick<CheckpointContents, 'models'>): { extra: [string, Uint8Array][]; state: string | undefined } {
   const models = Object.keys(contents.models ?? {});
   if (models.length === 0) throw new ConfigError(`${what}: give at least one model (models: { policy: model })`);
-  for (const name of [...models, ...Object.keys(contents.optimizers ?? {})]) {
+  const stores = Object.entries(contents.parameters ?? {});
+  for (const name of [...models, ...Object.keys(contents.optimizers ?? {}), ...stores.map(([name]) => name)]) {
     if (!NAME.test(name)) throw new ConfigError(`${what}: the name ${JSON.stringify(name)} is not usable as a folder or tensor prefix; use letters, digits, _ and -`);
   }
+  for (const [name, store] of stores) {
+    if (RESERVED.has(parametersFile(name))) throw new ConfigError(`${what}: the parameters ${name} would be saved as ${parametersFile(name)}, a file the checkpoint writes itself; give them another name`);
+    if (store.frozen) throw new ConfigError(`${what}: the parameters ${name} are stored in ${store.dtype}, which makes them frozen: nothing to checkpoint; leave them out of parameters`);
+  }
   const extra = extraFileEntries(contents.extraFiles);
-  const taken = new Set([...RESERVED, ...models.slice(1)]);
+  const taken = new Set([...RESERVED, ...models.slice(1), ...stores.map(([name]) => parametersFile(name))]);
   for (const [name, bytes] of extra) {
     if (!FILE_NAME.test(name) || name.endsWith('.tmp') || taken.has(name)) {
       throw new ConfigError(
@@ -178,12 +196,19 @@ export async function writeCheckpointFiles(storage: RunStorage, dir: string, ste
     await storage.write(`${dir}/${OPTIMIZER_FILE}`, serializeSafetensors(tensors, metadata));
     await pause();
   }
+  const stores = Object.entries(contents.parameters ?? {});
+  for (const [name, store] of stores) {
+    const tensors = [...(await store.readParameters())].map(([tensor, data]) => ({ name: tensor, shape: [...store.layout.byName.get(tensor)!.shape], data }));
+    await storage.write(`${dir}/${parametersFile(name)}`, serializeSafetensors(tensors, { format: 'pt' }));
+    await pause();
+  }
   const file: TrainerStateFile = {
     format: FORMAT,
     version: VERSION,
     global_step: step,
     models: Object.fromEntries(modelFolders(contents.models)),
     optimizers: optimizers.map(([name]) => name),
+    ...(stores.length ? { parameters: stores.map(([name]) => name) } : {}),
     extra_files: extra.map(([name]) => name),
     ...(state === undefined ? {} : { state: JSON.parse(state) as unknown }),
   };
@@ -333,6 +358,35 @@ function checkedOptimizer(checkpoint: Checkpoint, tensors: Map<string, Safetenso
   return { state, step };
 }
 
+/** The host copy of a parameter store's buffer, after checking every tensor of its file against the store's layout. */
+async function checkedStore(storage: RunStorage, checkpoint: Checkpoint, saved: TrainerStateFile, name: string, store: ParameterStore): Promise<Float32Array> {
+  const file = `${checkpoint.name}/${parametersFile(name)}`;
+  const bytes = (saved.parameters ?? []).includes(name) ? await storage.read(file) : undefined;
+  if (!bytes) {
+    throw new CheckpointError(
+      `${checkpoint.location} has no parameters named ${name} (it has ${saved.parameters?.join(', ') || 'none'}). ` +
+        'Resume with the same trainer and settings as the run that wrote it, or start a new output_dir.',
+      { file },
+    );
+  }
+  const tensors = parseSafetensors(bytes, file);
+  const host = new Float32Array(store.layout.total);
+  for (const spec of store.layout.specs) {
+    const t = tensors.get(spec.name);
+    if (!t || shapeText(t.shape) !== shapeText(spec.shape)) {
+      const there = t ? `has ${spec.name} with shape ${shapeText(t.shape)}` : `lacks ${spec.name}`;
+      throw new CheckpointError(`${checkpoint.location}: ${parametersFile(name)} ${there}, but the parameters ${name} being resumed need ${shapeText(spec.shape)}. This checkpoint does not fit: ${RESUME_FIX}.`, {
+        file,
+        tensor: spec.name,
+      });
+    }
+    host.set(t.data, spec.offset);
+  }
+  const unused = [...tensors.keys()].find((tensor) => !store.layout.byName.has(tensor));
+  if (unused) throw new CheckpointError(`${checkpoint.location}: ${parametersFile(name)} has ${unused}, which the parameters ${name} being resumed lack. This checkpoint does not fit: ${RESUME_FIX}.`, { file, tensor: unused });
+  return host;
+}
+
 /**
  * Reads a checkpoint into live models and optimizers and returns the trainer's state. Every
  * tensor is checked (config, heads, shapes, optimizer sizes) before the first write to a
@@ -352,6 +406,10 @@ export async function restoreCheckpoint(storage: RunStorage, checkpoint: Checkpo
     }
     const host = await checkedParameters(storage, checkpoint, name, folder, model);
     writes.push(() => model.backend.write(model.params, host));
+  }
+  for (const [name, store] of Object.entries(targets.parameters ?? {})) {
+    const host = await checkedStore(storage, checkpoint, saved, name, store);
+    writes.push(() => store.backend.write(store.params, host));
   }
   const optimizers = Object.entries(targets.optimizers ?? {});
   if (optimizers.length) {
