@@ -30,10 +30,12 @@ const PAIRS: EncodedPreference[] = [
 
 /**
  * Fails unless each tensor's device gradient matches central differences of `objective` at
- * three seeded coordinates, within 1e-3 of the tensor's largest gradient (device or numeric).
+ * three seeded coordinates, within 1e-3 of the tensor's largest gradient (device or numeric;
+ * at least 1e-3 of the largest of all tensors, for a gradient that is 0 but for rounding).
  */
 function checkGradients(grads: Map<string, Float32Array>, at: Weights, objective: (w: Weights) => number, what: string, seed = 1, h = 1e-5): void {
   const r = rng(seed);
+  const largest = Math.max(...[...grads.values()].flatMap((g) => Array.from(g, Math.abs)));
   for (const [name, g] of grads) {
     const x = at.get(name);
     if (!x || x.length !== g.length) throw new Error(`${what}: no reference weights for ${name}`);
@@ -42,7 +44,7 @@ function checkGradients(grads: Map<string, Float32Array>, at: Weights, objective
       const shifted = (d: number) => objective(new Map(at).set(name, Float64Array.from(x, (v, j) => (j === i ? v + d : v))));
       return (shifted(h) - shifted(-h)) / (2 * h);
     });
-    const scale = Math.max(...Array.from(g, Math.abs), ...numeric.map(Math.abs), 1e-6);
+    const scale = Math.max(...Array.from(g, Math.abs), ...numeric.map(Math.abs), 1e-3 * largest);
     assertClose(coordinates.map((i) => g[i]!), numeric, { rtol: 1e-3, atol: 1e-3 * scale, what: `${what}: ∂/∂${name} at [${coordinates.join(', ')}]` });
   }
 }
