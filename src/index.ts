@@ -84,6 +84,7 @@ export { responseBatch, type PromptResponse, type ResponseBatch } from './text/r
 export { MIBHeads, MIB_HEADS_DEFAULTS, type MIBHeadsConfig, type MIBStepOptions, type MIBStepResult } from './algorithms/rlp/mib_heads.js';
 export { mibBeta, MIB_BETA_START, type MIBBetaOptions } from './algorithms/rlp/mib_beta.js';
 export { UMLRewardTrainer, type ViewPair, type UMLRewardTrainerInit } from './algorithms/rlp/uml_reward_trainer.js';
+export { UMLRewardGradients, type UMLGradientOptions, type UMLGradientResult } from './algorithms/rlp/uml_reward_gradients.js';
 export { rewardEmbeddings } from './algorithms/rlp/reward_embeddings.js';
 export { UML_REWARD_CONFIG, MIB_KEYS, umlRewardConfig, type UMLRewardConfig } from './algorithms/rlp/uml_reward_config.js';
 export type { TokenLogprobs } from './nn/causal_lm.js';
@@ -93,6 +94,7 @@ export { encodePair, encodePreference, encodeSegments, type EncodedPair, type En
 export { preferenceBatch, type EncodedPreference } from './algorithms/preference/preference_batch.js';
 export { rewardTrainStep, evaluateRewardModel, type RewardStepOptions } from './algorithms/reward/step.js';
 export { dpoTrainStep, evaluateDPO, type DPOStepOptions } from './algorithms/dpo/step.js';
+export { ppoMinibatchGradients, type PPOMinibatch, type PPOMinibatchOutputs, type PPOMinibatchHyperparameters } from './algorithms/ppo/minibatch_gradients.js';
 export { PPOLearner, adaptKLCoef, type PPOHyperparameters, type PPOModels, type RewardFunction, type RolloutSample, type PPOStepResult } from './algorithms/ppo/learner.js';
 export {
   readJsonlLines, jsonlSourceName, type JsonlSource, type JsonlText, type JsonlStream, type JsonlReadOptions, type JsonlLine,

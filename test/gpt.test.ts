@@ -4,7 +4,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { AdamW, architectureOf, CausalLM, NonFiniteLossError, TensorStateError, gptConfig, lmTrainStep, prepareBatch, type Backend, type GPTConfig, type TokenBatch } from 'webrlhf';
-import { gptReference, type Weights } from './harness/gpt_reference.js';
+import { gptReference, tokenLogprobsRef, type Weights } from './harness/gpt_reference.js';
 import { tinyModel, toF64 } from './harness/models.js';
 import { numericGrad } from './harness/layer_reference.js';
 import { assertClose, randomF32, rng } from './harness/reference.js';
@@ -69,29 +69,17 @@ test('backward({ dLogprobs }) is the gradient of a loss of the targets\' log-pro
   model.zeroGrad();
   model.backward({ dLogprobs: be.tensor(Float32Array.from(coef)), logprobScale: scale });
 
-  // log softmax(scale·logits)[target] and the entropy, in float64.
-  const tokenTerms = (logits: ArrayLike<number>) => {
-    const lp: number[] = [];
-    const ent: number[] = [];
-    for (let i = 0; i < N; i++) {
-      const z = Array.from({ length: V }, (_, v) => scale * logits[i * V + v]!);
-      const m = Math.max(...z);
-      const lse = m + Math.log(z.reduce((a, x) => a + Math.exp(x - m), 0));
-      lp.push(p.targets[i]! >= 0 ? z[p.targets[i]!]! - lse : NaN);
-      ent.push(-z.reduce((a, x) => a + Math.exp(x - lse) * (x - lse), 0));
-    }
-    return { lp, ent };
-  };
   const w64 = toF64(weights);
-  const want = tokenTerms(gptReference(TINY, w64, p).logits);
+  const tokenTerms = (w: Weights) => tokenLogprobsRef(gptReference(TINY, w, p).logits, p.targets, V, scale);
+  const want = tokenTerms(w64);
   const got = Array.from(await be.read(logprobs));
-  got.forEach((v, i) => assert.is(Number.isNaN(v), Number.isNaN(want.lp[i]!), `position ${i}: NaN exactly where there is no target`));
-  assertClose(got.map((v) => (Number.isNaN(v) ? 0 : v)), want.lp.map((v) => (Number.isNaN(v) ? 0 : v)), { rtol: 1e-4, atol: 1e-5, what: 'log-probs' });
-  assertClose(await be.read(entropies), want.ent, { rtol: 1e-4, atol: 1e-5, what: 'entropies' });
+  got.forEach((v, i) => assert.is(Number.isNaN(v), Number.isNaN(want.logprobs[i]!), `position ${i}: NaN exactly where there is no target`));
+  assertClose(got.map((v) => (Number.isNaN(v) ? 0 : v)), want.logprobs.map((v) => (Number.isNaN(v) ? 0 : v)), { rtol: 1e-4, atol: 1e-5, what: 'log-probs' });
+  assertClose(await be.read(entropies), want.entropies, { rtol: 1e-4, atol: 1e-5, what: 'entropies' });
 
-  const objective = (w: Weights) => tokenTerms(gptReference(TINY, w, p).logits).lp.reduce((a, v, i) => a + (coef[i] ? coef[i]! * v : 0), 0);
+  const objective = (w: Weights) => tokenTerms(w).logprobs.reduce((a, v, i) => a + (coef[i] ? coef[i]! * v : 0), 0);
   const grads = await model.readGradients();
-  for (const name of ['wte.weight', 'h.0.attn.c_attn.weight', 'h.1.mlp.c_fc.bias', 'ln_f.weight']) {
+  for (const { name } of model.layout.specs) {
     const numeric = numericGrad((x) => objective(new Map(w64).set(name, x)), w64.get(name)!);
     const typical = Math.max(...numeric.map(Math.abs), 1e-3);
     assertClose(grads.get(name)!, numeric, { rtol: 1e-4, atol: 1e-4 * typical, what: `∂/∂${name}` });
@@ -100,13 +88,43 @@ test('backward({ dLogprobs }) is the gradient of a loss of the targets\' log-pro
   model.dispose();
 });
 
-test('a mean loss divides by the number of target tokens', async () => {
+/** Σ weight·cross-entropy over hand-listed [row, position, target, weight] tuples, from the reference's logits [B·T, V]. */
+function handWeightedLoss(logits: Float64Array, T: number, targets: [number, number, number, number][]): number {
+  const V = TINY.vocab_size;
+  return targets.reduce((sum, [b, t, target, weight]) => {
+    const row = logits.subarray((b * T + t) * V, (b * T + t + 1) * V);
+    const m = Math.max(...row);
+    const lse = m + Math.log(row.reduce((a, v) => a + Math.exp(v - m), 0));
+    return sum + weight * (lse - row[target]!);
+  }, 0);
+}
+
+test('a mean loss divides by the number of target tokens, each weighted by the loss weight of its label (hand-listed targets)', async () => {
   const be = await backend();
-  const { model, weights } = tinyModel(be, 4, TINY);
-  const p = model.forward({ inputIds: BATCH.inputIds, attentionMask: BATCH.attentionMask }, { reduction: 'mean' });
-  assert.is(p.counted, 5 + 3 + 2);
-  const ref = gptReference(TINY, toF64(weights), p);
-  assertClose(await be.read(model.lmLoss()), [ref.loss], { rtol: 1e-5, what: 'mean loss' });
+  const { model } = tinyModel(be, 4, TINY);
+  // BATCH's targets by hand: position t predicts labels[t + 1] with lossWeights[t + 1]; −100 labels and padded positions have none.
+  const weighted: [number, number, number, number][] = [
+    [0, 0, 1, 1], [0, 1, 4, 0.5], [0, 3, 5, 2], [0, 4, 9, 1],
+    [1, 2, 6, 1], [1, 3, 5, 1], [1, 4, 3, 0.25],
+    [2, 0, 10, 1], [2, 1, 8, 3],
+  ];
+  // Without labels, every real token after the first, weight 1.
+  const unlabelled: [number, number, number, number][] = [
+    [0, 0, 1, 1], [0, 1, 4, 1], [0, 2, 1, 1], [0, 3, 5, 1], [0, 4, 9, 1],
+    [1, 2, 6, 1], [1, 3, 5, 1], [1, 4, 3, 1],
+    [2, 0, 10, 1], [2, 1, 8, 1],
+  ];
+  const cases = [
+    { what: 'weighted mean', batch: BATCH, reduction: 'mean' as const, targets: weighted, divisor: 9 },
+    { what: 'weighted sum', batch: BATCH, reduction: 'sum' as const, targets: weighted, divisor: 1 },
+    { what: 'unlabelled mean', batch: { inputIds: BATCH.inputIds, attentionMask: BATCH.attentionMask }, reduction: 'mean' as const, targets: unlabelled, divisor: 10 },
+  ];
+  for (const c of cases) {
+    const p = model.forward(c.batch, { reduction: c.reduction });
+    assert.is(p.counted, c.targets.length, `${c.what}: tokens counted`);
+    const logits = Float64Array.from(await be.read(model.logits));
+    assertClose(await be.read(model.lmLoss()), [handWeightedLoss(logits, p.T, c.targets) / c.divisor], { rtol: 1e-5, what: c.what });
+  }
   model.dispose();
 });
 

@@ -73,7 +73,16 @@ async function meanLogprob(model: CausalLM, response: number[]): Promise<number>
   return s!.logprobs.reduce((a, b) => a + b, 0) / response.length;
 }
 
-test('the RLMEC trainer raises the log-probs of a rewrite it imitates and of a correct sample, lowers those of penalised tokens, and logs its metrics', async () => {
+/** How far (in mean log-prob) token rewards must move reward-only tokens in the trainer test. */
+const MARGIN = 0.1;
+
+/** Mean log-prob of the response tokens at `positions` after PROMPT under `model`. */
+async function meanTokenLogprob(model: CausalLM, response: number[], positions: number[]): Promise<number> {
+  const [s] = await scoreSequences(model, [{ prompt: toyTokenizer.encode(PROMPT), response }]);
+  return positions.reduce((a, k) => a + s!.logprobs[k]!, 0) / positions.length;
+}
+
+test('the RLMEC trainer raises the log-probs of a rewrite it imitates and of a correct sample, moves reward-only tokens by their rewards\' signs, and logs its metrics', async () => {
   const be = await backend();
   const start = await toySFTModel(be);
   const prompt = toyTokenizer.encode(PROMPT);
@@ -87,7 +96,7 @@ test('the RLMEC trainer raises the log-probs of a rewrite it imitates and of a c
     ],
     [{ prompt, response: good, rewards: [0.4, 0.4, 0.4, 0.4, 0.4], imitation: [0.5, 0.5, 0.5, 0.5, 0.5] }],
   ];
-  const before = { wrong: await meanLogprob(start, wrong.slice(2, 4)), rewrite: await meanLogprob(start, rewrite), good: await meanLogprob(start, good) };
+  const before = { rewrite: await meanLogprob(start, rewrite), good: await meanLogprob(start, good) };
   const policy = start.clone();
   const reference = start.clone().freeze();
   const storage = memoryRunStorage();
@@ -100,12 +109,26 @@ test('the RLMEC trainer raises the log-probs of a rewrite it imitates and of a c
   assert.is(lines.length, 12);
   assert.ok(await meanLogprob(policy, rewrite) > before.rewrite + 0.1, 'the rewrite is imitated');
   assert.ok(await meanLogprob(policy, good) > before.good + 0.1, 'the correct sample is reinforced');
-  // "dd" after the prompt: the penalised tokens of the wrong sample, which the rewrite shares its first two tokens with.
-  const [afterWrong] = await scoreSequences(policy, [{ prompt, response: wrong }]);
-  const [beforeWrong] = await scoreSequences(start, [{ prompt, response: wrong }]);
-  assert.ok(afterWrong!.logprobs[2]! < beforeWrong!.logprobs[2]!, 'the penalised third token of the wrong sample loses probability');
-  assert.ok(Number.isFinite(before.wrong));
-  for (const m of [start, policy, reference]) m.dispose();
+
+  // Reward-only rows, trained from the same start with nothing imitated anywhere (above, the penalised 'd's shared
+  // their context with the imitated rewrite, which lowered them with the rewards off): only the token rewards can
+  // move these, each by a margin.
+  const penalised = [...toyTokenizer.encode('cbcb'), EOS];
+  const rewarded = [...toyTokenizer.encode('bdbd'), EOS];
+  const rewardOnly: RLMECRow[][] = [
+    [{ prompt, response: penalised, rewards: [0, -0.5, -0.5, -0.5, 0], imitation: [0, 0, 0, 0, 0] }],
+    [{ prompt, response: rewarded, rewards: [0, 0.5, 0.5, 0.5, 0], imitation: [0, 0, 0, 0, 0] }],
+  ];
+  const rewardedTokens = [1, 2, 3];
+  const tokens = async (model: CausalLM) => ({ penalised: await meanTokenLogprob(model, penalised, rewardedTokens), rewarded: await meanTokenLogprob(model, rewarded, rewardedTokens) });
+  const rewardPolicy = start.clone();
+  const was = await tokens(start);
+  await new RLMECTrainer({ policy: rewardPolicy, reference, tokenizer: toyTokenizer, config: rlmecConfig({ ...config, max_steps: 6 }), train: rewardOnly }).train();
+  const now = await tokens(rewardPolicy);
+  const moved = JSON.stringify({ before: was, after: now });
+  assert.ok(now.penalised < was.penalised - MARGIN, `the penalised tokens lose ${MARGIN} of log-prob at least: ${moved}`);
+  assert.ok(now.rewarded > was.rewarded + MARGIN, `the rewarded tokens gain ${MARGIN} of log-prob at least: ${moved}`);
+  for (const m of [start, policy, rewardPolicy, reference]) m.dispose();
   assert.throws(() => new RLMECTrainer({ policy: start, reference: start, tokenizer: toyTokenizer, config, train: [] }), (e: unknown) => e instanceof ConfigError && /no training samples/.test((e as Error).message));
 });
 

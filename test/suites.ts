@@ -31,6 +31,7 @@ import './losses.test.js';
 import './grpo_loss.test.js';
 import './grpo_trl_golden.test.js';
 import './mib.test.js';
+import './step_gradients.test.js';
 import './arithmetic_task.test.js';
 import './instruction_task.test.js';
 import './rlmec_pieces.test.js';

@@ -116,3 +116,20 @@ export function gptReference(cfg: GPTConfig, w: Weights, batch: PreparedBatch): 
   if (w.has('v_head.summary.weight')) out.values = head('v_head.summary', Array.from({ length: N }, (_, i) => i));
   return out;
 }
+
+/**
+ * log softmax(scale·logits)[target] per row (NaN where the target is negative: no target) and
+ * the entropy of softmax(scale·logits): what tokenLogprobs(scale) computes, in float64.
+ */
+export function tokenLogprobsRef(logits: ArrayLike<number>, targets: ArrayLike<number>, V: number, scale = 1): { logprobs: number[]; entropies: number[] } {
+  const logprobs: number[] = [];
+  const entropies: number[] = [];
+  for (let i = 0; i < targets.length; i++) {
+    const z = Array.from({ length: V }, (_, v) => scale * logits[i * V + v]!);
+    const m = Math.max(...z);
+    const lse = m + Math.log(z.reduce((a, x) => a + Math.exp(x - m), 0));
+    logprobs.push(targets[i]! >= 0 ? z[targets[i]!]! - lse : NaN);
+    entropies.push(-z.reduce((a, x) => a + Math.exp(x - lse) * (x - lse), 0));
+  }
+  return { logprobs, entropies };
+}

@@ -8,12 +8,13 @@ import type { AdamW } from '../../nn/adamw.js';
 import type { TokenBatch } from '../../nn/batch.js';
 import type { CausalLM } from '../../nn/causal_lm.js';
 import { gatherRows } from '../../ops/layers.js';
-import { PPO_POLICY_STATS, PPO_REWARD_STATS, PPO_VALUE_STATS, gae, maskedWhiten, ppoPolicyLoss, ppoRewards, ppoValueLoss } from '../../ops/ppo_losses.js';
+import { PPO_POLICY_STATS, PPO_REWARD_STATS, PPO_VALUE_STATS, gae, maskedWhiten, ppoRewards } from '../../ops/ppo_losses.js';
 import { seededPermutation } from '../../random/permutation.js';
 import { generate } from '../../text/generate.js';
 import { responseBatch, type ResponseBatch } from '../../text/response_batch.js';
 import { applyUpdates } from '../../training/apply_update.js';
 import type { PPOConfig } from './config.js';
+import { ppoMinibatchGradients } from './minibatch_gradients.js';
 
 /** PPOConfig's algorithm keys (TRL's names), as the learner needs them: the stop and pad tokens resolved. */
 export type PPOHyperparameters = Pick<
@@ -201,8 +202,7 @@ export class PPOLearner {
 
   /** num_ppo_epochs passes over the rollout in num_mini_batches shuffled minibatches. */
   async #update(r: Rollout, step: number, lr: number): Promise<Record<string, number>> {
-    const { policy, value } = this.models;
-    const be = policy.backend;
+    const be = this.models.policy.backend;
     const hp = this.hp;
     const { B, T } = r.batch;
     const size = B / hp.num_mini_batches;
@@ -235,22 +235,7 @@ export class PPOLearner {
           }
           const sub = subBatch(r.batch.batch, rows);
 
-          policy.zeroGrad();
-          policy.forward(sub);
-          const { logprobs, entropies } = policy.tokenLogprobs(1 / hp.temperature);
-          ppoPolicyLoss(
-            { logprobs, oldLogprobs: mb.oldLogprobs, advantages: mb.advantages, mask: mb.mask, entropies },
-            { dLogprobs, stats: policyStats }, { cliprange: hp.cliprange },
-          );
-          policy.backward({ dLogprobs, logprobScale: 1 / hp.temperature });
-
-          value.zeroGrad();
-          value.forward(sub, { logits: false });
-          ppoValueLoss(
-            { values: be.view(value.values(), 0, [M]), oldValues: mb.oldValues, returns: mb.returns, mask: mb.mask },
-            { dValues, stats: valueStats }, { cliprangeValue: hp.cliprange_value, vfCoef: hp.vf_coef },
-          );
-          value.backward({ dValues: be.view(dValues, 0, [M, 1]) });
+          ppoMinibatchGradients(this.models, sub, mb, { dLogprobs, dValues, policyStats, valueStats }, hp);
           // Both models' norms and losses in one wait (they share no parameters).
           const [p, v] = await applyUpdates([
             { optimizer: this.optimizers.policy, reads: [policyStats], loss: (x) => x[0]![0]! },

@@ -5,12 +5,9 @@
 // the bottleneck's heads have their own AdamW. The heads are a training device only: the
 // final reward model is a plain score-head CausalLM; checkpoints keep the heads (mib_heads)
 // so that a resumed run continues exactly.
-import type { Tensor } from '../../backend/backend.js';
 import { ConfigError } from '../../errors.js';
 import type { AdamW } from '../../nn/adamw.js';
 import type { CausalLM } from '../../nn/causal_lm.js';
-import { disposeRowIndex, rowIndex } from '../../nn/row_index.js';
-import { gatherRows, scatterAddRows, type RowIndex } from '../../ops/layers.js';
 import { MIB_STATS } from '../../ops/mib_losses.js';
 import { BRADLEY_TERRY_STATS } from '../../ops/preference_losses.js';
 import { applyUpdates, namedStats } from '../../training/apply_update.js';
@@ -18,12 +15,13 @@ import { DataOrder } from '../../training/data_order.js';
 import { encodePreference } from '../../training/encode.js';
 import type { ModelRole, TrainerParts } from '../../training/trainer.js';
 import { optimizerFor, padId } from '../../training/trainer_parts.js';
-import { preferenceBatch, type EncodedPreference } from '../preference/preference_batch.js';
+import type { EncodedPreference } from '../preference/preference_batch.js';
 import { PreferenceTrainer, type PreferenceTrainerInit } from '../preference/preference_trainer.js';
-import { evaluateRewardModel, scorePairs, type RewardStepOptions } from '../reward/step.js';
+import { evaluateRewardModel, type RewardStepOptions } from '../reward/step.js';
 import { mibBeta } from './mib_beta.js';
 import { MIBHeads } from './mib_heads.js';
 import type { UMLRewardConfig } from './uml_reward_config.js';
+import { UMLRewardGradients } from './uml_reward_gradients.js';
 
 /** Two policy samples of one prompt: the two views of the bottleneck. */
 export interface ViewPair {
@@ -37,18 +35,6 @@ export interface UMLRewardTrainerInit extends PreferenceTrainerInit<UMLRewardCon
   views: readonly ViewPair[];
 }
 
-/** Device row indices that split a [2B, C] batch of hidden states into its two views. */
-interface ViewSplit {
-  B: number;
-  firstRows: Tensor;
-  secondRows: Tensor;
-  firstIndex: RowIndex;
-  secondIndex: RowIndex;
-  h1: Tensor;
-  h2: Tensor;
-  dH: Tensor;
-}
-
 export class UMLRewardTrainer extends PreferenceTrainer<UMLRewardConfig> {
   readonly name = 'reward_uml';
   readonly keyMetric = 'accuracy';
@@ -58,7 +44,7 @@ export class UMLRewardTrainer extends PreferenceTrainer<UMLRewardConfig> {
   readonly #o: RewardStepOptions;
   readonly #views: EncodedPreference[];
   readonly #viewOrder: DataOrder;
-  #split: ViewSplit | undefined;
+  readonly #gradients: UMLRewardGradients;
 
   constructor(init: UMLRewardTrainerInit) {
     super(init, init.model);
@@ -79,25 +65,23 @@ export class UMLRewardTrainer extends PreferenceTrainer<UMLRewardConfig> {
       seed: c.seed,
       optimizer: { lr: c.learning_rate, beta1: c.adam_beta1, beta2: c.adam_beta2, eps: c.adam_epsilon, weight_decay: c.weight_decay, max_grad_norm: c.max_grad_norm },
     });
+    this.#gradients = new UMLRewardGradients(model, this.heads, this.#o);
   }
 
   protected async pairStep(pairs: EncodedPreference[], lr: number) {
     const c = this.config;
     const step = this.optimizer.step;
-    this.model.zeroGrad();
-    this.heads.zeroGrad();
-    const bt = scorePairs(this.model, pairs, this.#o);
+    let rows = this.#viewOrder.batch(step);
+    // An epoch's short last batch may hold one pair; the critic's rolled negative needs two.
+    if (rows.length < 2) rows = [rows[0]!, (rows[0]! + 1) % this.#views.length];
+    const views = rows.map((i) => this.#views[i]!);
+    const beta = mibBeta(step, this.totalSteps, { beta: c.mib_beta, anneal: c.mib_beta_anneal });
+    const g = this.#gradients.run(pairs, views, { beta, lambda: c.mib_lambda, seed: c.seed, step });
     try {
-      this.model.backward({ dScores: bt.dScores });
-      let rows = this.#viewOrder.batch(step);
-      // An epoch's short last batch may hold one pair; the critic's rolled negative needs two.
-      if (rows.length < 2) rows = [rows[0]!, (rows[0]! + 1) % this.#views.length];
-      const views = rows.map((i) => this.#views[i]!);
-      const mib = this.#viewStep(views, step);
       const [rm, heads] = await applyUpdates(
         [
-          { optimizer: this.optimizer, reads: [bt.stats], loss: (v) => v[0]![0]! },
-          { optimizer: this.heads.optimizer, reads: [mib], loss: (v) => v[0]![0]! },
+          { optimizer: this.optimizer, reads: [g.btStats], loss: (v) => v[0]![0]! },
+          { optimizer: this.heads.optimizer, reads: [g.mibStats], loss: (v) => v[0]![0]! },
         ],
         lr,
       );
@@ -105,55 +89,8 @@ export class UMLRewardTrainer extends PreferenceTrainer<UMLRewardConfig> {
       const mibStats = namedStats(MIB_STATS, heads!.values[0]!);
       return { ...btStats, ...mibStats, loss: btStats.loss! + c.mib_lambda * mibStats.mib_loss!, bt_loss: btStats.loss!, grad_norm: rm!.gradNorm, mib_grad_norm: heads!.gradNorm };
     } finally {
-      bt.dispose();
+      g.dispose();
     }
-  }
-
-  /** The bottleneck on one batch of view pairs: its gradients go into the reward model and the heads; returns its stats tensor. */
-  #viewStep(views: EncodedPreference[], step: number): Tensor {
-    const c = this.config;
-    const be = this.model.backend;
-    this.model.forward(preferenceBatch(views, this.#o.pad).batch, { logits: false });
-    const hidden = this.model.lastHidden();
-    const s = this.#splitFor(views.length);
-    gatherRows(hidden, s.firstRows, s.h1);
-    gatherRows(hidden, s.secondRows, s.h2);
-    const beta = mibBeta(step, this.totalSteps, { beta: c.mib_beta, anneal: c.mib_beta_anneal });
-    const out = this.heads.step(s.h1, s.h2, { beta, weight: c.mib_lambda, seed: c.seed, step });
-    be.zero(s.dH);
-    scatterAddRows(out.dH1, s.firstIndex, s.dH);
-    scatterAddRows(out.dH2, s.secondIndex, s.dH);
-    this.model.backward({ dLastHidden: s.dH });
-    return out.stats;
-  }
-
-  #splitFor(B: number): ViewSplit {
-    if (this.#split?.B === B) return this.#split;
-    this.#disposeSplit();
-    const be = this.model.backend;
-    const C = this.model.arch.hiddenSize;
-    const first = Array.from({ length: B }, (_, i) => i);
-    const second = first.map((i) => B + i);
-    this.#split = {
-      B,
-      firstRows: be.tensor(first),
-      secondRows: be.tensor(second),
-      firstIndex: rowIndex(be, first),
-      secondIndex: rowIndex(be, second),
-      h1: be.zeros([B, C]),
-      h2: be.zeros([B, C]),
-      dH: be.zeros([2 * B, C]),
-    };
-    return this.#split;
-  }
-
-  #disposeSplit(): void {
-    const s = this.#split;
-    if (!s) return;
-    for (const t of [s.firstRows, s.secondRows, s.h1, s.h2, s.dH]) t.dispose();
-    disposeRowIndex(s.firstIndex);
-    disposeRowIndex(s.secondIndex);
-    this.#split = undefined;
   }
 
   protected pairEval(pairs: EncodedPreference[]) {
@@ -170,7 +107,7 @@ export class UMLRewardTrainer extends PreferenceTrainer<UMLRewardConfig> {
 
   /** Frees the heads and the split buffers (the reward model stays the caller's). */
   dispose(): void {
-    this.#disposeSplit();
+    this.#gradients.dispose();
     this.heads.dispose(); // its optimizer too
   }
 }
