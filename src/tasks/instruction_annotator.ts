@@ -110,8 +110,8 @@ export const instructionAnnotator: Annotator = (example, reference, output) => g
 /**
  * Whether two responses give the same answer once the task's normalisation is done: lead-in,
  * separators, final full stop, case, "three" for 3, and the order of set answers (evens,
- * starts_with) do not matter; junk after the answer (another line or sentence) does not either. Right or wrong alike:
- * "7 31 19" ≡ "7, 31, 19".
+ * starts_with) do not matter; junk after the answer (another line or sentence) does not
+ * either. Right or wrong alike: "7 31 19" ≡ "Sure! 7, 31, 19. Hope this helps!".
  */
 export function instructionEquivalence(example: InstructionExample, a: string, b: string): boolean {
   const spec = specOf(example);
