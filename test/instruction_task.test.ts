@@ -85,8 +85,8 @@ const nearShare = (got: number, p: number, n: number, what: string) => assert.ok
 
 test('demonstrations and references carry each surface flaw at its configured rate, every phrase among them', () => {
   const n = 2000;
-  // The demonstrations are the seed's first distinct draws.
-  const byPrompt = new Map(generateInstructions({ seed: 5, count: n + 100 }).map((e) => [e.prompt, e]));
+  // The demonstrations are among the seed's first draws (repeats skipped).
+  const byPrompt = new Map(generateInstructions({ seed: 5, count: 2 * n }).map((e) => [e.prompt, e]));
   for (const [demoFlaws, referenceFlaws] of [[DEFAULT_DEMO_FLAWS, DEFAULT_REFERENCE_FLAWS], [{ leadIn: 0.6, trailingJunk: 0.05 }, { leadIn: 0.1, trailingJunk: 0.5 }]] as const) {
     const s = instructionSplits({ seed: 5, sft: n, preference: 0, unlabeled: 0, eval: n, demoFlaws, referenceFlaws });
     const demos = flawShares(s.sft.map((d) => byPrompt.get(d.prompt)!), s.sft.map((d) => d.completion));
