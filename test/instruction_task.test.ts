@@ -106,12 +106,19 @@ test('demonstrations and references carry each surface flaw at its configured ra
   const all = instructionSplits({ seed: 5, sft: 500, preference: 0, unlabeled: 0, eval: 500, demoFlaws: { leadIn: 1, trailingJunk: 1 }, referenceFlaws: { leadIn: 1 } });
   assert.ok(all.sft.every((d) => { const f = surfaceFlaws(byPrompt.get(d.prompt)!, d.completion); return f.leadIn && f.junk > 0; }), 'rate 1: every demonstration has both');
   assert.ok(all.eval.every((e) => surfaceFlaws(e.example, e.reference).leadIn), 'reference lead-in 1: every reference has one');
+  // A length limit drops the lead-in first, then the junk: every demonstration fits.
+  const capped = instructionSplits({ seed: 5, sft: 500, preference: 0, unlabeled: 0, eval: 0, demoFlaws: { leadIn: 1, trailingJunk: 1 }, demoMaxLength: 20 });
+  const cappedFlaws = capped.sft.map((d) => ({ length: d.completion.length, ...surfaceFlaws(byPrompt.get(d.prompt)!, d.completion) }));
+  assert.ok(cappedFlaws.every((f) => f.length <= 20), 'demoMaxLength: no demonstration is longer');
+  assert.ok(cappedFlaws.some((f) => f.leadIn && f.junk > 0) && cappedFlaws.some((f) => !f.leadIn && f.junk > 0), 'both flaws where they fit, the junk alone where both do not');
+  assert.not.ok(cappedFlaws.some((f) => f.leadIn && f.junk === 0), 'the lead-in goes first');
 });
 
 test('the surface-flaw rates are task_* keys of the RLP run, checked to lie in [0, 1]', () => {
   const c = rlpRunConfig({ task_demo_lead_in: 0.5, task_demo_trailing_junk: 0.3, task_reference_lead_in: 0.2, task_reference_trailing_junk: 0.1 });
   const o = builtinTaskOptions(c, 7);
   assert.equal([o.seed, o.demoFlaws, o.referenceFlaws], [7, { leadIn: 0.5, trailingJunk: 0.3 }, { leadIn: 0.2, trailingJunk: 0.1 }]);
+  assert.is(o.demoMaxLength, c.max_new_tokens - 1, 'a demonstration and its EOS fit in max_new_tokens');
   const d = rlpRunConfig();
   assert.equal([d.task_demo_lead_in, d.task_demo_trailing_junk], [DEFAULT_DEMO_FLAWS.leadIn, DEFAULT_DEMO_FLAWS.trailingJunk]);
   assert.equal([d.task_reference_lead_in, d.task_reference_trailing_junk], [DEFAULT_REFERENCE_FLAWS.leadIn, DEFAULT_REFERENCE_FLAWS.trailingJunk]);
@@ -122,6 +129,7 @@ test('the surface-flaw rates are task_* keys of the RLP run, checked to lie in [
   throwsConfig(() => instructionSplits({ ...o0, demoFlaws: { leadIn: 1.5 } }), /demoFlaws\.leadIn/);
   throwsConfig(() => instructionSplits({ ...o0, referenceFlaws: { trailingJunk: -1 } }), /referenceFlaws\.trailingJunk/);
   throwsConfig(() => instructionSplits({ ...o0, referenceFlaws: { leadIn: NaN } }), /referenceFlaws\.leadIn/);
+  throwsConfig(() => instructionSplits({ ...o0, demoMaxLength: -1 }), /demoMaxLength/);
 });
 
 test('the simulated reference is right about as often as asked, and partly right otherwise', () => {

@@ -5,14 +5,15 @@
 import { ConfigError } from '../errors.js';
 
 /** Phrases put before an answer; the annotator reads every one as a lead-in (× LEAD_IN_FACTOR). */
-export const LEAD_IN_PHRASES: readonly string[] = ['Answer: ', 'The answer is ', 'Sure! ', 'Here you go: ', 'Sure, the answer is '];
+export const LEAD_IN_PHRASES: readonly string[] = ['Answer: ', 'The answer is ', 'Sure! ', 'Here you go: '];
 
 /**
  * Junk put after an answer: a line of its own, or a sentence after the answer's own (the
  * annotator's reading ends the answer at the first line end or sentence end, and penalises
- * what follows by its length).
+ * what follows by its length). Short, so that a flawed answer still ends within the RLP
+ * run's max_new_tokens (32) and a policy learns to finish it.
  */
-export const TRAILING_JUNK: readonly string[] = ['\nHope this helps!', '. Let me know if you need more.', '\nI hope that is what you wanted.', '! Have a nice day.'];
+export const TRAILING_JUNK: readonly string[] = ['\nHope this helps!', '\nThanks!', '. Glad to help!', '! Enjoy.'];
 
 /** How often each flaw is drawn, independently of the other. */
 export interface SurfaceFlawRates {
@@ -45,11 +46,15 @@ const phraseAt = (phrases: readonly string[], u: number) => phrases[Math.min(phr
 
 /**
  * `answer` with its flaws, drawn from four uniforms: a lead-in when u[0] < leadIn (the phrase
- * picked by u[1]), junk after it when u[2] < trailingJunk (picked by u[3]).
+ * picked by u[1]), junk after it when u[2] < trailingJunk (picked by u[3]). A text longer than
+ * `maxLength` loses its lead-in, then its junk: a demonstration the policy cannot finish
+ * within its token budget would teach it to run on.
  */
-export function withSurfaceFlaws(answer: string, rates: SurfaceFlawRates, u: ArrayLike<number>): string {
-  const leadIn = u[0]! < rates.leadIn ? phraseAt(LEAD_IN_PHRASES, u[1]!) : '';
-  const junk = u[2]! < rates.trailingJunk ? phraseAt(TRAILING_JUNK, u[3]!) : '';
+export function withSurfaceFlaws(answer: string, rates: SurfaceFlawRates, u: ArrayLike<number>, maxLength = Infinity): string {
+  let leadIn = u[0]! < rates.leadIn ? phraseAt(LEAD_IN_PHRASES, u[1]!) : '';
+  let junk = u[2]! < rates.trailingJunk ? phraseAt(TRAILING_JUNK, u[3]!) : '';
+  if ((leadIn + answer + junk).length > maxLength) leadIn = '';
+  if ((answer + junk).length > maxLength) junk = '';
   return leadIn + answer + junk;
 }
 

@@ -93,15 +93,16 @@ const DEMO_COMMA_LISTS = 0.25;
 /**
  * A demonstration: the canonical answer, a quarter of list answers comma-separated ("7, 19,
  * 31", as right as "7 19 31"), with the surface flaws `flaws` (a lead-in, junk after the
- * answer: right, but graded down), so the SFT policy writes variants and flaws that the reward
- * model can learn to rank. `variants` false: the canonical answer alone.
+ * answer: right, but graded down; none that would make it longer than `maxLength`), so the
+ * SFT policy writes variants and flaws that the reward model can learn to rank. `variants`
+ * false: the canonical answer alone.
  */
-function demonstration(example: InstructionExample, seed: number, index: number, variants: boolean, flaws: SurfaceFlawRates): SFTRecord {
+function demonstration(example: InstructionExample, seed: number, index: number, variants: boolean, flaws: SurfaceFlawRates, maxLength: number): SFTRecord {
   if (!variants) return { prompt: example.prompt, completion: example.answer };
   const u = uniforms(seed, index, OFFSET.demonstration);
   const list = !specOf(example).single;
   const answer = list && u[0]! < DEMO_COMMA_LISTS ? example.answer.split(' ').join(', ') : example.answer;
-  return { prompt: example.prompt, completion: withSurfaceFlaws(answer, flaws, u.subarray(1)) };
+  return { prompt: example.prompt, completion: withSurfaceFlaws(answer, flaws, u.subarray(1), maxLength) };
 }
 
 export interface InstructionSplits {
@@ -128,6 +129,8 @@ export interface InstructionSplitOptions {
   demoVariants?: boolean;
   /** The demonstrations' surface flaws (default DEFAULT_DEMO_FLAWS: 35 % lead-ins, 20 % trailing junk). */
   demoFlaws?: Partial<SurfaceFlawRates>;
+  /** Longest demonstration with flaws (default no limit): a longer one loses its lead-in, then its junk (the RLP source: max_new_tokens − 1, room for EOS). */
+  demoMaxLength?: number;
   /** The reference outputs' surface flaws (default DEFAULT_REFERENCE_FLAWS). */
   referenceFlaws?: Partial<SurfaceFlawRates>;
 }
@@ -140,6 +143,8 @@ export function instructionSplits(o: InstructionSplitOptions): InstructionSplits
   const kinds = checkKinds(o.kinds);
   for (const name of ['sft', 'preference', 'unlabeled', 'eval'] as const) checkCount(name, o[name]);
   const demoFlaws = flawRates('demoFlaws', o.demoFlaws, DEFAULT_DEMO_FLAWS);
+  const demoMaxLength = o.demoMaxLength ?? Infinity;
+  if (!(demoMaxLength >= 0)) throw new ConfigError(`instruction task: demoMaxLength must be a length ≥ 0, got ${demoMaxLength}`);
   flawRates('referenceFlaws', o.referenceFlaws, DEFAULT_REFERENCE_FLAWS);
   const total = o.sft + o.preference + o.unlabeled + o.eval;
   // Generous: repeats are rare unless the kinds asked for have few distinct prompts.
@@ -165,7 +170,7 @@ export function instructionSplits(o: InstructionSplitOptions): InstructionSplits
   const evalExamples = take(o.eval);
   const variants = o.demoVariants ?? true;
   return {
-    sft: demos.map((e, i) => demonstration(e, o.seed, i, variants, demoFlaws)),
+    sft: demos.map((e, i) => demonstration(e, o.seed, i, variants, demoFlaws, demoMaxLength)),
     preference,
     unlabeled,
     eval: evalExamples.map((example, index) => ({ example, reference: referenceOutput(example, { seed: o.seed, index, quality: o.referenceQuality, flaws: o.referenceFlaws }) })),

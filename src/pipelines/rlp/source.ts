@@ -56,6 +56,8 @@ export function builtinTaskOptions(c: RLPRunConfig, seed: number): InstructionSp
     seed, sft: c.task_sft_prompts, preference: c.task_preference_prompts, unlabeled: c.task_unlabeled_prompts, eval: c.task_eval_prompts,
     referenceQuality: c.task_reference_quality,
     demoFlaws: { leadIn: c.task_demo_lead_in, trailingJunk: c.task_demo_trailing_junk },
+    // One token (a byte) left for EOS: the policy can finish every demonstration.
+    demoMaxLength: c.max_new_tokens - 1,
     referenceFlaws: { leadIn: c.task_reference_lead_in, trailingJunk: c.task_reference_trailing_junk },
   };
 }
