@@ -127,7 +127,7 @@ export interface InstructionSplitOptions {
   referenceQuality?: number;
   /** Demonstrations in acceptable variants and with surface flaws too (default true); false: canonical answers only. */
   demoVariants?: boolean;
-  /** The demonstrations' surface flaws (default DEFAULT_DEMO_FLAWS: 35 % lead-ins, 20 % trailing junk). */
+  /** The demonstrations' surface flaws (default DEFAULT_DEMO_FLAWS: 50 % lead-ins, 30 % trailing junk). */
   demoFlaws?: Partial<SurfaceFlawRates>;
   /** Longest demonstration with flaws (default no limit): a longer one loses its lead-in, then its junk (the RLP source: max_new_tokens − 1, room for EOS). */
   demoMaxLength?: number;
