@@ -28,7 +28,7 @@ export function specOf<E extends InstructionExample>(example: E): KindSpec<E['pa
 
 /** Uniforms per draw (an example, a reference, a demonstration's variant): far more than any uses. */
 const BLOCK = 64;
-/** Philox offsets (counter word 1) keeping the task's streams apart. */
+/** Philox offsets (counter word 1) keeping the task's streams apart (3 is the labeller's, instruction_labels.ts). */
 const OFFSET = { example: 0, reference: 1, demonstration: 2, referenceFlaws: 4 } as const;
 
 function uniforms(seed: number, index: number, offset: number): Float32Array {
