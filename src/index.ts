@@ -165,12 +165,15 @@ export {
 } from './tasks/arithmetic.js';
 export { INSTRUCTION_KINDS, type InstructionKind, type InstructionPayloads } from './tasks/instruction_kinds.js';
 export {
-  generateInstructions, instructionSplits, referenceOutput, DEFAULT_REFERENCE_QUALITY, ANSWER_LEAD_IN,
+  generateInstructions, instructionSplits, referenceOutput, DEFAULT_REFERENCE_QUALITY,
   type InstructionExample, type InstructionSplits, type InstructionSplitOptions,
 } from './tasks/instructions.js';
 export {
-  goldScore, goldPreference, instructionAnnotator, instructionEquivalence, DRAW_TOLERANCE, LEAD_IN_FACTOR,
-  type Annotator, type Preference,
+  LEAD_IN_PHRASES, TRAILING_JUNK, DEFAULT_DEMO_FLAWS, DEFAULT_REFERENCE_FLAWS, withSurfaceFlaws, ANSWER_LEAD_IN, type SurfaceFlawRates,
+} from './tasks/instruction_flaws.js';
+export {
+  goldScore, goldPreference, instructionAnnotator, instructionEquivalence, surfaceFlaws, DRAW_TOLERANCE, LEAD_IN_FACTOR,
+  type Annotator, type SurfaceFlaws, type Preference,
 } from './tasks/instruction_annotator.js';
 export { labelPreferences, DEFAULT_LABEL_NOISE, type LabelOptions, type LabelledPairs } from './tasks/instruction_labels.js';
 export { levenshteinAlignment, type Alignment } from './text/alignment.js';
@@ -210,7 +213,7 @@ export type { ExperimentHooks, ExperimentHooks as RLMECExperimentHooks, Experime
 export { demoReport, type DemoReportInput } from './pipelines/demo/report.js';
 export { runDemo, trainingNote, type DemoHooks, type DemoOverrides, type DemoResult } from './pipelines/demo/demo.js';
 export { RLP_RUN_CONFIG, RLP_STAGES, RLP_METHODS, rlpRunConfig, rerunStages, type RLPRunConfig, type RLPStage, type RLPMethodChoice } from './pipelines/rlp/run_config.js';
-export { builtinInstructionSource, type RLPSource, type RLPSeedData, type LabelledPreferences } from './pipelines/rlp/source.js';
+export { builtinInstructionSource, builtinTaskOptions, type RLPSource, type RLPSeedData, type LabelledPreferences } from './pipelines/rlp/source.js';
 export {
   runRLPExperiment, RLP_POLICIES, RLP_REWARD_MODELS, type RLPPolicyKey, type RLPRewardKey, type RLPSeedResult, type RLPExperimentResult,
 } from './pipelines/rlp/pipeline.js';

@@ -1,11 +1,12 @@
-// The built-in instruction task of RLP: the seeded generator and splits, the simulated
-// reference model, the gold annotator's graded scores and preferences, answer equivalence,
-// and the noisy pairwise labeller.
+// The built-in instruction task of RLP: the seeded generator and splits, the surface flaws
+// of demonstrations and references, the simulated reference model, the gold annotator's
+// graded scores and preferences, answer equivalence, and the noisy pairwise labeller.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  ConfigError, INSTRUCTION_KINDS, generateInstructions, goldPreference, goldScore, instructionAnnotator, instructionEquivalence, instructionSplits,
-  labelPreferences, referenceOutput, type InstructionExample,
+  ConfigError, DEFAULT_DEMO_FLAWS, DEFAULT_REFERENCE_FLAWS, INSTRUCTION_KINDS, LEAD_IN_FACTOR, LEAD_IN_PHRASES, TRAILING_JUNK, builtinTaskOptions,
+  generateInstructions, goldPreference, goldScore, instructionAnnotator, instructionEquivalence, instructionSplits, labelPreferences, referenceOutput,
+  rlpRunConfig, surfaceFlaws, type InstructionExample,
 } from 'webrlhf';
 
 const test = suite('instruction task');
@@ -43,38 +44,106 @@ test('instructions are seeded, short, balanced over the kinds, and their answers
   throwsConfig(() => generateInstructions({ seed: 1, count: -1 }), /count/);
 });
 
-test('splits have their sizes, no prompt in two places, and demonstrations that score as right', () => {
+test('splits have their sizes, no prompt in two places, and demonstrations whose answers are right', () => {
   const o = { seed: 4, sft: 600, preference: 300, unlabeled: 300, eval: 200 };
   const s = instructionSplits(o);
   assert.equal(s, instructionSplits(o), 'deterministic');
   assert.equal([s.sft.length, s.preference.length, s.unlabeled.length, s.eval.length], [600, 300, 300, 200]);
   const prompts = [...s.sft.map((d) => d.prompt), ...s.preference.map((e) => e.prompt), ...s.unlabeled.map((e) => e.prompt), ...s.eval.map((e) => e.example.prompt)];
   assert.is(new Set(prompts).size, prompts.length, 'every prompt appears once across the splits');
-  // A demonstration is the canonical answer or an acceptable variant of it.
+  // A demonstration is the canonical answer, in an acceptable variant or with surface flaws: right, and graded down only for a flaw.
   const byPrompt = new Map(generateInstructions({ seed: 4, count: 2000 }).map((e) => [e.prompt, e]));
   let variants = 0;
   for (const d of s.sft) {
     const example = byPrompt.get(d.prompt)!;
-    assert.ok(goldScore(example, d.completion) >= 0.9, `demonstration ${JSON.stringify(d.completion)} for ${JSON.stringify(d.prompt)}`);
-    assert.ok(instructionEquivalence(example, d.completion, example.answer));
-    if (d.completion !== example.answer) variants++;
+    assert.ok(instructionEquivalence(example, d.completion, example.answer), `demonstration ${JSON.stringify(d.completion)} for ${JSON.stringify(d.prompt)} gives the answer`);
+    const flaws = surfaceFlaws(example, d.completion);
+    const flawed = flaws.leadIn || flaws.junk > 0;
+    assert.is(goldScore(example, d.completion) === 1, !flawed, `demonstration ${JSON.stringify(d.completion)} scores 1 iff it has no flaw`);
+    if (example.answer.includes(' ') && d.completion.includes(example.answer.split(' ').join(', '))) variants++;
   }
-  assert.ok(variants > 30 && variants < 200, `some demonstrations are variants (${variants} of 600)`);
+  assert.ok(variants > 15 && variants < 150, `some demonstrations are comma-separated lists (${variants} of 600)`);
   assert.ok(instructionSplits({ ...o, demoVariants: false }).sft.every((d) => d.completion === byPrompt.get(d.prompt)!.answer), 'demoVariants: false gives canonical answers');
   // 40 × 9 additions: not enough for 500 distinct prompts.
   throwsConfig(() => instructionSplits({ ...o, kinds: ['add'], sft: 500 }), /distinct prompts/);
 });
 
+/** Shares of `texts` (responses to `examples`) with a lead-in, with junk, and how often each phrase was used. */
+function flawShares(examples: InstructionExample[], texts: string[]) {
+  const flaws = texts.map((t, i) => surfaceFlaws(examples[i]!, t));
+  const share = (f: (x: (typeof flaws)[number]) => boolean) => flaws.filter(f).length / texts.length;
+  return {
+    leadIn: share((x) => x.leadIn),
+    junk: share((x) => x.junk > 0),
+    leadInPhrases: LEAD_IN_PHRASES.map((p) => texts.filter((t) => t.startsWith(p)).length),
+    junkPhrases: TRAILING_JUNK.map((j) => texts.filter((t) => t.endsWith(j)).length),
+  };
+}
+
+/** Within 4 standard errors of a share `p` over `n` draws. */
+const nearShare = (got: number, p: number, n: number, what: string) => assert.ok(Math.abs(got - p) <= 4 * Math.sqrt((p * (1 - p)) / n) + 1e-9, `${what}: ${got}, want ${p}`);
+
+test('demonstrations and references carry each surface flaw at its configured rate, every phrase among them', () => {
+  const n = 2000;
+  // The demonstrations are among the seed's first draws (repeats skipped).
+  const byPrompt = new Map(generateInstructions({ seed: 5, count: 2 * n }).map((e) => [e.prompt, e]));
+  for (const [demoFlaws, referenceFlaws] of [[DEFAULT_DEMO_FLAWS, DEFAULT_REFERENCE_FLAWS], [{ leadIn: 0.6, trailingJunk: 0.05 }, { leadIn: 0.1, trailingJunk: 0.5 }]] as const) {
+    const s = instructionSplits({ seed: 5, sft: n, preference: 0, unlabeled: 0, eval: n, demoFlaws, referenceFlaws });
+    const demos = flawShares(s.sft.map((d) => byPrompt.get(d.prompt)!), s.sft.map((d) => d.completion));
+    const references = flawShares(s.eval.map((e) => e.example), s.eval.map((e) => e.reference));
+    nearShare(demos.leadIn, demoFlaws.leadIn, n, 'demonstrations with a lead-in');
+    nearShare(demos.junk, demoFlaws.trailingJunk, n, 'demonstrations with trailing junk');
+    nearShare(references.leadIn, referenceFlaws.leadIn, n, 'references with a lead-in');
+    nearShare(references.junk, referenceFlaws.trailingJunk, n, 'references with trailing junk');
+    for (const x of [demos, references]) {
+      assert.ok([...x.leadInPhrases, ...x.junkPhrases].every((count) => count > 0), `every phrase is drawn: ${x.leadInPhrases} / ${x.junkPhrases}`);
+    }
+    // Flaws are surface only: references are right as often as asked, flawed or not.
+    nearShare(s.eval.filter((e) => instructionEquivalence(e.example, e.reference, e.example.answer)).length / n, 0.65, n, 'right references');
+  }
+  const none = instructionSplits({ seed: 5, sft: 500, preference: 0, unlabeled: 0, eval: 500, demoFlaws: { leadIn: 0, trailingJunk: 0 }, referenceFlaws: { leadIn: 0, trailingJunk: 0 } });
+  assert.ok(none.sft.every((d) => goldScore(byPrompt.get(d.prompt)!, d.completion) === 1), 'no flaws: every demonstration scores 1');
+  const all = instructionSplits({ seed: 5, sft: 500, preference: 0, unlabeled: 0, eval: 500, demoFlaws: { leadIn: 1, trailingJunk: 1 }, referenceFlaws: { leadIn: 1 } });
+  assert.ok(all.sft.every((d) => { const f = surfaceFlaws(byPrompt.get(d.prompt)!, d.completion); return f.leadIn && f.junk > 0; }), 'rate 1: every demonstration has both');
+  assert.ok(all.eval.every((e) => surfaceFlaws(e.example, e.reference).leadIn), 'reference lead-in 1: every reference has one');
+  // A length limit drops the lead-in first, then the junk: every demonstration fits.
+  const capped = instructionSplits({ seed: 5, sft: 500, preference: 0, unlabeled: 0, eval: 0, demoFlaws: { leadIn: 1, trailingJunk: 1 }, demoMaxLength: 20 });
+  const cappedFlaws = capped.sft.map((d) => ({ length: d.completion.length, ...surfaceFlaws(byPrompt.get(d.prompt)!, d.completion) }));
+  assert.ok(cappedFlaws.every((f) => f.length <= 20), 'demoMaxLength: no demonstration is longer');
+  assert.ok(cappedFlaws.some((f) => f.leadIn && f.junk > 0) && cappedFlaws.some((f) => !f.leadIn && f.junk > 0), 'both flaws where they fit, the junk alone where both do not');
+  assert.not.ok(cappedFlaws.some((f) => f.leadIn && f.junk === 0), 'the lead-in goes first');
+});
+
+test('the surface-flaw rates are task_* keys of the RLP run, checked to lie in [0, 1]', () => {
+  const c = rlpRunConfig({ task_demo_lead_in: 0.5, task_demo_trailing_junk: 0.3, task_reference_lead_in: 0.2, task_reference_trailing_junk: 0.1 });
+  const o = builtinTaskOptions(c, 7);
+  assert.equal([o.seed, o.demoFlaws, o.referenceFlaws], [7, { leadIn: 0.5, trailingJunk: 0.3 }, { leadIn: 0.2, trailingJunk: 0.1 }]);
+  assert.is(o.demoMaxLength, c.max_new_tokens - 1, 'a demonstration and its EOS fit in max_new_tokens');
+  const d = rlpRunConfig();
+  assert.equal([d.task_demo_lead_in, d.task_demo_trailing_junk], [DEFAULT_DEMO_FLAWS.leadIn, DEFAULT_DEMO_FLAWS.trailingJunk]);
+  assert.equal([d.task_reference_lead_in, d.task_reference_trailing_junk], [DEFAULT_REFERENCE_FLAWS.leadIn, DEFAULT_REFERENCE_FLAWS.trailingJunk]);
+  for (const key of ['task_demo_lead_in', 'task_demo_trailing_junk', 'task_reference_lead_in', 'task_reference_trailing_junk']) {
+    for (const bad of [-0.1, 1.5]) throwsConfig(() => rlpRunConfig({ [key]: bad }), new RegExp(key));
+  }
+  const o0 = { seed: 1, sft: 10, preference: 0, unlabeled: 0, eval: 10 };
+  throwsConfig(() => instructionSplits({ ...o0, demoFlaws: { leadIn: 1.5 } }), /demoFlaws\.leadIn/);
+  throwsConfig(() => instructionSplits({ ...o0, referenceFlaws: { trailingJunk: -1 } }), /referenceFlaws\.trailingJunk/);
+  throwsConfig(() => instructionSplits({ ...o0, referenceFlaws: { leadIn: NaN } }), /referenceFlaws\.leadIn/);
+  throwsConfig(() => instructionSplits({ ...o0, demoMaxLength: -1 }), /demoMaxLength/);
+});
+
 test('the simulated reference is right about as often as asked, and partly right otherwise', () => {
-  const s = instructionSplits({ seed: 8, sft: 0, preference: 0, unlabeled: 0, eval: 3000 });
+  const s = instructionSplits({ seed: 8, sft: 0, preference: 0, unlabeled: 0, eval: 3000, referenceFlaws: { leadIn: 0, trailingJunk: 0 } });
   const scores = s.eval.map(({ example, reference }) => goldScore(example, reference));
   const right = scores.filter((g) => g === 1).length / scores.length;
   // 0.65 ± 4 standard errors (0.0087 at n = 3000).
   assert.ok(Math.abs(right - 0.65) < 0.035, `right ${right}`);
   for (const [i, g] of scores.entries()) if (g < 1) assert.ok(g > 0 && g < 0.9, `a wrong reference earns partial credit: ${JSON.stringify(s.eval[i]!.reference)} scored ${g}`);
   const example = s.eval[0]!.example;
-  assert.ok(s.eval.every(({ example }, index) => referenceOutput(example, { seed: 8, index, quality: 1 }) === example.answer), 'quality 1: always right');
+  const clean = { leadIn: 0, trailingJunk: 0 };
+  assert.ok(s.eval.every(({ example }, index) => referenceOutput(example, { seed: 8, index, quality: 1, flaws: clean }) === example.answer), 'quality 1: always right');
   assert.ok(s.eval.every(({ example }, index) => goldScore(example, referenceOutput(example, { seed: 8, index, quality: 0 })) < 1), 'quality 0: never right');
+  assert.equal(s.eval.map((e) => e.reference), s.eval.map(({ example }, index) => referenceOutput(example, { seed: 8, index, flaws: clean })), 'the splits\' references');
   throwsConfig(() => referenceOutput(example, { seed: 1, index: 0, quality: 1.5 }), /referenceQuality/);
 });
 
@@ -103,6 +172,29 @@ test('the gold score grades each kind: right = acceptable variant > lead-in > pa
     assert.ok(ranOn >= 0.4 && ranOn <= 0.7, `${kind}: a right answer that ran on into another line scored ${ranOn}`);
     assert.ok(score(`${partial}\n${e.prompt}`) < score(partial), `${kind}: junk lowers a partial answer too`);
   }
+});
+
+test('the gold score ranks right answers clean > lead-in > lead-in + junk, for every phrase; equivalence ignores the flaws', () => {
+  for (const e of Object.values(EXAMPLES)) {
+    for (const lead of LEAD_IN_PHRASES) {
+      assert.equal(surfaceFlaws(e, lead + e.answer), { leadIn: true, junk: 0 }, `${JSON.stringify(lead)} is read as a lead-in`);
+      near(goldScore(e, lead + e.answer), LEAD_IN_FACTOR, `${e.kind}: ${JSON.stringify(lead + e.answer)}`);
+      for (const junk of TRAILING_JUNK) {
+        const flawed = lead + e.answer + junk;
+        const f = surfaceFlaws(e, flawed);
+        assert.ok(f.leadIn && f.junk >= junk.trim().length - 2, `${JSON.stringify(flawed)}: a lead-in and junk (${f.junk} characters)`);
+        assert.ok(goldScore(e, e.answer + junk) < LEAD_IN_FACTOR, `${JSON.stringify(e.answer + junk)}: junk costs more than a lead-in`);
+        assert.ok(goldScore(e, flawed) < goldScore(e, lead + e.answer) && goldScore(e, flawed) < goldScore(e, e.answer + junk), `${JSON.stringify(flawed)} scored ${goldScore(e, flawed)}`);
+        assert.ok(goldScore(e, flawed) >= 0.36, `${JSON.stringify(flawed)}: still right, so above the floor of 0.4 · 0.9`);
+        assert.ok(instructionEquivalence(e, flawed, e.answer), `${JSON.stringify(flawed)} ≡ ${JSON.stringify(e.answer)}`);
+        assert.is(goldPreference(e, e.answer, flawed), 1);
+      }
+    }
+  }
+  // The readings that must not change: a lead-in-like word inside an answer, a final full stop.
+  assert.equal(surfaceFlaws(EXAMPLES.sort, '3, 7, 12.'), { leadIn: false, junk: 0 });
+  assert.equal(surfaceFlaws(EXAMPLES.starts_with, 'bat bee'), { leadIn: false, junk: 0 });
+  assert.is(goldScore({ ...EXAMPLES.reverse, payload: { word: 'erusa' }, answer: 'asure' }, 'asure'), 1, 'a word containing "sure" is no lead-in');
 });
 
 test('partial credit follows the documented rules', () => {

@@ -6,6 +6,7 @@
 import type { SFTRecord } from '../data/records.js';
 import { ConfigError } from '../errors.js';
 import { philoxUniforms } from '../random/philox.js';
+import { DEFAULT_DEMO_FLAWS, DEFAULT_REFERENCE_FLAWS, flawRates, withSurfaceFlaws, type SurfaceFlawRates } from './instruction_flaws.js';
 import { INSTRUCTION_KINDS, KIND_SPECS, picker, type InstructionKind, type InstructionPayloads, type KindSpec } from './instruction_kinds.js';
 
 /** One instruction: `prompt` is what a model continues; `payload` is what judging it needs. */
@@ -27,8 +28,8 @@ export function specOf<E extends InstructionExample>(example: E): KindSpec<E['pa
 
 /** Uniforms per draw (an example, a reference, a demonstration's variant): far more than any uses. */
 const BLOCK = 64;
-/** Philox offsets (counter word 1) keeping the task's streams apart. */
-const OFFSET = { example: 0, reference: 1, demonstration: 2 } as const;
+/** Philox offsets (counter word 1) keeping the task's streams apart (3 is the labeller's, instruction_labels.ts). */
+const OFFSET = { example: 0, reference: 1, demonstration: 2, referenceFlaws: 4 } as const;
 
 function uniforms(seed: number, index: number, offset: number): Float32Array {
   return philoxUniforms(BLOCK, { seed, stream: index * BLOCK, offset });
@@ -74,33 +75,34 @@ export const DEFAULT_REFERENCE_QUALITY = 0.65;
 /**
  * The simulated reference model: the canonical answer with probability `quality`, else the
  * kind's plausible mistake (a swapped pair, a count one off, a missed item, …), which the gold
- * annotator gives partial credit. Seeded by (seed, index).
+ * annotator gives partial credit; right or wrong, with the surface flaws `flaws` (default
+ * DEFAULT_REFERENCE_FLAWS: a lead-in, junk after it). Seeded by (seed, index).
  */
-export function referenceOutput(example: InstructionExample, o: { seed: number; index: number; quality?: number }): string {
+export function referenceOutput(example: InstructionExample, o: { seed: number; index: number; quality?: number; flaws?: Partial<SurfaceFlawRates> }): string {
   const quality = o.quality ?? DEFAULT_REFERENCE_QUALITY;
   if (!(quality >= 0 && quality <= 1)) throw new ConfigError(`instruction task: referenceQuality must be in [0, 1], got ${quality}`);
+  const flaws = flawRates('referenceFlaws', o.flaws, DEFAULT_REFERENCE_FLAWS);
   const u = uniforms(o.seed, o.index, OFFSET.reference);
-  return u[0]! < quality ? example.answer : specOf(example).mistake(example.payload, picker(u.subarray(1)));
+  const answer = u[0]! < quality ? example.answer : specOf(example).mistake(example.payload, picker(u.subarray(1)));
+  return withSurfaceFlaws(answer, flaws, uniforms(o.seed, o.index, OFFSET.referenceFlaws));
 }
 
-/** Share of demonstrations written in an acceptable variant rather than the canonical form. */
+/** Share of list demonstrations written comma-separated: as right as the canonical form. */
 const DEMO_COMMA_LISTS = 0.25;
-const DEMO_LEAD_IN = 0.1;
-/** The lead-in some demonstrations use; the annotator accepts it with a mild penalty. */
-export const ANSWER_LEAD_IN = 'Answer: ';
 
 /**
- * A demonstration: the canonical answer; a quarter of list answers comma-separated ("7, 19,
- * 31", as right as "7 19 31") and a tenth with the lead-in "Answer: " (right, mildly
- * penalised), so the SFT policy writes variants that the reward model can learn to rank.
+ * A demonstration: the canonical answer, a quarter of list answers comma-separated ("7, 19,
+ * 31", as right as "7 19 31"), with the surface flaws `flaws` (a lead-in, junk after the
+ * answer: right, but graded down; none that would make it longer than `maxLength`), so the
+ * SFT policy writes variants and flaws that the reward model can learn to rank. `variants`
+ * false: the canonical answer alone.
  */
-function demonstration(example: InstructionExample, seed: number, index: number, variants: boolean): SFTRecord {
+function demonstration(example: InstructionExample, seed: number, index: number, variants: boolean, flaws: SurfaceFlawRates, maxLength: number): SFTRecord {
   if (!variants) return { prompt: example.prompt, completion: example.answer };
   const u = uniforms(seed, index, OFFSET.demonstration);
   const list = !specOf(example).single;
-  let completion = list && u[0]! < DEMO_COMMA_LISTS ? example.answer.split(' ').join(', ') : example.answer;
-  if (u[1]! < DEMO_LEAD_IN) completion = ANSWER_LEAD_IN + completion;
-  return { prompt: example.prompt, completion };
+  const answer = list && u[0]! < DEMO_COMMA_LISTS ? example.answer.split(' ').join(', ') : example.answer;
+  return { prompt: example.prompt, completion: withSurfaceFlaws(answer, flaws, u.subarray(1), maxLength) };
 }
 
 export interface InstructionSplits {
@@ -123,8 +125,14 @@ export interface InstructionSplitOptions {
   kinds?: readonly InstructionKind[];
   /** Probability that a reference output is the canonical answer (default 0.65). */
   referenceQuality?: number;
-  /** Demonstrations in acceptable variants too (default true); false: canonical answers only. */
+  /** Demonstrations in acceptable variants and with surface flaws too (default true); false: canonical answers only. */
   demoVariants?: boolean;
+  /** The demonstrations' surface flaws (default DEFAULT_DEMO_FLAWS: 50 % lead-ins, 30 % trailing junk). */
+  demoFlaws?: Partial<SurfaceFlawRates>;
+  /** Longest demonstration with flaws (default no limit): a longer one loses its lead-in, then its junk (the RLP source: max_new_tokens − 1, room for EOS). */
+  demoMaxLength?: number;
+  /** The reference outputs' surface flaws (default DEFAULT_REFERENCE_FLAWS). */
+  referenceFlaws?: Partial<SurfaceFlawRates>;
 }
 
 /**
@@ -134,6 +142,10 @@ export interface InstructionSplitOptions {
 export function instructionSplits(o: InstructionSplitOptions): InstructionSplits {
   const kinds = checkKinds(o.kinds);
   for (const name of ['sft', 'preference', 'unlabeled', 'eval'] as const) checkCount(name, o[name]);
+  const demoFlaws = flawRates('demoFlaws', o.demoFlaws, DEFAULT_DEMO_FLAWS);
+  const demoMaxLength = o.demoMaxLength ?? Infinity;
+  if (!(demoMaxLength >= 0)) throw new ConfigError(`instruction task: demoMaxLength must be a length ≥ 0, got ${demoMaxLength}`);
+  flawRates('referenceFlaws', o.referenceFlaws, DEFAULT_REFERENCE_FLAWS);
   const total = o.sft + o.preference + o.unlabeled + o.eval;
   // Generous: repeats are rare unless the kinds asked for have few distinct prompts.
   const maxDraws = 4 * total + 1000;
@@ -158,9 +170,9 @@ export function instructionSplits(o: InstructionSplitOptions): InstructionSplits
   const evalExamples = take(o.eval);
   const variants = o.demoVariants ?? true;
   return {
-    sft: demos.map((e, i) => demonstration(e, o.seed, i, variants)),
+    sft: demos.map((e, i) => demonstration(e, o.seed, i, variants, demoFlaws, demoMaxLength)),
     preference,
     unlabeled,
-    eval: evalExamples.map((example, index) => ({ example, reference: referenceOutput(example, { seed: o.seed, index, quality: o.referenceQuality }) })),
+    eval: evalExamples.map((example, index) => ({ example, reference: referenceOutput(example, { seed: o.seed, index, quality: o.referenceQuality, flaws: o.referenceFlaws }) })),
   };
 }

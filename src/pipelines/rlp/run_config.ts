@@ -4,9 +4,13 @@
 // PPO again from SFT — and the AlpacaFarm-style evaluation (win-rate against reference outputs).
 import { MIB_KEYS } from '../../algorithms/rlp/uml_reward_config.js';
 import { ConfigError } from '../../errors.js';
+import { DEFAULT_DEMO_FLAWS, DEFAULT_REFERENCE_FLAWS, LEAD_IN_PHRASES, TRAILING_JUNK } from '../../tasks/instruction_flaws.js';
 import { checkPeftKeys, PEFT_KEYS, type PeftKeys } from '../../training/config/peft.js';
 import { enumKey, integerKey, numberKey, resolveConfig, stringKey, type ConfigSchema } from '../../training/config/schema.js';
 import { builtinPolicyKeys, type BuiltinPolicyConfig } from '../builtin_policy.js';
+
+/** Phrases as a key's description lists them ("Answer: ", "\nHope this helps!", …). */
+const phrases = (list: readonly string[]) => list.map((p) => JSON.stringify(p)).join(', ');
 
 /** Which RLP reward models the run trains (both: the full table). */
 export const RLP_METHODS = ['both', 'uml', 'spg'] as const;
@@ -28,6 +32,10 @@ export interface RLPRunConfig extends BuiltinPolicyConfig, PeftKeys {
   task_unlabeled_prompts: number;
   task_eval_prompts: number;
   task_reference_quality: number;
+  task_demo_lead_in: number;
+  task_demo_trailing_junk: number;
+  task_reference_lead_in: number;
+  task_reference_trailing_junk: number;
   label_noise: number;
   max_new_tokens: number;
   generation_batch_size: number;
@@ -67,6 +75,10 @@ export const RLP_RUN_CONFIG: ConfigSchema<RLPRunConfig> = {
     task_unlabeled_prompts: integerKey(500, 'Built-in task: unlabeled prompts the PPO policy samples on (RLP\'s views and synthetic pairs).', { min: 1 }),
     task_eval_prompts: integerKey(500, 'Built-in task: evaluation prompts with reference outputs (win-rate).', { min: 1 }),
     task_reference_quality: numberKey(0.65, 'Built-in task: the share of reference outputs that are fully right (the rest are plausible mistakes), like AlpacaFarm\'s text-davinci-003 references.', { min: 0, max: 1 }),
+    task_demo_lead_in: numberKey(DEFAULT_DEMO_FLAWS.leadIn, `Built-in task: the share of demonstrations that start with a lead-in phrase (${phrases(LEAD_IN_PHRASES)}): right, but the annotator grades it down, so SFT inherits a flaw r_φ can learn to see and PPO can remove.`, { min: 0, max: 1 }),
+    task_demo_trailing_junk: numberKey(DEFAULT_DEMO_FLAWS.trailingJunk, `Built-in task: the share of demonstrations with junk after the answer (${phrases(TRAILING_JUNK)}), which the annotator penalises by its length.`, { min: 0, max: 1 }),
+    task_reference_lead_in: numberKey(DEFAULT_REFERENCE_FLAWS.leadIn, 'Built-in task: the share of reference outputs, right or wrong, that start with a lead-in phrase (text-davinci-003 is wordy too).', { min: 0, max: 1 }),
+    task_reference_trailing_junk: numberKey(DEFAULT_REFERENCE_FLAWS.trailingJunk, 'Built-in task: the share of reference outputs with junk after the answer.', { min: 0, max: 1 }),
     label_noise: numberKey(0.25, 'Share of D\'s labels replaced by a fair coin (AlpacaFarm\'s simulated annotator: 0.25); evaluation labels are noise-free.', { min: 0, max: 1 }),
     ...builtinPolicyKeys({ n_positions: 128, positionsWhy: 'prompt + response', sft_max_steps: 3000, data: 'the demonstrations' }),
     max_new_tokens: integerKey(32, 'Tokens per response at most (sampling, PPO rollouts, evaluation).', { min: 1 }),

@@ -9,7 +9,7 @@ import type { PreferenceAnnotator, PreferenceCode } from '../../eval/win_rate.js
 import type { CausalLM } from '../../nn/causal_lm.js';
 import { goldPreference, instructionEquivalence } from '../../tasks/instruction_annotator.js';
 import { labelPreferences } from '../../tasks/instruction_labels.js';
-import { instructionSplits, type InstructionExample } from '../../tasks/instructions.js';
+import { instructionSplits, type InstructionExample, type InstructionSplitOptions } from '../../tasks/instructions.js';
 import { byteTokenizer } from '../../text/byte_tokenizer.js';
 import type { Tokenizer } from '../../text/tokenizer.js';
 import type { TrainOptions } from '../../training/trainer.js';
@@ -50,11 +50,22 @@ export interface RLPSource {
   equivalence?: Equivalence;
 }
 
+/** The built-in task's split options for one seed, from the run's task_* keys. */
+export function builtinTaskOptions(c: RLPRunConfig, seed: number): InstructionSplitOptions {
+  return {
+    seed, sft: c.task_sft_prompts, preference: c.task_preference_prompts, unlabeled: c.task_unlabeled_prompts, eval: c.task_eval_prompts,
+    referenceQuality: c.task_reference_quality,
+    demoFlaws: { leadIn: c.task_demo_lead_in, trailingJunk: c.task_demo_trailing_junk },
+    // One token (a byte) left for EOS: the policy can finish every demonstration.
+    demoMaxLength: c.max_new_tokens - 1,
+    referenceFlaws: { leadIn: c.task_reference_lead_in, trailingJunk: c.task_reference_trailing_junk },
+  };
+}
+
 /** The built-in instruction task: splits drawn per seed, the SFT policy trained from scratch on its demonstrations. */
 export function builtinInstructionSource(backend: Backend, c: RLPRunConfig): RLPSource {
   const tokenizer = byteTokenizer();
-  const splits = (seed: number) =>
-    instructionSplits({ seed, sft: c.task_sft_prompts, preference: c.task_preference_prompts, unlabeled: c.task_unlabeled_prompts, eval: c.task_eval_prompts, referenceQuality: c.task_reference_quality });
+  const splits = (seed: number) => instructionSplits(builtinTaskOptions(c, seed));
   // Every prompt of every seed drawn so far, to judge responses to it.
   const examples = new Map<string, InstructionExample>();
   const exampleOf = (prompt: string): InstructionExample => {
