@@ -170,7 +170,7 @@ class SeedPipeline extends SeedStages<SeedResult> {
     this.hooks.signal?.throwIfAborted();
     const suffix = round ? `_round${round + 1}` : '';
     const samples = round ? await this.#solve(policy, seed + round * 7919) : firstSamples;
-    const judged = await this.#judge(samples, grm, suffix, round === 0 ? await this.stage(`grm${suffix}`, 'loss') : undefined);
+    const judged = await this.#judge(samples, grm, suffix, round === 0 ? await this.stage(`grm${suffix}`, 'loss') : undefined, round === 0);
     this.#result.judge.push(judged.report);
     // An adapter's first round starts from a zero update: the policy as it was is the start itself.
     this.#result.steps.push(await this.#trainRLMEC(`rlmec${suffix}`, policy, round === 0 && c.use_peft ? start : undefined, judged));
@@ -178,9 +178,11 @@ class SeedPipeline extends SeedStages<SeedResult> {
 
   /**
    * The reward stage on `samples` (`label` names it in the log and samples<label>.jsonl); the
-   * GRM trains first when `grmTrain` (its stage) is given. Throws when nothing is left to train on.
+   * GRM trains first when `grmTrain` (its stage) is given; `compareModes`: also measure the
+   * other rewrite mode (the report's rewrite table reads the first round's). Throws when
+   * nothing is left to train on.
    */
-  async #judge(samples: Solution[], grm: CausalLM, label: string, grmTrain: TrainOptions | undefined): Promise<JudgeResult> {
+  async #judge(samples: Solution[], grm: CausalLM, label: string, grmTrain: TrainOptions | undefined, compareModes: boolean): Promise<JudgeResult> {
     const { c, seed } = this;
     const judged = await judgeSamples(samples, {
       grm,
@@ -189,7 +191,7 @@ class SeedPipeline extends SeedStages<SeedResult> {
       grmConfig: sftConfig({ seed, max_steps: c.grm_max_steps, learning_rate: c.grm_learning_rate, per_device_train_batch_size: c.grm_batch_size, lr_scheduler_type: 'cosine', warmup_ratio: 0.05, save_steps: c.save_steps, logging_steps: c.logging_steps }),
       trainGRM: grmTrain !== undefined,
       rewriteMode: c.grm_rewrite_mode,
-      compareRewriteModes: true,
+      compareRewriteModes: compareModes,
       ...this.#gen,
       ...(grmTrain ? { train: grmTrain } : {}),
     });
@@ -225,7 +227,7 @@ class SeedPipeline extends SeedStages<SeedResult> {
   async #rlmecOnSFT(sftMore: CausalLM, grm: CausalLM): Promise<void> {
     const samples = await this.#solve(sftMore, this.seed);
     this.log(`sft_more_rlmec: sampled ${samples.length} solutions; ${samples.filter((s) => s.correct).length} correct`);
-    const judged = await this.#judge(samples, grm, '_sft_more', undefined);
+    const judged = await this.#judge(samples, grm, '_sft_more', undefined, false);
     const steps = await this.#trainRLMEC('sft_more_rlmec', sftMore, undefined, judged);
     this.#result.sft_more_rlmec = { judge: judged.report, steps };
     await this.#evaluate('sft_more_rlmec', sftMore);
