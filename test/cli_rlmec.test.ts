@@ -85,7 +85,7 @@ test('webrlhf rlmec --seeds 2 on the built-in task (a Llama policy) prints the t
   assert.equal(results.table.map((row: { method: string }) => row.method), labels);
   assert.is(results.backend, legBackend());
   for (const row of results.table) assert.is(row.values.length, 2);
-  assert.equal(results.rewrite_table.map((row: { method: string }) => row.method), ['locate_then_rewrite', 'free']);
+  assert.equal(results.rewrite_table.map((row: { method: string }) => row.method), ['free', 'locate_then_rewrite']);
   for (const seed of ['seed-42', 'seed-43']) {
     for (const stage of ['sft', 'grm', 'rlmec', 'sft_more', 'sft_more_rlmec', 'ppo', 'rloo', 'grpo', 'grpo_grm']) assert.ok(existsSync(path('builtin', seed, stage, 'final', 'model.safetensors')), `${seed}/${stage}/final`);
     // The group baselines sample as many completions as the others saw: 12 problems × 3, 6 a step.

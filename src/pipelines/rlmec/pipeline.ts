@@ -61,7 +61,7 @@ export async function runRLMECExperiment(backend: Backend, config: RLMECRunConfi
     tables: (results, seeds) => {
       const methods = METHODS.filter((m) => config.baselines || m.key === 'sft' || m.key === 'rlmec');
       const table = methods.map((m) => summarise(m.label, results.map((r) => r.accuracy[m.key] ?? NaN)));
-      const rewrite_table = GRM_REWRITE_MODES.map((mode) => summarise(mode, results.map((r) => rewriteSuccess(r.judge[0]!, mode))));
+      const rewrite_table = (['free', 'locate_then_rewrite'] as const).map((mode) => summarise(mode, results.map((r) => rewriteSuccess(r.judge[0]!, mode))));
       const rewriteText = `GRM rewrite success (free vs locate_then_rewrite; the rows use ${config.grm_rewrite_mode})\n${formatTable(rewrite_table, seeds, { metric: 'wrong samples rewritten right' })}`;
       return { table, rewrite_table, text: `${formatTable(table, seeds)}\n\n${rewriteText}` };
     },
