@@ -77,7 +77,7 @@ test('webrlhf rlmec --seeds 2 on the built-in task (a Llama policy) prints the t
   assert.match(r.out, /seed 42\s+seed 43/);
   assert.match(r.err, /reward stage: \d+ erroneous and \d+ correct samples/);
   assert.match(r.err, /GRM rewrites right \d+\/\d+ \(locate_then_rewrite, \d+ locate answers unusable: rewritten freely\); free would rewrite right \d+\/\d+/);
-  assert.match(r.err, /reward stage_sft_more: \d+ erroneous/);
+  assert.match(r.err, /reward stage_sft_more: \d+ erroneous.*GRM as trained before \(not retrained\)/);
   assert.match(r.out, /GRM rewrite success \(free vs locate_then_rewrite; the rows use locate_then_rewrite\)/);
   for (const mode of ['free', 'locate_then_rewrite']) assert.match(r.out, new RegExp(`^${mode}\\s+\\d+\\.\\d% ± \\d+\\.\\d%`, 'm'));
   const results = JSON.parse(await readFile(path('builtin', 'results.json'), 'utf8'));

@@ -141,6 +141,7 @@ test('the reward stage accounts for every sample: teacher rewrites, GRM examples
   const [before, after] = [await meanLogprob(model), await meanLogprob(grm)];
   assert.ok(after > before + 0.1, `the GRM's SFT: mean log-prob of the teacher's rewrites ${before.toFixed(3)} → ${after.toFixed(3)}`);
   assert.is(r.rewriteMode, 'locate_then_rewrite', 'the default mode');
+  assert.ok(r.grmTrained);
   // Two SFT steps from random weights cannot write "The first error step is [k]": every
   // locate answer is unusable, and every sample is rewritten freely.
   assert.is(r.locateFallbacks, r.erroneous);

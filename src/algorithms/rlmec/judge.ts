@@ -44,6 +44,8 @@ export interface JudgeReport {
   /** Erroneous samples the teacher could not rewrite to the right answer (no GRM example). */
   teacherFailed: number;
   grmExamples: { locate: number; rewrite: number; copy: number };
+  /** Whether the GRM trained on those examples here (false: it was trained before, e.g. in an earlier round). */
+  grmTrained: boolean;
   /** The mode of the rewrites the rows use. */
   rewriteMode: GRMRewriteMode;
   /** Erroneous samples whose GRM rewrite reaches the right answer (kept). */
@@ -78,7 +80,8 @@ export async function judgeSamples(samples: readonly Solution[], o: JudgeOptions
   });
   const data = grmExamples(grmSamples, o.grmConfig.seed);
   const count = (kind: string) => data.examples.filter((e) => e.kind === kind).length;
-  if (o.trainGRM !== false && data.examples.length) {
+  const grmTrained = o.trainGRM !== false && data.examples.length > 0;
+  if (grmTrained) {
     const trainer = new SFTTrainer({ model: o.grm, tokenizer, config: o.grmConfig, train: data.examples });
     await trainer.train(o.train);
   }
@@ -113,6 +116,7 @@ export async function judgeSamples(samples: readonly Solution[], o: JudgeOptions
       erroneous,
       teacherFailed,
       grmExamples: { locate: count('locate'), rewrite: count('rewrite'), copy: count('copy') },
+      grmTrained,
       rewriteMode: mode,
       rewritesCorrect: judged.filter((j) => j.rewrite).length,
       locateFallbacks,

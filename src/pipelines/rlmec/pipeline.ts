@@ -273,7 +273,7 @@ function describeJudge(r: JudgeReport, teacher: string): string {
   const parts = [
     `${r.erroneous} erroneous and ${r.correct} correct samples`,
     `teacher (${teacher}) failed on ${r.teacherFailed}`,
-    `GRM examples ${r.grmExamples.locate} locate + ${r.grmExamples.rewrite} rewrite + ${r.grmExamples.copy} copy`,
+    r.grmTrained ? `GRM examples ${r.grmExamples.locate} locate + ${r.grmExamples.rewrite} rewrite + ${r.grmExamples.copy} copy` : 'GRM as trained before (not retrained)',
     `GRM rewrites right ${r.rewritesCorrect}/${r.erroneous} (${r.rewriteMode}${r.rewriteMode === 'locate_then_rewrite' ? `, ${r.locateFallbacks} locate answers unusable: rewritten freely` : ''})`,
     ...GRM_REWRITE_MODES.filter((m) => m !== r.rewriteMode && r.rewriteSuccess[m] !== undefined).map((m) => `${m} would rewrite right ${r.rewriteSuccess[m]}/${r.erroneous}`),
     `dropped ${r.dropped} erroneous samples whose rewrite failed`,
