@@ -184,6 +184,7 @@ class SeedPipeline extends SeedStages<SeedResult> {
    */
   async #judge(samples: Solution[], grm: CausalLM, label: string, grmTrain: TrainOptions | undefined, compareModes: boolean): Promise<JudgeResult> {
     const { c, seed } = this;
+    const t0 = performance.now();
     const judged = await judgeSamples(samples, {
       grm,
       tokenizer: this.#tokenizer,
@@ -195,7 +196,8 @@ class SeedPipeline extends SeedStages<SeedResult> {
       ...this.#gen,
       ...(grmTrain ? { train: grmTrain } : {}),
     });
-    this.log(`reward stage${label}: ${describeJudge(judged.report, this.#data.teacher.name)}`);
+    // The seconds include the GRM's training when it trains here; they size the rewrite passes' cost.
+    this.log(`reward stage${label}: ${describeJudge(judged.report, this.#data.teacher.name)} (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
     if (this.hooks.storage) await writeSamples(this.hooks.storage, `samples${label}.jsonl`, this.#tokenizer, samples, judged);
     if (!judged.items.length) {
       const r = judged.report;
@@ -225,8 +227,9 @@ class SeedPipeline extends SeedStages<SeedResult> {
    * the first round (not retrained), RLMEC with it as π_ref, then its test accuracy.
    */
   async #rlmecOnSFT(sftMore: CausalLM, grm: CausalLM): Promise<void> {
+    const t0 = performance.now();
     const samples = await this.#solve(sftMore, this.seed);
-    this.log(`sft_more_rlmec: sampled ${samples.length} solutions; ${samples.filter((s) => s.correct).length} correct`);
+    this.log(`sft_more_rlmec: sampled ${samples.length} solutions in ${((performance.now() - t0) / 1000).toFixed(0)} s; ${samples.filter((s) => s.correct).length} correct`);
     const judged = await this.#judge(samples, grm, '_sft_more', undefined, false);
     const steps = await this.#trainRLMEC('sft_more_rlmec', sftMore, undefined, judged);
     this.#result.sft_more_rlmec = { judge: judged.report, steps };
