@@ -189,13 +189,14 @@ export {
   reportHtml, type Report, type ReportSection, type ReportTable, type ReportSample, type ReportSampleOutput,
 } from './report/report_html.js';
 export {
-  grmExamples, rewritePrompt, locatePrompt, REWRITE_PREFIX, REWRITE_INSTRUCTION, LOCATE_INSTRUCTION,
+  grmExamples, rewritePrompt, locatePrompt, locateAnswer, parseLocateAnswer, REWRITE_PREFIX, REWRITE_INSTRUCTION, LOCATE_INSTRUCTION,
   type GRMSample, type GRMExample, type GRMDataset,
 } from './algorithms/rlmec/grm_data.js';
 export { promptOf, isCorrect, fromArithmetic, type ReasoningProblem } from './data/problems.js';
 export { arithmeticTeacher, referenceTeacher, rewritesTeacher, firstChangedLine, type RewriteTeacher } from './algorithms/rlmec/teacher.js';
-export { grmRewrites, grmTokenProbabilities, type GRMOptions, type JudgedSample } from './algorithms/rlmec/grm.js';
-export { rlmecRows, type JudgedPolicySample, type RLMECRow, type RLMECRows } from './algorithms/rlmec/rlmec_rows.js';
+export { grmRewrites, grmTokenProbabilities, withEos, type GRMOptions, type GRMRewrites, type JudgedSample } from './algorithms/rlmec/grm.js';
+export { rewriteStart, rewriteStarts, GRM_REWRITE_MODES, type GRMRewriteMode, type LocateFallback, type RewriteStart } from './algorithms/rlmec/rewrite_start.js';
+export { rlmecRows, normalisedText, type JudgedPolicySample, type RLMECRow, type RLMECRows } from './algorithms/rlmec/rlmec_rows.js';
 export { rlmecTrainStep, type ScoredRow, type RLMECStepOptions } from './algorithms/rlmec/step.js';
 export { RLMECTrainer, type RLMECTrainerInit } from './algorithms/rlmec/trainer.js';
 export { judgeSamples, type JudgeOptions, type JudgeReport, type JudgeResult } from './algorithms/rlmec/judge.js';

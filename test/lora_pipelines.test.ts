@@ -71,11 +71,11 @@ test('the RLMEC experiment with use_peft: the GRM, the policy and every baseline
   const storage = memoryRunStorage();
   const trained = new Set<string>();
   const result = await runRLMECExperiment(be, config, builtinArithmeticSource(be, config), { output: storage, onStep: (e) => trained.add(e.stage) });
-  assert.equal(result.table.map((r) => r.method), ['SFT (start)', 'SFT on RL problems', 'RFT', 'DPO', 'PPO', 'RLOO (accuracy)', 'GRPO (accuracy)', 'GRPO + GRM token rewards', 'RLMEC']);
+  assert.equal(result.table.map((r) => r.method), ['SFT (start)', 'SFT on RL problems', 'SFT on all problems → RLMEC', 'RFT', 'DPO', 'PPO', 'RLOO (accuracy)', 'GRPO (accuracy)', 'GRPO + GRM token rewards', 'RLMEC']);
   const files = storage.files;
   assert.ok(files.has('seed-42/sft/final/model.safetensors'), 'the built-in start trains in full');
   const adapted = [...trained].filter((stage) => stage !== 'sft');
-  for (const stage of ['grm', 'rlmec', 'sft_more', 'ppo', 'rloo', 'grpo', 'grpo_grm']) assert.ok(adapted.includes(stage), `${stage} trained: ${adapted.join(', ')}`);
+  for (const stage of ['grm', 'rlmec', 'sft_more', 'sft_more_rlmec', 'ppo', 'rloo', 'grpo', 'grpo_grm']) assert.ok(adapted.includes(stage), `${stage} trained: ${adapted.join(', ')}`);
   for (const stage of adapted) {
     assert.ok(files.has(`seed-42/${stage}/final/adapter_config.json`) && files.has(`seed-42/${stage}/final/adapter_model.safetensors`), `${stage}/final holds an adapter`);
     assert.not.ok(files.has(`seed-42/${stage}/final/model.safetensors`), `${stage}/final holds no copy of the weights`);

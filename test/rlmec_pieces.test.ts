@@ -1,8 +1,13 @@
 // RLMEC's host-side pieces on hand-made inputs: the token-id Levenshtein alignment and the
-// imitation weights it gives, and the clipping of the token-level rewards.
+// imitation weights it gives, the clipping of the token-level rewards, the GRM's data, where a
+// locate-then-rewrite starts (and when it falls back), and the training rows' normalised
+// deduplication and EOS.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { REWRITE_PREFIX, grmExamples, imitationWeights, levenshteinAlignment, locatePrompt, rewritePrompt, tokenRewards, type GRMSample } from 'webrlhf';
+import {
+  REWRITE_PREFIX, byteTokenizer, grmExamples, imitationWeights, levenshteinAlignment, locateAnswer, locatePrompt, normalisedText, parseLocateAnswer, rewritePrompt, rewriteStart, rewriteStarts, rlmecRows, tokenRewards, withEos,
+  type GRMSample, type JudgedPolicySample,
+} from 'webrlhf';
 import { assertClose } from './harness/reference.js';
 
 const test = suite('rlmec pieces');
@@ -57,6 +62,44 @@ test('GRM examples: the spec\'s prompt fields, numbered steps, targets, copies k
   assert.is(copies + all.copiesSkipped, 3000);
   assert.ok(many.examples.every((e) => e.kind !== 'copy' || e.completion === REWRITE_PREFIX + solution), 'a copy example targets the prediction itself');
   assert.equal(grmExamples([right, right], 4).examples, [], 'no erroneous sample: no copies either');
+});
+
+test('locate then rewrite: the rewrite is forced to start with the prediction\'s steps before the located one; unusable locate answers fall back to the free rewrite, counted', () => {
+  const prediction = '3+5=8\n8-2=5\nThe answer is 5';
+  assert.is(parseLocateAnswer('The first error step is [2]'), 2);
+  assert.is(parseLocateAnswer(locateAnswer(12)), 12);
+  assert.equal(rewriteStart(prediction, locateAnswer(1)), { kept: '' }, 'k = 1: no step kept');
+  assert.equal(rewriteStart(prediction, locateAnswer(2)), { kept: '3+5=8\n' });
+  assert.equal(rewriteStart(prediction, locateAnswer(3)), { kept: '3+5=8\n8-2=5\n' }, 'only the wrong final answer rewritten');
+  assert.equal(rewriteStart(prediction, locateAnswer(4)), { fallback: 'no_error' }, 'keeping every step of a finished wrong prediction says it has no error');
+  assert.equal(rewriteStart('3+5=8\n8-2=6\n', locateAnswer(3)), { kept: '3+5=8\n8-2=6\n' }, 'a prediction that stopped before its answer continues after its last step');
+  assert.equal(rewriteStart(prediction, locateAnswer(0)), { fallback: 'out_of_range' });
+  assert.equal(rewriteStart(prediction, locateAnswer(5)), { fallback: 'out_of_range' });
+  assert.equal(rewriteStart(prediction, 'The first error is step 2'), { fallback: 'unparseable' });
+  assert.equal(rewriteStart(prediction, ''), { fallback: 'unparseable' });
+  const starts = rewriteStarts([prediction, prediction, prediction, prediction], [locateAnswer(2), 'garbage', locateAnswer(9), locateAnswer(1)]);
+  assert.equal(starts, { kept: ['3+5=8\n', '', '', ''], fallbacks: 2 }, 'a fallback starts from nothing (the free rewrite) and is counted; k = 1 is not a fallback');
+});
+
+test('training rows: correct samples are duplicates when their text matches with whitespace and a final full stop ignored; y ends with EOS', () => {
+  assert.is(normalisedText(' 8-2 = 6\nThe answer is 6. '), '8-2=6Theansweris6');
+  const prompt = [1, 2];
+  const correct = (text: string, ids: number[]): JudgedPolicySample => ({ prompt, ids, text, correct: true, probs: ids.map(() => 0.9) });
+  const rows = rlmecRows([
+    correct('8-2=6\nThe answer is 6', [5, 6, 9]),
+    correct('8-2 = 6\nThe answer is 6.', [5, 7, 6, 9]),
+    correct('8-2=6\n The answer is 6 .', [5, 6, 8, 9]),
+    { ...correct('8-2=6\nThe answer is 6', [5, 6, 9]), prompt: [1, 3] },
+    correct('8-3=5\nThe answer is 6', [5, 4, 9]),
+  ]);
+  assert.is(rows.duplicates, 2, 'different tokens, the same solution');
+  assert.equal(rows.items.map((i) => i[0]!.response), [[5, 6, 9], [5, 6, 9], [5, 4, 9]], 'another prompt or another text is kept');
+  const byIds = (ids: number[]) => ({ ...correct('', ids), text: undefined });
+  assert.is(rlmecRows([byIds([5, 9]), byIds([5, 9]), byIds([5, 8, 9])]).duplicates, 1, 'without text: the same ids');
+  const tokenizer = byteTokenizer();
+  const eos = tokenizer.eosTokenId!;
+  assert.equal(withEos(tokenizer, [5, 6]), [5, 6, eos], 'a sample that hit max_new_tokens gets EOS');
+  assert.equal(withEos(tokenizer, [5, eos]), [5, eos]);
 });
 
 test.run();

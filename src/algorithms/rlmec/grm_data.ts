@@ -32,6 +32,15 @@ export const REWRITE_PREFIX = 'Correct prediction:';
 
 const numbered = (text: string) => text.split('\n').map((line, i) => `[${i + 1}] ${line}`).join('\n');
 
+/** The error-locating target: step k (1-based) of the prediction is its first wrong one. */
+export const locateAnswer = (k: number) => `The first error step is [${k}]`;
+
+/** k from a locate answer ("The first error step is [k]"); undefined when the text has none. */
+export function parseLocateAnswer(text: string): number | undefined {
+  const m = /The first error step is \[(\d+)\]/.exec(text);
+  return m ? Number(m[1]) : undefined;
+}
+
 /** The rewriting prompt (also the prompt the token-level rewards are teacher-forced on). */
 export function rewritePrompt(question: string, solution: string, prediction: string): string {
   return `Problem: ${question}\nCorrect solution:\n${solution}\nPrediction:\n${prediction}\n${REWRITE_INSTRUCTION}\n`;
@@ -71,7 +80,7 @@ export function grmExamples(samples: readonly GRMSample[], seed: number): GRMDat
       dropped++;
       return;
     }
-    examples.push({ prompt: locatePrompt(s.question, s.solution, s.prediction), completion: `The first error step is [${s.firstError + 1}]`, kind: 'locate' });
+    examples.push({ prompt: locatePrompt(s.question, s.solution, s.prediction), completion: locateAnswer(s.firstError + 1), kind: 'locate' });
     examples.push({ prompt: rewritePrompt(s.question, s.solution, s.prediction), completion: REWRITE_PREFIX + s.rewrite, kind: 'rewrite' });
   });
   return { examples, dropped, copiesSkipped };

@@ -28,7 +28,9 @@ export function grmTokenReward(grm: CausalLM, tokenizer: Tokenizer, o: { batch_s
     if (problems.every((p) => !p)) throw new ConfigError('grm_token_reward: the dataset rows have no question, solution and answer columns; the GRM reads the problem to judge a completion');
     const judged = problems.flatMap((problem, i) => (problem ? [{ problem, ids: kwargs.completion_ids[i]! }] : []));
     const probs = await grmTokenProbabilities(grm, tokenizer, judged, { batch_size: o.batch_size ?? 32 });
+    // GRPO trains on the completion's tokens as generated: a truncated completion has no EOS
+    // token to credit, so the GRM's score of the EOS appended to it is left out here.
     let k = 0;
-    return problems.map((p, i) => (p ? tokenRewards(probs[k++]!, isCorrect(p, completions[i]!)) : null));
+    return problems.map((p, i) => (p ? tokenRewards(probs[k++]!.slice(0, kwargs.completion_ids[i]!.length), isCorrect(p, completions[i]!)) : null));
   });
 }

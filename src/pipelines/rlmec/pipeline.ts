@@ -2,10 +2,13 @@
 // the reward stage (teacher → GRM → rewrites and token rewards) judges them, RLMEC trains on
 // them (for `rounds` rounds), the baselines train from the same start on the same samples,
 // and every model's greedy test accuracy goes into one table (mean ± s.e. over the seeds).
+// RLMEC also runs on top of the "SFT on RL problems" baseline (sampling from it, judged by the
+// seed's trained GRM), and a second table gives the GRM's rewrite success in both modes.
 // With an output folder: config.json, results.json, and per seed samples.jsonl, outputs.jsonl
 // (each method's test solutions), tokens.html and a run folder per trained stage.
-import { grmRewrites, grmTokenProbabilities } from '../../algorithms/rlmec/grm.js';
-import { judgeSamples, type JudgeReport } from '../../algorithms/rlmec/judge.js';
+import { grmRewrites, grmTokenProbabilities, withEos } from '../../algorithms/rlmec/grm.js';
+import { judgeSamples, type JudgeReport, type JudgeResult } from '../../algorithms/rlmec/judge.js';
+import { GRM_REWRITE_MODES } from '../../algorithms/rlmec/rewrite_start.js';
 import { tokenRewards } from '../../algorithms/rlmec/token_rewards.js';
 import { RLMECTrainer } from '../../algorithms/rlmec/trainer.js';
 import { sftConfig } from '../../algorithms/sft/config.js';
@@ -18,6 +21,7 @@ import { solveProblems, testAccuracy, type Solution } from '../../tasks/solve.js
 import type { Tokenizer } from '../../text/tokenizer.js';
 import { pipelineBase, trainedCopy, trainedRole } from '../../training/config/peft.js';
 import type { RunStorage } from '../../training/run/run_storage.js';
+import type { TrainOptions } from '../../training/trainer.js';
 import { formatTable, summarise, tableRows, type MethodSummary, type RowKey } from '../comparison_table.js';
 import { SeedStages, runSeeds, type SeedHooks, type SeedLoopResult, type SeedRun } from '../seed_loop.js';
 import { writeJsonl, writeText, type ExperimentHooks } from '../stage.js';
@@ -25,9 +29,9 @@ import { trainDPO, trainGRPO, trainGRPOWithGRM, trainPPO, trainRFT, trainRLOO, t
 import type { RLMECRunConfig } from './run_config.js';
 import type { RLMECSource, SeedData } from './source.js';
 
-/** The table's rows, in order: the start, the baselines, RLMEC. */
+/** The table's rows, in order: the start, the baselines (RLMEC on top of SFT on RL problems beside it), RLMEC. */
 export const METHODS = tableRows({
-  sft: 'SFT (start)', sft_more: 'SFT on RL problems', rft: 'RFT', dpo: 'DPO', ppo: 'PPO', rloo: 'RLOO (accuracy)', grpo: 'GRPO (accuracy)', grpo_grm: 'GRPO + GRM token rewards', rlmec: 'RLMEC',
+  sft: 'SFT (start)', sft_more: 'SFT on RL problems', sft_more_rlmec: 'SFT on all problems → RLMEC', rft: 'RFT', dpo: 'DPO', ppo: 'PPO', rloo: 'RLOO (accuracy)', grpo: 'GRPO (accuracy)', grpo_grm: 'GRPO + GRM token rewards', rlmec: 'RLMEC',
 });
 export type MethodKey = RowKey<typeof METHODS>;
 
@@ -39,10 +43,16 @@ export interface SeedResult extends SeedRun {
   judge: JudgeReport[];
   /** RLMEC's optimizer steps per round (the baselines' budget is the first round's). */
   steps: number[];
+  /** RLMEC on top of "SFT on RL problems": its reward stage (the seed's GRM, not retrained) and its optimizer steps. */
+  sft_more_rlmec?: { judge: JudgeReport; steps: number };
 }
 
-/** results.json: the backend, the data, each seed's result, the test-accuracy table (mean ± s.e. over the seeds) and its text, the seconds. */
-export type RLMECExperimentResult = SeedLoopResult<SeedResult, { table: MethodSummary[]; text: string }>;
+/**
+ * results.json: the backend, the data, each seed's result, the test-accuracy table (mean ±
+ * s.e. over the seeds), the GRM's first-round rewrite success per mode (the fraction of
+ * erroneous samples rewritten to the right answer), their text, the seconds.
+ */
+export type RLMECExperimentResult = SeedLoopResult<SeedResult, { table: MethodSummary[]; rewrite_table: MethodSummary[]; text: string }>;
 
 export async function runRLMECExperiment(backend: Backend, config: RLMECRunConfig, source: RLMECSource, hooks: ExperimentHooks = {}): Promise<RLMECExperimentResult> {
   return runSeeds(backend, source, hooks, {
@@ -51,10 +61,15 @@ export async function runRLMECExperiment(backend: Backend, config: RLMECRunConfi
     tables: (results, seeds) => {
       const methods = METHODS.filter((m) => config.baselines || m.key === 'sft' || m.key === 'rlmec');
       const table = methods.map((m) => summarise(m.label, results.map((r) => r.accuracy[m.key] ?? NaN)));
-      return { table, text: formatTable(table, seeds) };
+      const rewrite_table = (['free', 'locate_then_rewrite'] as const).map((mode) => summarise(mode, results.map((r) => rewriteSuccess(r.judge[0]!, mode))));
+      const rewriteText = `GRM rewrite success (free vs locate_then_rewrite; the rows use ${config.grm_rewrite_mode})\n${formatTable(rewrite_table, seeds, { metric: 'wrong samples rewritten right' })}`;
+      return { table, rewrite_table, text: `${formatTable(table, seeds)}\n\n${rewriteText}` };
     },
   });
 }
+
+/** The fraction of a reward stage's erroneous samples the GRM rewrote to the right answer in `mode` (NaN: not measured). */
+const rewriteSuccess = (r: JudgeReport, mode: keyof JudgeReport['rewriteSuccess']) => (r.erroneous ? (r.rewriteSuccess[mode] ?? NaN) / r.erroneous : NaN);
 
 /** The baselines in the table's order, each trained from the start on the first round's samples (or problems, online). */
 const BASELINES: [MethodKey, (i: BaselineInput) => Promise<BaselineResult>][] = [
@@ -155,34 +170,70 @@ class SeedPipeline extends SeedStages<SeedResult> {
     this.hooks.signal?.throwIfAborted();
     const suffix = round ? `_round${round + 1}` : '';
     const samples = round ? await this.#solve(policy, seed + round * 7919) : firstSamples;
+    const judged = await this.#judge(samples, grm, suffix, round === 0 ? await this.stage(`grm${suffix}`, 'loss') : undefined, round === 0);
+    this.#result.judge.push(judged.report);
+    // An adapter's first round starts from a zero update: the policy as it was is the start itself.
+    this.#result.steps.push(await this.#trainRLMEC(`rlmec${suffix}`, policy, round === 0 && c.use_peft ? start : undefined, judged));
+  }
+
+  /**
+   * The reward stage on `samples` (`label` names it in the log and samples<label>.jsonl); the
+   * GRM trains first when `grmTrain` (its stage) is given; `compareModes`: also measure the
+   * other rewrite mode (the report's rewrite table reads the first round's). Throws when
+   * nothing is left to train on.
+   */
+  async #judge(samples: Solution[], grm: CausalLM, label: string, grmTrain: TrainOptions | undefined, compareModes: boolean): Promise<JudgeResult> {
+    const { c, seed } = this;
+    const t0 = performance.now();
     const judged = await judgeSamples(samples, {
       grm,
       tokenizer: this.#tokenizer,
       teacher: this.#data.teacher,
       grmConfig: sftConfig({ seed, max_steps: c.grm_max_steps, learning_rate: c.grm_learning_rate, per_device_train_batch_size: c.grm_batch_size, lr_scheduler_type: 'cosine', warmup_ratio: 0.05, save_steps: c.save_steps, logging_steps: c.logging_steps }),
-      trainGRM: round === 0,
+      trainGRM: grmTrain !== undefined,
+      rewriteMode: c.grm_rewrite_mode,
+      compareRewriteModes: compareModes,
       ...this.#gen,
-      train: await this.stage(`grm${suffix}`, 'loss'),
+      ...(grmTrain ? { train: grmTrain } : {}),
     });
-    this.#result.judge.push(judged.report);
-    this.log(`reward stage${suffix}: ${describeJudge(judged.report, this.#data.teacher.name)}`);
-    if (this.hooks.storage) await writeSamples(this.hooks.storage, `samples${suffix}.jsonl`, this.#tokenizer, samples, judged);
+    // The seconds include the GRM's training when it trains here; they size the rewrite passes' cost.
+    this.log(`reward stage${label}: ${describeJudge(judged.report, this.#data.teacher.name)} (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+    if (this.hooks.storage) await writeSamples(this.hooks.storage, `samples${label}.jsonl`, this.#tokenizer, samples, judged);
     if (!judged.items.length) {
       const r = judged.report;
       throw new ConfigError(
-        `RLMEC: nothing to train on in seed ${seed}${suffix}: all ${r.erroneous} erroneous samples were dropped because the GRM's rewrite never reached the right answer, ` +
+        `RLMEC: nothing to train on in seed ${seed}${label}: all ${r.erroneous} erroneous samples were dropped because the GRM's rewrite never reached the right answer, ` +
           'and no sample was correct. Train the GRM longer (grm_max_steps, grm_learning_rate), give a rewrites_file, or start from a stronger policy.',
       );
     }
-    // An adapter's first round starts from a zero update: the policy as it was is the start itself.
-    const copy = round === 0 && c.use_peft ? undefined : policy.clone().freeze();
+    return judged;
+  }
+
+  /** RLMEC on `judged`'s rows, training `policy` in place against `reference` (default: a frozen copy of the policy as it is); its optimizer steps. */
+  async #trainRLMEC(stage: string, policy: CausalLM, reference: CausalLM | undefined, judged: JudgeResult): Promise<number> {
+    const copy = reference ? undefined : policy.clone().freeze();
     try {
-      const trainer = new RLMECTrainer({ policy, reference: copy ?? start, tokenizer: this.#tokenizer, config: c, train: judged.items });
-      this.#result.steps.push(trainer.totalSteps);
-      await trainer.train(await this.stage(`rlmec${suffix}`, trainer.keyMetric));
+      const trainer = new RLMECTrainer({ policy, reference: reference ?? copy!, tokenizer: this.#tokenizer, config: this.c, train: judged.items });
+      await trainer.train(await this.stage(stage, trainer.keyMetric));
+      return trainer.totalSteps;
     } finally {
       copy?.dispose();
     }
+  }
+
+  /**
+   * RLMEC on top of "SFT on RL problems" (the SFT model that has seen the RL problems'
+   * reference solutions): its samples of the problems, judged by the seed's GRM as trained in
+   * the first round (not retrained), RLMEC with it as π_ref, then its test accuracy.
+   */
+  async #rlmecOnSFT(sftMore: CausalLM, grm: CausalLM): Promise<void> {
+    const t0 = performance.now();
+    const samples = await this.#solve(sftMore, this.seed);
+    this.log(`sft_more_rlmec: sampled ${samples.length} solutions in ${((performance.now() - t0) / 1000).toFixed(0)} s; ${samples.filter((s) => s.correct).length} correct`);
+    const judged = await this.#judge(samples, grm, '_sft_more', undefined, false);
+    const steps = await this.#trainRLMEC('sft_more_rlmec', sftMore, undefined, judged);
+    this.#result.sft_more_rlmec = { judge: judged.report, steps };
+    await this.#evaluate('sft_more_rlmec', sftMore);
   }
 
   /** The baselines from the start on the first round's samples, for RLMEC's first-round budget; each evaluated, then freed. */
@@ -201,6 +252,8 @@ class SeedPipeline extends SeedStages<SeedResult> {
       }
       try {
         await this.#evaluate(key, out.model);
+        // RLMEC on top trains this model in place, after its own row is measured.
+        if (key === 'sft_more') await this.#rlmecOnSFT(out.model, grm);
       } finally {
         out.model.dispose();
       }
@@ -223,8 +276,9 @@ function describeJudge(r: JudgeReport, teacher: string): string {
   const parts = [
     `${r.erroneous} erroneous and ${r.correct} correct samples`,
     `teacher (${teacher}) failed on ${r.teacherFailed}`,
-    `GRM examples ${r.grmExamples.locate} locate + ${r.grmExamples.rewrite} rewrite + ${r.grmExamples.copy} copy`,
-    `GRM rewrites right ${r.rewritesCorrect}/${r.erroneous}`,
+    r.grmTrained ? `GRM examples ${r.grmExamples.locate} locate + ${r.grmExamples.rewrite} rewrite + ${r.grmExamples.copy} copy` : 'GRM as trained before (not retrained)',
+    `GRM rewrites right ${r.rewritesCorrect}/${r.erroneous} (${r.rewriteMode}${r.rewriteMode === 'locate_then_rewrite' ? `, ${r.locateFallbacks} locate answers unusable: rewritten freely` : ''})`,
+    ...GRM_REWRITE_MODES.filter((m) => m !== r.rewriteMode && r.rewriteSuccess[m] !== undefined).map((m) => `${m} would rewrite right ${r.rewriteSuccess[m]}/${r.erroneous}`),
     `dropped ${r.dropped} erroneous samples whose rewrite failed`,
     `removed ${r.duplicates} duplicate correct samples`,
   ];
@@ -232,15 +286,15 @@ function describeJudge(r: JudgeReport, teacher: string): string {
 }
 
 /** Every judged sample: its text, whether it is right, the GRM's rewrite and each token's reward. */
-async function writeSamples(storage: RunStorage, path: string, tokenizer: Tokenizer, samples: readonly Solution[], judged: { judged: { probs: number[] }[]; rewrites: string[] }): Promise<void> {
+async function writeSamples(storage: RunStorage, path: string, tokenizer: Tokenizer, samples: readonly Solution[], judged: Pick<JudgeResult, 'judged' | 'rewrites'>): Promise<void> {
   const lines = samples.map((s, i) => {
-    const probs = judged.judged[i]!.probs;
+    const { ids, probs } = judged.judged[i]!;
     return JSON.stringify({
       question: s.problem.question,
       prediction: s.text,
       correct: s.correct,
       rewrite: s.correct ? null : judged.rewrites[i],
-      tokens: s.ids.map((id) => tokenizer.decode([id])),
+      tokens: ids.map((id) => tokenizer.decode([id])),
       rewards: tokenRewards(probs, s.correct),
     });
   });
@@ -258,14 +312,14 @@ async function writeTokensHtml(storage: RunStorage, c: RLMECRunConfig, tokenizer
   }
   const judged = shown.map((s) => ({ problem: s.problem, ids: s.ids }));
   const probs = await grmTokenProbabilities(grm, tokenizer, judged, gen);
-  const rewrites = await grmRewrites(grm, tokenizer, judged, gen);
+  const rewrites = (await grmRewrites(grm, tokenizer, judged, { ...gen, mode: c.grm_rewrite_mode })).texts;
   const entries: TokenRewardEntry[] = shown.map((s, i) => {
     const rewards = tokenRewards(probs[i]!, s.correct);
     return {
       question: s.problem.question,
       correct: s.correct,
       answer: s.problem.answer,
-      tokens: s.ids.map((id, k) => ({ text: tokenizer.decode([id]), reward: rewards[k]! })),
+      tokens: withEos(tokenizer, s.ids).map((id, k) => ({ text: tokenizer.decode([id]), reward: rewards[k]! })),
       ...(s.correct ? {} : { rewrite: rewrites[i]! }),
     };
   });

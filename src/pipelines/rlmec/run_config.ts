@@ -3,8 +3,9 @@
 // teacher and the GRM, the RLMEC objective (RLMECConfig's keys), rounds — and the baselines
 // trained on the same samples and budget for the comparison table.
 import { RLMEC_KEYS, type RLMECConfig } from '../../algorithms/rlmec/config.js';
+import { GRM_REWRITE_MODES, type GRMRewriteMode } from '../../algorithms/rlmec/rewrite_start.js';
 import { ConfigError } from '../../errors.js';
-import { booleanKey, integerKey, numberKey, resolveConfig, stringKey, type ConfigSchema } from '../../training/config/schema.js';
+import { booleanKey, enumKey, integerKey, numberKey, resolveConfig, stringKey, type ConfigSchema } from '../../training/config/schema.js';
 import { checkTrainingConfig } from '../../training/config/training.js';
 import { builtinPolicyKeys, type BuiltinPolicyConfig } from '../builtin_policy.js';
 
@@ -26,6 +27,7 @@ export interface RLMECRunConfig extends RLMECConfig, BuiltinPolicyConfig {
   grm_max_steps: number;
   grm_learning_rate: number;
   grm_batch_size: number;
+  grm_rewrite_mode: GRMRewriteMode;
   baseline_learning_rate: number;
   dpo_learning_rate: number;
   dpo_beta: number;
@@ -67,6 +69,7 @@ export const RLMEC_RUN_CONFIG: ConfigSchema<RLMECRunConfig> = {
     grm_max_steps: integerKey(800, 'SFT steps of the GRM on the locate/rewrite/copy examples.', { min: 1 }),
     grm_learning_rate: numberKey(2e-3, 'SFT learning rate of the GRM.', { min: 0 }),
     grm_batch_size: integerKey(12, 'GRM examples per SFT step.', { min: 1 }),
+    grm_rewrite_mode: enumKey(GRM_REWRITE_MODES, 'locate_then_rewrite', 'How the trained GRM rewrites a wrong sample: locate_then_rewrite (as the RLMEC authors\' code: it first answers the locate prompt, then continues the rewrite after the prediction\'s steps before the located one; an unusable locate answer falls back to the free rewrite, counted) or free (the whole rewrite generated). The report gives both modes\' rewrite success.'),
     baseline_learning_rate: numberKey(2e-3, 'Learning rate of the SFT (more steps) and RFT baselines.', { min: 0 }),
     dpo_learning_rate: numberKey(2e-5, 'Learning rate of the DPO baseline.', { min: 0 }),
     dpo_beta: numberKey(0.1, 'β of the DPO baseline.', { min: 0, minExclusive: true }),
