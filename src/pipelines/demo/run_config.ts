@@ -1,7 +1,7 @@
 // The settings of `webrlhf demo`: which pipelines run, where, on which backend, and at which
 // scale. The demo scale is each pipeline's own defaults for one seed (RLMEC without its
-// baselines), so it finishes in minutes on a laptop CPU; `full` runs the 3-seed tables of
-// docs/RLP.md and docs/RLMEC.md.
+// baselines, RLP on 500 evaluation prompts without its SPG ablation), so it finishes in
+// minutes on a laptop CPU; `full` runs the 3-seed tables of docs/RLP.md and docs/RLMEC.md.
 import type { RLPRunConfig } from '../rlp/run_config.js';
 import { booleanKey, enumKey, integerKey, resolveConfig, stringKey, type ConfigSchema } from '../../training/config/schema.js';
 
