@@ -117,10 +117,12 @@ test('the RLP experiment trains every stage (the SPG ablation too), writes its o
   for (const row of first.table) assert.ok(row.mean >= 0 && row.mean <= 100, `${row.method} win-rate ${row.mean}`);
   const seed = first.seeds[0]!;
   // Sampled evaluation: each policy's score on a prompt averages its two answers.
-  for (const key of ['sft', 'best_of_n', 'ppo', 'rlp_uml', 'rlp_spg', 'rlp_spg_policy_labelled', 'rlp_spg_reward_ranked', 'rlp_spg_gamma_0'] as const) {
+  for (const key of ['sft', 'ppo', 'rlp_uml', 'rlp_spg', 'rlp_spg_policy_labelled', 'rlp_spg_reward_ranked', 'rlp_spg_gamma_0'] as const) {
     const w = seed.winRate[key]!;
     assert.equal([w.n, w.wins + w.draws + w.losses], [8, 16], `${key}: 8 prompts, 2 answers each`);
   }
+  const best = seed.winRate.best_of_n!;
+  assert.equal([best.n, best.wins + best.draws + best.losses], [8, 8], 'best-of-n: one pick per prompt');
   assert.equal(first.pairedTable.map((r) => r.method), ['PPO − SFT', 'best-of-n − SFT', 'RLP-UML − PPO', 'RLP-SPG − PPO', 'RLP-SPG − policy-labelled pairs', 'RLP-SPG − pairs ranked by r_φ', 'RLP-SPG − γ = 0']);
   const ppoSft = seed.pairedDifferences['ppo-sft']!;
   assert.ok(Math.abs(ppoSft.mean - (seed.winRate.ppo!.win_rate - seed.winRate.sft!.win_rate)) < 1e-9, 'the mean paired difference is the difference of the win-rates');

@@ -443,35 +443,29 @@ class SeedPipeline extends SeedStages<RLPSeedResult> {
     return (a, b, prompt) => perPrompt.get(prompt)!(a, b, prompt);
   }
 
-  /** Samples per evaluation prompt (1: greedy, or best-of-n's one pick). */
-  get #evalSamples(): number {
-    return this.c.eval_decoding === 'sampled' ? this.c.eval_samples_per_prompt : 1;
-  }
-
   /**
    * Best-of-n: per evaluation prompt, the SFT sample r_φ scores highest among best_of_n drawn at
-   * rlp_temperature; sampled evaluation makes eval_samples_per_prompt such picks per prompt,
-   * each from its own best_of_n samples, so that its score averages as many answers as the others'.
+   * rlp_temperature. One pick per prompt, also in sampled evaluation: each pick costs best_of_n
+   * samples, and eval_samples_per_prompt picks would cost more than every other row's answers
+   * together; its win-rate is the same expectation, with a wider standard error.
    */
   async #bestOfN(sft: CausalLM, reward: CausalLM): Promise<string[][]> {
-    const n = this.c.best_of_n, picks = this.#evalSamples;
-    const groups = await this.#sample(sft, this.#data.eval.map((e) => e.prompt), n * picks, this.c.rlp_temperature, this.seed + 2);
+    const groups = await this.#sample(sft, this.#data.eval.map((e) => e.prompt), this.c.best_of_n, this.c.rlp_temperature, this.seed + 2);
     const scores = await this.#scores(reward, groups.flat());
     let k = 0;
     return groups.map((g) => {
-      const best: string[] = [];
-      for (let p = 0; p < picks; p++, k += n) {
-        let top = 0;
-        for (let i = 1; i < n; i++) if (scores[k + i]! > scores[k + top]!) top = i;
-        best.push(g[p * n + top]!.text);
-      }
-      return best;
+      let best = 0;
+      g.forEach((_, i) => {
+        if (scores[k + i]! > scores[k + best]!) best = i;
+      });
+      k += g.length;
+      return [g[best]!.text];
     });
   }
 
   /** A policy's answers to the evaluation prompts: one greedy, or eval_samples_per_prompt samples at rlp_temperature (the same draws' seed for every policy). */
   async #answers(model: CausalLM, prompts: string[]): Promise<string[][]> {
-    if (this.c.eval_decoding === 'sampled') return (await this.#sample(model, prompts, this.#evalSamples, this.c.rlp_temperature, this.seed + 4)).map((g) => g.map((s) => s.text));
+    if (this.c.eval_decoding === 'sampled') return (await this.#sample(model, prompts, this.c.eval_samples_per_prompt, this.c.rlp_temperature, this.seed + 4)).map((g) => g.map((s) => s.text));
     const greedy = await generate(model, prompts, { tokenizer: this.#tokenizer, do_sample: false, max_new_tokens: this.c.max_new_tokens, batch_size: this.c.generation_batch_size });
     return greedy.map((g) => [g.text]);
   }
@@ -502,7 +496,7 @@ class SeedPipeline extends SeedStages<RLPSeedResult> {
       this.log(`${label}: win-rate ${winRate.win_rate.toFixed(1)} ± ${winRate.standard_error.toFixed(1)} (${winRate.wins} wins, ${winRate.draws} draws, ${winRate.losses} losses)`);
     }
     if (this.hooks.storage) {
-      // Greedy: each policy's answer and code; sampled: the lists of them.
+      // Greedy: each policy's answer and code; sampled: the lists of them (best-of-n's of one pick).
       const one = <T>(xs: T[]) => (this.c.eval_decoding === 'greedy' ? xs[0] : xs);
       const rows = this.#data.eval.map((e, i) => ({
         prompt: e.prompt,

@@ -91,7 +91,7 @@ export const RLP_RUN_CONFIG: ConfigSchema<RLPRunConfig> = {
     ppo_learning_rate: numberKey(1e-4, 'Learning rate of PPO (policy and value model).', { min: 0 }),
     ppo_batch_size: integerKey(32, 'Rollouts per PPO step.', { min: 1 }),
     ppo_kl_coef: numberKey(0.05, 'β of the KL penalty; null: the preset\'s (alpacafarm: 0.0067, which let PPO drift far from SFT on these reward models).', { min: 0, nullable: true }),
-    best_of_n: integerKey(16, 'Best-of-n baseline: SFT samples per evaluation prompt, the one r_φ scores highest is evaluated.', { min: 1 }),
+    best_of_n: integerKey(16, 'Best-of-n baseline: SFT samples per evaluation prompt at rlp_temperature, the one r_φ scores highest is evaluated.', { min: 1 }),
     rlp_num_samples: integerKey(10, 'Samples per unlabeled prompt from the PPO policy (the spec: n = 10).', { min: 2 }),
     rlp_temperature: numberKey(1, 'Temperature of those samples (the spec: 1.0).', { min: 0, minExclusive: true }),
     ...MIB_KEYS,
@@ -100,7 +100,7 @@ export const RLP_RUN_CONFIG: ConfigSchema<RLPRunConfig> = {
     spg_cosine_tau: numberKey(0.9, 'τ of the cosine equivalence.', { min: -1, max: 1 }),
     // The evaluation protocol, the reward model's size and SPG's ablation (docs/RLP.md).
     eval_decoding: enumKey(['sampled', 'greedy'] as const, 'sampled', 'How every policy answers the evaluation prompts (AlpacaFarm: sampled): eval_samples_per_prompt samples at rlp_temperature, or one greedy answer.'),
-    eval_samples_per_prompt: integerKey(4, 'Sampled evaluation: samples per prompt (and best-of-n picks, each from its own best_of_n samples); a prompt\'s score is their mean value (win 1, draw ½, loss 0).', { min: 1 }),
+    eval_samples_per_prompt: integerKey(4, 'Sampled evaluation: answers per prompt of each policy (best-of-n makes one pick of best_of_n samples); a prompt\'s score is their mean value (win 1, draw ½, loss 0).', { min: 1 }),
     eval_bootstrap_resamples: integerKey(1000, 'Resamples of the paired per-prompt bootstrap behind the paired-difference table\'s 95% intervals.', { min: 1 }),
     reward_n_embd: integerKey(null, 'Reward models\' width; null: the policy\'s (each reward model then starts from SFT). Any reward_n_* set trains a language model of that size on the demonstrations first (stage reward_base), and the reward models start from it.', { min: 1, nullable: true }),
     reward_n_layer: integerKey(null, 'Reward models\' layers; null: the policy\'s.', { min: 1, nullable: true }),
