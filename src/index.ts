@@ -208,18 +208,20 @@ export {
   runRLMECExperiment, METHODS, type MethodKey, type RLMECExperimentResult, type SeedResult,
 } from './pipelines/rlmec/pipeline.js';
 export { summarise, formatTable, percent, type MethodSummary, type TableFormat } from './pipelines/comparison_table.js';
-export { DEMO_RUN_CONFIG, DEMO_PIPELINES, DEMO_PEFT, FULL_SEEDS, demoRunConfig, type DemoRunConfig, type DemoPipelines } from './pipelines/demo/run_config.js';
+export { DEMO_RUN_CONFIG, DEMO_PIPELINES, DEMO_PEFT, DEMO_RLP_SCALE, FULL_SEEDS, demoRunConfig, type DemoRunConfig, type DemoPipelines } from './pipelines/demo/run_config.js';
 // Both pipelines take the same hooks (output, log, progress, onStep, signal); the per-pipeline names stay for existing code.
 export type { ExperimentHooks, ExperimentHooks as RLMECExperimentHooks, ExperimentHooks as RLPExperimentHooks, StageStepEvent } from './pipelines/stage.js';
 export { demoReport, type DemoReportInput } from './pipelines/demo/report.js';
 export { runDemo, trainingNote, type DemoHooks, type DemoOverrides, type DemoResult } from './pipelines/demo/demo.js';
-export { RLP_RUN_CONFIG, RLP_STAGES, RLP_METHODS, rlpRunConfig, rerunStages, type RLPRunConfig, type RLPStage, type RLPMethodChoice } from './pipelines/rlp/run_config.js';
+export { RLP_RUN_CONFIG, RLP_STAGES, RLP_METHODS, rlpRunConfig, rerunStages, rewardModelSize, spgAblations, type RLPRunConfig, type RLPStage, type RLPMethodChoice } from './pipelines/rlp/run_config.js';
 export { builtinInstructionSource, builtinTaskOptions, type RLPSource, type RLPSeedData, type LabelledPreferences } from './pipelines/rlp/source.js';
 export {
-  runRLPExperiment, RLP_POLICIES, RLP_REWARD_MODELS, type RLPPolicyKey, type RLPRewardKey, type RLPSeedResult, type RLPExperimentResult,
+  runRLPExperiment, RLP_POLICIES, RLP_REWARD_MODELS, SPG_ABLATION_ROWS, RLP_PAIRED_DIFFERENCES, type RLPTables, type RLPPolicyKey, type RLPRewardKey, type RLPSeedResult, type RLPExperimentResult,
 } from './pipelines/rlp/pipeline.js';
-export { winRate, evaluateWinRate, type PreferenceCode, type PreferenceAnnotator, type AnnotatedItem, type WinRateResult } from './eval/win_rate.js';
+export { winRate, promptWinRate, evaluateWinRate, type PreferenceCode, type PreferenceAnnotator, type AnnotatedItem, type WinRateResult } from './eval/win_rate.js';
+export { pairedBootstrap, type PairedBootstrapOptions, type PairedDifference } from './eval/paired_bootstrap.js';
 export { clusterOutputs, type Equivalence } from './algorithms/rlp/clustering.js';
+export { SPG_ABLATIONS, rankedPair, rankedPreferences, meanLogprob, type SPGAblation, type RankedGroup, type RankedPair } from './algorithms/rlp/spg_ablation.js';
 export { cosineEquivalence, type EmbeddingSource } from './algorithms/rlp/cosine_equivalence.js';
 export {
   selectSyntheticPair, synthesizePreferences, mergePreferences, DEFAULT_SPG_GAMMA,

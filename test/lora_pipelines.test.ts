@@ -17,7 +17,7 @@ const test = suite('lora pipelines');
 test('the RLP experiment with use_peft: every stage after SFT is a LoRA adapter on the frozen SFT policy, saved as PEFT files, and no stage holds a copy of its weights', async () => {
   const be = await backend();
   // Wider than TINY and with small batches, so that the weights, not the activations, tell the runs apart.
-  const settings: Partial<RLPRunConfig> = { ...TINY, method: 'uml', n_embd: 64, n_layer: 2, reward_batch_size: 8, ppo_batch_size: 4, generation_batch_size: 16, ppo_total_episodes: 8 };
+  const settings: Partial<RLPRunConfig> = { ...TINY, method: 'uml', n_embd: 64, n_layer: 2, reward_batch_size: 8, reward_num_train_epochs: 1, ppo_batch_size: 4, generation_batch_size: 16, ppo_total_episodes: 8 };
   /** The most device bytes in use during each stage's steps, beyond those in use before the run. */
   const run = async (options: Partial<RLPRunConfig>) => {
     const config = rlpRunConfig({ ...settings, ...options });

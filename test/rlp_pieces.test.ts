@@ -1,10 +1,12 @@
-// RLP's host-side pieces on hand-made inputs: AlpacaFarm's win-rate, SPG's clustering,
-// confidence filter and pair selection, the cosine equivalence, and preference-data hygiene.
+// RLP's host-side pieces on hand-made inputs: AlpacaFarm's win-rate (one or several answers
+// per prompt), the paired bootstrap, SPG's clustering, confidence filter and pair selection,
+// the SPG ablation's pairs, the cosine equivalence, and preference-data hygiene.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   AnnotatorError, ConfigError, EquivalenceError,
-  auditPreferences, clusterOutputs, cosineEquivalence, evaluateWinRate, mergePreferences, selectSyntheticPair, synthesizePreferences, winRate,
+  auditPreferences, clusterOutputs, cosineEquivalence, evaluateWinRate, meanLogprob, mergePreferences, pairedBootstrap, promptWinRate, rankedPair, rankedPreferences,
+  selectSyntheticPair, synthesizePreferences, winRate,
   type Equivalence, type PreferenceCode, type SampleGroup,
 } from 'webrlhf';
 import { errorOf, rejectsWith } from './harness/rejects.js';
@@ -46,6 +48,59 @@ test('win-rate: an invalid code names its index and value; no codes is an error'
   assert.throws(() => winRate([2, 0, 3 as PreferenceCode]), errorOf(AnnotatorError, /code 2 is 3/, /0 \(draw\), 1 \(reference wins\) or 2 \(model wins\)/));
   assert.throws(() => winRate([2, '1' as unknown as PreferenceCode]), (e: unknown) => e instanceof AnnotatorError && e.index === 1 && e.value === '1');
   assert.throws(() => winRate([]), errorOf(ConfigError, /no preference codes/));
+});
+
+test('promptWinRate: a prompt scores the mean value of its codes; the s.e. is over prompts; one code per prompt is winRate', () => {
+  // Prompt scores: (1 + ½ + 0 + 1)/4 = 0.625, (0 + 0)/2 = 0, 1: mean 0.541666…
+  const r = promptWinRate([[2, 0, 1, 2], [1, 1], [2]]);
+  assert.equal(r.scores, [0.625, 0, 1]);
+  assert.ok(Math.abs(r.win_rate - (100 * 1.625) / 3) < 1e-12, `win-rate ${r.win_rate}`);
+  const mean = 1.625 / 3;
+  const sd = Math.sqrt(((0.625 - mean) ** 2 + mean ** 2 + (1 - mean) ** 2) / 2);
+  assert.ok(Math.abs(r.standard_error - (100 * sd) / Math.sqrt(3)) < 1e-12, `standard error ${r.standard_error}`);
+  assert.equal([r.n, r.wins, r.draws, r.losses], [3, 3, 1, 3], 'n counts prompts; wins, draws and losses count every code');
+  const codes: PreferenceCode[] = [2, 1, 0, 2, 2];
+  const { scores, ...single } = promptWinRate(codes.map((c) => [c]));
+  assert.equal(single, winRate(codes));
+  assert.equal(scores, [1, 0, 0.5, 1, 1]);
+  assert.throws(() => promptWinRate([[2], []]), errorOf(ConfigError, /prompt 1 has no preference codes/));
+  assert.throws(() => promptWinRate([[2], [0, 5 as PreferenceCode]]), (e: unknown) => e instanceof AnnotatorError && e.index === 2 && e.value === 5);
+});
+
+/** Per-prompt scores (win-rate points) of hand-made codes, two samples per prompt. */
+const points = (groups: PreferenceCode[][]) => promptWinRate(groups).scores.map((x) => 100 * x);
+
+test('paired bootstrap: the mean per-prompt difference, an interval around it of the normal width, identical rows give [0, 0], the same seed the same interval', () => {
+  // 200 prompts: b answers [loss, draw] on each (25 points); a wins both on every fourth prompt
+  // and answers as b elsewhere, so a − b is 75 points on 50 prompts and 0 on the rest: mean 18.75.
+  const b = points(Array.from({ length: 200 }, () => [1, 0]));
+  const a = points(Array.from({ length: 200 }, (_, i) => (i % 4 === 0 ? [2, 2] : [1, 0])));
+  const d = pairedBootstrap(a, b, { seed: 7 });
+  assert.is(d.n, 200);
+  assert.ok(Math.abs(d.mean - 18.75) < 1e-12, `mean ${d.mean}`);
+  assert.ok(d.low < d.mean && d.mean < d.high, `[${d.low}, ${d.high}] holds ${d.mean}`);
+  // The differences' s.e. is 75·√(¼·¾)/√200·√(200/199) ≈ 2.3; a 95% interval spans about ±1.96 of it.
+  const se = (75 * Math.sqrt(0.25 * 0.75)) / Math.sqrt(199);
+  for (const [end, want] of [[d.low, d.mean - 1.96 * se], [d.high, d.mean + 1.96 * se]] as const) {
+    assert.ok(Math.abs(end - want) < 0.6 * se, `end ${end.toFixed(2)} against the normal approximation's ${want.toFixed(2)}`);
+  }
+  assert.equal(pairedBootstrap(a, b, { seed: 7 }), d, 'the same seed gives the same interval');
+  const spread = Array.from({ length: 101 }, (_, i) => ((i * 37) % 101) - 40);
+  const zeros = spread.map(() => 0);
+  assert.not.equal(pairedBootstrap(spread, zeros, { seed: 1 }), pairedBootstrap(spread, zeros, { seed: 2 }), 'another seed resamples otherwise');
+  const narrow = pairedBootstrap(a, b, { seed: 7, confidence: 0.5 });
+  assert.ok(narrow.low > d.low && narrow.high < d.high, 'a 50% interval lies inside the 95% one');
+  // Swapping the rows negates everything; a row against itself is exactly 0 with a zero-width interval.
+  const swapped = pairedBootstrap(b, a, { seed: 7 });
+  assert.ok(Math.abs(swapped.mean + d.mean) < 1e-12 && Math.abs(swapped.low + d.high) < 1e-9 && Math.abs(swapped.high + d.low) < 1e-9, JSON.stringify(swapped));
+  assert.equal(pairedBootstrap(a, a, { seed: 3 }), { mean: 0, low: 0, high: 0, n: 200 });
+  // Unpaired noise cancels: both rows differ from prompt to prompt, but by the same amount.
+  const shared = Array.from({ length: 50 }, (_, i) => (i * 37) % 100);
+  assert.equal(pairedBootstrap(shared.map((x) => x + 5), shared, { seed: 1 }), { mean: 5, low: 5, high: 5, n: 50 });
+  assert.throws(() => pairedBootstrap([1, 2], [1], { seed: 0 }), errorOf(ConfigError, /2 scores against 1/));
+  assert.throws(() => pairedBootstrap([], [], { seed: 0 }), errorOf(ConfigError, /no prompts/));
+  assert.throws(() => pairedBootstrap([1], [NaN], { seed: 0 }), errorOf(ConfigError, /prompt 0's scores/));
+  assert.throws(() => pairedBootstrap([1], [1], { seed: 0, confidence: 1 }), errorOf(ConfigError, /confidence/));
 });
 
 test('evaluateWinRate: annotates each item in order; a bad or failing annotator names the prompt', async () => {
@@ -189,6 +244,35 @@ test('synthesizePreferences: one pair per kept prompt, counts, confidences, the 
   assert.ok(rejectedBySeed.size > 1, 'different seeds draw different rejected samples');
   assert.throws(() => synthesizePreferences([{ prompt: 'p', outputs: ['a', 'b'], scores: [1] }], sameInitial, { seed: 0 }), errorOf(ConfigError, /2 samples but 1 scores/));
   assert.throws(() => synthesizePreferences([{ prompt: 'p', outputs: ['a', 'b'], scores: [1, NaN] }], sameInitial, { seed: 0 }), errorOf(ConfigError, /score of sample 1 is NaN/));
+});
+
+test('SPG ablation pairs: policy-labelled (mean log-probability per token) and ranked by r_φ take the highest over the lowest, unclustered; γ = 0 keeps low-confidence prompts', () => {
+  // Four samples of one prompt; the policy likes "b" most per token, r_φ likes "ccc" most.
+  const outputs = ['aa', 'b', 'ccc', 'dd'];
+  const logprobs = [[-1, -1], [-0.2], [-0.5, -0.5, -2], [-3, -1]].map(meanLogprob);
+  assert.equal(logprobs, [-1, -0.2, -1, -2]);
+  const policy = rankedPair({ prompt: 'q', outputs, values: logprobs });
+  assert.equal(policy, { kept: true, chosen: 'b', rejected: 'dd', chosenIndex: 1, rejectedIndex: 3 });
+  assert.equal(rankedPair({ prompt: 'q', outputs, values: [-1, -0.2, -1, -0.2] }), { kept: true, chosen: 'b', rejected: 'aa', chosenIndex: 1, rejectedIndex: 0 }, 'ties go to the earliest');
+  const scores = [0.3, -1.5, 2.0, 0.1];
+  assert.equal(rankedPair({ prompt: 'q', outputs, values: scores }), { kept: true, chosen: 'ccc', rejected: 'b', chosenIndex: 2, rejectedIndex: 1 });
+  assert.equal(rankedPair({ prompt: 'q', outputs, values: [1, 1, 1, 1] }), { kept: false }, 'all equal: no preference');
+  assert.equal(rankedPair({ prompt: 'q', outputs: ['x', 'y', 'x'], values: [2, 1, 0] }), { kept: false }, 'the best and worst are the same text');
+  assert.equal(meanLogprob([]), 0);
+  const d = rankedPreferences([
+    { prompt: 'p0', outputs, values: scores },
+    { prompt: 'p1', outputs: ['u', 'v'], values: [0, 0] },
+    { prompt: 'p2', outputs: ['u', 'v'], values: [-1, 1] },
+  ]);
+  assert.equal(d, { records: [{ prompt: 'p0', chosen: 'ccc', rejected: 'b' }, { prompt: 'p2', chosen: 'v', rejected: 'u' }], kept: 2, dropped: 1 });
+  assert.throws(() => rankedPair({ prompt: 'q', outputs, values: [1, 2] }), errorOf(ConfigError, /4 samples but 2 values/));
+  assert.throws(() => rankedPair({ prompt: 'q', outputs: ['a', 'b'], values: [1, Infinity] }), errorOf(ConfigError, /value of sample 1 is Infinity/));
+  // γ = 0: a prompt whose largest cluster holds 3 of 10 samples gives a pair, at γ = 0.5 none.
+  const scattered = group([3, 3, 2, 2], [0, 4, 0, 0, 0, 0, 0, 0, 0, 0]);
+  assert.is(synthesizePreferences([scattered], sameInitial, { seed: 1 }).kept, 0);
+  const gammaZero = synthesizePreferences([scattered], sameInitial, { seed: 1, gamma: 0 });
+  assert.is(gammaZero.records[0]!.chosen, 'a1', "the best-scored of the first largest cluster");
+  assert.not.ok(gammaZero.records[0]!.rejected.startsWith('a'));
 });
 
 test('cosine equivalence: cos ≥ tau, the boundary included; tau checked; embeddings cached', () => {

@@ -1,8 +1,10 @@
 // RLP's pipeline above the pieces (ALGORITHMS.md §4), in every runtime and on both backends:
 // the RLP-UML reward trainer (Bradley–Terry plus the bottleneck, which adds nothing at λ = 0
 // and changes the reward model otherwise), and the five-step experiment on a shrunken built-in
-// task — its tables, the files of every stage, a rerun of one stage with the others loaded,
-// the audit of a preference file a user edited, and an equivalence that throws.
+// task — its tables (win-rates of sampled answers, paired differences, the SPG ablation), the
+// files of every stage, a reward model that learned, a rerun of one stage with the others
+// loaded, a reward model larger than the policy, the audit of a preference file a user edited,
+// and an equivalence that throws.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
@@ -11,6 +13,7 @@ import {
   type StageStepEvent,
 } from 'webrlhf';
 import { errorOf, rejectsWith } from './harness/rejects.js';
+import { rewardFit, storedFolder } from './harness/reward_fit.js';
 import { RLP_TINY as TINY } from './harness/pipeline_settings.js';
 import { legBackendInstance as backend } from './harness/runtime.js';
 
@@ -93,9 +96,11 @@ test('the RLP-UML reward trainer needs two view pairs for the critic', async () 
 
 const files = (storage: ReturnType<typeof memoryRunStorage>) => [...storage.files.keys()];
 
-test('the RLP experiment trains every stage, writes its outputs and gives both tables; a rerun loads the other stages and sets the old output aside', async () => {
+const ALL_STAGES = ['sft', 'reward', 'ppo', 'reward_uml', 'ppo_uml', 'reward_spg', 'ppo_spg', ...['policy_labelled', 'reward_ranked', 'gamma_0'].flatMap((v) => [`reward_spg_${v}`, `ppo_spg_${v}`])];
+
+test('the RLP experiment trains every stage (the SPG ablation too), writes its outputs and gives every table; r_φ learned; a rerun loads the other stages and sets the old output aside', async () => {
   const be = await backend();
-  const config = rlpRunConfig(TINY);
+  const config = rlpRunConfig({ ...TINY, spg_ablation: ['policy_labelled', 'reward_ranked', 'gamma_0'] });
   const storage = memoryRunStorage();
   const lines: string[] = [];
   const steps = new Map<string, number[]>();
@@ -105,26 +110,50 @@ test('the RLP experiment trains every stage, writes its outputs and gives both t
   };
   const first = await runRLPExperiment(be, config, builtinInstructionSource(be, config), { output: storage, log: (l) => lines.push(l), onStep });
   // Every trained stage reports each of its steps, in order, named as its folder is.
-  assert.equal([...steps.keys()], ['sft', 'reward', 'ppo', 'reward_uml', 'ppo_uml', 'reward_spg', 'ppo_spg']);
+  assert.equal([...steps.keys()], ALL_STAGES);
   for (const [stage, seen] of steps) assert.equal(seen, seen.map((_, i) => i + 1), `${stage} steps`);
   assert.equal(first.table.map((r) => r.method), ['SFT', 'best-of-n (r_φ)', 'PPO', 'RLP-UML', 'RLP-SPG']);
   assert.equal(first.preferenceTable.map((r) => r.method), ['r_φ (D)', 'RLP-UML (D + λ·L_M)', 'RLP-SPG (D ∪ D̂)']);
   for (const row of first.table) assert.ok(row.mean >= 0 && row.mean <= 100, `${row.method} win-rate ${row.mean}`);
   const seed = first.seeds[0]!;
+  // Sampled evaluation: each policy's score on a prompt averages its two answers.
+  for (const key of ['sft', 'ppo', 'rlp_uml', 'rlp_spg', 'rlp_spg_policy_labelled', 'rlp_spg_reward_ranked', 'rlp_spg_gamma_0'] as const) {
+    const w = seed.winRate[key]!;
+    assert.equal([w.n, w.wins + w.draws + w.losses], [8, 16], `${key}: 8 prompts, 2 answers each`);
+  }
+  const best = seed.winRate.best_of_n!;
+  assert.equal([best.n, best.wins + best.draws + best.losses], [8, 8], 'best-of-n: one pick per prompt');
+  assert.equal(first.pairedTable.map((r) => r.method), ['PPO − SFT', 'best-of-n − SFT', 'RLP-UML − PPO', 'RLP-SPG − PPO', 'RLP-SPG − policy-labelled pairs', 'RLP-SPG − pairs ranked by r_φ', 'RLP-SPG − γ = 0']);
+  const ppoSft = seed.pairedDifferences['ppo-sft']!;
+  assert.ok(Math.abs(ppoSft.mean - (seed.winRate.ppo!.win_rate - seed.winRate.sft!.win_rate)) < 1e-9, 'the mean paired difference is the difference of the win-rates');
+  assert.ok(ppoSft.low <= ppoSft.mean && ppoSft.mean <= ppoSft.high, JSON.stringify(ppoSft));
+  assert.equal(first.ablationTable.map((r) => r.method), ['policy-labelled pairs', 'pairs ranked by r_φ', 'γ = 0', 'RLP-SPG']);
+  for (const row of first.ablationTable) assert.ok(Number.isFinite(row.preferenceAccuracy.mean) && Number.isFinite(row.winRate.mean), row.method);
+  assert.match(first.text, /paired difference, win-rate points/);
+  assert.match(first.text, /^SPG ablation\s+preference accuracy vs gold\s+win-rate vs reference/m);
+  assert.ok(seed.counts.spg_policy_labelled!.kept! + seed.counts.spg_policy_labelled!.dropped! === 8 && seed.counts.spg_gamma_0!.prompts === 8);
   assert.is(seed.counts.labelling!.pairs, 24);
   assert.is(seed.counts.reward_uml!.view_pairs, 8 * 2, 'two view pairs from four samples of each unlabeled prompt');
   assert.is(seed.counts.spg!.prompts, 8);
   const spg = seed.counts.spg!;
   assert.is(spg.kept! + spg.low_confidence! + spg.single_cluster!, 8);
-  for (const stage of ['sft', 'reward', 'ppo', 'reward_uml', 'ppo_uml', 'reward_spg', 'ppo_spg']) {
+  for (const stage of ALL_STAGES) {
     assert.ok(storage.files.has(`seed-42/${stage}/final/model.safetensors`), `${stage}/final: ${files(storage).filter((f) => f.includes(stage)).join(', ')}`);
   }
   const text = (path: string) => new TextDecoder().decode(storage.files.get(path)!);
-  const samples = text('seed-42/policy_samples.jsonl').trim().split('\n').map((l) => JSON.parse(l));
+  const jsonl = (path: string) => text(path).trim().split('\n').map((l) => JSON.parse(l));
+  const samples = jsonl('seed-42/policy_samples.jsonl');
   assert.is(samples.length, 8);
-  for (const s of samples) assert.ok(s.outputs.length === 4 && s.scores.length === 4 && s.scores.every(Number.isFinite));
-  assert.is(text('seed-42/outputs.jsonl').trim().split('\n').length, 8);
-  assert.ok(JSON.parse(text('results.json')).table.length === 5);
+  for (const s of samples) assert.ok(s.outputs.length === 4 && s.scores.length === 4 && s.scores.every(Number.isFinite) && s.logprobs.every((x: number) => x <= 0));
+  const outputs = jsonl('seed-42/outputs.jsonl');
+  assert.is(outputs.length, 8);
+  assert.equal([outputs[0].outputs.ppo.length, outputs[0].preference.ppo.length], [2, 2], 'outputs.jsonl lists each policy\'s answers and codes');
+  const results = JSON.parse(text('results.json'));
+  assert.equal([results.table.length, results.pairedTable.length, results.ablationTable.length], [5, 7, 4]);
+  assert.ok(Number.isFinite(results.seeds[0].pairedDifferences['rlp_spg-ppo'].high));
+  // Something learned: r_φ ranks most of its own training pairs right (a reward model that never stepped ranks none).
+  const fit = await rewardFit(be, storedFolder(storage, 'seed-42/reward/final'), jsonl('seed-42/preferences.jsonl'), config.n_positions);
+  assert.ok(fit >= 0.75, `r_φ ranks ${(100 * fit).toFixed(0)}% of its training pairs right`);
 
   const rerun = rlpRunConfig({ ...TINY, rerun: 'ppo_spg' });
   const again = await runRLPExperiment(be, rerun, builtinInstructionSource(be, rerun), { output: storage, log: (l) => lines.push(l) });
@@ -147,6 +176,24 @@ test('the RLP experiment on a Qwen3 policy: every stage trains, and the policies
     const saved = JSON.parse(new TextDecoder().decode(storage.files.get(`seed-42/${stage}/final/config.json`)));
     assert.equal([saved.architectures, saved.num_key_value_heads], [['Qwen3ForCausalLM'], 1], stage);
   }
+});
+
+test('a reward model larger than the policy starts from its own base (stage reward_base); greedy evaluation answers once per prompt', async () => {
+  const be = await backend();
+  const config = rlpRunConfig({ ...TINY, method: 'spg', reward_n_embd: 48, reward_n_layer: 2, eval_decoding: 'greedy' });
+  const storage = memoryRunStorage();
+  const lines: string[] = [];
+  const result = await runRLPExperiment(be, config, builtinInstructionSource(be, config), { output: storage, log: (l) => lines.push(l) });
+  const saved = (stage: string) => JSON.parse(new TextDecoder().decode(storage.files.get(`seed-42/${stage}/final/config.json`)));
+  for (const stage of ['reward_base', 'reward', 'reward_spg']) assert.equal([saved(stage).n_embd, saved(stage).n_layer], [48, 2], stage);
+  for (const stage of ['sft', 'ppo', 'ppo_spg']) assert.equal([saved(stage).n_embd, saved(stage).n_layer], [32, 1], stage);
+  assert.ok(lines.some((l) => /reward_base: 48 wide, 2 layer\(s\)/.test(l)));
+  const w = result.seeds[0]!.winRate.ppo!;
+  assert.equal([w.n, w.wins + w.draws + w.losses], [8, 8], 'greedy: one answer per prompt');
+  assert.match(result.text, /win-rate vs reference, % \(greedy\)/);
+  assert.throws(() => rlpRunConfig({ ...TINY, reward_n_embd: 48, use_peft: true }), errorOf(ConfigError, /use_peft/, /reward_n_embd/));
+  assert.throws(() => rlpRunConfig({ ...TINY, reward_n_embd: 50, reward_n_head: 4 }), errorOf(ConfigError, /n_head \(4\) must divide their n_embd \(50\)/));
+  assert.throws(() => rlpRunConfig({ spg_ablation: ['gamma_zero'] as never }), errorOf(ConfigError, /unknown row\(s\) gamma_zero/));
 });
 
 test('the RLP experiment audits a preference file before training on it, and rejects a rerun it cannot load', async () => {

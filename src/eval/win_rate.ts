@@ -38,27 +38,46 @@ function isCode(v: unknown): v is PreferenceCode {
   return v === 0 || v === 1 || v === 2;
 }
 
-/** The win-rate of the model over the reference from the annotators' codes. */
+/** The win-rate of the model over the reference from the annotators' codes, one per prompt. */
 export function winRate(codes: readonly PreferenceCode[]): WinRateResult {
-  const n = codes.length;
+  const { scores: _, ...result } = promptWinRate(codes.map((c) => [c]));
+  return result;
+}
+
+/**
+ * The win-rate when each prompt has several judged outputs (sampled decoding): a prompt's
+ * score is the mean value of its codes, the win-rate 100 · the mean score and its standard
+ * error taken over the prompts (n = prompts; wins, draws and losses count every code).
+ * With one code per prompt this is winRate. `scores` is each prompt's score, in order, for
+ * paired comparisons.
+ */
+export function promptWinRate(groups: readonly (readonly PreferenceCode[])[]): WinRateResult & { scores: number[] } {
+  const n = groups.length;
   if (n === 0) throw new ConfigError('winRate: no preference codes; evaluate at least one output against its reference');
-  let wins = 0, losses = 0, draws = 0;
-  codes.forEach((c, index) => {
-    if (!isCode(c)) {
-      throw new AnnotatorError(
-        `winRate: preference code ${index} is ${showValue(c)}; each code must be 0 (draw), 1 (reference wins) or 2 (model wins)`,
-        { index, value: c },
-      );
+  let wins = 0, losses = 0, draws = 0, index = 0;
+  const scores = groups.map((codes, prompt) => {
+    if (!codes.length) throw new ConfigError(`winRate: prompt ${prompt} has no preference codes; judge at least one output per prompt`);
+    let sum = 0;
+    for (const c of codes) {
+      if (!isCode(c)) {
+        throw new AnnotatorError(
+          `winRate: preference code ${index} is ${showValue(c)}; each code must be 0 (draw), 1 (reference wins) or 2 (model wins)`,
+          { index, value: c },
+        );
+      }
+      if (c === 2) wins++;
+      else if (c === 1) losses++;
+      else draws++;
+      sum += VALUE[c];
+      index++;
     }
-    if (c === 2) wins++;
-    else if (c === 1) losses++;
-    else draws++;
+    return sum / codes.length;
   });
-  const mean = (wins + draws / 2) / n;
+  const mean = scores.reduce((a, b) => a + b, 0) / n;
   let squares = 0;
-  for (const c of codes) squares += (VALUE[c] - mean) ** 2;
+  for (const s of scores) squares += (s - mean) ** 2;
   const sem = n > 1 ? Math.sqrt(squares / (n - 1) / n) : NaN;
-  return { win_rate: 100 * mean, standard_error: 100 * sem, n, wins, losses, draws };
+  return { win_rate: 100 * mean, standard_error: 100 * sem, n, wins, losses, draws, scores };
 }
 
 /**

@@ -61,7 +61,12 @@ export function tableCells(rows: readonly MethodSummary[], seeds: readonly numbe
 /** A plain-text table of tableCells. */
 export function formatTable(rows: readonly MethodSummary[], seeds: readonly number[], o: TableFormat = {}): string {
   const { head, body } = tableCells(rows, seeds, o);
+  return formatRows(head, body);
+}
+
+/** A plain-text table: the first column left-aligned, the others right-aligned, a rule under the header. */
+export function formatRows(head: readonly string[], body: readonly (readonly string[])[]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  const line = (cells: readonly string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
 }

@@ -14,7 +14,7 @@ import { rlpRunConfig, type RLPRunConfig } from '../rlp/run_config.js';
 import { builtinInstructionSource } from '../rlp/source.js';
 import { writeText, type ExperimentHooks } from '../stage.js';
 import { demoReport, type DemoReportInput } from './report.js';
-import { DEMO_PEFT, FULL_SEEDS, type DemoRunConfig } from './run_config.js';
+import { DEMO_PEFT, DEMO_RLP_SCALE, FULL_SEEDS, type DemoRunConfig } from './run_config.js';
 
 export interface DemoHooks extends ExperimentHooks {
   /** The demo's folder (a path, a file: URL or a RunStorage): rlp/, rlmec/ and report.html. */
@@ -55,7 +55,7 @@ export async function runDemo(backend: Backend, config: DemoRunConfig, hooks: De
   let rlp: DemoReportInput['rlp'];
   let rlmec: DemoReportInput['rlmec'];
   if (config.pipelines !== 'rlmec') {
-    const c = rlpRunConfig({ ...peft, ...overrides.rlp, ...common, output_dir: folder('rlp') });
+    const c = rlpRunConfig({ ...peft, ...(config.full ? {} : DEMO_RLP_SCALE), ...overrides.rlp, ...common, output_dir: folder('rlp') });
     const rlpStorage = subRunStorage(storage, 'rlp');
     result.rlp = await runRLPExperiment(backend, c, builtinInstructionSource(backend, c), { ...stageHooks, output: output('rlp', rlpStorage) });
     rlp = { result: result.rlp, storage: rlpStorage, training: trainingNote(c) };

@@ -98,23 +98,32 @@ async function rlpSection(result: RLPExperimentResult, folder: SeedFolder, train
     tables: [
       summaryTable('Win-rate against the reference outputs (draws count ½)', result.table, seeds, { metric: 'win-rate, %', format: oneDecimal }),
       summaryTable("Reward models' preference accuracy against the gold annotator, on pairs of PPO samples", result.preferenceTable, seeds, { metric: 'accuracy' }),
+      summaryTable('Paired differences: the mean per-prompt difference of win-rates (results.json has each seed\'s bootstrap interval)', result.pairedTable, seeds, { metric: 'win-rate points', format: oneDecimal }),
+      ...(result.ablationTable.length
+        ? [
+          summaryTable('SPG ablation: preference accuracy of each reward model', result.ablationTable.map((r) => r.preferenceAccuracy), seeds, { metric: 'accuracy' }),
+          summaryTable('SPG ablation: win-rate of each PPO policy', result.ablationTable.map((r) => r.winRate), seeds, { metric: 'win-rate, %', format: oneDecimal }),
+        ]
+        : []),
     ],
     charts,
-    samples: { title: 'Evaluation prompts: SFT and the RL policies (greedy), judged against the reference', items: rlpSamples(await folder.jsonl('outputs.jsonl')) },
+    samples: { title: 'Evaluation prompts: SFT and the RL policies (the first answer of each), judged against the reference', items: rlpSamples(await folder.jsonl('outputs.jsonl')) },
   };
 }
 
 /** Prompts where an RL policy answers differently from SFT first (that is where RL did something). */
 function rlpSamples(rows: Record<string, unknown>[]): ReportSample[] {
   const verdicts = { 0: 'draw', 1: 'loss', 2: 'win' } as const;
+  // Sampled evaluation lists each policy's answers (and codes); greedy gives one.
+  const first = <T>(o: Record<string, T | T[]>): Record<string, T> => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, Array.isArray(v) ? v[0]! : v]));
   const changed = (r: Record<string, unknown>) => {
-    const o = r.outputs as Record<string, string>;
+    const o = first(r.outputs as Record<string, string | string[]>);
     return ['ppo', 'rlp_uml', 'rlp_spg'].some((k) => k in o && o[k] !== o.sft);
   };
   const ordered = [...rows.filter(changed), ...rows.filter((r) => !changed(r))].slice(0, SAMPLES_SHOWN);
   return ordered.map((r) => {
-    const outputs = r.outputs as Record<string, string>;
-    const codes = r.preference as Record<string, 0 | 1 | 2>;
+    const outputs = first(r.outputs as Record<string, string | string[]>);
+    const codes = first(r.preference as Record<string, 0 | 1 | 2 | (0 | 1 | 2)[]>);
     return {
       prompt: String(r.prompt),
       reference: String(r.reference),

@@ -1,7 +1,8 @@
 // The settings of `webrlhf demo`: which pipelines run, where, on which backend, and at which
 // scale. The demo scale is each pipeline's own defaults for one seed (RLMEC without its
-// baselines), so it finishes in minutes on a laptop CPU; `full` runs the 3-seed tables of
-// docs/RLP.md and docs/RLMEC.md.
+// baselines, RLP on 500 evaluation prompts without its SPG ablation), so it finishes in
+// minutes on a laptop CPU; `full` runs the 3-seed tables of docs/RLP.md and docs/RLMEC.md.
+import type { RLPRunConfig } from '../rlp/run_config.js';
 import { booleanKey, enumKey, integerKey, resolveConfig, stringKey, type ConfigSchema } from '../../training/config/schema.js';
 
 export const DEMO_PIPELINES = ['both', 'rlp', 'rlmec'] as const;
@@ -23,6 +24,13 @@ export interface DemoRunConfig {
  * files may change them. all-linear, not PEFT's attention-only default, suits models this small.
  */
 export const DEMO_PEFT = { use_peft: true, lora_target_modules: 'all-linear' } as const;
+
+/**
+ * The demo scale's changes to RLP's defaults, which are the headline table's: a quarter of the
+ * evaluation prompts and no SPG ablation rows (three more reward models and PPO runs), so the
+ * demo stays minutes long; `full` runs the defaults.
+ */
+export const DEMO_RLP_SCALE = { task_eval_prompts: 500, spg_ablation: [] } as const satisfies Partial<RLPRunConfig>;
 
 /** Seeds of a `full` run: the tables of the RLP and RLMEC issues. */
 export const FULL_SEEDS = 3;

@@ -3,10 +3,11 @@
 // r_φ, PPO, the policy's samples on unlabeled prompts, the RLP-UML and RLP-SPG reward models,
 // PPO again from SFT — and the AlpacaFarm-style evaluation (win-rate against reference outputs).
 import { MIB_KEYS } from '../../algorithms/rlp/uml_reward_config.js';
+import { SPG_ABLATIONS, type SPGAblation } from '../../algorithms/rlp/spg_ablation.js';
 import { ConfigError } from '../../errors.js';
 import { DEFAULT_DEMO_FLAWS, DEFAULT_REFERENCE_FLAWS, LEAD_IN_PHRASES, TRAILING_JUNK } from '../../tasks/instruction_flaws.js';
 import { checkPeftKeys, PEFT_KEYS, type PeftKeys } from '../../training/config/peft.js';
-import { enumKey, integerKey, numberKey, resolveConfig, stringKey, type ConfigSchema } from '../../training/config/schema.js';
+import { enumKey, integerKey, numberKey, resolveConfig, stringKey, stringListKey, type ConfigSchema } from '../../training/config/schema.js';
 import { builtinPolicyKeys, type BuiltinPolicyConfig } from '../builtin_policy.js';
 
 /** Phrases as a key's description lists them ("Answer: ", "\nHope this helps!", …). */
@@ -17,7 +18,10 @@ export const RLP_METHODS = ['both', 'uml', 'spg'] as const;
 export type RLPMethodChoice = (typeof RLP_METHODS)[number];
 
 /** The pipeline's stages in order; each writes what it made under seed-N/<stage>. */
-export const RLP_STAGES = ['sft', 'preferences', 'reward', 'ppo', 'policy_samples', 'reward_uml', 'ppo_uml', 'synthetic_preferences', 'reward_spg', 'ppo_spg'] as const;
+export const RLP_STAGES = [
+  'sft', 'reward_base', 'preferences', 'reward', 'ppo', 'policy_samples', 'reward_uml', 'ppo_uml', 'synthetic_preferences', 'reward_spg', 'ppo_spg',
+  ...SPG_ABLATIONS.flatMap((v) => [`synthetic_preferences_${v}`, `reward_spg_${v}`, `ppo_spg_${v}`] as const),
+] as const;
 export type RLPStage = (typeof RLP_STAGES)[number];
 
 export interface RLPRunConfig extends BuiltinPolicyConfig, PeftKeys {
@@ -58,6 +62,14 @@ export interface RLPRunConfig extends BuiltinPolicyConfig, PeftKeys {
   spg_gamma: number;
   spg_equivalence: 'task' | 'cosine';
   spg_cosine_tau: number;
+  // The evaluation protocol, the reward model's size and SPG's ablation (docs/RLP.md).
+  eval_decoding: 'sampled' | 'greedy';
+  eval_samples_per_prompt: number;
+  eval_bootstrap_resamples: number;
+  reward_n_embd: number | null;
+  reward_n_layer: number | null;
+  reward_n_head: number | null;
+  spg_ablation: SPGAblation[] | null;
 }
 
 export const RLP_RUN_CONFIG: ConfigSchema<RLPRunConfig> = {
@@ -73,7 +85,7 @@ export const RLP_RUN_CONFIG: ConfigSchema<RLPRunConfig> = {
     task_sft_prompts: integerKey(6000, 'Built-in task: demonstrations for the SFT policy.', { min: 1 }),
     task_preference_prompts: integerKey(4000, 'Built-in task: prompts of the labelled preference set D (two SFT samples each, labelled by the annotator with label_noise).', { min: 1 }),
     task_unlabeled_prompts: integerKey(500, 'Built-in task: unlabeled prompts the PPO policy samples on (RLP\'s views and synthetic pairs).', { min: 1 }),
-    task_eval_prompts: integerKey(500, 'Built-in task: evaluation prompts with reference outputs (win-rate).', { min: 1 }),
+    task_eval_prompts: integerKey(2000, 'Built-in task: evaluation prompts with reference outputs (win-rate).', { min: 1 }),
     task_reference_quality: numberKey(0.65, 'Built-in task: the share of reference outputs that are fully right (the rest are plausible mistakes), like AlpacaFarm\'s text-davinci-003 references.', { min: 0, max: 1 }),
     task_demo_lead_in: numberKey(DEFAULT_DEMO_FLAWS.leadIn, `Built-in task: the share of demonstrations that start with a lead-in phrase (${phrases(LEAD_IN_PHRASES)}): right, but the annotator grades it down, so SFT inherits a flaw r_φ can learn to see and PPO can remove.`, { min: 0, max: 1 }),
     task_demo_trailing_junk: numberKey(DEFAULT_DEMO_FLAWS.trailingJunk, `Built-in task: the share of demonstrations with junk after the answer (${phrases(TRAILING_JUNK)}), which the annotator penalises by its length.`, { min: 0, max: 1 }),
@@ -91,13 +103,21 @@ export const RLP_RUN_CONFIG: ConfigSchema<RLPRunConfig> = {
     ppo_learning_rate: numberKey(1e-4, 'Learning rate of PPO (policy and value model).', { min: 0 }),
     ppo_batch_size: integerKey(32, 'Rollouts per PPO step.', { min: 1 }),
     ppo_kl_coef: numberKey(0.05, 'β of the KL penalty; null: the preset\'s (alpacafarm: 0.0067, which let PPO drift far from SFT on these reward models).', { min: 0, nullable: true }),
-    best_of_n: integerKey(16, 'Best-of-n baseline: SFT samples per evaluation prompt, the one r_φ scores highest is evaluated.', { min: 1 }),
+    best_of_n: integerKey(16, 'Best-of-n baseline: SFT samples per evaluation prompt at rlp_temperature, the one r_φ scores highest is evaluated.', { min: 1 }),
     rlp_num_samples: integerKey(10, 'Samples per unlabeled prompt from the PPO policy (the spec: n = 10).', { min: 2 }),
     rlp_temperature: numberKey(1, 'Temperature of those samples (the spec: 1.0).', { min: 0, minExclusive: true }),
     ...MIB_KEYS,
     spg_gamma: numberKey(0.5, 'γ: keep an unlabeled prompt iff its largest cluster holds at least this share of the samples (the spec: 0.5).', { min: 0, max: 1 }),
     spg_equivalence: enumKey(['task', 'cosine'] as const, 'task', "How samples cluster: the task's own answer equivalence, or cosine ≥ spg_cosine_tau of the reward model's normalised embeddings."),
     spg_cosine_tau: numberKey(0.9, 'τ of the cosine equivalence.', { min: -1, max: 1 }),
+    // The evaluation protocol, the reward model's size and SPG's ablation (docs/RLP.md).
+    eval_decoding: enumKey(['sampled', 'greedy'] as const, 'sampled', 'How every policy answers the evaluation prompts (AlpacaFarm: sampled): eval_samples_per_prompt samples at rlp_temperature, or one greedy answer.'),
+    eval_samples_per_prompt: integerKey(4, 'Sampled evaluation: answers per prompt of each policy (best-of-n makes one pick of best_of_n samples); a prompt\'s score is their mean value (win 1, draw ½, loss 0).', { min: 1 }),
+    eval_bootstrap_resamples: integerKey(1000, 'Resamples of the paired per-prompt bootstrap behind the paired-difference table\'s 95% intervals.', { min: 1 }),
+    reward_n_embd: integerKey(null, 'Reward models\' width; null: the policy\'s (each reward model then starts from SFT). Any reward_n_* set trains a language model of that size on the demonstrations first (stage reward_base), and the reward models start from it.', { min: 1, nullable: true }),
+    reward_n_layer: integerKey(null, 'Reward models\' layers; null: the policy\'s.', { min: 1, nullable: true }),
+    reward_n_head: integerKey(null, 'Reward models\' attention heads (must divide their width); null: the policy\'s.', { min: 1, nullable: true }),
+    spg_ablation: stringListKey([...SPG_ABLATIONS], `The SPG ablation's rows besides RLP-SPG (each a reward model on D ∪ its pairs, then PPO from SFT): ${SPG_ABLATIONS.join(', ')}; [] or null: none. Only with method spg or both.`, { nullable: true }),
     // With use_peft every model trained after SFT is an adapter on the frozen SFT policy (docs/RLP.md).
     ...PEFT_KEYS,
   },
@@ -106,6 +126,8 @@ export const RLP_RUN_CONFIG: ConfigSchema<RLPRunConfig> = {
     if (config.n_embd % config.n_head !== 0) throw new ConfigError(`${source}: n_head (${config.n_head}) must divide n_embd (${config.n_embd})`);
     if (config.max_new_tokens >= config.n_positions) throw new ConfigError(`${source}: max_new_tokens (${config.max_new_tokens}) leaves no room for a prompt in n_positions (${config.n_positions}); lower max_new_tokens`);
     rerunStages(config, source);
+    checkRewardSize(config, source);
+    spgAblations(config, source);
   },
 };
 
@@ -118,6 +140,27 @@ export function rerunStages(config: Pick<RLPRunConfig, 'rerun'>, source = 'RLP r
     throw new ConfigError(`${source}: rerun ${JSON.stringify(config.rerun)} names ${unknown.length ? `unknown stage(s) ${unknown.join(', ')}` : 'no stage'}; the stages are ${RLP_STAGES.join(', ')}`);
   }
   return new Set(names as RLPStage[]);
+}
+
+/** The reward models' size when it differs from the policy's (their own base: stage reward_base), else null (they start from SFT). */
+export function rewardModelSize(c: Pick<RLPRunConfig, 'n_embd' | 'n_layer' | 'n_head' | 'reward_n_embd' | 'reward_n_layer' | 'reward_n_head'>): { n_embd: number; n_layer: number; n_head: number } | null {
+  const size = { n_embd: c.reward_n_embd ?? c.n_embd, n_layer: c.reward_n_layer ?? c.n_layer, n_head: c.reward_n_head ?? c.n_head };
+  return size.n_embd === c.n_embd && size.n_layer === c.n_layer && size.n_head === c.n_head ? null : size;
+}
+
+function checkRewardSize(c: RLPRunConfig, source: string): void {
+  const size = rewardModelSize(c);
+  if (!size) return;
+  if (size.n_embd % size.n_head !== 0) throw new ConfigError(`${source}: the reward models' n_head (${size.n_head}) must divide their n_embd (${size.n_embd}); set reward_n_head or reward_n_embd`);
+  if (c.use_peft) throw new ConfigError(`${source}: use_peft keeps one set of weights (every model an adapter on SFT), so the reward models cannot have their own size; leave reward_n_embd, reward_n_layer and reward_n_head null, or use_peft false`);
+}
+
+/** The SPG ablation rows the run trains (none with method uml); a ConfigError names an unknown one. */
+export function spgAblations(c: Pick<RLPRunConfig, 'spg_ablation' | 'method'>, source = 'RLP run'): SPGAblation[] {
+  const names = c.spg_ablation ?? [];
+  const unknown = names.filter((n) => !(SPG_ABLATIONS as readonly string[]).includes(n));
+  if (unknown.length) throw new ConfigError(`${source}: spg_ablation names unknown row(s) ${unknown.join(', ')}; the rows are ${SPG_ABLATIONS.join(', ')}`);
+  return c.method === 'uml' ? [] : SPG_ABLATIONS.filter((v) => names.includes(v));
 }
 
 /** The full run config from options (unset keys take their defaults); throws ConfigError naming a bad key. */

@@ -40,6 +40,11 @@ export interface RLPSource {
   data(seed: number): RLPSeedData;
   /** The seed's SFT policy: a new model the caller owns. `train` is where a built-in SFT stage writes. */
   startPolicy(seed: number, train: () => Promise<TrainOptions>): Promise<CausalLM>;
+  /**
+   * A new language model of another size trained like the starting policy (reward_n_embd, …:
+   * the reward models start from it); the caller owns it. Without it, reward models must be the policy's size.
+   */
+  rewardBase?(seed: number, size: { n_embd: number; n_layer: number; n_head: number }, train: () => Promise<TrainOptions>): Promise<CausalLM>;
   /** Labels pairs of responses (first[i], second[i]) to preference prompt i: the preference set D. */
   label(seed: number, prompts: readonly string[], first: readonly string[], second: readonly string[]): LabelledPreferences;
   /** Judges an evaluated output against its reference (0 draw, 1 reference wins, 2 output wins). */
@@ -87,6 +92,9 @@ export function builtinInstructionSource(backend: Backend, c: RLPRunConfig): RLP
     },
     async startPolicy(seed, train) {
       return trainBuiltinPolicy(backend, tokenizer, c, seed, splits(seed).sft, await train());
+    },
+    async rewardBase(seed, size, train) {
+      return trainBuiltinPolicy(backend, tokenizer, { ...c, ...size }, seed, splits(seed).sft, await train());
     },
     label(seed, prompts, first, second) {
       const labelled = labelPreferences(prompts.map(exampleOf), first, second, { labelNoise: c.label_noise, seed });
