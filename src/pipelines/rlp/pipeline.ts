@@ -246,7 +246,7 @@ class SeedPipeline extends SeedStages<RLPSeedResult> {
    * trained on the demonstrations like SFT (stage reward_base), so that a reward model larger
    * than the policy still starts from a model of the task (AlpacaFarm's start from SFT).
    */
-  async #rewardBase(sft: CausalLM): Promise<{ model: CausalLM; stage: 'sft' | 'reward_base' }> {
+  async #rewardBase(sft: CausalLM): Promise<RewardBase> {
     const size = rewardModelSize(this.c);
     if (!size) return { model: sft, stage: 'sft' };
     const train = this.source.rewardBase;
