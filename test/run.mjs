@@ -61,6 +61,8 @@ for (const leg of legs) {
   const seconds = ((performance.now() - t0) / 1000).toFixed(1);
   if (run.error) console.log(`  leg error: ${run.error}`);
   if (broken && counts.total === 0) console.log(`  ${leg} ran no tests: its runtime or backend is not usable here (see above)`);
+  const slowest = suiteSeconds(run.output).slice(0, 5);
+  if (slowest.length) console.log(`  slowest suites: ${slowest.map(([name, s]) => `${name} ${s.toFixed(0)} s`).join(', ')}`);
   results.push({ leg, passed: counts.passed, failed, seconds });
 }
 
@@ -72,6 +74,14 @@ const passed = results.reduce((s, r) => s + r.passed, 0);
 const failed = results.reduce((s, r) => s + r.failed, 0);
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);
+
+/** [suite, seconds] from uvu's " name  ••• (n / m)" lines and the harness's "suite seconds" lines, slowest first. */
+function suiteSeconds(text) {
+  const clean = text.replace(/\x1b\[[0-9;]*m/g, '');
+  // In Chromium the console messages arrive unbroken, so a suite's line may follow the previous time.
+  const times = [...clean.matchAll(/^\s*(?:suite seconds [\d.]+\s*)?(\S[^\n]*?)\s+[•✘ ]*\s*\(\d+ \/ \d+\)\s*\n?\s*suite seconds ([\d.]+)/gmu)];
+  return times.map((m) => [m[1], +m[2]]).sort((a, b) => b[1] - a[1]);
+}
 
 /** uvu's closing lines: Total / Passed / Skipped. */
 function parseUvu(text) {

@@ -19,29 +19,31 @@ export interface BuiltinPolicyConfig {
   n_head: number;
   n_positions: number;
   sft_max_steps: number;
+  sft_batch_size: number;
   sft_learning_rate: number;
   logging_steps: number;
 }
 
 /** The keys, with the task's context length and SFT steps (and why they suit it). */
-export function builtinPolicyKeys(d: { n_positions: number; positionsWhy: string; sft_max_steps: number; data: string }) {
+export function builtinPolicyKeys(d: { n_positions: number; positionsWhy: string; sft_max_steps: number; sft_batch_size?: number; data: string }) {
   return {
     model_type: enumKey(['gpt2', 'llama', 'qwen2', 'qwen3'], 'gpt2', 'Built-in starting policy: its family (llama, qwen2, qwen3: RMSNorm, rotary positions, a SwiGLU MLP of the same parameter count as GPT-2\'s, half as many KV heads as heads when that divides).'),
     n_embd: integerKey(64, 'Built-in starting policy: width.', { min: 1 }),
     n_layer: integerKey(2, 'Built-in starting policy: layers.', { min: 1 }),
     n_head: integerKey(4, 'Built-in starting policy: attention heads (must divide n_embd).', { min: 1 }),
     n_positions: integerKey(d.n_positions, `Built-in starting policy: context length (${d.positionsWhy}).`, { min: 16 }),
-    sft_max_steps: integerKey(d.sft_max_steps, `Built-in starting policy: SFT steps on ${d.data} (batch 16).`, { min: 1 }),
+    sft_max_steps: integerKey(d.sft_max_steps, `Built-in starting policy: SFT steps on ${d.data}.`, { min: 1 }),
+    sft_batch_size: integerKey(d.sft_batch_size ?? 16, 'Built-in starting policy: demonstrations per SFT step.', { min: 1 }),
     sft_learning_rate: numberKey(3e-3, 'Built-in starting policy: SFT learning rate.', { min: 0 }),
   };
 }
 
-/** A new policy trained from scratch on `demos` (cosine schedule, 5% warm-up, batch 16); the caller owns it. */
+/** A new policy trained from scratch on `demos` (cosine schedule, 5% warm-up, sft_batch_size per step); the caller owns it. */
 export async function trainBuiltinPolicy(backend: Backend, tokenizer: Tokenizer, c: BuiltinPolicyConfig, seed: number, demos: readonly SFTRecord[], run: TrainOptions): Promise<CausalLM> {
   const model = CausalLM.create(backend, builtinModelConfig(c, tokenizer.vocabSize), { seed });
   try {
     const sft = sftConfig({
-      seed, max_steps: c.sft_max_steps, learning_rate: c.sft_learning_rate, per_device_train_batch_size: 16,
+      seed, max_steps: c.sft_max_steps, learning_rate: c.sft_learning_rate, per_device_train_batch_size: c.sft_batch_size,
       lr_scheduler_type: 'cosine', warmup_ratio: 0.05, save_steps: 1_000_000, logging_steps: c.logging_steps,
     });
     await new SFTTrainer({ model, tokenizer, config: sft, train: demos }).train(run);

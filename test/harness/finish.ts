@@ -6,6 +6,7 @@ import { disposeLegRuntime } from './runtime.js';
  * code, a browser page through window.__webrlhfTestDone (read by test/run.mjs).
  */
 export async function finish(): Promise<void> {
+  timeSuites();
   let crashed: unknown;
   try {
     await exec();
@@ -19,4 +20,26 @@ export async function finish(): Promise<void> {
   const code = crashed ? 1 : (g.process?.exitCode ?? 0);
   if (g.Deno) g.Deno.exit(code);
   else if (g.process?.exit) g.process.exit(code);
+}
+
+/**
+ * Prints each suite's seconds under its uvu line ("suite seconds 12.3"), which test/run.mjs
+ * collects into every leg's slowest-suites line: the suite budget is what keeps CI short.
+ */
+function timeSuites(): void {
+  const queue = (globalThis as { UVU_QUEUE?: unknown[][] }).UVU_QUEUE ?? [];
+  for (const group of queue) {
+    // A group is [file name, ...suite runners]; uvu shifts the name off before running them.
+    for (let i = 1; i < group.length; i++) {
+      const run = group[i] as () => Promise<unknown>;
+      group[i] = async () => {
+        const t0 = performance.now();
+        try {
+          return await run();
+        } finally {
+          console.log(`  suite seconds ${((performance.now() - t0) / 1000).toFixed(1)}`);
+        }
+      };
+    }
+  }
 }
