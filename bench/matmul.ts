@@ -1,6 +1,10 @@
 // `npm run bench -- matmul`: GFLOP/s of webrlhf's matmul on both backends, side by side with
-// TensorFlow.js's webgpu backend on the same adapter and its wasm backend, in one Node run.
+// TensorFlow.js's webgpu backend on the same adapter and its wasm backend, and with PyTorch on
+// the CPU with as many threads as the WASM backend (bench/peers/torch_matmul.py) when a Python
+// with torch is found, in one run.
+import { fileURLToPath } from 'node:url';
 import { createRuntime, matmul, type Backend } from 'webrlhf';
+import { findPython, runPythonPeer } from './harness/python.js';
 import { fixed, measure, printTable } from './harness/timing.js';
 import { loadTfjsWebGPU } from './peers/tfjs_gpt2.js';
 
@@ -46,6 +50,19 @@ async function benchTfjs(tf: TF, n: number): Promise<number> {
   return gflops(n, t.seconds);
 }
 
+/** PyTorch's GFLOP/s per size on `threads` CPU threads, or a line saying why there are none. */
+function benchTorch(threads: number): { gflops: Record<string, number>; detail: string } | string {
+  const peer = findPython(['torch']);
+  if (typeof peer === 'string') return `PyTorch: ${peer}`;
+  const script = fileURLToPath(new URL('../../bench/peers/torch_matmul.py', import.meta.url));
+  try {
+    const r = runPythonPeer<{ versions: string; threads: number; gflops: Record<string, number> }>(peer, script, { sizes: SIZES, threads, min_seconds: 1.5 });
+    return { gflops: r.gflops, detail: `PyTorch: ${r.versions}, ${r.threads} thread(s) (${peer.python})` };
+  } catch (e) {
+    return `PyTorch: failed: ${e instanceof Error ? e.message : String(e)}`;
+  }
+}
+
 async function main(): Promise<void> {
   const gpuRt = await createRuntime({ backend: 'webgpu' });
   const adapter = gpuRt.adapter!;
@@ -74,16 +91,20 @@ async function main(): Promise<void> {
   const tfThreads = tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT') ? 'threads' : '1 thread';
   const tfSimd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT') ? 'SIMD' : 'no SIMD';
   for (const n of SIZES) rows[n]!.tfWasm = await benchTfjs(tf, n);
+  const torch = benchTorch(threads);
+  const torchCell = (n: number, value: (g: number) => string) => (typeof torch === 'string' ? 'n/a' : value(torch.gflops[String(n)]!));
 
   console.log(`\nmatmul, f32, n×n·n×n — GFLOP/s (higher is better), Node ${process.versions.node}`);
-  console.log(`WebGPU adapter: ${adapter.description || adapter.device} via ${adapter.source} (${adapter.featureLevel}${adapter.software ? ', software' : ''}); TF.js wasm: ${tfSimd}, ${tfThreads}\n`);
+  console.log(`WebGPU adapter: ${adapter.description || adapter.device} via ${adapter.source} (${adapter.featureLevel}${adapter.software ? ', software' : ''}); TF.js wasm: ${tfSimd}, ${tfThreads}`);
+  console.log(`${typeof torch === 'string' ? torch : torch.detail}\n`);
   printTable(
-    ['n', 'webrlhf webgpu', 'tfjs webgpu', 'ratio', `webrlhf wasm ${threads}T`, 'webrlhf wasm 1T', 'tfjs wasm', `ratio ${threads}T`, 'ratio 1T'],
+    ['n', 'webrlhf webgpu', 'tfjs webgpu', 'ratio', `webrlhf wasm ${threads}T`, 'webrlhf wasm 1T', 'tfjs wasm', `ratio ${threads}T`, 'ratio 1T', `pytorch cpu ${threads}T`, `wasm ${threads}T / pytorch`],
     SIZES.map((n) => {
       const r = rows[n]!;
       return [
         `${n}³`, fixed(r.webgpu), fixed(r.tfWebgpu), `${fixed(r.webgpu! / r.tfWebgpu!)}×`,
         fixed(r.wasm), fixed(r.wasm1), fixed(r.tfWasm), `${fixed(r.wasm! / r.tfWasm!)}×`, `${fixed(r.wasm1! / r.tfWasm!)}×`,
+        torchCell(n, fixed), torchCell(n, (g) => `${fixed(r.wasm! / g)}×`),
       ];
     }),
   );
