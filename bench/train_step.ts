@@ -2,11 +2,15 @@
 // global-norm clipping, AdamW) on both webrlhf backends, side by side with the same model and
 // step written in TensorFlow.js (bench/peers/tfjs_gpt2.ts) on its webgpu backend (the same
 // Dawn adapter) and its wasm backend, measured in the same run. Tokens/s, ms/step and the
-// peak tensor memory of a step.
+// peak tensor memory of a step. With the WASM backend, the same step in PyTorch on the CPU with
+// as many threads (bench/peers/torch_train_step.py) when a Python with torch and transformers
+// is found.
 //
 // WEBRLHF_BENCH_CONFIGS=small,big (default both), WEBRLHF_BENCH_BACKENDS=webgpu,wasm,
-// WEBRLHF_BENCH_PEER=0 skips TF.js.
+// WEBRLHF_BENCH_PEER=0 skips TF.js, WEBRLHF_BENCH_TORCH=0 skips PyTorch.
+import { fileURLToPath } from 'node:url';
 import { AdamW, CausalLM, createRuntime, gptConfig, lmTrainStep, type Backend, type Runtime } from 'webrlhf';
+import { findPython, runPythonPeer } from './harness/python.js';
 import { fixed, printTable } from './harness/timing.js';
 import { randomBatch } from './peers/tfjs_gpt2.js';
 import { configLabel, mib, runTfjsTrainStep, TRAIN_STEP_CONFIGS, type TfjsTrainStepRow } from './peers/tfjs_train_step.js';
@@ -15,6 +19,31 @@ const env = process.env;
 const CONFIGS = (env.WEBRLHF_BENCH_CONFIGS ?? 'small,big').split(',');
 const BACKENDS = (env.WEBRLHF_BENCH_BACKENDS ?? 'webgpu,wasm').split(',') as ('webgpu' | 'wasm')[];
 const PEER = env.WEBRLHF_BENCH_PEER !== '0';
+const TORCH = env.WEBRLHF_BENCH_TORCH !== '0';
+
+interface TorchStep {
+  msPerStep: number;
+  tokensPerSecond: number;
+  firstLoss: number;
+  steps: number;
+}
+
+/** PyTorch's step per configuration on `threads` CPU threads, on the webrlhf side's batch; or a line saying why there is none. */
+function benchTorch(threads: number): { results: Record<string, TorchStep>; detail: string } | string {
+  const peer = findPython(['torch', 'transformers']);
+  if (typeof peer === 'string') return `PyTorch: ${peer}`;
+  const script = fileURLToPath(new URL('../../bench/peers/torch_train_step.py', import.meta.url));
+  const configs = Object.fromEntries(CONFIGS.map((name) => {
+    const c = TRAIN_STEP_CONFIGS[name]!;
+    return [name, { ...c, ids: Array.from(randomBatch(c, 7).inputIds) }];
+  }));
+  try {
+    const r = runPythonPeer<{ versions: string; threads: number; results: Record<string, TorchStep> }>(peer, script, { configs, threads });
+    return { results: r.results, detail: `PyTorch: ${r.versions}, ${r.threads} thread(s), CPU (${peer.python})` };
+  } catch (e) {
+    return `PyTorch: failed: ${e instanceof Error ? e.message : String(e)}`;
+  }
+}
 
 interface Row {
   backend: string;
@@ -60,9 +89,11 @@ async function main(): Promise<void> {
   let peers: TfjsTrainStepRow[] = [];
   let gpuRt: Runtime | undefined;
   const details: string[] = [];
+  let wasmThreads = 0;
   for (const kind of BACKENDS) {
     const rt = await createRuntime({ backend: kind });
     details.push(`webrlhf ${kind}: ${rt.backend.info().device}`);
+    if (kind === 'wasm') wasmThreads = rt.backend.info().details.threads as number;
     for (const name of CONFIGS) {
       console.error(`webrlhf ${kind} ${name} (${configLabel(TRAIN_STEP_CONFIGS[name]!)})`);
       ours.push(await benchWebrlhf(rt.backend, name));
@@ -101,6 +132,17 @@ async function main(): Promise<void> {
   printTable(['config backend', 'webrlhf ms/step', 'webrlhf tok/s', 'webrlhf peak MiB', 'tfjs ms/step', 'tfjs tok/s', 'tfjs peak MiB', 'tok/s ratio'], rows);
   const failed = peers.filter((p) => p.error);
   for (const f of failed) console.log(`  tfjs ${f.backend} ${f.configName} failed: ${f.error}`);
+
+  // PyTorch on the CPU against the WASM backend, on as many threads.
+  if (!TORCH || !wasmThreads) return;
+  const torch = benchTorch(wasmThreads);
+  console.log(`\n  ${typeof torch === 'string' ? torch : torch.detail}\n`);
+  if (typeof torch === 'string') return;
+  printTable(['config', `webrlhf wasm ${wasmThreads}T tok/s`, `pytorch cpu ${wasmThreads}T tok/s`, 'pytorch ms/step', 'pytorch first loss', 'webrlhf first loss', 'wasm / pytorch'], CONFIGS.map((name) => {
+    const o = ours.find((r) => r.configName === name && r.backend === 'webrlhf wasm')!;
+    const t = torch.results[name]!;
+    return [name, fixed(o.tokensPerSecond, 0), fixed(t.tokensPerSecond, 0), fixed(t.msPerStep, 0), fixed(t.firstLoss, 3), fixed(o.firstLoss, 3), `${fixed(o.tokensPerSecond / t.tokensPerSecond)}×`];
+  }));
 }
 
 // Dawn's promises do not keep Node's event loop alive; hold it open until the end.
