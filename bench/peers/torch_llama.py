@@ -11,6 +11,8 @@ import torch
 import transformers
 from transformers import LlamaConfig, LlamaForCausalLM
 
+from torch_training import lm_train_step, webrlhf_adamw
+
 
 def timed(fn, warmup, rounds):
     """Median seconds of `rounds` calls after `warmup` untimed ones."""
@@ -29,22 +31,10 @@ def max_rss_bytes():
 
 
 def train(model, job):
-    # webrlhf's AdamW decays matrices and embeddings only, and clips the global norm at 1.
-    decay = [p for p in model.parameters() if p.dim() >= 2]
-    rest = [p for p in model.parameters() if p.dim() < 2]
-    opt = torch.optim.AdamW([{'params': decay, 'weight_decay': 0.01}, {'params': rest, 'weight_decay': 0.0}],
-                            lr=job['lr'], betas=(0.9, 0.999), eps=1e-8)
+    opt = webrlhf_adamw(model, job['lr'])
     ids = torch.tensor(job['train_ids'], dtype=torch.long)
     losses = []
-
-    def step():
-        opt.zero_grad(set_to_none=False)
-        loss = model(input_ids=ids, labels=ids).loss
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        losses.append(loss.item())
-
+    step = lm_train_step(model, opt, ids, losses)
     seconds = timed(step, job['warmup'], job['rounds'])
     tensor_bytes = lambda ts: sum(t.numel() * t.element_size() for t in ts)
     state = [v for s in opt.state.values() for v in s.values() if torch.is_tensor(v) and v.dim() > 0]

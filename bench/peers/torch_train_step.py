@@ -13,29 +13,20 @@ import torch
 import transformers
 from transformers import GPT2Config, GPT2LMHeadModel
 
+from torch_training import lm_train_step, webrlhf_adamw
+
 
 def bench(c):
     torch.manual_seed(1)
     config = GPT2Config(vocab_size=c['V'], n_positions=c['T'], n_embd=c['C'], n_layer=c['L'], n_head=c['H'],
                         activation_function='gelu_new', resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0,
-                        tie_word_embeddings=True)
+                        tie_word_embeddings=True, bos_token_id=c['V'] - 1, eos_token_id=c['V'] - 1)
     model = GPT2LMHeadModel(config)
     model.train()
-    decay = [p for p in model.parameters() if p.dim() >= 2]
-    rest = [p for p in model.parameters() if p.dim() < 2]
-    opt = torch.optim.AdamW([{'params': decay, 'weight_decay': 0.01}, {'params': rest, 'weight_decay': 0.0}],
-                            lr=1e-3, betas=(0.9, 0.999), eps=1e-8)
+    opt = webrlhf_adamw(model, 1e-3)
     ids = torch.tensor(c['ids'], dtype=torch.long).view(c['B'], c['T'])
     losses = []
-
-    def step():
-        opt.zero_grad(set_to_none=True)
-        loss = model(input_ids=ids, labels=ids).loss
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        losses.append(loss.item())
-
+    step = lm_train_step(model, opt, ids, losses)
     for _ in range(2):
         step()
     times = []
