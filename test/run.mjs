@@ -75,12 +75,16 @@ const failed = results.reduce((s, r) => s + r.failed, 0);
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);
 
-/** [suite, seconds] from uvu's " name  ••• (n / m)" lines and the harness's "suite seconds" lines, slowest first. */
+/**
+ * [suite, seconds], slowest first: uvu starts a suite with " name  " (two spaces), then its
+ * bullets and whatever its tests print, then "(n / m)"; the harness follows with "suite
+ * seconds N". In Chromium console messages arrive unbroken, so the next suite's name shares
+ * the time's line: the time is matched ahead (not consumed) so that line still starts a match.
+ */
 function suiteSeconds(text) {
   const clean = text.replace(/\x1b\[[0-9;]*m/g, '');
-  // In Chromium the console messages arrive unbroken, so a suite's line may follow the previous time.
-  const times = [...clean.matchAll(/^\s*(?:suite seconds [\d.]+\s*)?(\S[^\n]*?)\s+[•✘ ]*\s*\(\d+ \/ \d+\)\s*\n?\s*suite seconds ([\d.]+)/gmu)];
-  return times.map((m) => [m[1], +m[2]]).sort((a, b) => b[1] - a[1]);
+  const suite = /^[ \t]*(?:suite seconds [\d.]+[ \t]*)?(\S+(?: \S+)*?)  [\s\S]*?\(\d+ \/ \d+\)(?=\s*suite seconds ([\d.]+))/gm;
+  return [...clean.matchAll(suite)].map((m) => [m[1], +m[2]]).sort((a, b) => b[1] - a[1]);
 }
 
 /** uvu's closing lines: Total / Passed / Skipped. */
